@@ -1,0 +1,240 @@
+package broker
+
+// Fetch (key 1), versions 4-13.
+//
+// Sessionless (KIP-227 is answered but not implemented): a request with
+// session id 0 gets a full response with session id 0, which tells the
+// client no session was created, so it keeps sending full fetches; a
+// request naming a session id gets FETCH_SESSION_ID_NOT_FOUND. v13 names
+// topics by id (unknown id -> UNKNOWN_TOPIC_ID).
+//
+// Per partition this broker must be the leader (NOT_LEADER_OR_FOLLOWER,
+// UNKNOWN_TOPIC_OR_PARTITION), the current leader epoch (v9+, KIP-320) must
+// match (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH), and the fetch offset
+// must lie in [log start, log end] (else OFFSET_OUT_OF_RANGE). Consumers
+// never read at or past the high watermark, which comes from the
+// Replication seam; a follower (replica id >= 0) reads up to the log end.
+// Isolation level is honoured trivially: without transactions the last
+// stable offset equals the high watermark.
+//
+// Sizes (KIP-74): partitions are filled in request order, each up to its
+// partition_max_bytes and together up to max_bytes, except that the first
+// partition with data always returns at least one whole batch.
+//
+// Long poll: while fewer than min_bytes are ready (and no partition has an
+// error) the request parks until a partition's high watermark passes its
+// fetch offset, max_wait_ms (capped by Config.MaxFetchWait) expires, or the
+// connection closes; then it reads once more and answers.
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"reflect"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/broker/network"
+	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/metadata"
+)
+
+// fetchWatch is a partition the long poll waits on.
+type fetchWatch struct {
+	topic     string
+	partition int32
+	log       *storage.Log
+	past      int64
+	follower  bool
+}
+
+func (b *Broker) handleFetch(ctx context.Context, _ *network.Request, req *kmsg.FetchRequest) (kmsg.Response, error) {
+	if req.Version >= 7 && req.SessionID != 0 {
+		resp := req.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = errorCode(ErrFetchSession)
+		return resp, nil
+	}
+	replicaID := req.ReplicaID
+	if req.Version >= 15 {
+		replicaID = req.ReplicaState.ID
+	}
+	follower := replicaID >= 0
+
+	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond
+	if wait > b.cfg.MaxFetchWait {
+		wait = b.cfg.MaxFetchWait
+	}
+	var timer *time.Timer
+	for {
+		resp, total, failed, watches := b.readFetch(req, follower)
+		if failed || total >= int64(req.MinBytes) || wait <= 0 || len(watches) == 0 {
+			return resp, nil
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+			defer timer.Stop()
+		}
+		switch b.waitFetch(ctx, timer, watches) {
+		case waitData:
+			// A waiter channel also closes when ctx ends; do not spin then.
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			continue
+		case waitTimeout:
+			resp, _, _, _ = b.readFetch(req, follower)
+			return resp, nil
+		default:
+			return nil, ctx.Err()
+		}
+	}
+}
+
+type waitResult int
+
+const (
+	waitData waitResult = iota
+	waitTimeout
+	waitClosed
+)
+
+// waitFetch blocks until one watched partition has new data, the timer
+// fires, or ctx ends. It selects over one channel per partition without a
+// goroutine per partition.
+func (b *Broker) waitFetch(ctx context.Context, timer *time.Timer, watches []fetchWatch) waitResult {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel() // releases the waiters registered below
+	cases := make([]reflect.SelectCase, 0, len(watches)+2)
+	cases = append(cases,
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)},
+	)
+	for _, w := range watches {
+		var ch <-chan struct{}
+		if w.follower {
+			ch = w.log.Wait(wctx, w.past)
+		} else {
+			ch = b.repl.WaitHighWatermark(wctx, w.topic, w.partition, w.log, w.past)
+		}
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+	}
+	chosen, _, _ := reflect.Select(cases)
+	switch chosen {
+	case 0:
+		return waitClosed
+	case 1:
+		return waitTimeout
+	default:
+		return waitData
+	}
+}
+
+// readFetch builds one response from the current image and logs. It
+// reports the record bytes returned, whether any partition failed, and the
+// partitions worth waiting on (no error, nothing readable yet).
+func (b *Broker) readFetch(req *kmsg.FetchRequest, follower bool) (*kmsg.FetchResponse, int64, bool, []fetchWatch) {
+	img := b.Image()
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	maxBytes := int64(req.MaxBytes)
+	if maxBytes <= 0 {
+		maxBytes = math.MaxInt32
+	}
+	var total int64
+	var failed bool
+	var watches []fetchWatch
+	resp.Topics = make([]kmsg.FetchResponseTopic, 0, len(req.Topics))
+	for _, rt := range req.Topics {
+		t := kmsg.NewFetchResponseTopic()
+		t.Topic, t.TopicID = rt.Topic, rt.TopicID
+		var topicErr error
+		if req.Version >= 13 {
+			if ti, ok := img.TopicByID(metadata.Uuid(rt.TopicID)); ok {
+				t.Topic = ti.Name
+			} else {
+				topicErr = fmt.Errorf("%w: %s", ErrUnknownTopicID, metadata.Uuid(rt.TopicID))
+			}
+		}
+		t.Partitions = make([]kmsg.FetchResponseTopicPartition, 0, len(rt.Partitions))
+		for _, rp := range rt.Partitions {
+			p := kmsg.NewFetchResponseTopicPartition()
+			p.Partition = rp.Partition
+			p.RecordBatches = []byte{} // empty, never null: librdkafka rejects a null record set
+			err := topicErr
+			if err == nil {
+				var w *fetchWatch
+				var n int64
+				n, w, err = b.readPartition(img, t.Topic, rp, follower, &p, maxBytes-total, total == 0)
+				total += n
+				if w != nil {
+					watches = append(watches, *w)
+				}
+			}
+			if err != nil {
+				failed = true
+				p.ErrorCode = errorCode(err)
+				p.HighWatermark, p.LastStableOffset, p.LogStartOffset = -1, -1, -1
+			}
+			t.Partitions = append(t.Partitions, p)
+		}
+		resp.Topics = append(resp.Topics, t)
+	}
+	return resp, total, failed, watches
+}
+
+// readPartition fills p for one requested partition, reading at most
+// budget bytes (at least one batch when first). It returns the bytes read
+// and, when nothing was readable, what to wait on.
+func (b *Broker) readPartition(img *metadata.Image, topic string, rp kmsg.FetchRequestTopicPartition, follower bool,
+	p *kmsg.FetchResponseTopicPartition, budget int64, first bool) (int64, *fetchWatch, error) {
+	reg, l, err := b.partitionFor(img, topic, rp.Partition)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := checkLeaderEpoch(reg, rp.CurrentLeaderEpoch); err != nil {
+		return 0, nil, err
+	}
+	lso, leo := l.LogStartOffset(), l.LogEndOffset()
+	hw := b.repl.HighWatermark(topic, rp.Partition, l)
+	p.HighWatermark, p.LastStableOffset, p.LogStartOffset = hw, hw, lso
+	readEnd := b.readLimit(hw, l, follower)
+	if rp.FetchOffset < lso || rp.FetchOffset > leo {
+		return 0, nil, fmt.Errorf("%w: fetch %s-%d at %d, log holds [%d, %d)", storage.ErrOffsetOutOfRange,
+			topic, rp.Partition, rp.FetchOffset, lso, leo)
+	}
+	watch := &fetchWatch{topic: topic, partition: rp.Partition, log: l, past: rp.FetchOffset, follower: follower}
+	limit := int64(rp.PartitionMaxBytes)
+	if budget < limit {
+		limit = budget
+	}
+	if rp.FetchOffset >= readEnd || (limit <= 0 && !first) {
+		return 0, watch, nil
+	}
+	if limit <= 0 {
+		limit = 1 // KIP-74: the first partition with data returns one whole batch regardless
+	}
+	data, err := l.Read(rp.FetchOffset, int32(min(limit, math.MaxInt32)), readEnd)
+	if err != nil {
+		return 0, nil, fmt.Errorf("read %s-%d at %d: %w", topic, rp.Partition, rp.FetchOffset, err)
+	}
+	if int64(len(data)) > limit && !first {
+		// A batch larger than what is left belongs to a later fetch in
+		// which this partition comes first (KIP-74).
+		return 0, nil, nil
+	}
+	if len(data) == 0 {
+		return 0, watch, nil
+	}
+	p.RecordBatches = data
+	return int64(len(data)), nil, nil
+}
+
+// readLimit is how far a reader may go: a follower reads to the log end
+// (it must copy uncommitted records to commit them), a consumer to the
+// high watermark hw.
+func (b *Broker) readLimit(hw int64, l *storage.Log, follower bool) int64 {
+	if follower {
+		return l.LogEndOffset()
+	}
+	return hw
+}

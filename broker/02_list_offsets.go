@@ -1,0 +1,115 @@
+package broker
+
+// ListOffsets (key 2), versions 1-7.
+//
+// Per partition (this broker must lead it; v4+ checks current_leader_epoch
+// as in KIP-320), the timestamp selects:
+//
+//	-2 (earliest)       the log start offset
+//	-1 (latest)         the high watermark (= last stable offset: no
+//	                    transactions), so consumers never see an offset
+//	                    they could not fetch
+//	-3 (max timestamp)  v7+, KIP-734, approximated by the newest batch: its
+//	                    max timestamp and last offset. Exact when producers'
+//	                    timestamps grow, which CreateTime usually does.
+//	>= 0                the first offset whose timestamp is >= it, from the
+//	                    time index; offset -1 and timestamp -1 when none is
+//	                    below the high watermark.
+//
+// Leader epochs of returned offsets are reported as -1 (unknown): this
+// broker does not serve OffsetForLeaderEpoch, so clients skip validation.
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/broker/network"
+	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/metadata"
+)
+
+const (
+	timestampLatest   = -1
+	timestampEarliest = -2
+	timestampMax      = -3
+)
+
+func (b *Broker) handleListOffsets(_ context.Context, _ *network.Request, req *kmsg.ListOffsetsRequest) (kmsg.Response, error) {
+	img := b.Image()
+	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	resp.Topics = make([]kmsg.ListOffsetsResponseTopic, 0, len(req.Topics))
+	for _, rt := range req.Topics {
+		t := kmsg.NewListOffsetsResponseTopic()
+		t.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			p := kmsg.NewListOffsetsResponseTopicPartition()
+			p.Partition = rp.Partition
+			p.LeaderEpoch = -1
+			off, ts, err := b.listOffset(img, rt.Topic, rp)
+			if err != nil {
+				p.ErrorCode = errorCode(err)
+				off, ts = -1, -1
+			}
+			p.Offset, p.Timestamp = off, ts
+			t.Partitions = append(t.Partitions, p)
+		}
+		resp.Topics = append(resp.Topics, t)
+	}
+	return resp, nil
+}
+
+func (b *Broker) listOffset(img *metadata.Image, topic string, rp kmsg.ListOffsetsRequestTopicPartition) (offset, ts int64, err error) {
+	reg, l, err := b.partitionFor(img, topic, rp.Partition)
+	if err != nil {
+		return -1, -1, err
+	}
+	if err := checkLeaderEpoch(reg, rp.CurrentLeaderEpoch); err != nil {
+		return -1, -1, err
+	}
+	hw := b.repl.HighWatermark(topic, rp.Partition, l)
+	switch rp.Timestamp {
+	case timestampEarliest:
+		return l.LogStartOffset(), -1, nil
+	case timestampLatest:
+		return hw, -1, nil
+	case timestampMax:
+		return maxTimestampOffset(l, hw)
+	}
+	if rp.Timestamp < 0 {
+		return -1, -1, fmt.Errorf("%w: list offsets timestamp %d", ErrInvalidRequest, rp.Timestamp)
+	}
+	off, found, ok := l.OffsetForTimestamp(rp.Timestamp)
+	if !ok || off >= hw {
+		return -1, -1, nil
+	}
+	return off, found, nil
+}
+
+// Byte positions in a v2 record batch header (see storage's doc.go).
+const (
+	batchLastOffsetDeltaAt = 23
+	batchMaxTimestampAt    = 35
+	batchHeaderLen         = 61
+)
+
+// maxTimestampOffset reads the newest committed batch and returns its last
+// offset and max timestamp; -1, -1 for an empty log.
+func maxTimestampOffset(l *storage.Log, hw int64) (int64, int64, error) {
+	if hw <= l.LogStartOffset() {
+		return -1, -1, nil
+	}
+	data, err := l.Read(hw-1, 1, hw)
+	if err != nil {
+		return -1, -1, fmt.Errorf("read last batch below %d: %w", hw, err)
+	}
+	if len(data) < batchHeaderLen {
+		return -1, -1, nil
+	}
+	base := int64(binary.BigEndian.Uint64(data[0:8]))
+	last := base + int64(int32(binary.BigEndian.Uint32(data[batchLastOffsetDeltaAt:])))
+	maxTs := int64(binary.BigEndian.Uint64(data[batchMaxTimestampAt:]))
+	return last, maxTs, nil
+}

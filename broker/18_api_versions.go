@@ -1,0 +1,68 @@
+package broker
+
+// ApiVersions (key 18), versions 0-3.
+//
+// Answers the table of API keys and version ranges this broker implements
+// (apiRanges below, which is also what Versions hands the network server so
+// it can refuse anything else before a handler sees it). A request newer
+// than v3 never reaches this handler: the network server answers it with
+// UNSUPPORTED_VERSION and the key list at v0, as KIP-511 prescribes, and the
+// client retries at the version we name. The ranges were chosen so that
+// librdkafka 2.0 (kcat 1.7) and franz-go v1.22 negotiate a version every
+// handler here implements; each is at most kmsg's MaxVersion for the key.
+// No finalized features are reported.
+
+import (
+	"context"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/broker/network"
+)
+
+// apiRanges: key -> [min, max]. Add a key only together with its handler.
+var apiRanges = map[int16][2]int16{
+	0:  {3, 11}, // Produce: v3 is the first with record batches; v12+ = KIP-890 txns, v13 topic ids
+	1:  {4, 13}, // Fetch: v4 is the first with record batches; v13 = topic ids
+	2:  {1, 7},  // ListOffsets: v8+ adds tiered-storage timestamps
+	3:  {1, 12}, // Metadata: v13 adds a top-level error code only
+	18: {0, 3},  // ApiVersions
+	19: {2, 7},  // CreateTopics
+	20: {1, 6},  // DeleteTopics
+	22: {0, 4},  // InitProducerId: v5 = KIP-890 txns
+	32: {1, 4},  // DescribeConfigs
+}
+
+var _ network.Versioner = (*Broker)(nil)
+
+// Versions implements network.Versioner: the api keys this broker serves
+// and the [min, max] version range of each. The map is a fresh copy.
+func (b *Broker) Versions() map[int16][2]int16 {
+	out := make(map[int16][2]int16, len(apiRanges))
+	for k, v := range apiRanges {
+		out[k] = v
+	}
+	return out
+}
+
+// versionRange reports the range this broker serves for key.
+func versionRange(key int16) (lo, hi int16, ok bool) {
+	r, ok := apiRanges[key]
+	return r[0], r[1], ok
+}
+
+func (b *Broker) handleApiVersions(_ context.Context, _ *network.Request, req *kmsg.ApiVersionsRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
+	keys := make([]int16, 0, len(apiRanges))
+	for k := range apiRanges {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	for _, k := range keys {
+		ak := kmsg.NewApiVersionsResponseApiKey()
+		ak.ApiKey, ak.MinVersion, ak.MaxVersion = k, apiRanges[k][0], apiRanges[k][1]
+		resp.ApiKeys = append(resp.ApiKeys, ak)
+	}
+	return resp, nil
+}

@@ -1,0 +1,74 @@
+package broker
+
+// InitProducerId (key 22), versions 0-4.
+//
+// Idempotent producers only: a request without a transactional id gets a
+// fresh producer id with epoch 0 (the producer id/epoch of v3+ requests is
+// ignored, as Kafka does for non-transactional producers). Ids come from
+// blocks the controller hands this broker (Controller.AllocateProducerIDs,
+// 1000 at a time), so no two brokers ever give out the same id. A failing
+// allocation answers COORDINATOR_LOAD_IN_PROGRESS (retriable) unless the
+// controller chose a Kafka error itself.
+//
+// Transactions are not implemented: a transactional id gets
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, the fatal code Kafka uses when a
+// client may not use transactional ids; an empty one is INVALID_REQUEST.
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+
+	"github.com/zkraft/zkraft/broker/network"
+)
+
+func (b *Broker) handleInitProducerID(ctx context.Context, _ *network.Request, req *kmsg.InitProducerIDRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+	var err error
+	var pid int64
+	switch {
+	case req.TransactionalID != nil && *req.TransactionalID == "":
+		err = fmt.Errorf("%w: empty transactional id", ErrInvalidRequest)
+	case req.TransactionalID != nil:
+		err = fmt.Errorf("%w: transactional id %q", ErrTransactions, *req.TransactionalID)
+	default:
+		pid, err = b.nextProducerID(ctx)
+	}
+	if err != nil {
+		resp.ErrorCode = errorCode(err)
+		resp.ProducerID, resp.ProducerEpoch = -1, -1
+		return resp, nil
+	}
+	resp.ProducerID, resp.ProducerEpoch = pid, 0
+	return resp, nil
+}
+
+// nextProducerID hands out the next id of the current block, fetching a
+// new block from the controller when it is used up. One caller at a time
+// fetches; the others wait for it or for their ctx.
+func (b *Broker) nextProducerID(ctx context.Context) (int64, error) {
+	select {
+	case b.pidSem <- struct{}{}:
+	case <-ctx.Done():
+		return -1, fmt.Errorf("%w: waiting for a producer id block: %w", ErrProducerIDsUnavailable, ctx.Err())
+	}
+	defer func() { <-b.pidSem }()
+	if b.pidNext >= b.pidEnd {
+		cctx, cancel := context.WithTimeout(ctx, b.cfg.ControllerTimeout)
+		first, count, err := b.ctrl.AllocateProducerIDs(cctx, b.cfg.NodeID)
+		cancel()
+		if err == nil && (first < 0 || count <= 0) {
+			err = fmt.Errorf("controller returned block [%d, +%d)", first, count)
+		}
+		if err != nil {
+			return -1, fmt.Errorf("%w: %w", ErrProducerIDsUnavailable, err)
+		}
+		b.pidNext, b.pidEnd = first, first+count
+		b.logger.Info("got producer id block", zap.Int64("first", first), zap.Int64("count", count))
+	}
+	pid := b.pidNext
+	b.pidNext++
+	return pid, nil
+}

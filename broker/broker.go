@@ -1,0 +1,178 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+
+	"github.com/zkraft/zkraft/broker/network"
+	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/metadata"
+)
+
+// Broker answers client requests from the current metadata image and the
+// partition logs. It is the network.Handler of a broker node and a metadata
+// publisher (Publish). It owns no goroutines: handlers run on the network
+// server's goroutines, Publish on the metadata backend's.
+type Broker struct {
+	cfg    Config
+	logs   *storage.Manager
+	ctrl   Controller
+	repl   Replication
+	logger *zap.Logger
+
+	img atomic.Pointer[metadata.Image]
+
+	// topicConfigs is the override set last applied to each topic's logs.
+	// Touched only by Publish, which is never called concurrently.
+	topicConfigs map[string]map[string]string
+
+	pidSem  chan struct{} // capacity 1: held while using pidNext, pidEnd (and across a Controller call)
+	pidNext int64
+	pidEnd  int64
+}
+
+// Option adjusts a Broker at construction.
+type Option func(*Broker)
+
+// WithReplication installs the replication manager's side of the high
+// watermark and acks=all seam. Without it the broker behaves as the only
+// replica of every partition it leads (see localReplication).
+func WithReplication(r Replication) Option {
+	return func(b *Broker) { b.repl = r }
+}
+
+// New returns a Broker serving cfg.NodeID from logs. It answers with an
+// empty image until the first Publish.
+func New(cfg Config, logs *storage.Manager, ctrl Controller, logger *zap.Logger, opts ...Option) (*Broker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logs == nil || ctrl == nil || logger == nil {
+		return nil, fmt.Errorf("%w: New needs a storage manager, a controller and a logger", ErrInvalidConfig)
+	}
+	b := &Broker{
+		cfg:          cfg,
+		logs:         logs,
+		ctrl:         ctrl,
+		logger:       logger.Named("broker"),
+		topicConfigs: make(map[string]map[string]string),
+		pidSem:       make(chan struct{}, 1),
+	}
+	b.repl = localReplication{nodeID: cfg.NodeID}
+	for _, o := range opts {
+		o(b)
+	}
+	b.img.Store(metadata.EmptyImage())
+	return b, nil
+}
+
+// Image returns the latest published metadata image.
+func (b *Broker) Image() *metadata.Image { return b.img.Load() }
+
+var _ network.Handler = (*Broker)(nil)
+
+// Handle dispatches one decoded request by API key. A nil response means
+// "send nothing" (acks=0 produce); an error closes the connection, which is
+// what Kafka does for a request it cannot serve at all.
+func (b *Broker) Handle(ctx context.Context, req *network.Request) (kmsg.Response, error) {
+	if req.APIKey != 18 { // ApiVersions answers any version itself (KIP-511)
+		if lo, hi, ok := versionRange(req.APIKey); !ok || req.Version < lo || req.Version > hi {
+			return nil, fmt.Errorf("%w: key %d version %d", ErrUnsupportedAPI, req.APIKey, req.Version)
+		}
+	}
+	switch body := req.Body.(type) {
+	case *kmsg.ProduceRequest:
+		return b.handleProduce(ctx, req, body)
+	case *kmsg.FetchRequest:
+		return b.handleFetch(ctx, req, body)
+	case *kmsg.ListOffsetsRequest:
+		return b.handleListOffsets(ctx, req, body)
+	case *kmsg.MetadataRequest:
+		return b.handleMetadata(ctx, req, body)
+	case *kmsg.ApiVersionsRequest:
+		return b.handleApiVersions(ctx, req, body)
+	case *kmsg.CreateTopicsRequest:
+		return b.handleCreateTopics(ctx, req, body)
+	case *kmsg.DeleteTopicsRequest:
+		return b.handleDeleteTopics(ctx, req, body)
+	case *kmsg.InitProducerIDRequest:
+		return b.handleInitProducerID(ctx, req, body)
+	case *kmsg.DescribeConfigsRequest:
+		return b.handleDescribeConfigs(ctx, req, body)
+	default:
+		return nil, fmt.Errorf("%w: key %d", ErrUnsupportedAPI, req.APIKey)
+	}
+}
+
+// partitionFor looks up a partition this broker must lead, returning its
+// registration and log. Errors: ErrUnknownTopic, ErrNotLeader.
+func (b *Broker) partitionFor(img *metadata.Image, topic string, partition int32) (*metadata.PartitionRegistration, *storage.Log, error) {
+	t, ok := img.Topic(topic)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: topic %q", ErrUnknownTopic, topic)
+	}
+	reg, ok := t.Partitions[partition]
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: %s-%d", ErrUnknownTopic, topic, partition)
+	}
+	if reg.Leader != b.cfg.NodeID {
+		return reg, nil, fmt.Errorf("%w: %s-%d is led by %d", ErrNotLeader, topic, partition, reg.Leader)
+	}
+	l, ok := b.logs.Get(topic, partition)
+	if !ok {
+		// The image names us leader but Publish has not created the log
+		// yet (or failed to): retriable for the client.
+		return reg, nil, fmt.Errorf("%w: no local log for %s-%d yet", ErrNotLeader, topic, partition)
+	}
+	return reg, l, nil
+}
+
+// checkLeaderEpoch implements KIP-320's current_leader_epoch check: -1
+// skips it, an older epoch is fenced, a newer one is not known here yet.
+func checkLeaderEpoch(reg *metadata.PartitionRegistration, current int32) error {
+	switch {
+	case current < 0 || current == reg.LeaderEpoch:
+		return nil
+	case current < reg.LeaderEpoch:
+		return fmt.Errorf("%w: request has %d, leader has %d", ErrFencedLeaderEpoch, current, reg.LeaderEpoch)
+	default:
+		return fmt.Errorf("%w: request has %d, leader has %d", ErrUnknownLeaderEpoch, current, reg.LeaderEpoch)
+	}
+}
+
+// autoCreate asks the controller for topics with the default partition
+// count and replication factor. A topic that appeared meanwhile is success.
+func (b *Broker) autoCreate(ctx context.Context, names []string) []error {
+	specs := make([]metadata.CreateTopicSpec, len(names))
+	for i, n := range names {
+		specs[i] = metadata.CreateTopicSpec{
+			Name:              n,
+			NumPartitions:     b.cfg.NumPartitions,
+			ReplicationFactor: b.cfg.DefaultReplicationFactor,
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.ControllerTimeout)
+	defer cancel()
+	errs := b.ctrl.CreateTopics(ctx, specs, false)
+	out := make([]error, len(names))
+	for i := range names {
+		var err error
+		if i < len(errs) {
+			err = errs[i]
+		}
+		if err != nil && errorCode(err) == errorCode(metadata.ErrTopicExists) {
+			err = nil
+		}
+		if err != nil {
+			b.logger.Info("auto-create failed", zap.String("topic", names[i]), zap.Error(err))
+		} else {
+			b.logger.Info("auto-created topic", zap.String("topic", names[i]))
+		}
+		out[i] = err
+	}
+	return out
+}

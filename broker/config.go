@@ -1,0 +1,102 @@
+package broker
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/zkraft/zkraft/metadata"
+)
+
+// Config holds the broker settings the request handlers need. Each field
+// names the server.properties key it comes from.
+type Config struct {
+	// NodeID is node.id (broker.id): this broker's id in every image.
+	NodeID int32
+	// ClusterID is cluster.id, answered in Metadata when the image carries
+	// no cluster id of its own.
+	ClusterID string
+	// Listeners are the advertised listeners (advertised.listeners). They
+	// are reported by DescribeConfigs; the Metadata answer comes from the
+	// broker registrations in the image, which cmd fills from the same list.
+	Listeners []metadata.Endpoint
+	// AutoCreateTopics is auto.create.topics.enable: Metadata (when the
+	// request allows it) and Produce create unknown topics.
+	AutoCreateTopics bool
+	// NumPartitions is num.partitions, used for auto-created topics and for
+	// CreateTopics with num_partitions = -1.
+	NumPartitions int32
+	// DefaultReplicationFactor is default.replication.factor, used like
+	// NumPartitions.
+	DefaultReplicationFactor int16
+	// MinInsyncReplicas is min.insync.replicas: an acks=all produce to a
+	// partition whose ISR is smaller fails with NOT_ENOUGH_REPLICAS. A topic
+	// override of the same name wins.
+	MinInsyncReplicas int32
+	// MessageMaxBytes is message.max.bytes: the largest record batch a
+	// producer may send (topic override: max.message.bytes).
+	MessageMaxBytes int32
+	// LogSegmentBytes, LogRetentionMs and LogRetentionBytes are
+	// log.segment.bytes, log.retention.ms and log.retention.bytes: the
+	// defaults DescribeConfigs reports for topics without overrides. They
+	// must equal what the storage.Manager was opened with (cmd wires both
+	// from one file). -1 = unlimited for the retention keys.
+	LogSegmentBytes   int64
+	LogRetentionMs    int64
+	LogRetentionBytes int64
+	// MaxFetchWait caps a fetch's max_wait_ms so a client cannot park a
+	// request for longer (replica.fetch.wait.max.ms is the Kafka analogue).
+	MaxFetchWait time.Duration
+	// ControllerTimeout bounds a call to the Controller made for a request
+	// that carries no timeout of its own (auto-create, producer ids).
+	ControllerTimeout time.Duration
+}
+
+// DefaultConfig returns Kafka's defaults for a single broker with id 1.
+func DefaultConfig() Config {
+	return Config{
+		NodeID:                   1,
+		AutoCreateTopics:         true,
+		NumPartitions:            1,
+		DefaultReplicationFactor: 1,
+		MinInsyncReplicas:        1,
+		MessageMaxBytes:          1048588,
+		LogSegmentBytes:          1 << 30,
+		LogRetentionMs:           7 * 24 * 60 * 60 * 1000,
+		LogRetentionBytes:        -1,
+		MaxFetchWait:             30 * time.Second,
+		ControllerTimeout:        30 * time.Second,
+	}
+}
+
+// Validate reports the first bad value, naming its key.
+func (c Config) Validate() error {
+	switch {
+	case c.NodeID < 0:
+		return fmt.Errorf("%w: node.id = %d, must be >= 0", ErrInvalidConfig, c.NodeID)
+	case c.NumPartitions < 1:
+		return fmt.Errorf("%w: num.partitions = %d, must be >= 1", ErrInvalidConfig, c.NumPartitions)
+	case c.DefaultReplicationFactor < 1:
+		return fmt.Errorf("%w: default.replication.factor = %d, must be >= 1", ErrInvalidConfig, c.DefaultReplicationFactor)
+	case c.MinInsyncReplicas < 1:
+		return fmt.Errorf("%w: min.insync.replicas = %d, must be >= 1", ErrInvalidConfig, c.MinInsyncReplicas)
+	case c.MessageMaxBytes < 1:
+		return fmt.Errorf("%w: message.max.bytes = %d, must be >= 1", ErrInvalidConfig, c.MessageMaxBytes)
+	case c.LogSegmentBytes < 14:
+		return fmt.Errorf("%w: log.segment.bytes = %d, must be >= 14", ErrInvalidConfig, c.LogSegmentBytes)
+	case c.LogRetentionMs < -1:
+		return fmt.Errorf("%w: log.retention.ms = %d, must be >= -1", ErrInvalidConfig, c.LogRetentionMs)
+	case c.LogRetentionBytes < -1:
+		return fmt.Errorf("%w: log.retention.bytes = %d, must be >= -1", ErrInvalidConfig, c.LogRetentionBytes)
+	case c.MaxFetchWait <= 0:
+		return fmt.Errorf("%w: MaxFetchWait = %s, must be > 0", ErrInvalidConfig, c.MaxFetchWait)
+	case c.ControllerTimeout <= 0:
+		return fmt.Errorf("%w: ControllerTimeout = %s, must be > 0", ErrInvalidConfig, c.ControllerTimeout)
+	}
+	for i, l := range c.Listeners {
+		if l.Name == "" || l.Host == "" {
+			return fmt.Errorf("%w: advertised.listeners[%d] = %q://%s:%d, needs a name and a host",
+				ErrInvalidConfig, i, l.Name, l.Host, l.Port)
+		}
+	}
+	return nil
+}

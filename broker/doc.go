@@ -1,0 +1,53 @@
+// Package broker holds the Kafka request handlers of a zkraft broker and
+// its reaction to metadata images: the Go counterpart of Kafka's KafkaApis
+// plus the broker side of its metadata publisher.
+//
+// # Job
+//
+// Broker implements network.Handler: the network server decodes a request
+// with kmsg and calls Handle, which dispatches by API key to one handler
+// per file (00_produce.go, 01_fetch.go, 02_list_offsets.go, 03_metadata.go,
+// 18_api_versions.go, 19_create_topics.go, 20_delete_topics.go,
+// 22_init_producer_id.go, 32_describe_configs.go). Each file opens with the
+// versions it supports and how it behaves. Broker also implements
+// network.Versioner, so the server refuses keys and versions it does not
+// serve before a handler sees them.
+//
+// Handlers read the cluster from the latest metadata.Image (an
+// atomic.Pointer set by Publish) and partition data from storage.Manager.
+// Writes to metadata (create/delete topics, producer id blocks) go to the
+// active controller through the Controller interface declared here.
+// Replication facts — the high watermark and when an acks=all produce is
+// committed — come from the Replication seam; until the replication
+// manager provides it, localReplication treats this broker as the only
+// replica (HW = log end offset; acks=all succeeds when ISR = {self}).
+//
+// Errors are typed (this package's, storage's and metadata's sentinels,
+// wrapped with facts) until the response is built; errorCode in errors.go
+// picks the Kafka code from one table, once.
+//
+// # Goroutines
+//
+// None of its own. Handle runs on the network server's per-connection
+// goroutines (concurrently across connections); Publish runs on the
+// metadata backend's publisher goroutine (in log order, never
+// concurrently). A long-poll Fetch parks its connection's goroutine in a
+// select over storage.Log.Wait channels, bound to the request context, so
+// closing the server releases it. There is nothing to Close.
+//
+// # Invariants
+//
+//   - The image is stored before Publish creates or deletes logs, so a log
+//     never exists without the registration that justified it being visible.
+//   - A consumer never reads at or past the high watermark; a produce is
+//     appended only by the partition's leader, stamped with its leader epoch.
+//   - Producer ids are handed out from controller-allocated blocks, each id
+//     once (pidSem serializes the block state).
+//   - No handler panics on client input: malformed values become error codes.
+//
+// # Wire formats
+//
+// Requests and responses are kmsg's (never hand-rolled). The only bytes
+// read here are a v2 record batch header (ListOffsets max-timestamp); its
+// layout is in storage's doc.go.
+package broker

@@ -1,0 +1,65 @@
+// Package network is zkraft's SocketServer: the Go counterpart of Kafka's
+// SocketServer and its Processors. It owns the TCP listeners and client
+// connections, frames and decodes Kafka requests with kmsg, hands them to a
+// Handler, and writes the responses back in request order.
+//
+// # Goroutines
+//
+// Per listener one accept loop. Per connection one reader and one writer:
+//
+//	reader: read frame -> decode -> Handler.Handle -> encode -> out (chan)
+//	writer: out -> conn.Write
+//
+// The reader calls the handler itself, so the requests of one connection are
+// handled one at a time, in arrival order (Kafka mutes the channel for the
+// same reason: reordered produce requests would break idempotent sequence
+// numbers). A slow request (a long-poll fetch) delays later requests of its
+// own connection only. The writer lets the next request be read and handled
+// while the previous response is still being written. Server.Close cancels
+// every connection's context, closes listeners and sockets, and waits for
+// all of these goroutines.
+//
+// # Invariants
+//
+//   - Responses leave a connection in the order of their requests; a request
+//     whose handler returns (nil, nil) gets no response (acks=0 produce).
+//   - A frame larger than MaxRequestBytes (socket.request.max.bytes) or smaller
+//     than a request header closes the connection before any body is
+//     allocated. Unknown api keys, versions outside kmsg's or the Handler's
+//     (Versioner) range, undecodable headers or bodies, handler errors and
+//     handler panics close that connection only, after the responses already
+//     queued on it have been written.
+//   - An ApiVersions request of a version the server cannot serve is answered
+//     with an ApiVersions v0 response, ErrorCode 35 (UNSUPPORTED_VERSION) and
+//     the supported keys, so the client downgrades (KIP-511).
+//   - Every response has the version of its request.
+//   - A connection with no request for ConnectionsMaxIdle is closed.
+//
+// # Known gap
+//
+// kmsg's decoders read a tagged-field count from the input and loop that
+// many times even once the input is exhausted, so a flexible request of a
+// few bytes can keep its connection's reader busy for seconds to minutes
+// (one CPU). The header's tagged fields are bounded here before kmsg sees
+// them; those inside bodies are not (kmsg v1.15.0 is the newest).
+//
+// # Wire format
+//
+// Request frame (all integers big-endian):
+//
+//	+----------+---------+-------------+----------------+------------------+-----------------+------+
+//	| size i32 | key i16 | version i16 | correlation i32| client id: len   | [tagged fields] | body |
+//	|          |         |             |                | i16 (-1 = null)  | flexible only   |      |
+//	|          |         |             |                | + bytes          | (uvarint count) |      |
+//	+----------+---------+-------------+----------------+------------------+-----------------+------+
+//	 size counts everything after itself; header v1 is at least 10 bytes.
+//
+// Response frame:
+//
+//	+----------+-----------------+-----------------+------+
+//	| size i32 | correlation i32 | [tagged fields] | body |
+//	+----------+-----------------+-----------------+------+
+//	 tagged fields (one 0 byte: none) only for flexible versions, and never
+//	 for ApiVersions, whose response header stays v0 so that any client can
+//	 read it.
+package network

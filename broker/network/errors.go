@@ -1,0 +1,26 @@
+package network
+
+import "errors"
+
+// Sentinel errors of the network package. They are wrapped with %w and the
+// facts (listener, remote address, sizes) where they are returned.
+var (
+	// ErrClosed is returned by Listen and Start after Close.
+	ErrClosed = errors.New("network: server closed")
+	// ErrDuplicateListener is returned when Listen is called twice with one name.
+	ErrDuplicateListener = errors.New("network: duplicate listener name")
+	// ErrFrameTooLarge means a request's size prefix exceeds MaxRequestBytes.
+	ErrFrameTooLarge = errors.New("network: request frame too large")
+	// ErrFrameTooSmall means a request's size prefix is below the smallest header.
+	ErrFrameTooSmall = errors.New("network: request frame too small")
+	// ErrUnknownAPIKey means the request's api key is unknown to kmsg or to the handler.
+	ErrUnknownAPIKey = errors.New("network: unknown api key")
+	// ErrUnsupportedVersion means the request's version is outside what kmsg or the handler supports.
+	ErrUnsupportedVersion = errors.New("network: unsupported api version")
+	// ErrMalformedRequest means the request header or body could not be decoded.
+	ErrMalformedRequest = errors.New("network: malformed request")
+	// ErrInvalidConfig is wrapped by Config.Validate.
+	ErrInvalidConfig = errors.New("network: invalid config")
+	// ErrBadResponse means the handler returned a response that does not fit the request.
+	ErrBadResponse = errors.New("network: handler returned a mismatched response")
+)

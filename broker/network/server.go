@@ -1,0 +1,366 @@
+package network
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+)
+
+// Request is one decoded Kafka request as the Handler sees it.
+type Request struct {
+	APIKey, Version int16
+	CorrelationID   int32
+	ClientID        *string      // nil when the client sent a null client id
+	Body            kmsg.Request // decoded by kmsg at Version
+	Listener        string       // name given to Listen, e.g. "PLAINTEXT"
+	RemoteAddr      net.Addr
+}
+
+// Handler serves decoded requests. Requests of one connection are handed
+// over one at a time, in the order they arrived; requests of different
+// connections concurrently. ctx is cancelled when the connection or the
+// server closes. A nil response (with a nil error) sends nothing (acks=0
+// produce). An error closes the connection. The server sets the response's
+// version to the request's.
+type Handler interface {
+	Handle(ctx context.Context, req *Request) (kmsg.Response, error)
+}
+
+// Server is the Go counterpart of Kafka's SocketServer: it owns listeners
+// and connections, frames and decodes requests, calls the Handler and writes
+// responses in request order.
+type Server struct {
+	cfg      Config
+	h        Handler
+	versions map[int16][2]int16 // nil when h is not a Versioner
+	logger   *zap.Logger
+
+	ctx    context.Context // cancelled by Close; parent of every connection's
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	listeners []*listener
+	conns     map[*conn]struct{}
+	started   bool
+	closed    bool
+	wg        sync.WaitGroup // accept loops, readers, writers
+}
+
+type listener struct {
+	name string
+	ln   net.Listener
+}
+
+// NewServer returns a server that serves h. Zero fields of cfg take
+// DefaultConfig's values; an invalid cfg makes Listen fail. If h implements
+// Versioner, Versions is called once, here.
+func NewServer(cfg Config, h Handler, logger *zap.Logger) *Server {
+	def := DefaultConfig()
+	if cfg.MaxRequestBytes == 0 {
+		cfg.MaxRequestBytes = def.MaxRequestBytes
+	}
+	if cfg.ConnectionsMaxIdle == 0 {
+		cfg.ConnectionsMaxIdle = def.ConnectionsMaxIdle
+	}
+	if cfg.ResponseQueue == 0 {
+		cfg.ResponseQueue = def.ResponseQueue
+	}
+	s := &Server{
+		cfg:    cfg,
+		h:      h,
+		logger: logger.Named("network"),
+		conns:  make(map[*conn]struct{}),
+	}
+	if v, ok := h.(Versioner); ok {
+		s.versions = v.Versions()
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// Listen binds a TCP listener named name (e.g. "PLAINTEXT", "CONTROLLER")
+// on addr and returns the bound address (useful with port 0). Connections are
+// accepted once Start has been called (at once if it was).
+func (s *Server) Listen(name, addr string) (net.Addr, error) {
+	if err := s.cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, fmt.Errorf("listen %s on %s: %w", name, addr, ErrClosed)
+	}
+	for _, l := range s.listeners {
+		if l.name == name {
+			return nil, fmt.Errorf("listen %s on %s: %w", name, addr, ErrDuplicateListener)
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s on %s: %w", name, addr, err)
+	}
+	l := &listener{name: name, ln: ln}
+	s.listeners = append(s.listeners, l)
+	if s.started {
+		s.wg.Add(1)
+		go s.accept(l)
+	}
+	s.logger.Info("listening", zap.String("listener", name), zap.Stringer("addr", ln.Addr()))
+	return ln.Addr(), nil
+}
+
+// Addr returns the bound address of the listener named name.
+func (s *Server) Addr(name string) (net.Addr, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.listeners {
+		if l.name == name {
+			return l.ln.Addr(), true
+		}
+	}
+	return nil, false
+}
+
+// Start begins accepting connections on every listener. Calling it twice,
+// or after Close, does nothing.
+func (s *Server) Start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.closed {
+		return
+	}
+	s.started = true
+	for _, l := range s.listeners {
+		s.wg.Add(1)
+		go s.accept(l)
+	}
+}
+
+// Close stops the listeners, closes every connection, cancels the contexts
+// of in-flight handlers and waits for every goroutine of the server.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
+	}
+	s.closed = true
+	s.cancel()
+	var errs []error
+	for _, l := range s.listeners {
+		if err := l.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, fmt.Errorf("close listener %s: %w", l.name, err))
+		}
+	}
+	for c := range s.conns {
+		c.abort()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (s *Server) accept(l *listener) {
+	defer s.wg.Done()
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if s.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off, keep serving.
+			s.logger.Warn("accept failed", zap.String("listener", l.name), zap.Error(err))
+			t := time.NewTimer(50 * time.Millisecond)
+			select {
+			case <-s.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			continue
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			_ = nc.Close()
+			return
+		}
+		c := &conn{
+			s:        s,
+			nc:       nc,
+			listener: l.name,
+			out:      make(chan []byte, s.cfg.ResponseQueue),
+			logger:   s.logger.With(zap.String("listener", l.name), zap.Stringer("remote", nc.RemoteAddr())),
+		}
+		c.ctx, c.cancel = context.WithCancel(s.ctx)
+		s.conns[c] = struct{}{}
+		s.wg.Add(2)
+		s.mu.Unlock()
+		go c.read()
+		go c.write()
+	}
+}
+
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// conn is one client connection. The reader goroutine owns reading and
+// calling the handler; the writer goroutine owns writing. They share only
+// out (reader -> writer, closed by the reader) and ctx.
+type conn struct {
+	s        *Server
+	nc       net.Conn
+	listener string
+	ctx      context.Context
+	cancel   context.CancelFunc
+	out      chan []byte
+	logger   *zap.Logger
+}
+
+// abort closes the connection at once: in-flight handler contexts are
+// cancelled and blocked reads and writes return.
+func (c *conn) abort() {
+	c.cancel()
+	_ = c.nc.Close()
+}
+
+// read reads, decodes and handles requests one at a time, and queues their
+// responses for the writer. When it returns, the writer sends what is
+// queued and closes the connection.
+func (c *conn) read() {
+	defer c.s.wg.Done()
+	defer close(c.out)
+	var size [4]byte
+	for {
+		if err := c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ConnectionsMaxIdle)); err != nil {
+			return
+		}
+		if _, err := io.ReadFull(c.nc, size[:]); err != nil {
+			c.logReadEnd(err)
+			return
+		}
+		n := int32(binary.BigEndian.Uint32(size[:]))
+		if n > c.s.cfg.MaxRequestBytes {
+			c.logger.Debug("closing connection", zap.Error(fmt.Errorf("%w: %d bytes, socket.request.max.bytes is %d",
+				ErrFrameTooLarge, n, c.s.cfg.MaxRequestBytes)))
+			return
+		}
+		if n < minFrameSize {
+			c.logger.Debug("closing connection", zap.Error(fmt.Errorf("%w: size %d", ErrFrameTooSmall, n)))
+			return
+		}
+		frame := make([]byte, n)
+		if _, err := io.ReadFull(c.nc, frame); err != nil {
+			c.logReadEnd(err)
+			return
+		}
+		buf, ok := c.serve(frame)
+		if !ok {
+			return
+		}
+		if buf == nil {
+			continue
+		}
+		select {
+		case c.out <- buf:
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// serve handles one frame; it returns the encoded response (nil for none)
+// and false when the connection must close.
+func (c *conn) serve(frame []byte) ([]byte, bool) {
+	h, body, err := decodeRequest(frame, c.s.versions)
+	var resp kmsg.Response
+	switch {
+	case errors.Is(err, errApiVersionsUnsupported):
+		c.logger.Debug("unsupported ApiVersions version, answering v0", zap.Int16("version", h.version))
+		resp = unsupportedApiVersions(c.s.versions)
+	case err != nil:
+		c.logger.Debug("closing connection", zap.Int16("api_key", h.key), zap.Int16("version", h.version), zap.Error(err))
+		return nil, false
+	default:
+		req := &Request{
+			APIKey: h.key, Version: h.version, CorrelationID: h.correlationID, ClientID: h.clientID,
+			Body: body, Listener: c.listener, RemoteAddr: c.nc.RemoteAddr(),
+		}
+		resp, err = c.handle(req)
+		if err != nil {
+			if c.ctx.Err() == nil {
+				c.logger.Info("handler failed, closing connection", zap.String("api", kmsg.NameForKey(h.key)), zap.Error(err))
+			}
+			return nil, false
+		}
+		if resp == nil {
+			return nil, true
+		}
+		if resp.Key() != h.key {
+			c.logger.Error("closing connection", zap.Error(fmt.Errorf("%w: %s request got a %s response",
+				ErrBadResponse, kmsg.NameForKey(h.key), kmsg.NameForKey(resp.Key()))))
+			return nil, false
+		}
+		resp.SetVersion(h.version)
+	}
+	return appendResponse(nil, h.correlationID, resp), true
+}
+
+// handle calls the handler; a panic in it closes only this connection.
+func (c *conn) handle(req *Request) (resp kmsg.Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.logger.Error("handler panicked", zap.String("api", kmsg.NameForKey(req.APIKey)), zap.Any("panic", p), zap.Stack("stack"))
+			resp, err = nil, fmt.Errorf("handler panic: %v", p)
+		}
+	}()
+	return c.s.h.Handle(c.ctx, req)
+}
+
+func (c *conn) logReadEnd(err error) {
+	switch {
+	case errors.Is(err, io.EOF), c.ctx.Err() != nil:
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.logger.Debug("closing idle connection", zap.Duration("connections.max.idle.ms", c.s.cfg.ConnectionsMaxIdle))
+	default:
+		c.logger.Debug("read failed", zap.Error(err))
+	}
+}
+
+// write sends queued responses in order until the reader closes out, then
+// closes the connection. After a failed write it discards the rest.
+func (c *conn) write() {
+	defer c.s.wg.Done()
+	defer c.s.forget(c)
+	defer c.abort()
+	failed := false
+	for buf := range c.out {
+		if failed {
+			continue
+		}
+		if err := c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.ConnectionsMaxIdle)); err == nil {
+			_, err = c.nc.Write(buf)
+			if err == nil {
+				continue
+			}
+			if c.ctx.Err() == nil {
+				c.logger.Debug("write failed", zap.Error(err))
+			}
+		}
+		failed = true
+		c.abort() // unblocks the reader and the handler
+	}
+}

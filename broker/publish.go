@@ -1,0 +1,143 @@
+package broker
+
+import (
+	"maps"
+	"strconv"
+
+	"go.uber.org/zap"
+
+	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/metadata"
+)
+
+// Publish is the broker's metadata publisher: the backend calls it with
+// each new image, in log order and never concurrently. It
+//
+//  1. makes img the image every handler sees from now on;
+//  2. creates the logs of partitions this broker now leads or follows and
+//     deletes the logs of partitions it no longer hosts
+//     (delta.LocalChanges);
+//  3. applies per-topic overrides of segment.bytes, retention.ms and
+//     retention.bytes to the logs of topics whose overrides changed.
+//
+// Storage failures are logged, not returned: the image is the truth, and a
+// partition whose log could not be created answers NOT_LEADER_OR_FOLLOWER
+// until a later image retries it.
+//
+// The image is stored first so that by the time a log exists, requests
+// already see the registration that justified creating it.
+func (b *Broker) Publish(delta *metadata.Delta, img *metadata.Image) {
+	b.img.Store(img)
+	changes := delta.LocalChanges(b.cfg.NodeID)
+	for _, group := range [][]metadata.LocalPartition{changes.Leaders, changes.Followers} {
+		for _, lp := range group {
+			l, err := b.logs.GetOrCreate(lp.Topic, lp.Partition, lp.TopicID)
+			if err != nil {
+				b.logger.Error("create partition log failed", zap.String("topic", lp.Topic),
+					zap.Int32("partition", lp.Partition), zap.Error(err))
+				continue
+			}
+			// A new log starts with the manager's defaults; only overrides
+			// need applying.
+			if overrides := img.Configs(metadata.TopicResource, lp.Topic); hasLogOverride(overrides) {
+				b.applyLogConfig(l, overrides)
+			}
+		}
+	}
+	for _, lp := range changes.Deletes {
+		if _, ok := b.logs.Get(lp.Topic, lp.Partition); !ok {
+			continue
+		}
+		if err := b.logs.Delete(lp.Topic, lp.Partition); err != nil {
+			b.logger.Error("delete partition log failed", zap.String("topic", lp.Topic),
+				zap.Int32("partition", lp.Partition), zap.Error(err))
+			continue
+		}
+		b.logger.Info("deleted partition log", zap.String("topic", lp.Topic), zap.Int32("partition", lp.Partition))
+	}
+	b.syncTopicConfigs(img)
+}
+
+// syncTopicConfigs pushes changed topic overrides to the topic's local
+// logs. metadata.Delta does not say which configs it touched, so this
+// compares the image's topic config resources with what was last applied:
+// O(topics with overrides) per image.
+func (b *Broker) syncTopicConfigs(img *metadata.Image) {
+	seen := make(map[string]bool, len(b.topicConfigs))
+	for _, res := range img.ConfigResources() {
+		if res.Type != metadata.TopicResource {
+			continue
+		}
+		seen[res.Name] = true
+		cur := img.Configs(metadata.TopicResource, res.Name)
+		if maps.Equal(cur, b.topicConfigs[res.Name]) {
+			continue
+		}
+		b.topicConfigs[res.Name] = cur
+		b.applyTopicConfig(img, res.Name, cur)
+	}
+	for name := range b.topicConfigs {
+		if !seen[name] {
+			delete(b.topicConfigs, name)
+			b.applyTopicConfig(img, name, nil)
+		}
+	}
+}
+
+// applyTopicConfig sets the log config of every local partition of topic.
+func (b *Broker) applyTopicConfig(img *metadata.Image, topic string, overrides map[string]string) {
+	t, ok := img.Topic(topic)
+	if !ok {
+		return
+	}
+	for p := range t.Partitions {
+		if l, ok := b.logs.Get(topic, p); ok {
+			b.applyLogConfig(l, overrides)
+		}
+	}
+}
+
+// applyLogConfig sets l's segment and retention settings: the broker
+// defaults, overridden by the topic's configs.
+func (b *Broker) applyLogConfig(l *storage.Log, overrides map[string]string) {
+	c := storage.LogConfig{
+		SegmentBytes:   b.cfg.LogSegmentBytes,
+		RetentionMs:    b.cfg.LogRetentionMs,
+		RetentionBytes: b.cfg.LogRetentionBytes,
+	}
+	for key, dst := range map[string]*int64{
+		"segment.bytes":   &c.SegmentBytes,
+		"retention.ms":    &c.RetentionMs,
+		"retention.bytes": &c.RetentionBytes,
+	} {
+		v, ok := overrides[key]
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			b.logger.Warn("ignoring unparseable topic config", zap.String("topic", l.Topic()),
+				zap.String("key", key), zap.String("value", v))
+			continue
+		}
+		*dst = n
+	}
+	if c == l.Config() {
+		return
+	}
+	if err := l.SetConfig(c); err != nil {
+		b.logger.Warn("topic config rejected by storage", zap.String("topic", l.Topic()), zap.Error(err))
+	}
+}
+
+// logConfigKeys are the topic configs storage.LogConfig carries.
+var logConfigKeys = []string{"segment.bytes", "retention.ms", "retention.bytes"}
+
+func hasLogOverride(overrides map[string]string) bool {
+	for _, k := range logConfigKeys {
+		if _, ok := overrides[k]; ok {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,163 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math"
+)
+
+// Offsets of the fields of a Kafka v2 record batch header (see doc.go).
+const (
+	offBaseOffset      = 0
+	offBatchLength     = 8
+	offLeaderEpoch     = 12
+	offMagic           = 16
+	offCRC             = 17
+	offAttributes      = 21
+	offLastOffsetDelta = 23
+	offBaseTimestamp   = 27
+	offMaxTimestamp    = 35
+	offProducerID      = 43
+	offProducerEpoch   = 51
+	offBaseSequence    = 53
+	offRecordCount     = 57
+
+	// batchHeaderSize is the size of the v2 header up to the records.
+	batchHeaderSize = 61
+	// logOverhead is baseOffset + batchLength: the bytes not counted by batchLength.
+	logOverhead = 12
+
+	attrCompressionMask = 0x07
+	attrTimestampType   = 0x08
+	attrTransactional   = 0x10
+	attrControl         = 0x20
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// batchHeader is the decoded fixed-size header of one record batch.
+type batchHeader struct {
+	BaseOffset      int64
+	Length          int32 // bytes after the length field
+	LeaderEpoch     int32
+	Magic           int8
+	CRC             uint32
+	Attributes      int16
+	LastOffsetDelta int32
+	BaseTimestamp   int64
+	MaxTimestamp    int64
+	ProducerID      int64
+	ProducerEpoch   int16
+	BaseSequence    int32
+	RecordCount     int32
+}
+
+// Size is the number of bytes the whole batch occupies in a segment.
+func (h *batchHeader) Size() int64 { return int64(h.Length) + logOverhead }
+
+// LastOffset is the offset of the batch's last record.
+func (h *batchHeader) LastOffset() int64 { return h.BaseOffset + int64(h.LastOffsetDelta) }
+
+// LastSequence is the sequence of the batch's last record, wrapping at
+// math.MaxInt32 as Kafka's DefaultRecordBatch.incrementSequence does.
+func (h *batchHeader) LastSequence() int32 {
+	return incrementSequence(h.BaseSequence, h.LastOffsetDelta)
+}
+
+func incrementSequence(seq, delta int32) int32 {
+	if seq > math.MaxInt32-delta {
+		return delta - (math.MaxInt32 - seq) - 1
+	}
+	return seq + delta
+}
+
+// parseBatchHeader decodes the header at the start of b. It checks only that
+// enough bytes are there and that the length field is sane; it never panics.
+func parseBatchHeader(b []byte) (batchHeader, error) {
+	var h batchHeader
+	if len(b) < batchHeaderSize {
+		return h, fmt.Errorf("%w: %d bytes, want a %d-byte batch header", ErrCorruptMessage, len(b), batchHeaderSize)
+	}
+	h.BaseOffset = int64(binary.BigEndian.Uint64(b[offBaseOffset:]))
+	h.Length = int32(binary.BigEndian.Uint32(b[offBatchLength:]))
+	h.LeaderEpoch = int32(binary.BigEndian.Uint32(b[offLeaderEpoch:]))
+	h.Magic = int8(b[offMagic])
+	h.CRC = binary.BigEndian.Uint32(b[offCRC:])
+	h.Attributes = int16(binary.BigEndian.Uint16(b[offAttributes:]))
+	h.LastOffsetDelta = int32(binary.BigEndian.Uint32(b[offLastOffsetDelta:]))
+	h.BaseTimestamp = int64(binary.BigEndian.Uint64(b[offBaseTimestamp:]))
+	h.MaxTimestamp = int64(binary.BigEndian.Uint64(b[offMaxTimestamp:]))
+	h.ProducerID = int64(binary.BigEndian.Uint64(b[offProducerID:]))
+	h.ProducerEpoch = int16(binary.BigEndian.Uint16(b[offProducerEpoch:]))
+	h.BaseSequence = int32(binary.BigEndian.Uint32(b[offBaseSequence:]))
+	h.RecordCount = int32(binary.BigEndian.Uint32(b[offRecordCount:]))
+	if h.Length < batchHeaderSize-logOverhead {
+		return h, fmt.Errorf("%w: batch length %d is below the minimum %d", ErrCorruptMessage, h.Length, batchHeaderSize-logOverhead)
+	}
+	if h.Magic != 2 {
+		return h, fmt.Errorf("%w: magic %d, want 2", ErrCorruptMessage, h.Magic)
+	}
+	return h, nil
+}
+
+// checkBatch verifies that b starts with a whole, CRC-valid batch and
+// returns its header. Only the framing and CRC are checked here.
+func checkBatch(b []byte) (batchHeader, error) {
+	h, err := parseBatchHeader(b)
+	if err != nil {
+		return h, err
+	}
+	if h.Size() > int64(len(b)) {
+		return h, fmt.Errorf("%w: batch at offset %d claims %d bytes, %d present", ErrCorruptMessage, h.BaseOffset, h.Size(), len(b))
+	}
+	if got := crc32.Checksum(b[offAttributes:h.Size()], castagnoli); got != h.CRC {
+		return h, fmt.Errorf("%w: crc %08x, computed %08x", ErrCorruptMessage, h.CRC, got)
+	}
+	return h, nil
+}
+
+// validateClientBatch applies the rules for batches arriving from a
+// producer after checkBatch passed (Kafka's LogValidator.validateBatch).
+func validateClientBatch(h *batchHeader) error {
+	if h.Attributes&attrControl != 0 {
+		return fmt.Errorf("%w: control batch from a client", ErrInvalidRecord)
+	}
+	if h.Attributes&attrTransactional != 0 {
+		return fmt.Errorf("%w: transactional batches are not supported yet", ErrInvalidRecord)
+	}
+	if h.LastOffsetDelta < 0 {
+		return fmt.Errorf("%w: last offset delta %d is negative", ErrInvalidRecord, h.LastOffsetDelta)
+	}
+	if h.RecordCount <= 0 {
+		return fmt.Errorf("%w: record count %d", ErrInvalidRecord, h.RecordCount)
+	}
+	if int64(h.RecordCount) != int64(h.LastOffsetDelta)+1 {
+		return fmt.Errorf("%w: record count %d but last offset delta %d", ErrInvalidRecord, h.RecordCount, h.LastOffsetDelta)
+	}
+	return nil
+}
+
+// splitBatches validates every batch in a produce request's records and
+// returns their headers. Trailing bytes that do not form a batch are an error.
+func splitBatches(b []byte, maxBatch int64) ([]batchHeader, error) {
+	var hs []batchHeader
+	for pos := 0; pos < len(b); {
+		h, err := checkBatch(b[pos:])
+		if err != nil {
+			return nil, fmt.Errorf("batch %d at byte %d: %w", len(hs), pos, err)
+		}
+		if h.Size() > maxBatch {
+			return nil, fmt.Errorf("batch %d: %w: %d bytes, segment.bytes=%d", len(hs), ErrRecordTooLarge, h.Size(), maxBatch)
+		}
+		if err := validateClientBatch(&h); err != nil {
+			return nil, fmt.Errorf("batch %d at byte %d: %w", len(hs), pos, err)
+		}
+		hs = append(hs, h)
+		pos += int(h.Size())
+	}
+	if len(hs) == 0 {
+		return nil, fmt.Errorf("%w: no record batch", ErrCorruptMessage)
+	}
+	return hs, nil
+}

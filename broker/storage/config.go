@@ -1,0 +1,108 @@
+package storage
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Config configures a Manager. The keys in parentheses are Kafka's
+// server.properties names the broker maps onto these fields.
+type Config struct {
+	// Dirs are the log directories (log.dirs). New partitions go to the one
+	// holding the fewest partitions.
+	Dirs []string
+	// SegmentBytes is the size at which the active segment is rolled
+	// (log.segment.bytes, default 1 GiB). At most math.MaxInt32, because
+	// index entries hold 32-bit file positions.
+	SegmentBytes int64
+	// RetentionMs deletes segments whose newest timestamp is older than this
+	// (log.retention.ms, default 7 days); -1 = unlimited.
+	RetentionMs int64
+	// RetentionBytes deletes the oldest segments while a partition is larger
+	// (log.retention.bytes, default -1 = unlimited).
+	RetentionBytes int64
+	// IndexIntervalBytes is the distance in log bytes between two sparse
+	// index entries (log.index.interval.bytes, default 4096).
+	IndexIntervalBytes int
+	// MaxOpenFiles bounds the file handles held by the LRU handle cache
+	// (default 2048). Handles in use by a read or append are never evicted,
+	// so the bound may be exceeded briefly by the number of concurrent calls.
+	MaxOpenFiles int
+	// RetentionCheckInterval is how often Start's goroutine applies retention
+	// (log.retention.check.interval.ms, default 5 minutes).
+	RetentionCheckInterval time.Duration
+}
+
+// DefaultConfig returns Kafka's defaults with a single directory "./data".
+func DefaultConfig() Config {
+	return Config{
+		Dirs:                   []string{"./data"},
+		SegmentBytes:           1 << 30,
+		RetentionMs:            7 * 24 * 60 * 60 * 1000,
+		RetentionBytes:         -1,
+		IndexIntervalBytes:     4096,
+		MaxOpenFiles:           2048,
+		RetentionCheckInterval: 5 * time.Minute,
+	}
+}
+
+// minSegmentBytes is Kafka's lower bound for log.segment.bytes (14 bytes is
+// the legacy record overhead); we require room for one batch header.
+const minSegmentBytes = batchHeaderSize
+
+// Validate reports the first bad value, naming its Kafka key.
+func (c Config) Validate() error {
+	if len(c.Dirs) == 0 {
+		return fmt.Errorf("%w: log.dirs is empty", ErrInvalidConfig)
+	}
+	seen := make(map[string]bool, len(c.Dirs))
+	for _, d := range c.Dirs {
+		if d == "" {
+			return fmt.Errorf("%w: log.dirs holds an empty path", ErrInvalidConfig)
+		}
+		if seen[d] {
+			return fmt.Errorf("%w: log.dirs names %q twice", ErrInvalidConfig, d)
+		}
+		seen[d] = true
+	}
+	if err := c.logConfig().Validate(); err != nil {
+		return err
+	}
+	if c.IndexIntervalBytes < 1 {
+		return fmt.Errorf("%w: log.index.interval.bytes=%d, want >= 1", ErrInvalidConfig, c.IndexIntervalBytes)
+	}
+	if c.MaxOpenFiles < 8 {
+		return fmt.Errorf("%w: max open files=%d, want >= 8", ErrInvalidConfig, c.MaxOpenFiles)
+	}
+	if c.RetentionCheckInterval <= 0 {
+		return fmt.Errorf("%w: log.retention.check.interval.ms=%v, want > 0", ErrInvalidConfig, c.RetentionCheckInterval)
+	}
+	return nil
+}
+
+func (c Config) logConfig() LogConfig {
+	return LogConfig{SegmentBytes: c.SegmentBytes, RetentionMs: c.RetentionMs, RetentionBytes: c.RetentionBytes}
+}
+
+// LogConfig is the per-topic part of the configuration (Kafka's topic-level
+// segment.bytes, retention.ms, retention.bytes overrides).
+type LogConfig struct {
+	SegmentBytes   int64 // segment.bytes
+	RetentionMs    int64 // retention.ms, -1 = unlimited
+	RetentionBytes int64 // retention.bytes, -1 = unlimited
+}
+
+// Validate reports the first bad value, naming its Kafka key.
+func (c LogConfig) Validate() error {
+	if c.SegmentBytes < minSegmentBytes || c.SegmentBytes > math.MaxInt32 {
+		return fmt.Errorf("%w: segment.bytes=%d, want %d..%d", ErrInvalidConfig, c.SegmentBytes, minSegmentBytes, math.MaxInt32)
+	}
+	if c.RetentionMs < -1 {
+		return fmt.Errorf("%w: retention.ms=%d, want >= -1", ErrInvalidConfig, c.RetentionMs)
+	}
+	if c.RetentionBytes < -1 {
+		return fmt.Errorf("%w: retention.bytes=%d, want >= -1", ErrInvalidConfig, c.RetentionBytes)
+	}
+	return nil
+}

@@ -1,0 +1,39 @@
+package storage
+
+import "errors"
+
+// Sentinel errors. Callers match them with errors.Is; the broker's handlers map
+// them to Kafka error codes at the network edge.
+var (
+	// ErrCorruptMessage: a batch failed the length, magic or CRC-32C check
+	// (Kafka CORRUPT_MESSAGE).
+	ErrCorruptMessage = errors.New("storage: corrupt message")
+	// ErrInvalidRecord: a batch is well formed but breaks a rule (record count,
+	// control or transactional batch from a client) (Kafka INVALID_RECORD).
+	ErrInvalidRecord = errors.New("storage: invalid record")
+	// ErrRecordTooLarge: a batch can never fit in a segment (Kafka MESSAGE_TOO_LARGE).
+	ErrRecordTooLarge = errors.New("storage: record too large")
+	// ErrOutOfOrderSequence: an idempotent producer skipped or repeated a
+	// sequence number (Kafka OUT_OF_ORDER_SEQUENCE_NUMBER).
+	ErrOutOfOrderSequence = errors.New("storage: out of order sequence")
+	// ErrInvalidProducerEpoch: a batch carries an epoch older than the one
+	// the partition has seen for its producer id (Kafka INVALID_PRODUCER_EPOCH).
+	ErrInvalidProducerEpoch = errors.New("storage: invalid producer epoch")
+	// ErrOffsetOutOfRange: a read below the log start or past the log end
+	// (Kafka OFFSET_OUT_OF_RANGE).
+	ErrOffsetOutOfRange = errors.New("storage: offset out of range")
+	// ErrInvalidTopic: a topic name Kafka would not accept, or a negative partition.
+	ErrInvalidTopic = errors.New("storage: invalid topic")
+	// ErrInconsistentTopicID: partition.metadata holds another topic id than
+	// the one asked for (Kafka INCONSISTENT_TOPIC_ID).
+	ErrInconsistentTopicID = errors.New("storage: inconsistent topic id")
+	// ErrUnknownPartition: the manager holds no log for the partition.
+	ErrUnknownPartition = errors.New("storage: unknown partition")
+	// ErrClosed: the log or manager was closed or the log was deleted.
+	ErrClosed = errors.New("storage: closed")
+	// ErrInvalidConfig: a Config or LogConfig value is out of range.
+	ErrInvalidConfig = errors.New("storage: invalid config")
+	// ErrCorruptFile: an on-disk file (checkpoint, snapshot, partition.metadata)
+	// could not be decoded.
+	ErrCorruptFile = errors.New("storage: corrupt file")
+)

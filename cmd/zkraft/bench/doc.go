@@ -1,0 +1,42 @@
+// Package bench is `zkraft bench`: a produce load generator that measures zkraft's broker
+// against franz-go's in-memory kfake cluster, and a disk bandwidth probe.
+//
+// # Subcommands
+//
+//	zkraft bench produce [flags]   load runs with a kgo client; see ProduceConfig for the flags
+//	zkraft bench disk [flags]      sequential write bandwidth of a directory (1 MiB writes + fsync)
+//	zkraft bench kfake-serve       hidden: serve kfake in this process (ServeKfake)
+//
+// # How a produce benchmark runs
+//
+//	Produce
+//	  ├─ MeasureDisk (once, in --dir)
+//	  ├─ for pair in 1..--pairs: for target in [zkraft, kfake] (or the one --target):
+//	  │     spawnBroker   fresh temp dir; `<bin> serve --override ...` or `<bin> bench kfake-serve`
+//	  │     ensureTopic   kmsg CreateTopicsRequest (RF 1), then Metadata until every partition has a leader
+//	  │     cpuTicks      /proc/<pid>/stat utime+stime of the child
+//	  │     runLoad       one kgo client; 1 untimed warm-up record; then --records or --duration
+//	  │     cpuTicks      again; stop the child (SIGTERM, then SIGKILL after 10 s); remove the dir
+//	  └─ latency runs: one per target at --latency-fraction x the slowest target's median peak rate
+//
+// With --brokers the runs go to that running broker instead; nothing is spawned and no CPU is
+// measured.
+//
+// # Goroutines
+//
+// A spawned broker owns one goroutine (cmd.Wait, which closes broker.done); broker.stop waits
+// for it. runLoad owns one kgo client whose goroutines end with Close before runLoad returns.
+// ServeKfake owns the kfake cluster and closes it before returning. Nothing outlives the call
+// that started it.
+//
+// # Invariants
+//
+//   - Every load loop is bounded by a record count, a duration and ctx; the wait for
+//     outstanding records afterwards is bounded by flushGrace (30 s), after which closing the
+//     client fails whatever is left, so sent = acked + failed always holds.
+//   - Latency is per acknowledged record, from the Produce call to its promise, kept in a
+//     log-linear Histogram (relative error < 1/128 above 128 ns).
+//   - CPU figures come from the broker child only (never this process), in clock ticks
+//     converted at an assumed USER_HZ of 100 (Go cannot call sysconf without cgo).
+//   - Brokers listen on 127.0.0.1 ports that were free a moment before the spawn.
+package bench

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/zkraft/zkraft/cmd/zkraft/bench"
+)
+
+const usage = `zkraft: a Kafka-compatible broker with ZooKeeper or Raft-quorum metadata.
+
+Usage:
+  zkraft serve [server.properties] [--override key=value]...
+        run a node; with no file and no overrides, the embedded default:
+        one broker+controller in quorum mode on 127.0.0.1:9092, data in ./data
+  zkraft bench produce [flags]   produce load generator (see zkraft bench produce -h)
+  zkraft bench disk [flags]      sequential write bandwidth of a directory
+  zkraft version
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		fmt.Fprintf(os.Stderr, "zkraft: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type usageError struct{}
+
+func (usageError) Error() string { return "usage" }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "bench":
+		if len(args) > 1 && args[1] == "kfake-serve" {
+			return bench.ServeKfake(ctx, args[2:], stdout, stderr)
+		}
+		return bench.Main(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "zkraft %s\n", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		return usageError{}
+	}
+}

@@ -1,0 +1,29 @@
+package quorum
+
+import "errors"
+
+// Sentinel errors. Callers match them with errors.Is; the wrapped messages
+// carry the facts (index, file, node id).
+var (
+	// ErrNotController: this node is not the raft leader, so it cannot write
+	// metadata. The broker maps it to NOT_CONTROLLER.
+	ErrNotController = errors.New("quorum: not the active controller")
+	// ErrInvalidConfig: a Config field is out of range; the message names the key.
+	ErrInvalidConfig = errors.New("quorum: invalid config")
+	// ErrMetaProperties: meta.properties is unreadable or belongs to another node.
+	ErrMetaProperties = errors.New("quorum: bad meta.properties")
+	// ErrCorruptEntry: a raft log entry could not be decoded as a record batch.
+	ErrCorruptEntry = errors.New("quorum: corrupt log entry")
+	// ErrRejectedEntry: a decoded entry did not replay onto the current image
+	// (for example a partition of an unknown topic); the image is unchanged.
+	ErrRejectedEntry = errors.New("quorum: rejected log entry")
+	// ErrCorruptSnapshot: a snapshot could not be decoded.
+	ErrCorruptSnapshot = errors.New("quorum: corrupt snapshot")
+	// ErrSnapshotInTransaction: raft asked for a snapshot while a metadata
+	// transaction is open; raft retries later.
+	ErrSnapshotInTransaction = errors.New("quorum: snapshot during open metadata transaction")
+	// ErrClosed: the node is closed or was never started.
+	ErrClosed = errors.New("quorum: node closed")
+	// ErrClusterIDMismatch: a snapshot belongs to another cluster.
+	ErrClusterIDMismatch = errors.New("quorum: cluster id mismatch")
+)
