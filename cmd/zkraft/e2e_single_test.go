@@ -266,7 +266,7 @@ func TestE2EBadFramesCloseOnlyThatConnection(t *testing.T) {
 		var b []byte
 		b = binary.BigEndian.AppendUint16(b, uint16(key))
 		b = binary.BigEndian.AppendUint16(b, uint16(version))
-		b = binary.BigEndian.AppendUint32(b, 7)  // correlation id
+		b = binary.BigEndian.AppendUint32(b, 7) // correlation id
 		b = binary.BigEndian.AppendUint16(b, 1) // client id length
 		return append(b, 'x')
 	}
