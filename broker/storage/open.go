@@ -365,7 +365,7 @@ func (l *Log) recoverSegment(base, size int64, verify bool) (*segment, error) {
 			zap.Int64("segment", base), zap.Int64("valid_bytes", s.size),
 			zap.Int64("truncated_bytes", size-s.size), zap.String("reason", tail))
 	} else if verify {
-		l.logger.Info("recovered segment", zap.Int64("segment", base), zap.Int64("bytes", s.size), zap.Int64("next_offset", s.nextOffset))
+		l.logger.Debug("recovered segment", zap.Int64("segment", base), zap.Int64("bytes", s.size), zap.Int64("next_offset", s.nextOffset))
 	}
 	return s, nil
 }
