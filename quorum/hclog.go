@@ -38,7 +38,13 @@ func fieldsOf(args []interface{}) []zap.Field {
 		if !ok {
 			key = fmt.Sprint(args[i])
 		}
-		fields = append(fields, zap.Any(key, args[i+1]))
+		v := args[i+1]
+		if f, ok := v.(hclog.Format); ok && len(f) > 0 { // hclog.Fmt("%+v", x): render it
+			if format, ok := f[0].(string); ok {
+				v = fmt.Sprintf(format, f[1:]...)
+			}
+		}
+		fields = append(fields, zap.Any(key, v))
 	}
 	return fields
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/zkraft/zkraft/metadata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -280,7 +281,7 @@ func TestDeltaBetween(t *testing.T) {
 func TestHclogAdapter(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	l := newHclog(zap.New(core), "raft").With("peer", "n2")
-	l.Info("entry", "index", 5, "odd")
+	l.Info("entry", "index", 5, "servers", hclog.Fmt("%+v", []int{1, 2}), "odd")
 	l.Warn("slow")
 	l.Named("snap").Error("failed", "err", errors.New("disk"))
 	l.StandardLogger(nil).Print("[WARN] legacy line")
@@ -288,7 +289,7 @@ func TestHclogAdapter(t *testing.T) {
 	if len(entries) != 4 {
 		t.Fatalf("%d entries", len(entries))
 	}
-	if f := entries[0].ContextMap(); f["peer"] != "n2" || f["index"] != int64(5) || f["extra"] != "odd" {
+	if f := entries[0].ContextMap(); f["peer"] != "n2" || f["index"] != int64(5) || f["extra"] != "odd" || f["servers"] != "[1 2]" {
 		t.Errorf("fields = %v", f)
 	}
 	if entries[1].Level != zapcore.WarnLevel || entries[2].Level != zapcore.ErrorLevel || entries[3].Level != zapcore.WarnLevel {
