@@ -13,7 +13,9 @@ package broker
 // match (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH), and the fetch offset
 // must lie in [log start, log end] (else OFFSET_OUT_OF_RANGE). Consumers
 // never read at or past the high watermark, which comes from the
-// Replication seam; a follower (replica id >= 0) reads up to the log end.
+// Replication seam; a follower (replica id >= 0) reads up to the log end,
+// and its fetch offsets are first reported to the replication manager
+// (FollowerTracker) as the follower's log end offsets.
 // Isolation level is honoured trivially: without transactions the last
 // stable offset equals the high watermark.
 //
@@ -60,6 +62,9 @@ func (b *Broker) handleFetch(ctx context.Context, _ *network.Request, req *kmsg.
 		replicaID = req.ReplicaState.ID
 	}
 	follower := replicaID >= 0
+	if ft, ok := b.repl.(FollowerTracker); ok && follower {
+		b.noteFollowerFetch(ft, req, replicaID)
+	}
 
 	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond
 	if wait > b.cfg.MaxFetchWait {
@@ -87,6 +92,27 @@ func (b *Broker) handleFetch(ctx context.Context, _ *network.Request, req *kmsg.
 			return resp, nil
 		default:
 			return nil, ctx.Err()
+		}
+	}
+}
+
+// noteFollowerFetch tells the replication manager where follower replica
+// is in each requested partition (Kafka's updateFollowerFetchState): the
+// fetch offset is the follower's log end offset, from which the leader
+// moves the high watermark and decides ISR membership.
+func (b *Broker) noteFollowerFetch(ft FollowerTracker, req *kmsg.FetchRequest, replica int32) {
+	img := b.Image()
+	for _, rt := range req.Topics {
+		topic := rt.Topic
+		if req.Version >= 13 {
+			ti, ok := img.TopicByID(metadata.Uuid(rt.TopicID))
+			if !ok {
+				continue
+			}
+			topic = ti.Name
+		}
+		for _, rp := range rt.Partitions {
+			ft.FollowerFetched(topic, rp.Partition, replica, rp.CurrentLeaderEpoch, rp.FetchOffset)
 		}
 	}
 }

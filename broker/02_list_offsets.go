@@ -16,8 +16,8 @@ package broker
 //	                    time index; offset -1 and timestamp -1 when none is
 //	                    below the high watermark.
 //
-// Leader epochs of returned offsets are reported as -1 (unknown): this
-// broker does not serve OffsetForLeaderEpoch, so clients skip validation.
+// Leader epochs of returned offsets are reported as -1 (unknown), so
+// clients skip KIP-320 validation of them.
 
 import (
 	"context"

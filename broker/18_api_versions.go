@@ -27,11 +27,23 @@ var apiRanges = map[int16][2]int16{
 	1:  {4, 13}, // Fetch: v4 is the first with record batches; v13 = topic ids
 	2:  {1, 7},  // ListOffsets: v8+ adds tiered-storage timestamps
 	3:  {1, 12}, // Metadata: v13 adds a top-level error code only
+	8:  {0, 8},  // OffsetCommit: v9+ = KIP-848 member epochs
+	9:  {0, 8},  // OffsetFetch: v9+ = KIP-848 member epochs
+	10: {0, 4},  // FindCoordinator: v5+ = KIP-890 / share groups
+	11: {0, 9},  // JoinGroup
+	12: {0, 4},  // Heartbeat
+	13: {0, 5},  // LeaveGroup
+	14: {0, 5},  // SyncGroup
+	15: {0, 5},  // DescribeGroups: v6 adds an error message only
+	16: {0, 5},  // ListGroups
 	18: {0, 3},  // ApiVersions
 	19: {2, 7},  // CreateTopics
 	20: {1, 6},  // DeleteTopics
 	22: {0, 4},  // InitProducerId: v5 = KIP-890 txns
+	23: {2, 4},  // OffsetForLeaderEpoch: v2 = current leader epoch (KIP-320), v3 = replica id
 	32: {1, 4},  // DescribeConfigs
+	42: {0, 2},  // DeleteGroups
+	47: {0, 0},  // OffsetDelete
 }
 
 var _ network.Versioner = (*Broker)(nil)

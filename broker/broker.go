@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
+	"github.com/zkraft/zkraft/broker/group"
 	"github.com/zkraft/zkraft/broker/network"
 	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata"
@@ -33,6 +34,9 @@ type Broker struct {
 	pidSem  chan struct{} // capacity 1: held while using pidNext, pidEnd (and across a Controller call)
 	pidNext int64
 	pidEnd  int64
+
+	// groups is the group coordinator (groups.go); Close stops it.
+	groups *group.Coordinator
 }
 
 // Option adjusts a Broker at construction.
@@ -67,6 +71,9 @@ func New(cfg Config, logs *storage.Manager, ctrl Controller, logger *zap.Logger,
 		o(b)
 	}
 	b.img.Store(metadata.EmptyImage())
+	if err := b.newGroupCoordinator(); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -103,6 +110,30 @@ func (b *Broker) Handle(ctx context.Context, req *network.Request) (kmsg.Respons
 		return b.handleInitProducerID(ctx, req, body)
 	case *kmsg.DescribeConfigsRequest:
 		return b.handleDescribeConfigs(ctx, req, body)
+	case *kmsg.OffsetForLeaderEpochRequest:
+		return b.handleOffsetForLeaderEpoch(ctx, req, body)
+	case *kmsg.OffsetCommitRequest:
+		return b.handleOffsetCommit(ctx, req, body)
+	case *kmsg.OffsetFetchRequest:
+		return b.handleOffsetFetch(ctx, req, body)
+	case *kmsg.FindCoordinatorRequest:
+		return b.handleFindCoordinator(ctx, req, body)
+	case *kmsg.JoinGroupRequest:
+		return b.handleJoinGroup(ctx, req, body)
+	case *kmsg.HeartbeatRequest:
+		return b.handleHeartbeat(ctx, req, body)
+	case *kmsg.LeaveGroupRequest:
+		return b.handleLeaveGroup(ctx, req, body)
+	case *kmsg.SyncGroupRequest:
+		return b.handleSyncGroup(ctx, req, body)
+	case *kmsg.DescribeGroupsRequest:
+		return b.handleDescribeGroups(ctx, req, body)
+	case *kmsg.ListGroupsRequest:
+		return b.handleListGroups(ctx, req, body)
+	case *kmsg.DeleteGroupsRequest:
+		return b.handleDeleteGroups(ctx, req, body)
+	case *kmsg.OffsetDeleteRequest:
+		return b.handleOffsetDelete(ctx, req, body)
 	default:
 		return nil, fmt.Errorf("%w: key %d", ErrUnsupportedAPI, req.APIKey)
 	}

@@ -49,6 +49,15 @@ type Config struct {
 	// ControllerTimeout bounds a call to the Controller made for a request
 	// that carries no timeout of its own (auto-create, producer ids).
 	ControllerTimeout time.Duration
+	// OffsetsTopicNumPartitions is offsets.topic.num.partitions: the
+	// partition count of __consumer_offsets, created on first use.
+	OffsetsTopicNumPartitions int32
+	// OffsetsTopicReplicationFactor is offsets.topic.replication.factor,
+	// capped (with a warning) to the live brokers when the topic is created.
+	OffsetsTopicReplicationFactor int16
+	// GroupInitialRebalanceDelay is group.initial.rebalance.delay.ms: how
+	// long an empty group's first rebalance waits for more members.
+	GroupInitialRebalanceDelay time.Duration
 }
 
 // DefaultConfig returns Kafka's defaults for a single broker with id 1.
@@ -65,6 +74,10 @@ func DefaultConfig() Config {
 		LogRetentionBytes:        -1,
 		MaxFetchWait:             30 * time.Second,
 		ControllerTimeout:        30 * time.Second,
+
+		OffsetsTopicNumPartitions:     50,
+		OffsetsTopicReplicationFactor: 3,
+		GroupInitialRebalanceDelay:    3 * time.Second,
 	}
 }
 
@@ -91,6 +104,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: MaxFetchWait = %s, must be > 0", ErrInvalidConfig, c.MaxFetchWait)
 	case c.ControllerTimeout <= 0:
 		return fmt.Errorf("%w: ControllerTimeout = %s, must be > 0", ErrInvalidConfig, c.ControllerTimeout)
+	case c.OffsetsTopicNumPartitions < 1:
+		return fmt.Errorf("%w: offsets.topic.num.partitions = %d, must be >= 1", ErrInvalidConfig, c.OffsetsTopicNumPartitions)
+	case c.OffsetsTopicReplicationFactor < 1:
+		return fmt.Errorf("%w: offsets.topic.replication.factor = %d, must be >= 1", ErrInvalidConfig, c.OffsetsTopicReplicationFactor)
+	case c.GroupInitialRebalanceDelay < 0:
+		return fmt.Errorf("%w: group.initial.rebalance.delay.ms = %s, must be >= 0", ErrInvalidConfig, c.GroupInitialRebalanceDelay)
 	}
 	for i, l := range c.Listeners {
 		if l.Name == "" || l.Host == "" {

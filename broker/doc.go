@@ -8,8 +8,9 @@
 // with kmsg and calls Handle, which dispatches by API key to one handler
 // per file (00_produce.go, 01_fetch.go, 02_list_offsets.go, 03_metadata.go,
 // 18_api_versions.go, 19_create_topics.go, 20_delete_topics.go,
-// 22_init_producer_id.go, 32_describe_configs.go). Each file opens with the
-// versions it supports and how it behaves. Broker also implements
+// 22_init_producer_id.go, 23_offset_for_leader_epoch.go,
+// 32_describe_configs.go). Each file opens with the versions it supports
+// and how it behaves. Broker also implements
 // network.Versioner, so the server refuses keys and versions it does not
 // serve before a handler sees them.
 //
@@ -18,9 +19,12 @@
 // Writes to metadata (create/delete topics, producer id blocks) go to the
 // active controller through the Controller interface declared here.
 // Replication facts — the high watermark and when an acks=all produce is
-// committed — come from the Replication seam; until the replication
-// manager provides it, localReplication treats this broker as the only
-// replica (HW = log end offset; acks=all succeeds when ISR = {self}).
+// committed — come from the Replication seam: broker/replica's Manager
+// when cmd installs it (WithReplication), else localReplication, which
+// treats this broker as the only replica (HW = log end offset; acks=all
+// succeeds when ISR = {self}). A Replication may also implement
+// ReplicaPublisher (Publish hands it each image's local changes) and
+// FollowerTracker (follower fetches report their offsets).
 //
 // Errors are typed (this package's, storage's and metadata's sentinels,
 // wrapped with facts) until the response is built; errorCode in errors.go

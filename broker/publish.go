@@ -17,7 +17,9 @@ import (
 //  2. creates the logs of partitions this broker now leads or follows and
 //     deletes the logs of partitions it no longer hosts
 //     (delta.LocalChanges);
-//  3. applies per-topic overrides of segment.bytes, retention.ms and
+//  3. hands the changes to the replication manager (ReplicaPublisher), which
+//     becomes leader or follower, between the creations and the deletions;
+//  4. applies per-topic overrides of segment.bytes, retention.ms and
 //     retention.bytes to the logs of topics whose overrides changed.
 //
 // Storage failures are logged, not returned: the image is the truth, and a
@@ -43,6 +45,14 @@ func (b *Broker) Publish(delta *metadata.Delta, img *metadata.Image) {
 				b.applyLogConfig(l, overrides)
 			}
 		}
+	}
+	// The group coordinator loads offsets partitions it now leads and
+	// unloads the others (groups.go).
+	b.publishGroups(changes)
+	// The replication manager becomes leader or follower once the logs
+	// exist, and stops fetching before a log is deleted.
+	if rp, ok := b.repl.(ReplicaPublisher); ok {
+		rp.Apply(img, changes)
 	}
 	for _, lp := range changes.Deletes {
 		if _, ok := b.logs.Get(lp.Topic, lp.Partition); !ok {

@@ -51,3 +51,21 @@ func (r localReplication) WaitCommitted(_ context.Context, topic string, partiti
 	return fmt.Errorf("%w: %s-%d has ISR %v and no replication manager runs", ErrNotEnoughReplicasAfterAppend,
 		topic, partition, reg.ISR)
 }
+
+// ReplicaPublisher is the optional part of a Replication that reacts to
+// metadata: Publish calls Apply with each image and its local changes
+// after creating the logs of changes.Leaders and changes.Followers and
+// before deleting those of changes.Deletes. Called in log order, never
+// concurrently; it must not block on the metadata backend.
+type ReplicaPublisher interface {
+	Apply(img *metadata.Image, changes metadata.LocalChanges)
+}
+
+// FollowerTracker is the optional part of a Replication that learns
+// followers' progress: the Fetch handler reports, once per follower fetch
+// request and before reading, each partition's fetch offset (the
+// follower's log end offset) and current leader epoch (-1 = unchecked).
+// It must not block.
+type FollowerTracker interface {
+	FollowerFetched(topic string, partition int32, replica int32, currentLeaderEpoch int32, fetchOffset int64)
+}

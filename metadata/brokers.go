@@ -61,6 +61,13 @@ func RegisterBroker(img *Image, reg BrokerRegistration, oldSessionLive bool) ([]
 // leader of every leaderless partition whose ISR holds it. An already
 // unfenced broker yields no records.
 func UnfenceBroker(img *Image, id int32, epoch int64) ([]Record, error) {
+	return UnfenceBrokerWith(img, id, epoch, ControllerConfig{})
+}
+
+// UnfenceBrokerWith is UnfenceBroker under cfg's election rules: with
+// unclean leader election enabled (unclean.go), a leaderless partition
+// whose ISR has no usable member elects the first usable replica.
+func UnfenceBrokerWith(img *Image, id int32, epoch int64, cfg ControllerConfig) ([]Record, error) {
 	if err := CheckBrokerEpoch(img, id, epoch); err != nil {
 		return nil, fmt.Errorf("unfence: %w", err)
 	}
@@ -72,12 +79,18 @@ func UnfenceBroker(img *Image, id int32, epoch int64) ([]Record, error) {
 	usable := usableSet(img)
 	usable[id] = !b.InControlledShutdown
 	forEachPartition(img, func(t *TopicImage, pid int32, p *PartitionRegistration) {
-		if p.Leader != NoLeader || !p.InISR(id) {
+		if p.Leader != NoLeader || !p.HasReplica(id) {
 			return
 		}
-		if leader := electLeader(p.Replicas, p.ISR, usable); leader != NoLeader {
-			rec := NewPartitionChangeRecord(t.ID, pid)
-			rec.Leader = leader
+		if p.InISR(id) {
+			if leader := electLeader(p.Replicas, p.ISR, usable); leader != NoLeader {
+				rec := NewPartitionChangeRecord(t.ID, pid)
+				rec.Leader = leader
+				recs = append(recs, rec)
+			}
+			return
+		}
+		if rec := electUnclean(img, t, pid, p, usable, cfg); rec != nil {
 			recs = append(recs, rec)
 		}
 	})
@@ -93,6 +106,13 @@ func UnfenceBroker(img *Image, id int32, epoch int64) ([]Record, error) {
 // emptied: a sole ISR member stays in it with leader -1, so the partition
 // can recover when that broker returns. Unknown broker: no records.
 func FenceBroker(img *Image, id int32) []Record {
+	return FenceBrokerWith(img, id, ControllerConfig{})
+}
+
+// FenceBrokerWith is FenceBroker under cfg's election rules: with unclean
+// leader election enabled (unclean.go), a partition left without a usable
+// ISR member elects its first usable replica as leader with ISR = {it}.
+func FenceBrokerWith(img *Image, id int32, cfg ControllerConfig) []Record {
 	b, ok := img.Broker(id)
 	if !ok {
 		return nil
@@ -103,13 +123,14 @@ func FenceBroker(img *Image, id int32) []Record {
 	}
 	usable := usableSet(img)
 	usable[id] = false
-	recs = append(recs, moveAway(img, id, usable)...)
+	recs = append(recs, moveAway(img, id, usable, &cfg)...)
 	return recs
 }
 
 // moveAway builds the PartitionChangeRecords taking broker id out of ISRs
-// and leadership, given which brokers may lead.
-func moveAway(img *Image, id int32, usable map[int32]bool) []Record {
+// and leadership, given which brokers may lead. With cfg (nil: clean
+// elections only) a partition left leaderless may elect uncleanly.
+func moveAway(img *Image, id int32, usable map[int32]bool, cfg *ControllerConfig) []Record {
 	var recs []Record
 	forEachPartition(img, func(t *TopicImage, pid int32, p *PartitionRegistration) {
 		inISR := p.InISR(id)
@@ -123,6 +144,12 @@ func moveAway(img *Image, id int32, usable map[int32]bool) []Record {
 		leader := p.Leader
 		if leader == id || leader == NoLeader {
 			leader = electLeader(p.Replicas, isr, usable)
+		}
+		if leader == NoLeader && cfg != nil {
+			if rec := electUnclean(img, t, pid, p, usable, *cfg); rec != nil {
+				recs = append(recs, rec)
+				return
+			}
 		}
 		if leader == p.Leader && len(isr) == len(p.ISR) {
 			return // sole ISR member already leaderless: nothing changes
@@ -150,7 +177,7 @@ func ControlledShutdown(img *Image, id int32, epoch int64) ([]Record, error) {
 	}
 	usable := usableSet(img)
 	usable[id] = false
-	return append(recs, moveAway(img, id, usable)...), nil
+	return append(recs, moveAway(img, id, usable, nil)...), nil
 }
 
 func usableSet(img *Image) map[int32]bool {
@@ -249,5 +276,11 @@ func AlterPartition(img *Image, req AlterPartitionRequest) (*PartitionRegistrati
 	next := *p
 	next.ISR = slices.Clone(req.NewISR)
 	next.PartitionEpoch++
+	if p.LeaderRecoveryState == LeaderRecovering {
+		// An unclean leader (unclean.go) that changes its ISR has been
+		// serving since its election: it has nothing else to recover.
+		rec.LeaderRecoveryState = LeaderRecovered
+		next.LeaderRecoveryState = LeaderRecovered
+	}
 	return &next, []Record{rec}, nil
 }

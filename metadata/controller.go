@@ -38,6 +38,11 @@ type ControllerConfig struct {
 	// NewUuid returns fresh topic ids; nil means RandomUuid. Tests inject a
 	// deterministic source. The topic id also seeds replica placement.
 	NewUuid func() Uuid
+	// UncleanLeaderElection is unclean.leader.election.enable, the cluster
+	// default a topic's own config overrides (false, as in Kafka). When
+	// true, a partition whose ISR has no usable member elects an
+	// out-of-sync replica and may lose acknowledged records (unclean.go).
+	UncleanLeaderElection bool
 }
 
 // DefaultControllerConfig returns Kafka's defaults (1 partition, RF 1, random ids).

@@ -3,8 +3,9 @@
 // by replaying them (Image + Delta), the ImageWriter that turns an image back
 // into records, and the pure controller logic that turns (Image, request)
 // into records (topic creation and deletion, replica placement, broker
-// registration and fencing, leader election from the ISR, AlterPartition
-// validation, producer id blocks).
+// registration and fencing, leader election from the ISR, unclean leader
+// election when unclean.leader.election.enable allows it (unclean.go),
+// AlterPartition validation, producer id blocks).
 //
 // The quorum (Raft) backend, the ZooKeeper backend and the migration all
 // produce and consume these records; the broker sees only Images.

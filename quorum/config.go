@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/zkraft/zkraft/broker/network"
 	"github.com/zkraft/zkraft/metadata"
 )
 
@@ -70,6 +71,10 @@ type Config struct {
 	// default.replication.factor). A nil NewUuid means metadata.RandomUuid.
 	Controller metadata.ControllerConfig
 
+	// Network configures the Kafka-protocol controller listener that shares
+	// BindAddr with raft (socket.request.max.bytes, connections.max.idle.ms).
+	Network network.Config
+
 	// transport replaces the TCP transport (tests: raft.InmemTransport).
 	// The node does not close an injected transport's peers, only the transport.
 	transport raft.Transport
@@ -94,6 +99,7 @@ func DefaultConfig() Config {
 		ApplyTimeout:         10 * time.Second,
 		BrokerSessionTimeout: 9 * time.Second,
 		Controller:           metadata.DefaultControllerConfig(),
+		Network:              network.DefaultConfig(),
 	}
 }
 

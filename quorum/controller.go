@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/hashicorp/raft"
 	"go.uber.org/zap"
@@ -195,8 +194,7 @@ func (n *Node) AllocateProducerIDs(ctx context.Context, brokerID int32) (first i
 // record's offset); a retry with the same incarnation keeps its epoch.
 func (n *Node) RegisterBroker(ctx context.Context, reg metadata.BrokerRegistration) (epoch int64, err error) {
 	res, err := n.write(ctx, fmt.Sprintf("register broker %d", reg.ID), func(img *metadata.Image) ([]metadata.Record, error) {
-		last, known := n.sessions[reg.ID]
-		live := known && time.Since(last) < n.cfg.BrokerSessionTimeout
+		live := n.sessionLive(reg.ID)
 		recs, err := metadata.RegisterBroker(img, reg, live)
 		if err != nil {
 			return nil, err
@@ -225,17 +223,7 @@ func (n *Node) RegisterBroker(ctx context.Context, reg metadata.BrokerRegistrati
 // UnfenceBroker unfences a registered broker whose epoch matches.
 func (n *Node) UnfenceBroker(ctx context.Context, id int32, epoch int64) error {
 	_, err := n.write(ctx, fmt.Sprintf("unfence broker %d", id), func(img *metadata.Image) ([]metadata.Record, error) {
-		return metadata.UnfenceBroker(img, id, epoch)
+		return n.unfenceBroker(img, id, epoch)
 	})
 	return err
-}
-
-// touchSession records that broker id was heard from now.
-func (n *Node) touchSession(id int32) {
-	n.writeSem <- struct{}{}
-	defer func() { <-n.writeSem }()
-	if n.sessions == nil {
-		n.sessions = make(map[int32]time.Time)
-	}
-	n.sessions[id] = time.Now()
 }

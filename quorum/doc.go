@@ -68,17 +68,66 @@
 // controller does), so followers always see a command past any uncommitted
 // tail they had at start and their start-up catch-up completes.
 //
-// # Transport
+// # Transport: one port for raft and the controller listener
 //
-// raft.NewTCPTransport on Config.BindAddr. Issue 3 may multiplex raft with
-// the Kafka controller listener on one port. Raft server ids are the
-// decimal node ids. hashicorp loggers write to zap through an hclog adapter.
+// A voter listens on one TCP port, its controller.quorum.voters address
+// (Config.BindAddr). mux.go sorts connections by their first byte:
+//
+//	raft:   | 0xA1 | hashicorp raft NetworkTransport stream ...
+//	gossip: | 0xA2 | 'S' stream or 'P' packets ... (gossip_transport.go)
+//	kafka:  | size int32 BE (first byte 0x00..0x7F) | request ...
+//
+// Raft's StreamLayer dials with 0xA1 first; a Kafka frame's size is a
+// non-negative int32, so its first byte is at most 0x7F and Kafka clients
+// connect unchanged (the peeked byte is given back). Kafka connections go to
+// a broker/network.Server running controllerHandler (handler.go): BrokerRegistration,
+// BrokerHeartbeat, CreateTopics, DeleteTopics, AllocateProducerIds,
+// AlterPartition, DescribeQuorum, DescribeCluster, ApiVersions, and Fetch /
+// FetchSnapshot of __cluster_metadata for brokers (fetch.go has the batch
+// layout). Writes on a non-leader answer NOT_CONTROLLER. Raft server ids
+// are the decimal node ids. hashicorp loggers write to zap through an hclog
+// adapter. Tests inject raft.InmemTransport instead (no port, no listener).
+//
+// # Brokers (client.go, client_lifecycle.go, follower.go)
+//
+// Client is a broker's side: it finds the active controller among the
+// voters (NOT_CONTROLLER or a dead connection moves on; DescribeCluster
+// names the leader), registers with a fresh incarnation id, heartbeats,
+// forwards CreateTopics/DeleteTopics/AllocateProducerIds/AlterPartition,
+// runs controlled shutdown, and (Follow) fetches the metadata log from the
+// active controller into its own fsm, publishing like a voter. The broker
+// lifecycle on the controller side (sessions, fencing, unfencing,
+// controlled shutdown) is lifecycle.go. docs/quorum.md has the picture.
 //
 // # Goroutines
 //
-// Node owns: raft's goroutines (ended by Shutdown in Close), the TCP
-// transport's listener (closed in Close), one controller loop (leadership
-// notifications, start-up catch-up; broker fencing will live here), and one
-// short helper per in-flight raft future waited on with a ctx (each ends when
-// raft resolves the future; Close waits for them). Close leaves none behind.
+// Node owns: raft's goroutines (ended by Shutdown in Close), the mux's
+// accept loop and one short handshake goroutine per new connection, the
+// controller listener's network.Server (reader/writer per connection), one
+// controller loop (leadership notifications, start-up catch-up, session
+// checks on the leader), and one short helper per in-flight raft future
+// waited on with a ctx (each ends when raft resolves the future; Close
+// waits for them). Close closes the raft connections hashicorp's transport
+// leaves open, and leaves no goroutine behind.
+//
+// # Gossip (gossip.go, gossip_transport.go)
+//
+// hashicorp/memberlist among all nodes, controllers and brokers, for
+// membership and fast failure detection, on no port of its own: a voter's
+// gossip rides its voter port (0xA2 above), a broker's its inter-broker
+// listener (ListenShared sorts 0xA2 the same way). memberlist's packets are
+// length-framed on one TCP connection per destination, sent from a bounded
+// queue (dropped when full or unreachable: the packet path is best effort).
+// Node names are node ids, seeds are the voters. On every voter, a member
+// declared dead (or left) becomes BrokerDead(id), so the active controller
+// fences it at its next session check; a member seen alive again stops
+// being a reason to fence; only heartbeats unfence. A voter that becomes
+// active re-marks the members gossip holds dead.
+//
+// Gossip owns memberlist's goroutines, the transport's (an accept loop, one
+// per inbound connection, one sender per destination) and a rejoin loop;
+// Close waits for all of them, including memberlist's last probe.
+//
+// Client owns: the lifecycle loop and, with Follow, the fetch loop; Close
+// stops and waits for both and closes its connections.
 package quorum

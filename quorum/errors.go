@@ -27,3 +27,10 @@ var (
 	// ErrClusterIDMismatch: a snapshot belongs to another cluster.
 	ErrClusterIDMismatch = errors.New("quorum: cluster id mismatch")
 )
+
+// ErrUnsupportedAPI: the controller listener got an api key it does not serve.
+var ErrUnsupportedAPI = errors.New("quorum: unsupported api on the controller listener")
+
+// ErrBadResponse: a controller's answer did not make sense (missing
+// partition, impossible sizes).
+var ErrBadResponse = errors.New("quorum: bad response from controller")

@@ -50,6 +50,12 @@ type fsm struct {
 	caughtUp   bool
 	caughtUpCh chan struct{} // closed when caughtUp becomes true
 
+	// applied is the index of the last entry Apply saw (its Restore: the
+	// image offset); changed is closed and replaced after every Apply and
+	// Restore, so that metadata fetches can long-poll (fetch.go).
+	applied uint64
+	changed chan struct{}
+
 	errCount atomic.Int64
 	lastErr  atomic.Pointer[error]
 	restores atomic.Int64 // snapshots restored (tests)
@@ -58,7 +64,7 @@ type fsm struct {
 var _ raft.FSM = (*fsm)(nil)
 
 func newFSM(log *zap.Logger, clusterID string, pubs []Publisher) *fsm {
-	f := &fsm{log: log, clusterID: clusterID, pubs: pubs, caughtUpCh: make(chan struct{})}
+	f := &fsm{log: log, clusterID: clusterID, pubs: pubs, caughtUpCh: make(chan struct{}), changed: make(chan struct{})}
 	d := metadata.NewDelta(metadata.EmptyImage())
 	d.SetClusterID(clusterID)
 	f.img.Store(d.Apply())
@@ -146,7 +152,34 @@ func (f *fsm) Apply(l *raft.Log) interface{} {
 	if !f.caughtUp && l.Index >= f.target {
 		f.publishFullLocked()
 	}
+	f.appliedLocked(l.Index)
 	return res
+}
+
+func (f *fsm) appliedLocked(index uint64) {
+	f.applied = index
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// progress returns the last applied entry's index and a channel closed at
+// the next Apply or Restore.
+func (f *fsm) progress() (uint64, <-chan struct{}) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.applied, f.changed
+}
+
+// consistentImage returns the image with the index of the last entry applied
+// to it, refusing while a metadata transaction is open (its records are not
+// in the image yet).
+func (f *fsm) consistentImage() (*metadata.Image, uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.txOpen {
+		return nil, 0, ErrSnapshotInTransaction
+	}
+	return f.img.Load(), f.applied, nil
 }
 
 func (f *fsm) applyLocked(l *raft.Log) error {
@@ -258,6 +291,9 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer f.mu.Unlock()
 	f.restores.Add(1)
 	prev := f.img.Swap(img)
+	if h.Offset > 0 {
+		f.appliedLocked(uint64(h.Offset))
+	}
 	f.txOpen, f.txRecs = false, nil
 	f.log.Info("restored metadata snapshot", zap.Int64("offset", h.Offset), zap.Int64("epoch", h.Epoch),
 		zap.Int("records", len(recs)), zap.Int("topics", img.TopicCount()))

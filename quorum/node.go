@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"go.uber.org/zap"
 
+	"github.com/zkraft/zkraft/broker/network"
 	"github.com/zkraft/zkraft/metadata"
 )
 
@@ -50,11 +52,24 @@ type Node struct {
 	pending   raft.ApplyFuture // write abandoned by its caller's ctx, still in flight
 	readyTerm uint64           // term whose barrier has completed (guarded by writeSem)
 
-	// sessions is the active controller's soft state: when each broker was
-	// last heard from (registration, unfence; heartbeats later). Like Kafka's
-	// BrokerHeartbeatManager it is not in the log, so a new active controller
-	// starts with none. Guarded by writeSem (only writes touch it).
+	// sessions is the active controller's soft state (lifecycle.go): when
+	// each broker was last heard from. Like Kafka's BrokerHeartbeatManager it
+	// is not in the log; a new active controller starts every registered
+	// broker's session afresh. Lock order: writeSem before sessMu.
+	sessMu   sync.Mutex
 	sessions map[int32]time.Time
+	// gossipDead: brokers memberlist declared dead since their last
+	// heartbeat (fenced without waiting for the session timeout).
+	gossipDead map[int32]bool
+	// gossip is memberlist on the voter port (gossip.go), nil until StartGossip.
+	gossip atomic.Pointer[Gossip]
+
+	// Set by Start when the node has its own TCP port: the connection-type
+	// multiplexer and the Kafka-protocol controller listener on it.
+	mux *mux
+	srv *network.Server
+	// fetch serves the metadata log to brokers (fetch.go).
+	fetch fetchState
 }
 
 // New checks cfg and formats cfg.Dir (meta.properties) when it is new. It
@@ -133,14 +148,33 @@ func (n *Node) Start(ctx context.Context) (err error) {
 
 	trans := n.cfg.transport
 	if trans == nil {
-		nt, err := raft.NewTCPTransportWithLogger(n.cfg.BindAddr, nil, 3, 10*time.Second, hlog.Named("transport"))
+		m, err := newMux(n.cfg.BindAddr, n.log.Named("mux"))
 		if err != nil {
-			return fmt.Errorf("quorum: listen for raft on %s: %w", n.cfg.BindAddr, err)
+			return err
 		}
-		trans = nt
+		defer func() {
+			if err != nil {
+				m.close()
+			}
+		}()
+		trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream:  &raftStream{muxListener: m.raft},
+			MaxPool: 3,
+			Timeout: 10 * time.Second,
+			Logger:  hlog.Named("transport"),
+		})
+		srv := network.NewServer(n.cfg.Network, &controllerHandler{n: n}, n.log)
+		if err := srv.Serve(ControllerListenerName, m.kafka); err != nil {
+			return fmt.Errorf("quorum: serve the controller listener on %s: %w", m.ln.Addr(), err)
+		}
+		n.mux, n.srv = m, srv
 	}
 	defer func() {
 		if err != nil {
+			if n.srv != nil {
+				_ = n.srv.Close()
+				n.srv, n.mux = nil, nil
+			}
 			closeTransport(trans)
 		}
 	}()
@@ -176,7 +210,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		var servers []raft.Server
 		for _, id := range sortedIDs(n.cfg.Voters) {
 			addr := raft.ServerAddress(n.cfg.Voters[id])
-			if id == n.cfg.NodeID {
+			if _, port, _ := net.SplitHostPort(string(addr)); id == n.cfg.NodeID && (port == "0" || n.cfg.transport != nil) {
 				addr = trans.LocalAddr()
 			}
 			servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: serverID(id), Address: addr})
@@ -192,6 +226,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.store, n.trans, n.started = store, trans, true
 	n.raft.Store(r)
+	if n.srv != nil {
+		n.srv.Start()
+	}
 	n.log.Info("started", zap.String("addr", string(trans.LocalAddr())), zap.Uint64("replay_target", target))
 	n.wg.Add(1)
 	go n.loop(r)
@@ -244,11 +281,21 @@ func (n *Node) loop(r *raft.Raft) {
 	defer n.wg.Done()
 	ctx := n.stopCtx
 	caughtUp := n.fsm.caughtUpCh
+	tick := time.NewTicker(n.sessionCheckInterval())
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-tick.C:
+			if r.State() == raft.Leader {
+				n.checkSessions(ctx)
+			}
 		case leader := <-n.notifyCh:
+			n.resetSessions()
+			if leader {
+				n.reseedGossipDead()
+			}
 			if !leader {
 				n.log.Info("no longer active controller")
 				continue
@@ -281,13 +328,22 @@ func (n *Node) Close() error {
 		return nil
 	}
 	var errs []error
+	n.stop() // ends long-polling metadata fetches
+	n.closeGossip()
+	if n.srv != nil {
+		if err := n.srv.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("quorum: close controller listener: %w", err))
+		}
+	}
 	if err := n.raft.Load().Shutdown().Error(); err != nil {
 		errs = append(errs, fmt.Errorf("quorum: shut down raft: %w", err))
 	}
-	n.stop()
 	n.wg.Wait()
 	n.waiters.Wait() // raft resolved every future on shutdown
 	closeTransport(n.trans)
+	if n.mux != nil {
+		n.mux.close()
+	}
 	if err := n.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("quorum: close raft.db: %w", err))
 	}
@@ -377,4 +433,31 @@ func (n *Node) Snapshot(ctx context.Context) error {
 	}
 	_, err := n.await(ctx, r.Snapshot())
 	return err
+}
+
+// Addr is the bound address of the voter port (raft and the controller
+// listener), or nil with an injected transport or before Start.
+func (n *Node) Addr() net.Addr {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.mux == nil {
+		return nil
+	}
+	return n.mux.ln.Addr()
+}
+
+// Resign moves raft leadership to another voter when this node is the
+// active controller (a controller's controlled shutdown, before Close), so
+// writes resume without waiting for an election timeout. Best effort:
+// bounded by ctx; a no-op on a follower or a single voter.
+func (n *Node) Resign(ctx context.Context) error {
+	r := n.raftHandle()
+	if r == nil || r.State() != raft.Leader || len(n.cfg.Voters) < 2 {
+		return nil
+	}
+	if _, err := n.await(ctx, r.LeadershipTransfer()); err != nil {
+		return fmt.Errorf("quorum: hand leadership over: %w", err)
+	}
+	n.log.Info("handed leadership over")
+	return nil
 }

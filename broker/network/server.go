@@ -118,6 +118,34 @@ func (s *Server) Listen(name, addr string) (net.Addr, error) {
 	return ln.Addr(), nil
 }
 
+// Serve accepts connections from ln as the listener named name, like
+// Listen but on a listener the caller made (the quorum's connection-type
+// multiplexer shares one port between raft and the Kafka protocol). The
+// server owns ln from now on and closes it on Close.
+func (s *Server) Serve(name string, ln net.Listener) error {
+	if err := s.cfg.Validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("serve %s on %s: %w", name, ln.Addr(), ErrClosed)
+	}
+	for _, l := range s.listeners {
+		if l.name == name {
+			return fmt.Errorf("serve %s on %s: %w", name, ln.Addr(), ErrDuplicateListener)
+		}
+	}
+	l := &listener{name: name, ln: ln}
+	s.listeners = append(s.listeners, l)
+	if s.started {
+		s.wg.Add(1)
+		go s.accept(l)
+	}
+	s.logger.Info("serving", zap.String("listener", name), zap.Stringer("addr", ln.Addr()))
+	return nil
+}
+
 // Addr returns the bound address of the listener named name.
 func (s *Server) Addr(name string) (net.Addr, bool) {
 	s.mu.Lock()

@@ -206,12 +206,26 @@ func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
 		next = h.LastOffset() + 1
 		pos += int(h.Size())
 	}
-	first, last := hs[0].BaseOffset, next-1
+	if err := l.writeLocked(batches, hs, cfg.SegmentBytes); err != nil {
+		return AppendResult{}, err
+	}
+	pa.commit()
+	return AppendResult{FirstOffset: hs[0].BaseOffset, LastOffset: next - 1, LogAppendTime: -1, LogStartOffset: start}, nil
+}
+
+// writeLocked writes validated batches whose headers (offsets and leader
+// epochs final) are hs at the log end, rolling first if the active segment
+// is full, then publishes them to readers: indexes, log end offset, the
+// leader epoch cache (each batch's partitionLeaderEpoch) and waiters.
+// appendMu held; the caller commits producer state once it returns nil.
+func (l *Log) writeLocked(batches []byte, hs []batchHeader, segmentBytes int64) error {
+	first, last := hs[0].BaseOffset, hs[len(hs)-1].LastOffset()
+	next := last + 1
 
 	active := l.segments[len(l.segments)-1]
-	if active.size > 0 && (active.size+int64(len(batches)) > cfg.SegmentBytes || last-active.base > math.MaxInt32) {
+	if active.size > 0 && (active.size+int64(len(batches)) > segmentBytes || last-active.base > math.MaxInt32) {
 		if err := l.roll(first); err != nil {
-			return AppendResult{}, fmt.Errorf("append to %s: %w", l.name(), err)
+			return fmt.Errorf("append to %s: %w", l.name(), err)
 		}
 		active = l.segments[len(l.segments)-1]
 	}
@@ -224,7 +238,7 @@ func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
 		}
 		return nil
 	}); err != nil {
-		return AppendResult{}, fmt.Errorf("append to %s: write segment %d: %w", l.name(), active.base, err)
+		return fmt.Errorf("append to %s: write segment %d: %w", l.name(), active.base, err)
 	}
 	l.dirty = true
 
@@ -232,12 +246,15 @@ func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
 	l.mu.Lock()
 	idxFrom, timeFrom := len(active.index), len(active.tindex)
 	p := at
+	epochChanged := false
 	for i := range hs {
 		active.noteBatch(p, &hs[i], l.interval)
 		p += hs[i].Size()
+		if l.epochs.assign(hs[i].LeaderEpoch, hs[i].BaseOffset) {
+			epochChanged = true
+		}
 	}
 	l.leo = next
-	epochChanged := l.epochs.assign(leaderEpoch, first)
 	var epochData []byte
 	if epochChanged {
 		epochData = l.epochs.encode()
@@ -246,7 +263,6 @@ func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
 	newTime := append([]timeEntry(nil), active.tindex[timeFrom:]...)
 	l.wakeLocked(next)
 	l.mu.Unlock()
-	pa.commit()
 
 	// The indexes can always be rebuilt from the log: a failed index write is
 	// logged, and the next open finds and rebuilds the damaged file.
@@ -258,7 +274,7 @@ func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
 			l.logger.Warn("leader epoch checkpoint write failed", zap.Error(err))
 		}
 	}
-	return AppendResult{FirstOffset: first, LastOffset: last, LogAppendTime: -1, LogStartOffset: start}, nil
+	return nil
 }
 
 func (l *Log) writeIndexEntries(s *segment, idxFrom int, idx []indexEntry, timeFrom int, ts []timeEntry) error {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/zkraft/zkraft/cmd/zkraft/bench"
+	"github.com/zkraft/zkraft/cmd/zkraft/meta"
 )
 
 const usage = `zkraft: a Kafka-compatible broker with ZooKeeper or Raft-quorum metadata.
@@ -20,6 +21,10 @@ Usage:
         one broker+controller in quorum mode on 127.0.0.1:9092, data in ./data
   zkraft bench produce [flags]   produce load generator (see zkraft bench produce -h)
   zkraft bench disk [flags]      sequential write bandwidth of a directory
+  zkraft meta dump|shell|diff|zk-diff|<shell command> --dir D|--bootstrap-controller H:P [flags]
+        inspect a metadata log directory or a live quorum, read-only (see zkraft meta help)
+  zkraft migrate status|finalize|rollback [flags]
+        ZooKeeper -> quorum migration (see zkraft migrate help, docs/migration.md)
   zkraft version
 `
 
@@ -56,6 +61,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return bench.ServeKfake(ctx, args[2:], stdout, stderr)
 		}
 		return bench.Main(ctx, args[1:], stdout, stderr)
+	case "meta":
+		meta.Version = version
+		return meta.Main(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "migrate":
+		return migrateMain(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "zkraft %s\n", version)
 		return nil

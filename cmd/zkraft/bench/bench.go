@@ -39,7 +39,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "kfake-serve":
 		return ServeKfake(ctx, rest, stdout, stderr)
 	case "metadata":
-		return fmt.Errorf("%w: bench metadata", ErrNotImplemented)
+		return mainMetadata(ctx, rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -104,7 +104,8 @@ func TestMainUsageErrors(t *testing.T) {
 	}{
 		{nil, ErrUsage, "subcommand"},
 		{[]string{"frobnicate"}, ErrUsage, "frobnicate"},
-		{[]string{"metadata"}, ErrNotImplemented, "metadata"},
+		{[]string{"metadata", "--scales", "1000,x"}, ErrUsage, "--scales"},
+		{[]string{"metadata", "--failovers", "0"}, ErrUsage, "--failovers"},
 		{[]string{"disk", "--mib", "0"}, ErrUsage, "--mib"},
 		{[]string{"kfake-serve", "--addr", "nonsense"}, ErrUsage, "--addr"},
 		{[]string{"produce", "--acks", "many"}, ErrUsage, "--acks"},

@@ -13,6 +13,4 @@ var (
 	ErrTopic = errors.New("bench: topic not ready")
 	// ErrProduce: a run did not get every record acknowledged.
 	ErrProduce = errors.New("bench: produce failed")
-	// ErrNotImplemented: a subcommand reserved for a later issue.
-	ErrNotImplemented = errors.New("bench: not implemented")
 )

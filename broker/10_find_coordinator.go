@@ -1,0 +1,65 @@
+package broker
+
+// FindCoordinator (key 10), versions 0-4.
+//
+// Answers the broker leading the __consumer_offsets partition of a group id
+// (abs(Java String.hashCode(id)) % offsets.topic.num.partitions), creating
+// the topic on first use. v4 batches keys (KIP-699). Transaction
+// coordinators (key type 1) are not implemented: COORDINATOR_NOT_AVAILABLE,
+// which clients treat as retriable. While the topic has no leader for the
+// partition the answer is COORDINATOR_NOT_AVAILABLE too.
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/broker/group"
+	"github.com/zkraft/zkraft/broker/network"
+)
+
+func (b *Broker) handleFindCoordinator(ctx context.Context, req *network.Request, body *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
+	resp := body.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	find := func(key string) (nodeID int32, host string, port int32, err error) {
+		switch body.CoordinatorType {
+		case 0:
+		case 1:
+			return -1, "", -1, fmt.Errorf("%w: transactional id %q: %v", group.ErrCoordinatorUnavailable, key, ErrTransactions)
+		default:
+			return -1, "", -1, fmt.Errorf("%w: coordinator type %d", ErrInvalidRequest, body.CoordinatorType)
+		}
+		if key == "" {
+			return -1, "", -1, fmt.Errorf("%w: empty group id", group.ErrInvalidGroupID)
+		}
+		br, ep, err := b.coordinatorFor(ctx, req.Listener, key)
+		if err != nil {
+			return -1, "", -1, err
+		}
+		return br.ID, ep.Host, int32(ep.Port), nil
+	}
+	code := func(err error) int16 {
+		if c := errorCode(err); c != kerr.UnknownServerError.Code {
+			return c
+		}
+		return group.ErrorCode(err) // the coordinator's sentinels
+	}
+	if body.Version < 4 {
+		id, host, port, err := find(body.CoordinatorKey)
+		resp.NodeID, resp.Host, resp.Port = id, host, port
+		resp.ErrorCode = code(err)
+		if body.Version >= 1 {
+			resp.ErrorMessage = errorMessage(err)
+		}
+		return resp, nil
+	}
+	for _, key := range body.CoordinatorKeys {
+		id, host, port, err := find(key)
+		rc := kmsg.NewFindCoordinatorResponseCoordinator()
+		rc.Key, rc.NodeID, rc.Host, rc.Port = key, id, host, port
+		rc.ErrorCode, rc.ErrorMessage = code(err), errorMessage(err)
+		resp.Coordinators = append(resp.Coordinators, rc)
+	}
+	return resp, nil
+}

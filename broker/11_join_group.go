@@ -1,0 +1,22 @@
+package broker
+
+// JoinGroup (key 11), versions 0-9.
+//
+// Handled by the group coordinator (broker/group): blocks until the join
+// phase ends (bound to the request context), then answers the generation,
+// the chosen protocol and, to the leader, every member's protocol metadata
+// untouched. v4+ answers a new member MEMBER_ID_REQUIRED first (KIP-394);
+// v5+ carries group.instance.id (static membership, KIP-345); v9 tells a
+// rejoining static leader to skip the assignment.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/broker/network"
+)
+
+func (b *Broker) handleJoinGroup(ctx context.Context, req *network.Request, body *kmsg.JoinGroupRequest) (kmsg.Response, error) {
+	return b.groups.JoinGroup(ctx, groupClient(req.ClientID, req.RemoteAddr), body), nil
+}

@@ -1,0 +1,19 @@
+package broker
+
+// LeaveGroup (key 13), versions 0-5.
+//
+// Handled by the group coordinator: the members leave and the group
+// rebalances; v3+ batches members and names static ones by instance id
+// (KIP-345).
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/broker/network"
+)
+
+func (b *Broker) handleLeaveGroup(ctx context.Context, _ *network.Request, body *kmsg.LeaveGroupRequest) (kmsg.Response, error) {
+	return b.groups.LeaveGroup(ctx, body), nil
+}

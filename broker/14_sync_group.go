@@ -1,0 +1,19 @@
+package broker
+
+// SyncGroup (key 14), versions 0-5.
+//
+// Handled by the group coordinator: the leader's assignment is written to
+// __consumer_offsets, then every member gets its part. Waits (bound to the
+// request context) until the leader's SyncGroup arrives.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/broker/network"
+)
+
+func (b *Broker) handleSyncGroup(ctx context.Context, _ *network.Request, body *kmsg.SyncGroupRequest) (kmsg.Response, error) {
+	return b.groups.SyncGroup(ctx, body), nil
+}

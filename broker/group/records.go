@@ -1,0 +1,189 @@
+package group
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Key versions of __consumer_offsets records (Kafka's GroupMetadataManager):
+// 0 and 1 are offset commits, 2 is group metadata.
+const (
+	offsetKeyVersion   = 1 // written; 0 is read too
+	groupKeyVersion    = 2
+	offsetValueVersion = 3 // adds the leader epoch (KIP-320)
+	groupValueVersion  = 3 // adds the instance id (KIP-345)
+)
+
+// record is one __consumer_offsets record; a nil value is a tombstone.
+type record struct{ key, value []byte }
+
+// committed is one committed offset as the coordinator keeps it.
+type committed struct {
+	offset      int64
+	leaderEpoch int32
+	metadata    string
+	timestamp   int64 // commit time, ms
+}
+
+func offsetKey(group, topic string, partition int32) []byte {
+	k := kmsg.NewOffsetCommitKey()
+	k.Version, k.Group, k.Topic, k.Partition = offsetKeyVersion, group, topic, partition
+	return k.AppendTo(nil)
+}
+
+func offsetValue(o committed) []byte {
+	v := kmsg.NewOffsetCommitValue()
+	v.Version, v.Offset, v.LeaderEpoch, v.Metadata, v.CommitTimestamp = offsetValueVersion, o.offset, o.leaderEpoch, o.metadata, o.timestamp
+	return v.AppendTo(nil)
+}
+
+func groupKey(group string) []byte {
+	k := kmsg.NewGroupMetadataKey()
+	k.Version, k.Group = groupKeyVersion, group
+	return k.AppendTo(nil)
+}
+
+// entry is a decoded __consumer_offsets record: exactly one of the two
+// kinds, value nil for a tombstone.
+type entry struct {
+	group string
+	// offset commit
+	isOffset  bool
+	topic     string
+	partition int32
+	offset    *committed
+	// group metadata
+	meta *kmsg.GroupMetadataValue
+}
+
+// decodeRecord parses a record's key and value with Kafka's schemas. Unknown
+// key versions are an error (ErrCorruptRecord), never a panic.
+func decodeRecord(key, value []byte) (entry, error) {
+	if len(key) < 2 {
+		return entry{}, fmt.Errorf("%w: key of %d bytes", ErrCorruptRecord, len(key))
+	}
+	switch version := int16(binary.BigEndian.Uint16(key)); version {
+	case 0, 1:
+		var k kmsg.OffsetCommitKey
+		if err := k.ReadFrom(key); err != nil {
+			return entry{}, fmt.Errorf("%w: offset commit key: %v", ErrCorruptRecord, err)
+		}
+		e := entry{group: k.Group, isOffset: true, topic: k.Topic, partition: k.Partition}
+		if value != nil {
+			var v kmsg.OffsetCommitValue
+			if err := v.ReadFrom(value); err != nil {
+				return entry{}, fmt.Errorf("%w: offset commit value of %s/%s-%d: %v", ErrCorruptRecord, k.Group, k.Topic, k.Partition, err)
+			}
+			le := v.LeaderEpoch
+			if v.Version < 3 {
+				le = -1
+			}
+			e.offset = &committed{offset: v.Offset, leaderEpoch: le, metadata: v.Metadata, timestamp: v.CommitTimestamp}
+		}
+		return e, nil
+	case groupKeyVersion:
+		var k kmsg.GroupMetadataKey
+		if err := k.ReadFrom(key); err != nil {
+			return entry{}, fmt.Errorf("%w: group metadata key: %v", ErrCorruptRecord, err)
+		}
+		e := entry{group: k.Group}
+		if value != nil {
+			v := new(kmsg.GroupMetadataValue)
+			if err := v.ReadFrom(value); err != nil {
+				return entry{}, fmt.Errorf("%w: group metadata value of %s: %v", ErrCorruptRecord, k.Group, err)
+			}
+			e.meta = v
+		}
+		return e, nil
+	default:
+		return entry{}, fmt.Errorf("%w: unknown key version %d", ErrCorruptRecord, version)
+	}
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Offsets of fields in a v2 record batch (layout in doc.go).
+const (
+	batchLengthOffset = 8
+	batchCRCOffset    = 17
+	batchAttrOffset   = 21
+	batchHeaderSize   = 61
+)
+
+// appendBatch appends one uncompressed, non-transactional magic-2 record
+// batch holding recs to dst. The log assigns the base offset and the leader
+// epoch (both outside the CRC).
+func appendBatch(dst []byte, recs []record, nowMs int64) []byte {
+	var raw []byte
+	for i, r := range recs {
+		rec := kmsg.Record{OffsetDelta: int32(i), Key: r.key, Value: r.value}
+		body := rec.AppendTo(nil) // Length 0 takes one varint byte
+		rec.Length = int32(len(body) - 1)
+		raw = rec.AppendTo(raw)
+	}
+	b := kmsg.RecordBatch{
+		PartitionLeaderEpoch: -1,
+		Magic:                2,
+		LastOffsetDelta:      int32(len(recs) - 1),
+		FirstTimestamp:       nowMs,
+		MaxTimestamp:         nowMs,
+		ProducerID:           -1,
+		ProducerEpoch:        -1,
+		FirstSequence:        -1,
+		NumRecords:           int32(len(recs)),
+		Records:              raw,
+	}
+	start := len(dst)
+	dst = b.AppendTo(dst)
+	batch := dst[start:]
+	binary.BigEndian.PutUint32(batch[batchLengthOffset:], uint32(len(batch)-12))
+	binary.BigEndian.PutUint32(batch[batchCRCOffset:], crc32.Checksum(batch[batchAttrOffset:], castagnoli))
+	return dst
+}
+
+// readBatches calls fn for every record of the whole batches in b, in
+// order, with the record's offset. It returns the offset after the last
+// whole batch (next to read) and how many compressed or control batches it
+// skipped: the coordinator writes neither. A batch cut off at the end of b
+// ends the walk without error (the next read starts there).
+func readBatches(b []byte, fn func(offset int64, key, value []byte) error) (next int64, skipped int, err error) {
+	next = -1
+	for len(b) >= batchHeaderSize {
+		size := int64(binary.BigEndian.Uint32(b[batchLengthOffset:])) + 12
+		if size < batchHeaderSize {
+			return next, skipped, fmt.Errorf("%w: batch length %d", ErrCorruptRecord, size)
+		}
+		if size > int64(len(b)) {
+			break
+		}
+		var batch kmsg.RecordBatch
+		if err := batch.ReadFrom(b[:size]); err != nil {
+			return next, skipped, fmt.Errorf("%w: batch: %v", ErrCorruptRecord, err)
+		}
+		b = b[size:]
+		next = batch.FirstOffset + int64(batch.LastOffsetDelta) + 1
+		if batch.Attributes&0x07 != 0 || batch.Attributes&0x20 != 0 {
+			skipped++
+			continue
+		}
+		raw := batch.Records
+		for i := int32(0); i < batch.NumRecords; i++ {
+			l, n := binary.Varint(raw)
+			if n <= 0 || l < 0 || int64(len(raw)-n) < l {
+				return next, skipped, fmt.Errorf("%w: record %d of batch at %d is cut off", ErrCorruptRecord, i, batch.FirstOffset)
+			}
+			var rec kmsg.Record
+			if err := rec.ReadFrom(raw[:n+int(l)]); err != nil {
+				return next, skipped, fmt.Errorf("%w: record %d of batch at %d: %v", ErrCorruptRecord, i, batch.FirstOffset, err)
+			}
+			raw = raw[n+int(l):]
+			if err := fn(batch.FirstOffset+int64(rec.OffsetDelta), rec.Key, rec.Value); err != nil {
+				return next, skipped, err
+			}
+		}
+	}
+	return next, skipped, nil
+}

@@ -1,0 +1,186 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"go.uber.org/zap"
+
+	"github.com/zkraft/zkraft/broker/group"
+	"github.com/zkraft/zkraft/metadata"
+)
+
+// This file wires the group coordinator (broker/group) into the broker: it
+// gives the coordinator the offsets partitions' logs, tells it which of
+// them this broker leads, and creates __consumer_offsets on first use.
+
+// newGroupCoordinator builds the coordinator from the broker's config. It
+// starts no goroutine until an offsets partition is led here.
+func (b *Broker) newGroupCoordinator() error {
+	gcfg := group.DefaultConfig()
+	gcfg.NumPartitions = b.cfg.OffsetsTopicNumPartitions
+	gcfg.InitialRebalanceDelay = b.cfg.GroupInitialRebalanceDelay
+	c, err := group.New(gcfg, offsetsLog{b}, b.logger)
+	if err != nil {
+		return fmt.Errorf("group coordinator: %w", err)
+	}
+	b.groups = c
+	return nil
+}
+
+// Close stops the group coordinator: pending JoinGroup and SyncGroup calls
+// answer NOT_COORDINATOR and its goroutines exit. Close the network server
+// first, the storage manager after.
+func (b *Broker) Close() error {
+	return b.groups.Close()
+}
+
+// publishGroups tells the coordinator which offsets partitions this broker
+// now leads or no longer leads. Called by Publish after the logs exist.
+func (b *Broker) publishGroups(changes metadata.LocalChanges) {
+	for _, lp := range changes.Leaders {
+		if lp.Topic == group.OffsetsTopic {
+			b.groups.BecomeLeader(lp.Partition, lp.Reg.LeaderEpoch)
+		}
+	}
+	for _, set := range [][]metadata.LocalPartition{changes.Followers, changes.Deletes} {
+		for _, lp := range set {
+			if lp.Topic == group.OffsetsTopic {
+				b.groups.Resign(lp.Partition)
+			}
+		}
+	}
+}
+
+// offsetsLog is group.Log over this broker's partition logs: appends go
+// through the leader check and wait for acks=all like a produce.
+type offsetsLog struct{ b *Broker }
+
+var _ group.Log = offsetsLog{}
+
+func (o offsetsLog) Append(ctx context.Context, partition int32, batch []byte) error {
+	reg, l, err := o.b.partitionFor(o.b.img.Load(), group.OffsetsTopic, partition)
+	if err != nil {
+		return fmt.Errorf("%w: %v", group.ErrNotCoordinator, err)
+	}
+	res, err := l.Append(batch, reg.LeaderEpoch)
+	if err != nil {
+		return err
+	}
+	return o.b.repl.WaitCommitted(ctx, group.OffsetsTopic, partition, reg, res.LastOffset+1)
+}
+
+func (o offsetsLog) Read(partition int32, offset int64, maxBytes int32) ([]byte, error) {
+	l, ok := o.b.logs.Get(group.OffsetsTopic, partition)
+	if !ok {
+		return nil, fmt.Errorf("%w: no local log for %s-%d", group.ErrNotCoordinator, group.OffsetsTopic, partition)
+	}
+	return l.Read(offset, maxBytes, math.MaxInt64)
+}
+
+func (o offsetsLog) Bounds(partition int32) (int64, int64, error) {
+	l, ok := o.b.logs.Get(group.OffsetsTopic, partition)
+	if !ok {
+		return 0, 0, fmt.Errorf("%w: no local log for %s-%d", group.ErrNotCoordinator, group.OffsetsTopic, partition)
+	}
+	return l.LogStartOffset(), l.LogEndOffset(), nil
+}
+
+// coordinatorFor finds the broker coordinating key (a group id) and its
+// endpoint on listener, creating __consumer_offsets if it does not exist.
+// Errors wrap group.ErrCoordinatorUnavailable while there is no answer yet.
+func (b *Broker) coordinatorFor(ctx context.Context, listener, key string) (metadata.BrokerRegistration, metadata.Endpoint, error) {
+	img := b.img.Load()
+	t, ok := img.Topic(group.OffsetsTopic)
+	if !ok {
+		if err := b.createOffsetsTopic(ctx, img); err != nil {
+			return metadata.BrokerRegistration{}, metadata.Endpoint{}, err
+		}
+		img = b.img.Load()
+		if t, ok = img.Topic(group.OffsetsTopic); !ok {
+			return metadata.BrokerRegistration{}, metadata.Endpoint{}, fmt.Errorf("%w: %s not in the image yet", group.ErrCoordinatorUnavailable, group.OffsetsTopic)
+		}
+	}
+	p := b.groups.PartitionFor(key)
+	reg, ok := t.Partition(p)
+	if !ok || reg.Leader < 0 {
+		return metadata.BrokerRegistration{}, metadata.Endpoint{}, fmt.Errorf("%w: %s-%d has no leader", group.ErrCoordinatorUnavailable, group.OffsetsTopic, p)
+	}
+	br, ok := img.Broker(reg.Leader)
+	if !ok || br.Fenced {
+		return metadata.BrokerRegistration{}, metadata.Endpoint{}, fmt.Errorf("%w: leader %d of %s-%d is not live", group.ErrCoordinatorUnavailable, reg.Leader, group.OffsetsTopic, p)
+	}
+	ep, ok := br.Endpoint(listener)
+	if !ok {
+		return metadata.BrokerRegistration{}, metadata.Endpoint{}, fmt.Errorf("%w: broker %d has no %q listener", group.ErrCoordinatorUnavailable, br.ID, listener)
+	}
+	return *br, ep, nil
+}
+
+// createOffsetsTopic asks the controller for __consumer_offsets with
+// offsets.topic.num.partitions partitions, offsets.topic.replication.factor
+// replicas capped to the live brokers, and cleanup.policy=compact.
+func (b *Broker) createOffsetsTopic(ctx context.Context, img *metadata.Image) error {
+	live := 0
+	for _, br := range img.Brokers() {
+		if !br.Fenced {
+			live++
+		}
+	}
+	if live == 0 {
+		return fmt.Errorf("%w: no live broker to host %s", group.ErrCoordinatorUnavailable, group.OffsetsTopic)
+	}
+	rf := b.cfg.OffsetsTopicReplicationFactor
+	if int(rf) > live {
+		b.logger.Warn("offsets.topic.replication.factor exceeds live brokers, capping",
+			zap.Int16("offsets.topic.replication.factor", rf), zap.Int("live_brokers", live))
+		rf = int16(live)
+	}
+	spec := metadata.CreateTopicSpec{
+		Name:              group.OffsetsTopic,
+		NumPartitions:     b.cfg.OffsetsTopicNumPartitions,
+		ReplicationFactor: rf,
+		Configs: map[string]string{
+			"cleanup.policy":   "compact",
+			"compression.type": "producer",
+			"segment.bytes":    strconv.Itoa(100 << 20), // offsets.topic.segment.bytes
+			// No log cleaner compacts yet: time and size retention would
+			// delete live offsets, so keep everything (see broker/group doc.go).
+			"retention.ms":    "-1",
+			"retention.bytes": "-1",
+		},
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.ControllerTimeout)
+	defer cancel()
+	errs := b.ctrl.CreateTopics(ctx, []metadata.CreateTopicSpec{spec}, false)
+	if len(errs) > 0 && errs[0] != nil && !errors.Is(errs[0], metadata.ErrTopicExists) && errorCode(errs[0]) != errorCode(metadata.ErrTopicExists) {
+		b.logger.Warn("create offsets topic failed", zap.Error(errs[0]))
+		return fmt.Errorf("%w: create %s: %v", group.ErrCoordinatorUnavailable, group.OffsetsTopic, errs[0])
+	}
+	b.logger.Info("created offsets topic", zap.Int32("partitions", spec.NumPartitions), zap.Int16("replication_factor", rf))
+	return nil
+}
+
+// groupClient is the coordinator's view of who sent a request.
+func groupClient(clientID *string, remote fmt.Stringer) group.Client {
+	var c group.Client
+	if clientID != nil {
+		c.ID = *clientID
+	}
+	if remote != nil {
+		c.Host = "/" + hostOnly(remote.String())
+	}
+	return c
+}
+
+func hostOnly(addr string) string {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			return addr[:i]
+		}
+	}
+	return addr
+}

@@ -1,0 +1,647 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gozk "github.com/go-zookeeper/zk"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/metadata/zk"
+	"github.com/zkraft/zkraft/metadata/zk/zktest"
+)
+
+// migWait bounds every eventually of the migration tests (loaded machine, -race).
+const migWait = 60 * time.Second
+
+const migTopic = "mig"
+
+// migCluster is a ZooKeeper, brokers 1-3 (ZooKeeper mode first) and, from
+// step 2 on, controllers 11-13 of the quorum (docs/migration.md).
+type migCluster struct {
+	t           *testing.T
+	zk          *zktest.Server
+	raw         *gozk.Conn
+	voters      string
+	ctrlAddrs   map[int32]string
+	brokers     map[int32]*node
+	controllers map[int32]*node
+}
+
+// Broker phases of the runbook.
+const (
+	phaseZk        = iota // step 1: ZooKeeper mode
+	phaseZkMigrate        // step 3: ZooKeeper mode + migration keys
+	phaseQuorum           // step 4: process.roles=broker
+)
+
+func (mc *migCluster) brokerArgs(id int32, phase int) []string {
+	n := mc.brokers[id]
+	kv := []string{
+		"listeners=PLAINTEXT://" + n.addr,
+		"log.dirs=" + filepath.Join(n.dir, "kafka-logs"),
+		"default.replication.factor=3",
+		"offsets.topic.replication.factor=3",
+		"offsets.topic.num.partitions=3",
+		"auto.create.topics.enable=false",
+		"replica.lag.time.max.ms=4000",
+		"broker.session.timeout.ms=3000",
+		"broker.heartbeat.interval.ms=500",
+	}
+	quorumKeys := []string{"controller.quorum.voters=" + mc.voters, "controller.listener.names=CONTROLLER"}
+	switch phase {
+	case phaseZk:
+		kv = append(kv, fmt.Sprintf("broker.id=%d", id), "zookeeper.connect="+mc.zk.Addr, "zookeeper.session.timeout.ms=4000")
+	case phaseZkMigrate:
+		kv = append(kv, fmt.Sprintf("broker.id=%d", id), "zookeeper.connect="+mc.zk.Addr, "zookeeper.session.timeout.ms=4000",
+			"zookeeper.metadata.migration.enable=true")
+		kv = append(kv, quorumKeys...)
+	case phaseQuorum:
+		kv = append(kv, "process.roles=broker", fmt.Sprintf("node.id=%d", id), "metadata.log.dir="+filepath.Join(n.dir, "metadata"))
+		kv = append(kv, quorumKeys...)
+	}
+	return propsArgs(mc.t, n.dir, kv)
+}
+
+// propsArgs writes kv as the node's server.properties (no file means the
+// embedded combined-mode defaults) and returns `serve <file>`.
+func propsArgs(t *testing.T, dir string, kv []string) []string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "server.properties")
+	if err := os.WriteFile(path, []byte(strings.Join(kv, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"serve", path}
+}
+
+func (mc *migCluster) controllerArgs(id int32, migrating bool) []string {
+	n := mc.controllers[id]
+	kv := []string{
+		"process.roles=controller",
+		fmt.Sprintf("node.id=%d", id),
+		"listeners=CONTROLLER://" + mc.ctrlAddrs[id],
+		"controller.listener.names=CONTROLLER",
+		"controller.quorum.voters=" + mc.voters,
+		"metadata.log.dir=" + filepath.Join(n.dir, "metadata"),
+		"log.dirs=" + filepath.Join(n.dir, "kafka-logs"),
+		"broker.session.timeout.ms=3000",
+		"default.replication.factor=3",
+	}
+	if migrating {
+		kv = append(kv, "zookeeper.connect="+mc.zk.Addr, "zookeeper.metadata.migration.enable=true", "zookeeper.session.timeout.ms=4000")
+	}
+	return propsArgs(mc.t, n.dir, kv)
+}
+
+// startMigCluster is step 1: three ZooKeeper-mode brokers.
+func startMigCluster(t *testing.T) *migCluster {
+	t.Helper()
+	mc := &migCluster{t: t, zk: zktest.Start(t), brokers: map[int32]*node{}, controllers: map[int32]*node{}, ctrlAddrs: map[int32]string{}}
+	var vs []string
+	for id := int32(11); id <= 13; id++ {
+		mc.ctrlAddrs[id] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		vs = append(vs, fmt.Sprintf("%d@%s", id, mc.ctrlAddrs[id]))
+	}
+	mc.voters = strings.Join(vs, ",")
+	for id := int32(1); id <= 3; id++ {
+		n := &node{t: t, dir: filepath.Join(t.TempDir(), fmt.Sprintf("broker-%d", id)), addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+		mc.brokers[id] = n
+		n.args = mc.brokerArgs(id, phaseZk)
+		n.spawn()
+		t.Cleanup(func() {
+			n.kill()
+			if t.Failed() {
+				t.Logf("broker %d log tail:\n%s", id, n.logTail())
+			}
+		})
+	}
+	for _, n := range mc.brokers {
+		n.waitReady()
+	}
+	raw, _, err := gozk.Connect([]string{mc.zk.Addr}, 10*time.Second, gozk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(raw.Close)
+	mc.raw = raw
+	eventually(t, migWait, "three ZooKeeper brokers registered", func() error {
+		ids, _, err := raw.Children(zk.BrokerIDsPath)
+		if err != nil || len(ids) != 3 {
+			return fmt.Errorf("ids %v: %v", ids, err)
+		}
+		return nil
+	})
+	return mc
+}
+
+// startControllers is step 2.
+func (mc *migCluster) startControllers() {
+	for id := int32(11); id <= 13; id++ {
+		n := &node{t: mc.t, dir: filepath.Join(mc.t.TempDir(), fmt.Sprintf("controller-%d", id)), ctrlAddr: mc.ctrlAddrs[id]}
+		mc.controllers[id] = n
+		n.args = mc.controllerArgs(id, true)
+		n.spawn()
+		mc.t.Cleanup(func() {
+			n.kill()
+			if mc.t.Failed() {
+				mc.t.Logf("controller %d log tail:\n%s", id, n.logTail())
+			}
+		})
+	}
+}
+
+// rollBroker restarts broker id (SIGTERM, then the same dirs and address) in phase.
+func (mc *migCluster) rollBroker(id int32, phase int) {
+	mc.t.Helper()
+	n := mc.brokers[id]
+	if err := n.stop(15 * time.Second); err != nil {
+		mc.t.Logf("broker %d stop: %v", id, err)
+	}
+	n.args = mc.brokerArgs(id, phase)
+	n.start()
+}
+
+func (mc *migCluster) rollController(id int32, migrating bool) {
+	mc.t.Helper()
+	n := mc.controllers[id]
+	if err := n.stop(15 * time.Second); err != nil {
+		mc.t.Logf("controller %d stop: %v", id, err)
+	}
+	n.args = mc.controllerArgs(id, migrating)
+	n.spawn()
+}
+
+func (mc *migCluster) seeds() []string {
+	var s []string
+	for _, n := range mc.brokers {
+		s = append(s, n.addr)
+	}
+	return s
+}
+
+func (mc *migCluster) bootstrap() string {
+	var s []string
+	for id := int32(11); id <= 13; id++ {
+		s = append(s, mc.ctrlAddrs[id])
+	}
+	return strings.Join(s, ",")
+}
+
+// zkraft runs the binary (a subcommand) and returns its output.
+func (mc *migCluster) zkraft(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, zkraftBinary(mc.t), args...).CombinedOutput()
+	return string(out), err
+}
+
+// status is `zkraft migrate status` against ZooKeeper and the quorum.
+func (mc *migCluster) status() (string, error) {
+	return mc.zkraft("migrate", "status", "--zookeeper", mc.zk.Addr, "--bootstrap-controller", mc.bootstrap(), "--timeout", "20s")
+}
+
+func (mc *migCluster) waitStatus(what string, wants ...string) string {
+	mc.t.Helper()
+	var out string
+	eventually(mc.t, migWait, what, func() error {
+		var err error
+		out, err = mc.status()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		for _, w := range wants {
+			if !strings.Contains(out, w) {
+				return fmt.Errorf("no %q in:\n%s", w, out)
+			}
+		}
+		return nil
+	})
+	return out
+}
+
+// migProducer produces with acks=all the whole time and remembers every
+// acknowledged record by partition and offset.
+type migProducer struct {
+	cl     *kgo.Client
+	mu     sync.Mutex
+	acked  map[int32]map[int64]string
+	n      int
+	errs   int
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+func startMigProducer(t *testing.T, seeds []string) *migProducer {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(migTopic),
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0), kgo.MetadataMinAge(100*time.Millisecond),
+		kgo.RetryBackoffFn(func(int) time.Duration { return 100 * time.Millisecond }),
+		kgo.ProduceRequestTimeout(5*time.Second), kgo.RequestTimeoutOverhead(5*time.Second),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &migProducer{cl: cl, acked: map[int32]map[int64]string{}, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		for i := 0; ctx.Err() == nil; i++ {
+			v := fmt.Sprintf("live-%d", i)
+			r, err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(v)}).First()
+			p.mu.Lock()
+			if err == nil {
+				if p.acked[r.Partition] == nil {
+					p.acked[r.Partition] = map[int64]string{}
+				}
+				p.acked[r.Partition][r.Offset] = v
+				p.n++
+			} else {
+				p.errs++
+			}
+			p.mu.Unlock()
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() { p.stop() })
+	return p
+}
+
+func (p *migProducer) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
+}
+
+func (p *migProducer) stop() map[int32]map[int64]string {
+	p.once.Do(func() {
+		p.cancel()
+		// Cancelling does not fail a record already in flight; closing the client does, so
+		// the produce loop cannot hang here on a cluster that stopped answering.
+		p.cl.Close()
+		<-p.done
+	})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.acked
+}
+
+func (p *migProducer) waitMore(t *testing.T, n int, what string) {
+	t.Helper()
+	target := p.count() + n
+	eventually(t, migWait, fmt.Sprintf("%d acks (%s)", target, what), func() error {
+		if got := p.count(); got < target {
+			return fmt.Errorf("%d acks", got)
+		}
+		return nil
+	})
+}
+
+// migConsumer consumes the topic from the start the whole time.
+type migConsumer struct {
+	mu   sync.Mutex
+	seen int
+	stop func()
+}
+
+func startMigConsumer(t *testing.T, seeds []string) *migConsumer {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(migTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond),
+		kgo.MetadataMinAge(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &migConsumer{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			fs := cl.PollFetches(ctx)
+			c.mu.Lock()
+			c.seen += fs.NumRecords()
+			c.mu.Unlock()
+		}
+	}()
+	var once sync.Once
+	c.stop = func() { once.Do(func() { cancel(); <-done; cl.Close() }) }
+	t.Cleanup(c.stop)
+	return c
+}
+
+func (c *migConsumer) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seen
+}
+
+// topicIDs asks a broker for the topic ids (Metadata v12).
+func topicIDs(t *testing.T, cl *kgo.Client, topics ...string) map[string][16]byte {
+	t.Helper()
+	out := map[string][16]byte{}
+	eventually(t, migWait, "topic ids", func() error {
+		req := kmsg.NewPtrMetadataRequest()
+		for _, name := range topics {
+			rt := kmsg.NewMetadataRequestTopic()
+			n := name
+			rt.Topic = &n
+			req.Topics = append(req.Topics, rt)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			return err
+		}
+		for _, rt := range resp.Topics {
+			if err := kerr.ErrorForCode(rt.ErrorCode); err != nil {
+				return fmt.Errorf("%v: %w", *rt.Topic, err)
+			}
+			out[*rt.Topic] = rt.TopicID
+		}
+		return nil
+	})
+	return out
+}
+
+// readAll consumes every partition of the topic up to the given offsets.
+func readAll(t *testing.T, seeds []string, want map[int32]map[int64]string) map[int32]map[int64]string {
+	t.Helper()
+	parts := map[string]map[int32]kgo.Offset{migTopic: {}}
+	ends := map[int32]int64{}
+	for p, recs := range want {
+		parts[migTopic][p] = kgo.NewOffset().AtStart()
+		for o := range recs {
+			ends[p] = max(ends[p], o)
+		}
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumePartitions(parts), kgo.FetchMaxWait(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	got := map[int32]map[int64]string{}
+	done := func() bool {
+		for p, e := range ends {
+			if _, ok := got[p][e]; !ok {
+				return false
+			}
+		}
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), migWait)
+	defer cancel()
+	for !done() && ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if got[r.Partition] == nil {
+				got[r.Partition] = map[int64]string{}
+			}
+			got[r.Partition][r.Offset] = string(r.Value)
+		})
+	}
+	return got
+}
+
+// prepareMigration is step 1 with data: topic mig (RF 3), 30 records
+// consumed and committed by group mig-g, then a producer and a consumer
+// that run until the test ends.
+func prepareMigration(t *testing.T) (*migCluster, *migProducer, *migConsumer, map[int32]int64, map[string][16]byte) {
+	t.Helper()
+	mc := startMigCluster(t)
+	admin := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...))
+	ctx, cancel := context.WithTimeout(context.Background(), migWait)
+	defer cancel()
+	zkCreateTopic(ctx, t, admin, migTopic, 3, 3, nil)
+	pre := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...), kgo.DefaultProduceTopic(migTopic), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	for i := 0; i < 30; i++ {
+		if err := pre.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("pre-%d", i))}).FirstErr(); err != nil {
+			t.Fatalf("produce %d: %v", i, err)
+		}
+	}
+	g := groupConsumer(t, mc.brokers[1], "mig-g", migTopic, kgo.SeedBrokers(mc.seeds()...))
+	pollN(t, g, 30)
+	if err := g.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	committed, err := offsetFetch(g, "mig-g")
+	if err != nil || len(committed) != 3 {
+		t.Fatalf("committed offsets %v: %v", committed, err)
+	}
+	g.Close()
+	ids := topicIDs(t, admin, migTopic, "__consumer_offsets")
+	p := startMigProducer(t, mc.seeds())
+	c := startMigConsumer(t, mc.seeds())
+	p.waitMore(t, 10, "ZooKeeper mode")
+	return mc, p, c, committed, ids
+}
+
+// migrateBrokers is steps 2 and 3: controllers, then each broker rolled
+// with the migration keys; the last registration starts the migration.
+func (mc *migCluster) migrateBrokers(p *migProducer) {
+	t := mc.t
+	mc.startControllers()
+	mc.waitStatus("controllers in PRE_MIGRATION", "PRE_MIGRATION", "brokers registered vs expected: 0/3")
+	for id := int32(1); id <= 3; id++ {
+		mc.rollBroker(id, phaseZkMigrate)
+		p.waitMore(t, 5, fmt.Sprintf("after broker %d joined the migration", id))
+	}
+	out := mc.waitStatus("migrated", "state:               MIGRATION", "KRaft controller 1", "brokers registered vs expected: 3/3")
+	t.Logf("after step 3:\n%s", out)
+}
+
+// TestE2EMigrateZkToQuorum is issue 7's procedure end to end: three
+// ZooKeeper-mode brokers with an RF 3 topic, a consumer group with
+// committed offsets and a producer (acks=all) and consumer running
+// throughout; steps 2 to 5 of docs/migration.md; afterwards every
+// acknowledged record is readable, topic ids and committed offsets are
+// unchanged, `zkraft meta` shows the loaded records and ZooKeeper mode can
+// no longer elect a controller.
+func TestE2EMigrateZkToQuorum(t *testing.T) {
+	mc, p, c, committed, ids := prepareMigration(t)
+	mc.migrateBrokers(p)
+
+	// Dual-write: a topic created through a ZooKeeper-mode broker now goes
+	// to the quorum and is mirrored into ZooKeeper.
+	admin := mc.brokers[2].client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*migWait)
+	defer cancel()
+	zkCreateTopic(ctx, t, admin, "mig-dual", 2, 3, nil)
+	eventually(t, migWait, "mig-dual mirrored to ZooKeeper", func() error {
+		_, _, err := zkState(mc.raw, "mig-dual", 1)
+		return err
+	})
+
+	// Step 4: brokers into quorum mode, same node ids and log dirs.
+	for id := int32(1); id <= 3; id++ {
+		mc.rollBroker(id, phaseQuorum)
+		p.waitMore(t, 5, fmt.Sprintf("after broker %d moved to quorum mode", id))
+	}
+	mc.waitStatus("quorum-mode brokers", "quorum-mode brokers: [1 2 3]")
+
+	// Step 5: controllers restarted without the ZooKeeper keys finalize.
+	for id := int32(11); id <= 13; id++ {
+		mc.rollController(id, false)
+	}
+	mc.waitStatus("finalized", "state:               POST_MIGRATION")
+	p.waitMore(t, 5, "after finalize")
+	seenBefore := c.count()
+	acked := p.stop()
+	eventually(t, migWait, "consumer still consuming", func() error {
+		if c.count() <= seenBefore && seenBefore < p.count() {
+			return fmt.Errorf("consumer stuck at %d", c.count())
+		}
+		return nil
+	})
+	c.stop()
+
+	// Every acknowledged record is readable at its offset.
+	got := readAll(t, mc.seeds(), acked)
+	n := 0
+	for part, recs := range acked {
+		for off, v := range recs {
+			n++
+			if got[part][off] != v {
+				t.Fatalf("acked %s-%d@%d = %q, read %q", migTopic, part, off, v, got[part][off])
+			}
+		}
+	}
+	t.Logf("%d acknowledged records readable after the migration", n)
+
+	// Topic ids and committed offsets unchanged.
+	cl := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...))
+	if after := topicIDs(t, cl, migTopic, "__consumer_offsets"); after != nil {
+		for name, id := range ids {
+			if after[name] != id {
+				t.Fatalf("topic id of %s changed: %x -> %x", name, id, after[name])
+			}
+		}
+	}
+	eventually(t, migWait, "committed offsets unchanged", func() error {
+		off, err := offsetFetch(cl, "mig-g")
+		if err != nil {
+			return err
+		}
+		for part, o := range committed {
+			if off[part] != o {
+				return fmt.Errorf("partition %d: committed %d, now %d", part, o, off[part])
+			}
+		}
+		return nil
+	})
+
+	// zkraft meta shows the records loaded from ZooKeeper.
+	out, err := mc.zkraft("meta", "dump", "--bootstrap-controller", mc.bootstrap())
+	if err != nil {
+		t.Fatalf("zkraft meta dump: %v\n%s", err, out)
+	}
+	mustContain(t, "zkraft meta dump", out, "ZK Migration", "ZkMigrationStateRecord", migTopic)
+
+	// ZooKeeper mode cannot elect a controller any more: a new
+	// ZooKeeper-mode broker registers but /controller stays the quorum's.
+	epoch := zkGet(t, mc.raw, zk.ControllerEpochPath)
+	extra := startZkNode(t, mc.zk.Addr, 7)
+	eventually(t, migWait, "broker 7 registered", func() error {
+		ok, _, err := mc.raw.Exists(zk.BrokerPath(7))
+		if err != nil || !ok {
+			return fmt.Errorf("exists %v: %v", ok, err)
+		}
+		return nil
+	})
+	extra.waitReady()
+	ctrl := zkGet(t, mc.raw, zk.ControllerPath)
+	cz, err := zk.DecodeController([]byte(ctrl))
+	if err != nil || !cz.IsKRaft() || zkGet(t, mc.raw, zk.ControllerEpochPath) != epoch {
+		t.Fatalf("ZooKeeper mode elected a controller after the migration: /controller %s, epoch %s (was %s)",
+			ctrl, zkGet(t, mc.raw, zk.ControllerEpochPath), epoch)
+	}
+}
+
+// TestE2EMigrateRollback rolls back after step 4 (brokers already in
+// quorum mode), as docs/migration.md describes: brokers back to ZooKeeper
+// mode with the migration flag, controllers stopped, `zkraft migrate
+// rollback`, brokers without the flag. The cluster keeps serving in
+// ZooKeeper mode with nothing lost.
+func TestE2EMigrateRollback(t *testing.T) {
+	mc, p, c, committed, ids := prepareMigration(t)
+	mc.migrateBrokers(p)
+	for id := int32(1); id <= 3; id++ {
+		mc.rollBroker(id, phaseQuorum)
+		p.waitMore(t, 5, fmt.Sprintf("after broker %d moved to quorum mode", id))
+	}
+	// Rollback roll 1: ZooKeeper mode, flag still on.
+	for id := int32(1); id <= 3; id++ {
+		mc.rollBroker(id, phaseZkMigrate)
+		p.waitMore(t, 5, fmt.Sprintf("after broker %d went back to ZooKeeper mode", id))
+	}
+	// Controllers stopped, then zkraft migrate rollback.
+	for _, n := range mc.controllers {
+		_ = n.stop(15 * time.Second)
+	}
+	out, err := mc.zkraft("migrate", "rollback", "--zookeeper", mc.zk.Addr)
+	if err != nil {
+		t.Fatalf("zkraft migrate rollback: %v\n%s", err, out)
+	}
+	t.Logf("rollback:\n%s", out)
+	mustContain(t, "rollback output", out, "deleted /controller", "deleted /migration")
+	eventually(t, migWait, "a ZooKeeper-mode broker is controller", func() error {
+		data, _, err := mc.raw.Get(zk.ControllerPath)
+		if err != nil {
+			return err
+		}
+		c, err := zk.DecodeController(data)
+		if err != nil || c.IsKRaft() {
+			return fmt.Errorf("/controller %s: %v", data, err)
+		}
+		return nil
+	})
+	// Rollback roll 2: plain ZooKeeper mode.
+	for id := int32(1); id <= 3; id++ {
+		mc.rollBroker(id, phaseZk)
+		p.waitMore(t, 5, fmt.Sprintf("after broker %d dropped the migration flag", id))
+	}
+	acked := p.stop()
+	c.stop()
+	got := readAll(t, mc.seeds(), acked)
+	for part, recs := range acked {
+		for off, v := range recs {
+			if got[part][off] != v {
+				t.Fatalf("acked %s-%d@%d = %q, read %q after rollback", migTopic, part, off, v, got[part][off])
+			}
+		}
+	}
+	cl := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...))
+	after := topicIDs(t, cl, migTopic, "__consumer_offsets")
+	for name, id := range ids {
+		if after[name] != id {
+			t.Fatalf("topic id of %s changed: %x -> %x", name, id, after[name])
+		}
+	}
+	off, err := offsetFetch(cl, "mig-g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for part, o := range committed {
+		if off[part] != o {
+			t.Fatalf("partition %d: committed %d, now %d", part, o, off[part])
+		}
+	}
+	// Nothing is offline: every partition has a leader in ZooKeeper.
+	for part := int32(0); part < 3; part++ {
+		st, _, err := zkState(mc.raw, migTopic, part)
+		if err != nil || st.Leader < 0 {
+			t.Fatalf("partition %d after rollback: %+v %v", part, st, err)
+		}
+	}
+}

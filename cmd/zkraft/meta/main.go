@@ -1,0 +1,204 @@
+package meta
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+)
+
+// Usage is printed by `zkraft meta help` and on a usage error.
+const Usage = `zkraft meta: inspect a metadata log directory (metadata.log.dir) or a live
+controller quorum, read-only. Safe while the node runs: a locked raft.db is
+read from a copy.
+
+Usage:
+  zkraft meta dump --dir D [--from OFFSET] [--type TopicRecord,...] [--json]
+        every record with offset (raft index), epoch (raft term), append time,
+        type, version and fields; snapshots and raft control entries labelled
+  zkraft meta shell --dir D [--at OFFSET] [--json]
+        interactive shell over the image as a tree (ls, cd, pwd, cat, tree,
+        find, history, help, exit), like kafka-metadata-shell
+  zkraft meta --dir D [--at OFFSET] [--json] COMMAND [ARGS]
+        run one shell command, e.g. zkraft meta --dir D cat /image/topics/byName/orders/0
+  zkraft meta diff --dir D --at A --to B [--json]
+        what changed in the image between offsets A and B
+  zkraft meta zk-diff --dir D --zookeeper host:port[/chroot] [--at OFFSET] [--json]
+        compare the image with a ZooKeeper tree in Kafka's layout
+
+Every command takes --bootstrap-controller host:port[,host:port] instead of
+--dir: the committed log is then read from the active controller over the
+Kafka protocol (Fetch of __cluster_metadata, FetchSnapshot when compacted);
+raft control entries and append times are not served that way.
+
+Flags may come before or after the command. --at defaults to the last offset.
+`
+
+type options struct {
+	dir, at, to, types, zookeeper string
+	bootstrap                     string
+	from                          uint64
+	json                          bool
+}
+
+// parseArgs accepts flags anywhere among the positional arguments.
+func parseArgs(args []string) (options, []string, error) {
+	var o options
+	fs := flag.NewFlagSet("zkraft meta", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.dir, "dir", "", "metadata.log.dir")
+	fs.StringVar(&o.at, "at", "", "offset of the image (default: last)")
+	fs.StringVar(&o.to, "to", "", "second offset of diff")
+	fs.StringVar(&o.types, "type", "", "record types to dump")
+	fs.StringVar(&o.zookeeper, "zookeeper", "", "ZooKeeper connect string")
+	fs.StringVar(&o.bootstrap, "bootstrap-controller", "", "live controllers host:port[,host:port]")
+	fs.Uint64Var(&o.from, "from", 0, "first offset to dump")
+	fs.BoolVar(&o.json, "json", false, "JSON output")
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return o, nil, fmt.Errorf("%v: %w", err, ErrUsage)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return o, pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func parseOffset(flagName, s string) (uint64, error) {
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: not an offset: %w", flagName, s, ErrUsage)
+	}
+	return v, nil
+}
+
+// Main runs `zkraft meta ...`; args exclude "meta".
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := run(ctx, args, stdin, stdout, stderr)
+	if errors.Is(err, ErrUsage) {
+		fmt.Fprint(stderr, Usage)
+	}
+	return err
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	o, pos, err := parseArgs(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return fmt.Errorf("no command: %w", ErrUsage)
+	}
+	if pos[0] == "help" && o.dir == "" && o.bootstrap == "" {
+		fmt.Fprint(stdout, Usage)
+		return nil
+	}
+	l, err := openSource(ctx, o)
+	if err != nil {
+		return err
+	}
+	cmd := pos[0]
+	switch cmd {
+	case "dump":
+		if len(pos) > 1 {
+			return fmt.Errorf("dump: unexpected argument %q: %w", pos[1], ErrUsage)
+		}
+		types, err := ParseTypes(o.types)
+		if err != nil {
+			return err
+		}
+		return Dump(stdout, l, DumpOptions{From: o.from, Types: types, JSON: o.json})
+	case "diff":
+		if o.at == "" || o.to == "" {
+			return fmt.Errorf("diff needs --at A and --to B: %w", ErrUsage)
+		}
+		a, err := stateAt(l, o.at)
+		if err != nil {
+			return err
+		}
+		b, err := stateAt(l, o.to)
+		if err != nil {
+			return err
+		}
+		if !o.json {
+			fmt.Fprintf(stdout, "diff of the image from offset %d (%s) to offset %d (%s)\n", a.At, a.From, b.At, b.From)
+		}
+		if err := WriteChanges(stdout, DiffTrees(BuildTree(a, l), BuildTree(b, l), nil), o.json); err != nil {
+			return err
+		}
+		return l.Err
+	case "zk-diff":
+		if o.zookeeper == "" {
+			return fmt.Errorf("zk-diff needs --zookeeper host:port: %w", ErrUsage)
+		}
+		st, err := stateAt(l, o.at)
+		if err != nil {
+			return err
+		}
+		return zkDiff(ctx, stdout, l, st, o.zookeeper, o.json)
+	}
+	st, err := stateAt(l, o.at)
+	if err != nil {
+		return err
+	}
+	sh := newShell(BuildTree(st, l), o.json, stdout, stderr)
+	if cmd == "shell" {
+		if len(pos) > 1 {
+			return fmt.Errorf("shell: unexpected argument %q: %w", pos[1], ErrUsage)
+		}
+		if l.Err != nil {
+			fmt.Fprintf(stderr, "warning: the image stops before a damaged entry: %v\n", l.Err)
+		}
+		fmt.Fprintf(stdout, "zkraft metadata shell: %s, image at offset %d from %s. Type help for commands.\n", l.Source(), st.At, st.From)
+		if err := sh.repl(stdin, !isTerminal(stdin)); err != nil {
+			return err
+		}
+		return nil
+	}
+	if err := sh.exec(pos); err != nil {
+		return err
+	}
+	return l.Err
+}
+
+// openSource reads --dir or --bootstrap-controller (exactly one).
+func openSource(ctx context.Context, o options) (*Log, error) {
+	switch {
+	case o.dir != "" && o.bootstrap != "":
+		return nil, fmt.Errorf("--dir and --bootstrap-controller exclude each other: %w", ErrUsage)
+	case o.bootstrap != "":
+		return OpenLive(ctx, o.bootstrap, DefaultLiveOptions())
+	case o.dir != "":
+		return Open(ctx, o.dir, DefaultOpenOptions())
+	}
+	return nil, fmt.Errorf("--dir or --bootstrap-controller is required: %w", ErrUsage)
+}
+
+// stateAt builds the image at --at (s), or at the last offset when s is "".
+func stateAt(l *Log, s string) (*State, error) {
+	at := l.LastOffset()
+	if s != "" {
+		v, err := parseOffset("--at", s)
+		if err != nil {
+			return nil, err
+		}
+		at = v
+	}
+	return l.ImageAt(at)
+}
+
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,459 @@
+package meta
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/zkraft/zkraft/metadata"
+	zkmeta "github.com/zkraft/zkraft/metadata/zk"
+)
+
+// TestGolden runs dump and the one-shot shell commands over a directory
+// produced by a real quorum.Node and compares with testdata/*.golden.
+func TestGolden(t *testing.T) {
+	f := makeFixture(t)
+	at := func(o uint64) string { return fmt.Sprint(o) }
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"dump", []string{"dump", "--dir", f.dir}},
+		{"dump_json", []string{"dump", "--dir", f.dir, "--json"}},
+		{"dump_type", []string{"dump", "--dir", f.dir, "--type", "TopicRecord,REMOVE_TOPIC_RECORD,control", "--from", at(f.snapshot)}},
+		{"ls_root", []string{"--dir", f.dir, "ls", "/"}},
+		{"ls_glob", []string{"--dir", f.dir, "ls", "/image/topics/byName/*"}},
+		{"tree_image", []string{"--dir", f.dir, "tree", "/image"}},
+		{"tree_json", []string{"--dir", f.dir, "--json", "tree", "/image/topics/byName"}},
+		{"cat_partition", []string{"--dir", f.dir, "cat", "/image/topics/byName/orders/0", "/image/cluster/brokers/1", "/image/provenance"}},
+		{"cat_json", []string{"cat", "--json", "/image/topics/byName/orders/1", "/image/cluster/brokers/1", "--dir", f.dir}},
+		{"find_configs", []string{"--dir", f.dir, "find", "/image/configs", "/image/features"}},
+		{"at_created", []string{"--dir", f.dir, "--at", at(f.created), "ls", "/image/topics/byName"}},
+		{"diff", []string{"diff", "--dir", f.dir, "--at", at(f.created), "--to", at(f.deleted)}},
+		{"diff_json", []string{"diff", "--dir", f.dir, "--at", "0", "--to", at(f.created), "--json"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, err := runMeta(t, f.dir, "", tc.args...)
+			if err != nil {
+				t.Fatalf("%v\nstderr: %s", err, errOut)
+			}
+			golden(t, tc.name, out)
+		})
+	}
+}
+
+// TestShellInteractive feeds a session on stdin.
+func TestShellInteractive(t *testing.T) {
+	f := makeFixture(t)
+	session := strings.Join([]string{
+		"pwd",
+		"ls",
+		"cd image/topics/byName",
+		"ls",
+		"cat orders/2",
+		"cat orders",
+		"cd /nope",
+		"cd ../byId",
+		"pwd",
+		"find /image/producerIds",
+		"tree /image/cluster",
+		"frobnicate",
+		"history 3",
+		"exit",
+		"ls /",
+	}, "\n") + "\n"
+	// stdout and stderr share one buffer, so errors show where they happen.
+	var buf bytes.Buffer
+	if err := Main(testCtx(t), []string{"shell", "--dir", f.dir}, strings.NewReader(session), &buf, &buf); err != nil {
+		t.Fatal(err)
+	}
+	out := normalize(buf.String(), f.dir)
+	golden(t, "shell_session", out)
+	if strings.Contains(out, "[ / ] >> ls /\n") {
+		t.Error("a command after exit ran")
+	}
+}
+
+// TestAt checks time travel: every offset's image equals a replay of the
+// log up to it, and the deleted topic exists exactly before its deletion.
+func TestAt(t *testing.T) {
+	f := makeFixture(t)
+	l, err := Open(testCtx(t), f.dir, DefaultOpenOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for at := uint64(0); at <= l.LastOffset(); at++ {
+		st, err := l.ImageAt(at)
+		if err != nil {
+			t.Fatalf("at %d: %v", at, err)
+		}
+		if st.Image.Offset() > int64(at) {
+			t.Errorf("at %d: image offset %d is past it", at, st.Image.Offset())
+		}
+		_, scratch := st.Image.Topic("scratch")
+		if want := at >= f.created && at < f.deleted; scratch != want {
+			t.Errorf("at %d: topic scratch exists=%v, want %v", at, scratch, want)
+		}
+		wantFrom := "log"
+		if at >= f.snapshot {
+			wantFrom = "snapshot " + l.Snapshots[0].ID
+		}
+		if st.From != wantFrom {
+			t.Errorf("at %d: built from %q, want %q", at, st.From, wantFrom)
+		}
+	}
+	// The snapshot path and the log path agree at the snapshot's offset.
+	viaSnap, _ := l.ImageAt(f.snapshot)
+	noSnap := *l
+	noSnap.Snapshots = nil
+	viaLog, err := noSnap.ImageAt(f.snapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !viaSnap.Image.Equal(viaLog.Image) || viaSnap.Image.Offset() != viaLog.Image.Offset() {
+		t.Errorf("image at %d from the snapshot differs from the log replay", f.snapshot)
+	}
+	if _, err := l.ImageAt(l.LastOffset() + 1); !errors.Is(err, ErrOffsetUnavailable) {
+		t.Errorf("past the end: %v, want ErrOffsetUnavailable", err)
+	}
+}
+
+// TestAtCompacted: after raft compacted the log behind a snapshot, --at
+// below the snapshot names the earliest available offset, and --at at or
+// above it restores the snapshot.
+func TestAtCompacted(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "metadata")
+	cfg := nodeConfig(dir)
+	cfg.TrailingLogs = 0
+	n := startNode(t, cfg)
+	ctx := testCtx(t)
+	epoch, err := n.RegisterBroker(ctx, metadata.BrokerRegistration{ID: 1, IncarnationID: metadata.Uuid{1},
+		Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.UnfenceBroker(ctx, 1, epoch); err != nil {
+		t.Fatal(err)
+	}
+	if errs := n.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "a", NumPartitions: 1, ReplicationFactor: 1}}, false); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if err := n.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if errs := n.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "b", NumPartitions: 1, ReplicationFactor: 1}}, false); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(ctx, dir, DefaultOpenOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Snapshots) != 1 || l.First <= 1 {
+		t.Fatalf("want a compacted log: %d snapshots, first index %d", len(l.Snapshots), l.First)
+	}
+	snap := l.Snapshots[0].Index
+	earliest, ok := l.EarliestOffset()
+	if !ok || earliest != snap {
+		t.Fatalf("earliest offset %d (%v), want the snapshot's %d", earliest, ok, snap)
+	}
+	_, errOut, err := runMeta(t, dir, "", "--dir", dir, "--at", fmt.Sprint(snap-1), "ls", "/image/topics/byName")
+	if !errors.Is(err, ErrOffsetUnavailable) || !strings.Contains(err.Error(), fmt.Sprintf("earliest available offset is %d", snap)) {
+		t.Fatalf("at %d: err %v (stderr %s), want ErrOffsetUnavailable naming %d", snap-1, err, errOut, snap)
+	}
+	out, _, err := runMeta(t, dir, "", "--dir", dir, "--at", fmt.Sprint(snap), "ls", "/image/topics/byName")
+	if err != nil || out != "a\n" {
+		t.Fatalf("at the snapshot: %q, %v; want a", out, err)
+	}
+	out, _, err = runMeta(t, dir, "", "--dir", dir, "ls", "/image/topics/byName")
+	if err != nil || out != "a  b\n" {
+		t.Fatalf("at the end: %q, %v; want a and b", out, err)
+	}
+}
+
+// TestCorrupt damages the files and checks that everything readable is
+// shown, then an error names the file and offset.
+func TestCorrupt(t *testing.T) {
+	f := makeFixture(t)
+
+	t.Run("bad entry", func(t *testing.T) {
+		dir := copyDir(t, f.dir)
+		store, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := f.lastIndex + 1
+		err = store.StoreLog(&raft.Log{Index: bad, Term: 2, Type: raft.LogCommand, Data: []byte{0, 3, 0xff}})
+		store.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := runMeta(t, dir, "", "dump", "--dir", dir)
+		if !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("err %v, want ErrCorrupt", err)
+		}
+		want := fmt.Sprintf("raft.db: offset %d", bad)
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+		if !strings.Contains(out, "RemoveTopicRecord") || !strings.Contains(out, "-- stopped: ") {
+			t.Errorf("dump did not show the entries before the damage:\n%s", out)
+		}
+		// The shell still shows the image up to the damage, and fails.
+		out, _, err = runMeta(t, dir, "", "--dir", dir, "ls", "/image/topics/byName")
+		if !errors.Is(err, ErrCorrupt) || strings.Join(strings.Fields(out), " ") != "orders payments" {
+			t.Errorf("ls: %q, %v", out, err)
+		}
+	})
+
+	t.Run("truncated raft.db", func(t *testing.T) {
+		dir := copyDir(t, f.dir)
+		db := filepath.Join(dir, "raft.db")
+		// Cut inside bbolt's second meta page (pages are 4 KiB).
+		if err := os.Truncate(db, 6000); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := runMeta(t, dir, "", "dump", "--dir", dir)
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "raft.db") {
+			t.Fatalf("err %v, want ErrCorrupt naming raft.db", err)
+		}
+	})
+
+	t.Run("garbage raft.db", func(t *testing.T) {
+		dir := copyDir(t, f.dir)
+		db := filepath.Join(dir, "raft.db")
+		b, err := os.ReadFile(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 4096 * 2; i < len(b); i += 7 { // keep the meta pages, trash the rest
+			b[i] ^= 0x5a
+		}
+		if err := os.WriteFile(db, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = runMeta(t, dir, "", "dump", "--dir", dir)
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "raft.db") {
+			t.Fatalf("err %v, want ErrCorrupt naming raft.db", err)
+		}
+	})
+
+	t.Run("snapshot crc", func(t *testing.T) {
+		dir := copyDir(t, f.dir)
+		l, err := Open(testCtx(t), dir, DefaultOpenOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := l.Snapshots[0].Path
+		b, err := os.ReadFile(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)/2] ^= 0xff
+		if err := os.WriteFile(state, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := runMeta(t, dir, "", "dump", "--dir", dir)
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "state.bin: CRC-64") {
+			t.Fatalf("err %v, want a CRC error naming state.bin", err)
+		}
+		if !strings.Contains(out, "RemoveTopicRecord") {
+			t.Errorf("dump stopped at the bad snapshot:\n%s", out)
+		}
+		// The log is complete, so images are rebuilt from it instead.
+		out, _, err = runMeta(t, dir, "", "--dir", dir, "cat", "/local/source")
+		if err != nil || !strings.Contains(out, "from log") {
+			t.Errorf("cat /local/source: %q, %v", out, err)
+		}
+	})
+
+	t.Run("snapshot truncated", func(t *testing.T) {
+		dir := copyDir(t, f.dir)
+		l, err := Open(testCtx(t), dir, DefaultOpenOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(l.Snapshots[0].Path, 20); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = runMeta(t, dir, "", "dump", "--dir", dir)
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "truncated at byte 20") {
+			t.Fatalf("err %v, want a truncation error", err)
+		}
+	})
+}
+
+// TestDumpJSONLines checks that every --json line is one JSON object in
+// kafka-dump-log's payload style.
+func TestDumpJSONLines(t *testing.T) {
+	f := makeFixture(t)
+	out, _, err := runMeta(t, f.dir, "", "dump", "--dir", f.dir, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for i, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var v map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("line %d %q: %v", i+1, line, err)
+		}
+		switch {
+		case v["control"] != nil:
+			kinds["control"]++
+		case v["payload"] != nil && v["snapshot"] != nil:
+			kinds["snapshot record"]++
+		case v["payload"] != nil:
+			var p struct {
+				Type    string          `json:"type"`
+				Version *int            `json:"version"`
+				Data    json.RawMessage `json:"data"`
+			}
+			if err := json.Unmarshal(v["payload"], &p); err != nil || p.Type == "" || p.Version == nil || p.Data == nil {
+				t.Errorf("line %d: payload %s not in kafka-dump-log style", i+1, v["payload"])
+			}
+			kinds[p.Type]++
+		case v["snapshot"] != nil:
+			kinds["snapshot header"]++
+		default:
+			t.Errorf("line %d: unknown kind: %s", i+1, line)
+		}
+	}
+	for _, k := range []string{"control", "snapshot header", "snapshot record", "TOPIC_RECORD", "PARTITION_RECORD", "REMOVE_TOPIC_RECORD", "REGISTER_BROKER_RECORD"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s line in the JSON dump", k)
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	f := makeFixture(t)
+	for _, args := range [][]string{
+		nil,
+		{"ls"},
+		{"dump", "--dir", f.dir, "--type", "NoSuchRecord"},
+		{"--dir", f.dir, "--at", "x", "ls"},
+		{"diff", "--dir", f.dir, "--at", "1"},
+		{"--dir", f.dir, "frobnicate"},
+	} {
+		if _, _, err := runMeta(t, f.dir, "", args...); !errors.Is(err, ErrUsage) {
+			t.Errorf("%q: %v, want ErrUsage", args, err)
+		}
+	}
+	if _, _, err := runMeta(t, f.dir, "", "--dir", f.dir, "cat", "/image/nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("cat of a missing path: %v", err)
+	}
+	if _, _, err := runMeta(t, f.dir, "", "--dir", f.dir, "cat", "/image"); !errors.Is(err, ErrIsDir) {
+		t.Errorf("cat of a directory: %v", err)
+	}
+	if _, _, err := runMeta(t, f.dir, "", "--dir", t.TempDir(), "ls"); !errors.Is(err, ErrNoLog) {
+		t.Errorf("empty dir: %v", err)
+	}
+}
+
+func TestSplitArgs(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+		err  bool
+	}{
+		{"ls /a  /b", []string{"ls", "/a", "/b"}, false},
+		{`cat "/image/configs/topic/<default>"`, []string{"cat", "/image/configs/topic/<default>"}, false},
+		{`cat 'a b'c`, []string{"cat", "a bc"}, false},
+		{`cat "x`, nil, true},
+		{"", nil, false},
+	} {
+		got, err := splitArgs(tc.in)
+		if (err != nil) != tc.err || strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("splitArgs(%q) = %q, %v; want %q (err %v)", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+// zkTreeOf lays an image out as the Kafka ZooKeeper tree would hold it.
+func zkTreeOf(img *metadata.Image) *zkmeta.Tree {
+	tree := zkmeta.NewTree()
+	tree.ClusterID = img.ClusterID()
+	for _, b := range img.Brokers() {
+		tree.Brokers[b.ID] = zkmeta.BrokerNode{ZNode: zkmeta.NewBrokerZNode(*b, 1700000000000), Czxid: 4242}
+	}
+	for _, t := range img.Topics() {
+		tn := &zkmeta.TopicNode{ZNode: zkmeta.TopicZNodeOf(t), States: map[int32]zkmeta.StateNode{}}
+		for pid, p := range t.Partitions {
+			tn.States[pid] = zkmeta.StateNode{State: zkmeta.PartitionState{Leader: p.Leader, LeaderEpoch: p.LeaderEpoch,
+				ControllerEpoch: 1, ISR: p.ISR, LeaderRecoveryState: p.LeaderRecoveryState}, ZkVersion: p.PartitionEpoch + 7}
+		}
+		tree.Topics[t.Name] = tn
+		if cfg := img.Configs(metadata.TopicResource, t.Name); len(cfg) > 0 {
+			tree.Configs[zkmeta.ConfigEntity{Type: zkmeta.ConfigTopics, Name: t.Name}] = cfg
+		}
+	}
+	return tree
+}
+
+// TestZkChanges: a ZooKeeper tree written from the image has no
+// differences (epochs aside); each deliberate change shows up.
+func TestZkChanges(t *testing.T) {
+	f := makeFixture(t)
+	l, err := Open(testCtx(t), f.dir, DefaultOpenOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := l.ImageAt(l.LastOffset())
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := ZkChanges(st, l, zkTreeOf(st.Image))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(same) != 0 {
+		t.Fatalf("tree written from the image differs: %+v", same)
+	}
+
+	tree := zkTreeOf(st.Image)
+	orders := tree.Topics["orders"]
+	s := orders.States[1]
+	s.State.ISR = []int32{}
+	s.State.Leader = -1
+	orders.States[1] = s
+	delete(tree.Topics, "payments")
+	tree.Configs[zkmeta.ConfigEntity{Type: zkmeta.ConfigTopics, Name: "orders"}]["retention.ms"] = "1"
+	changes, err := ZkChanges(st, l, tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range changes {
+		got = append(got, c.Op+" "+c.Path)
+	}
+	want := []string{ // sorted by path
+		"changed /image/configs/topic/orders/retention.ms",
+		"changed /image/topics/byId/EAEAAAAAAAAAAAAAAAAAAQ/1",
+		"removed /image/topics/byId/EAIAAAAAAAAAAAAAAAAAAg/0",
+		"removed /image/topics/byId/EAIAAAAAAAAAAAAAAAAAAg/id",
+		"removed /image/topics/byId/EAIAAAAAAAAAAAAAAAAAAg/name",
+		"changed /image/topics/byName/orders/1",
+		"removed /image/topics/byName/payments/0",
+		"removed /image/topics/byName/payments/id",
+		"removed /image/topics/byName/payments/name",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var buf bytes.Buffer
+	if err := WriteChanges(&buf, changes, false); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "zk_changes", buf.String())
+}

@@ -1,0 +1,196 @@
+package meta
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/zkraft/zkraft/metadata"
+)
+
+// State is the image as of one offset and where it came from.
+type State struct {
+	Image *metadata.Image
+	// At is the offset asked for (the last entry considered).
+	At uint64
+	// From says how the image was built: "log" (replayed from the first
+	// entry) or "snapshot <id>" (restored, then the log after it replayed).
+	From string
+	// ProvenanceTime is the append time of the entry at the image's offset
+	// (zero if unknown, e.g. the offset is inside a snapshot).
+	ProvenanceTime time.Time
+	// Rejected counts entries that did not replay (the node rejected them too).
+	Rejected int
+}
+
+// EarliestOffset is the lowest offset an image can be built at: 0 when the
+// log still starts at its first entry, else the oldest readable snapshot
+// that the log continues from.
+func (l *Log) EarliestOffset() (uint64, bool) {
+	if l.logFromStart() {
+		return 0, true
+	}
+	for _, s := range l.Snapshots {
+		if s.Err == nil && l.continuesAfter(s.Index) {
+			return s.Index, true
+		}
+	}
+	return 0, false
+}
+
+// logFromStart: raft.db starts at index 1 (nothing compacted), or there is
+// no log at all and no snapshot either.
+func (l *Log) logFromStart() bool {
+	if (l.DBPath != "" || l.live()) && l.First <= 1 {
+		return true
+	}
+	return false
+}
+
+// continuesAfter: the log has the entry right after index, or nothing after
+// it is needed because the log ends at or before it.
+func (l *Log) continuesAfter(index uint64) bool {
+	if len(l.Entries) == 0 {
+		return true
+	}
+	first := l.Entries[0].Index
+	last := l.Entries[len(l.Entries)-1].Index
+	return first <= index+1 || last <= index
+}
+
+// ImageAt builds the image as of offset at (every entry with index <= at
+// applied), restoring the newest readable snapshot at or below at and
+// replaying the log after it, or replaying from the first entry. The
+// replay follows the node's FSM (quorum/fsm.go): an entry applies
+// atomically or not at all, transactions are buffered until their End,
+// and a RegisterBrokerRecord with epoch -1 gets the entry's index.
+func (l *Log) ImageAt(at uint64) (*State, error) {
+	if last := l.LastOffset(); at > last {
+		return nil, fmt.Errorf("meta: offset %d is past the last readable offset %d: %w", at, last, ErrOffsetUnavailable)
+	}
+	var base *Snapshot
+	for i := len(l.Snapshots) - 1; i >= 0; i-- {
+		s := &l.Snapshots[i]
+		if s.Err == nil && s.Index <= at && (s.Index == at || l.continuesAfter(s.Index)) {
+			base = s
+			break
+		}
+	}
+	st := &State{At: at, From: "log"}
+	var img *metadata.Image
+	start := uint64(1)
+	if base != nil {
+		d := metadata.NewDelta(metadata.EmptyImage())
+		for i, r := range base.Records {
+			if err := d.Replay(r); err != nil {
+				return nil, fmt.Errorf("meta: %s: record %d (%v): %v: %w", base.Path, i, r.Type(), err, ErrCorrupt)
+			}
+		}
+		d.SetProvenance(base.Header.Offset, base.Header.Epoch)
+		d.SetClusterID(l.clusterID(base))
+		img = d.Apply()
+		start = base.Index + 1
+		st.From = "snapshot " + base.ID
+	} else if l.logFromStart() {
+		d := metadata.NewDelta(metadata.EmptyImage())
+		d.SetClusterID(l.ClusterID)
+		img = d.Apply()
+	} else {
+		earliest, ok := l.EarliestOffset()
+		if !ok {
+			return nil, fmt.Errorf("meta: offset %d: the log before offset %d was compacted and no readable snapshot covers it: %w",
+				at, l.First, ErrOffsetUnavailable)
+		}
+		return nil, fmt.Errorf("meta: offset %d: the log before offset %d was compacted and no snapshot is at or below %d; earliest available offset is %d: %w",
+			at, l.First, at, earliest, ErrOffsetUnavailable)
+	}
+	var r replayer
+	for i := range l.Entries {
+		e := &l.Entries[i]
+		if e.Index < start || e.IsControl() {
+			continue
+		}
+		if e.Index > at {
+			break
+		}
+		next, err := r.apply(img, e)
+		if err != nil {
+			st.Rejected++
+			continue
+		}
+		img = next
+	}
+	st.Image = img
+	if e, ok := l.entry(uint64(max(img.Offset(), 0))); ok && img.Offset() > 0 {
+		st.ProvenanceTime = e.AppendedAt
+	}
+	return st, nil
+}
+
+func (l *Log) clusterID(s *Snapshot) string {
+	if l.ClusterID != "" {
+		return l.ClusterID
+	}
+	return s.Header.ClusterID
+}
+
+// replayer carries the open metadata transaction across entries.
+type replayer struct {
+	txOpen bool
+	txRecs []metadata.Record
+}
+
+var errRejected = errors.New("rejected")
+
+// apply is quorum's fsm.applyLocked on an offline image.
+func (r *replayer) apply(base *metadata.Image, e *Entry) (*metadata.Image, error) {
+	d := metadata.NewDelta(base)
+	txOpen, txRecs := r.txOpen, r.txRecs
+	changed := false
+	for _, rec := range e.Records {
+		if rb, ok := rec.(*metadata.RegisterBrokerRecord); ok && rb.BrokerEpoch == -1 {
+			c := *rb
+			c.BrokerEpoch = int64(e.Index)
+			rec = &c
+		}
+		switch rec.(type) {
+		case *metadata.BeginTransactionRecord:
+			if txOpen {
+				return nil, errRejected
+			}
+			txOpen, txRecs = true, nil
+		case *metadata.EndTransactionRecord:
+			if !txOpen {
+				return nil, errRejected
+			}
+			for _, tr := range txRecs {
+				if err := d.Replay(tr); err != nil {
+					r.txOpen, r.txRecs = false, nil
+					return nil, err
+				}
+			}
+			changed = changed || len(txRecs) > 0
+			txOpen, txRecs = false, nil
+		case *metadata.AbortTransactionRecord:
+			if !txOpen {
+				return nil, errRejected
+			}
+			txOpen, txRecs = false, nil
+		default:
+			if txOpen {
+				txRecs = append(txRecs, rec)
+				continue
+			}
+			if err := d.Replay(rec); err != nil {
+				return nil, err
+			}
+			changed = true
+		}
+	}
+	r.txOpen, r.txRecs = txOpen, txRecs
+	if !changed {
+		return base, nil
+	}
+	d.SetProvenance(int64(e.Index), int64(e.Term))
+	return d.Apply(), nil
+}

@@ -1,0 +1,402 @@
+package meta
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc64"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
+
+	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/quorum"
+)
+
+// Entry is one raft log entry of raft.db.
+type Entry struct {
+	Index      uint64 // raft index: the offset
+	Term       uint64 // raft term: the epoch
+	Type       raft.LogType
+	AppendedAt time.Time // leader's clock when appended (zero in very old entries)
+	Size       int       // len(Data)
+	// Records are the decoded metadata.DecodeBatch of a LogCommand entry.
+	Records []metadata.Record
+	// Config is the decoded raft configuration of a LogConfiguration entry.
+	Config *raft.Configuration
+}
+
+// IsControl reports whether the entry is a raft control entry
+// (configuration, barrier, no-op, ...) rather than a metadata batch.
+func (e *Entry) IsControl() bool { return e.Type != raft.LogCommand }
+
+// Snapshot is one snapshot directory of <dir>/snapshots.
+type Snapshot struct {
+	ID     string // directory name: <term>-<index>-<unix ms>
+	Path   string // the state.bin file
+	Index  uint64 // raft index the snapshot covers
+	Term   uint64
+	Size   int64
+	Header quorum.SnapshotHeader
+	// Records is the image as records (metadata.WriteImage order).
+	Records []metadata.Record
+	// Err is set when the snapshot could not be read or decoded; it names
+	// the file. Such a snapshot is never used to build an image.
+	Err error
+}
+
+// Log is everything read from a metadata.log.dir (or, by OpenLive, from a
+// live quorum), held in memory: the files are closed (and any copy
+// removed) when Open returns.
+type Log struct {
+	Dir       string // "" for a live quorum
+	DBPath    string // <dir>/raft.db ("" if there is none)
+	Copied    bool   // raft.db was locked by a running node and read from a copy
+	ClusterID string // from meta.properties ("" if unreadable); live: DescribeCluster
+	NodeID    string // from meta.properties; live: the active controller's id
+	// Controller is the address of the active controller that served a
+	// live quorum's log (OpenLive; "" for a directory), Bootstrap the
+	// --bootstrap-controller list it was found from.
+	Controller, Bootstrap string
+	// First and Last are raft.db's first and last index (0, 0 if empty);
+	// live: the log start offset and the high watermark - 1.
+	First, Last uint64
+	// Entries are the entries read, in index order, up to the first one
+	// that could not be read or decoded.
+	Entries []Entry
+	// Snapshots in ascending index order, readable or not.
+	Snapshots []Snapshot
+	// Err is the first read error of raft.db (entries after it are
+	// missing); it names the file and offset and wraps ErrCorrupt.
+	Err error
+}
+
+// OpenOptions tune Open.
+type OpenOptions struct {
+	// LockTimeout is how long to wait for raft.db's file lock before
+	// falling back to reading a copy (a running node holds the lock).
+	LockTimeout time.Duration
+	// TempDir receives the copy ("" = os.TempDir()).
+	TempDir string
+}
+
+// DefaultOpenOptions waits 200 ms for the lock.
+func DefaultOpenOptions() OpenOptions { return OpenOptions{LockTimeout: 200 * time.Millisecond} }
+
+// Open reads a metadata.log.dir read-only: raft.db (or, if a running node
+// holds its lock, a copy of it) and every snapshot. It fails only when there
+// is nothing to read; partial damage is reported in Log.Err and
+// Snapshot.Err so that callers can show what was readable.
+func Open(ctx context.Context, dir string, opts OpenOptions) (*Log, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("meta: metadata log dir: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("meta: metadata log dir %s is not a directory: %w", dir, ErrUsage)
+	}
+	l := &Log{Dir: dir}
+	l.readMetaProperties()
+	db := filepath.Join(dir, "raft.db")
+	hasDB := false
+	if _, err := os.Stat(db); err == nil {
+		hasDB = true
+		l.DBPath = db
+		if err := l.readDB(ctx, opts); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.readSnapshots(); err != nil {
+		return nil, err
+	}
+	if !hasDB && len(l.Snapshots) == 0 {
+		return nil, fmt.Errorf("meta: %s holds no raft.db and no snapshots/: %w", dir, ErrNoLog)
+	}
+	return l, nil
+}
+
+func (l *Log) readMetaProperties() {
+	b, err := os.ReadFile(filepath.Join(l.Dir, "meta.properties"))
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "cluster.id":
+			l.ClusterID = strings.TrimSpace(v)
+		case "node.id":
+			l.NodeID = strings.TrimSpace(v)
+		}
+	}
+}
+
+// readDB opens raft.db read-only, waiting at most opts.LockTimeout for the
+// lock. A running node holds an exclusive lock for its whole life, so on
+// timeout the file is copied and the copy is read. bbolt never overwrites
+// the pages of its latest committed transaction and keeps two checksummed
+// meta pages, so a copy taken while the node writes is normally a readable
+// earlier state; a copy that still fails to open or read is retried.
+func (l *Log) readDB(ctx context.Context, opts OpenOptions) error {
+	err := l.readDBFile(l.DBPath, opts.LockTimeout)
+	if !errors.Is(err, bbolt.ErrTimeout) {
+		return err
+	}
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		cp, err := copyToTemp(l.DBPath, opts.TempDir)
+		if err != nil {
+			return fmt.Errorf("meta: copy locked %s: %w", l.DBPath, err)
+		}
+		*l = Log{Dir: l.Dir, DBPath: l.DBPath, ClusterID: l.ClusterID, NodeID: l.NodeID, Copied: true}
+		err = l.readDBFile(cp, time.Second)
+		os.Remove(cp)
+		if err == nil && (l.Err == nil || attempt == 3) {
+			return nil
+		}
+		if attempt == 3 {
+			return err
+		}
+	}
+}
+
+func copyToTemp(src, dir string) (string, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	out, err := os.CreateTemp(dir, "zkraft-meta-raft-*.db")
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(out.Name())
+		return "", err
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(out.Name())
+		return "", err
+	}
+	return out.Name(), nil
+}
+
+// readDBFile reads every entry of the bolt file at path into l. It returns
+// an error only when the file cannot be opened at all (bbolt.ErrTimeout
+// when locked); a damaged entry ends the read with l.Err set. bbolt can
+// panic on a corrupt page: the panic is turned into an error here.
+func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
+	// bbolt reads the file through mmap: a garbage page can make it touch
+	// an address outside the mapping, a fatal fault unless it is turned
+	// into a (recovered) panic for this goroutine.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	var store *raftboltdb.BoltStore
+	defer func() {
+		if p := recover(); p != nil {
+			perr := fmt.Errorf("meta: %s: unreadable bolt database (%v): %w", l.DBPath, p, ErrCorrupt)
+			if store == nil {
+				err = perr
+			} else if l.Err == nil {
+				l.Err = perr
+			}
+		}
+		if store != nil {
+			_ = store.Close()
+		}
+	}()
+	store, err = raftboltdb.New(raftboltdb.Options{Path: path,
+		BoltOptions: &bbolt.Options{ReadOnly: true, Timeout: lockTimeout}})
+	if err != nil {
+		if errors.Is(err, bbolt.ErrTimeout) {
+			return err
+		}
+		return fmt.Errorf("meta: open %s: %v: %w", l.DBPath, err, ErrCorrupt)
+	}
+	first, err := store.FirstIndex()
+	if err != nil {
+		return fmt.Errorf("meta: %s: first index: %v: %w", l.DBPath, err, ErrCorrupt)
+	}
+	last, err := store.LastIndex()
+	if err != nil {
+		return fmt.Errorf("meta: %s: last index: %v: %w", l.DBPath, err, ErrCorrupt)
+	}
+	l.First, l.Last = first, last
+	if first == 0 {
+		return nil
+	}
+	for i := first; i <= last; i++ {
+		var rl raft.Log
+		if err := store.GetLog(i, &rl); err != nil {
+			l.Err = fmt.Errorf("meta: %s: offset %d: read entry: %v: %w", l.DBPath, i, err, ErrCorrupt)
+			return nil
+		}
+		e, err := decodeEntry(&rl)
+		if err != nil {
+			l.Err = fmt.Errorf("meta: %s: offset %d (epoch %d, %d bytes): %v: %w", l.DBPath, i, rl.Term, len(rl.Data), err, ErrCorrupt)
+			return nil
+		}
+		l.Entries = append(l.Entries, e)
+	}
+	return nil
+}
+
+func decodeEntry(rl *raft.Log) (Entry, error) {
+	e := Entry{Index: rl.Index, Term: rl.Term, Type: rl.Type, AppendedAt: rl.AppendedAt, Size: len(rl.Data)}
+	switch rl.Type {
+	case raft.LogCommand:
+		recs, err := metadata.DecodeBatch(rl.Data)
+		if err != nil {
+			return e, err
+		}
+		e.Records = recs
+	case raft.LogConfiguration:
+		c, err := decodeConfiguration(rl.Data)
+		if err != nil {
+			return e, err
+		}
+		e.Config = &c
+	}
+	return e, nil
+}
+
+// decodeConfiguration wraps raft.DecodeConfiguration, which panics on bad input.
+func decodeConfiguration(b []byte) (c raft.Configuration, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("raft configuration: %v", p)
+		}
+	}()
+	return raft.DecodeConfiguration(b), nil
+}
+
+// snapshotMeta is the part of raft's meta.json this tool uses.
+type snapshotMeta struct {
+	ID    string
+	Index uint64
+	Term  uint64
+	Size  int64
+	CRC   []byte
+}
+
+// readSnapshots reads every complete snapshot directory (raft's .tmp
+// directories are snapshots still being written and are skipped).
+func (l *Log) readSnapshots() error {
+	root := filepath.Join(l.Dir, "snapshots")
+	ents, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("meta: list %s: %w", root, err)
+	}
+	for _, de := range ents {
+		if !de.IsDir() || strings.HasSuffix(de.Name(), ".tmp") {
+			continue
+		}
+		l.Snapshots = append(l.Snapshots, readSnapshot(filepath.Join(root, de.Name())))
+	}
+	sort.SliceStable(l.Snapshots, func(i, j int) bool {
+		a, b := l.Snapshots[i], l.Snapshots[j]
+		if a.Index != b.Index {
+			return a.Index < b.Index
+		}
+		return a.ID < b.ID
+	})
+	return nil
+}
+
+// maxSnapshotBytes bounds what is read of one state.bin.
+const maxSnapshotBytes = 1 << 30
+
+func readSnapshot(dir string) Snapshot {
+	s := Snapshot{ID: filepath.Base(dir), Path: filepath.Join(dir, "state.bin")}
+	metaPath := filepath.Join(dir, "meta.json")
+	mb, err := os.ReadFile(metaPath)
+	if err != nil {
+		s.Err = fmt.Errorf("meta: %s: %v: %w", metaPath, err, ErrCorrupt)
+		return s
+	}
+	var m snapshotMeta
+	if err := json.Unmarshal(mb, &m); err != nil {
+		s.Err = fmt.Errorf("meta: %s: %v: %w", metaPath, err, ErrCorrupt)
+		return s
+	}
+	s.Index, s.Term, s.Size = m.Index, m.Term, m.Size
+	f, err := os.Open(s.Path)
+	if err != nil {
+		s.Err = fmt.Errorf("meta: %s: %v: %w", s.Path, err, ErrCorrupt)
+		return s
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSnapshotBytes+1))
+	if err != nil {
+		s.Err = fmt.Errorf("meta: %s: %v: %w", s.Path, err, ErrCorrupt)
+		return s
+	}
+	if len(b) > maxSnapshotBytes {
+		s.Err = fmt.Errorf("meta: %s: larger than %d bytes: %w", s.Path, maxSnapshotBytes, ErrCorrupt)
+		return s
+	}
+	if int64(len(b)) != m.Size {
+		s.Err = fmt.Errorf("meta: %s: %d bytes, meta.json says %d (truncated at byte %d): %w", s.Path, len(b), m.Size, len(b), ErrCorrupt)
+		return s
+	}
+	h := crc64.New(crc64.MakeTable(crc64.ECMA))
+	h.Write(b)
+	if sum := h.Sum(nil); len(m.CRC) > 0 && string(sum) != string(m.CRC) {
+		s.Err = fmt.Errorf("meta: %s: CRC-64 %x, meta.json says %x: %w", s.Path, sum, m.CRC, ErrCorrupt)
+		return s
+	}
+	hdr, recs, err := quorum.DecodeSnapshot(b)
+	if err != nil {
+		s.Err = fmt.Errorf("meta: %s: %v: %w", s.Path, err, ErrCorrupt)
+		return s
+	}
+	s.Header, s.Records = hdr, recs
+	return s
+}
+
+// entry returns the entry at index, if it was read.
+func (l *Log) entry(index uint64) (*Entry, bool) {
+	if len(l.Entries) == 0 || index < l.Entries[0].Index {
+		return nil, false
+	}
+	i := int(index - l.Entries[0].Index)
+	if i >= len(l.Entries) {
+		return nil, false
+	}
+	return &l.Entries[i], true
+}
+
+// LastOffset is the highest offset an image can be built at: the last entry
+// read, or the newest readable snapshot if it is newer.
+func (l *Log) LastOffset() uint64 {
+	var last uint64
+	if n := len(l.Entries); n > 0 {
+		last = l.Entries[n-1].Index
+	}
+	for _, s := range l.Snapshots {
+		if s.Err == nil && s.Index > last {
+			last = s.Index
+		}
+	}
+	if l.live() && l.Err == nil && l.Last > last {
+		last = l.Last // control entries at the end are covered, not served
+	}
+	return last
+}

@@ -1,0 +1,90 @@
+package meta
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	zkmeta "github.com/zkraft/zkraft/metadata/zk"
+)
+
+// loadZkTree reads the Kafka layout of a ZooKeeper ensemble into a
+// zkmeta.Tree. It is a variable so that tests can feed a tree; nil until
+// the metadata/zk package offers a loader (see zkDiff).
+var loadZkTree func(ctx context.Context, connect string) (*zkmeta.Tree, error)
+
+// zkDiff compares the image with a ZooKeeper tree in Kafka's layout.
+func zkDiff(ctx context.Context, w io.Writer, l *Log, st *State, connect string, jsonOut bool) error {
+	if loadZkTree == nil {
+		return fmt.Errorf("zk-diff against %s: reading a ZooKeeper tree is not implemented yet (needs metadata/zk's tree loader): %w", connect, ErrZooKeeper)
+	}
+	tree, err := loadZkTree(ctx, connect)
+	if err != nil {
+		return fmt.Errorf("zk-diff: read %s: %v: %w", connect, err, ErrZooKeeper)
+	}
+	changes, err := ZkChanges(st, l, tree)
+	if err != nil {
+		return err
+	}
+	if !jsonOut {
+		fmt.Fprintf(w, "zk-diff of the image at offset %d (%s) and ZooKeeper %s: %d differences (- only in the log, + only in ZooKeeper)\n",
+			st.At, st.From, connect, len(changes))
+	}
+	if err := WriteChanges(w, changes, jsonOut); err != nil {
+		return err
+	}
+	return l.Err
+}
+
+// ZkChanges compares the image in st with the image of a ZooKeeper tree,
+// leaf by leaf, on what both sides hold: broker listeners and rack (not
+// epochs: the log's is a raft index, ZooKeeper's a czxid), partition
+// replicas, ISR, leader and leader epoch (not the partition epoch, which
+// ZooKeeper keeps as the state znode's zkVersion), topic ids, configs and
+// the cluster id. Features live only in the log and are left out.
+func ZkChanges(st *State, l *Log, tree *zkmeta.Tree) ([]Change, error) {
+	zkImg, err := tree.Image()
+	if err != nil {
+		return nil, fmt.Errorf("zk-diff: ZooKeeper tree does not form an image: %v: %w", err, ErrZooKeeper)
+	}
+	a := comparable(BuildTree(st, l))
+	b := comparable(BuildTree(&State{Image: zkImg, From: "zookeeper"}, l))
+	skip := func(p string) bool {
+		return strings.HasPrefix(p, "/image/features/") ||
+			(p == "/image/producerIds/nextProducerId" && tree.ProducerIDs == nil)
+	}
+	return DiffTrees(a, b, skip), nil
+}
+
+// comparable rewrites broker and partition leaves to the fields that both
+// a raft image and a ZooKeeper tree define.
+func comparable(root *Node) *Node {
+	var walk func(n *Node)
+	walk = func(n *Node) {
+		for _, c := range n.Children {
+			switch v := c.JSON.(type) {
+			case brokerView:
+				rack := "Optional.empty"
+				if v.Rack != nil {
+					rack = "Optional[" + *v.Rack + "]"
+				}
+				eps := make([]string, len(v.Listeners))
+				for i, e := range v.Listeners {
+					eps[i] = fmt.Sprintf("Endpoint(listenerName='%s', securityProtocol=%s, host='%s', port=%d)", e.Name, e.SecurityProtocol, e.Host, e.Port)
+				}
+				c.Text = fmt.Sprintf("Broker(id=%d, listeners=[%s], rack=%s)", v.ID, strings.Join(eps, ", "), rack)
+				c.JSON = map[string]any{"id": v.ID, "listeners": v.Listeners, "rack": v.Rack}
+			case partitionView:
+				c.Text = fmt.Sprintf("Partition(replicas=%s, isr=%s, removingReplicas=%s, addingReplicas=%s, leader=%d, leaderRecoveryState=%s, leaderEpoch=%d)",
+					int32s(v.Replicas), int32s(v.ISR), int32s(v.RemovingReplicas), int32s(v.AddingReplicas), v.Leader, v.LeaderRecoveryState, v.LeaderEpoch)
+				c.JSON = map[string]any{"replicas": v.Replicas, "isr": v.ISR, "removingReplicas": v.RemovingReplicas,
+					"addingReplicas": v.AddingReplicas, "leader": v.Leader, "leaderRecoveryState": v.LeaderRecoveryState,
+					"leaderEpoch": v.LeaderEpoch}
+			}
+			walk(c)
+		}
+	}
+	walk(root)
+	return root
+}

@@ -1,0 +1,131 @@
+package meta
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	gozk "github.com/go-zookeeper/zk"
+
+	"github.com/zkraft/zkraft/metadata"
+	zkmeta "github.com/zkraft/zkraft/metadata/zk"
+	"github.com/zkraft/zkraft/metadata/zk/zktest"
+)
+
+// writeImageToZk writes an image into a real ZooKeeper in Kafka's layout,
+// with metadata/zk's records -> ZooKeeper ops translation.
+func writeImageToZk(t *testing.T, conn *gozk.Conn, img *metadata.Image) {
+	t.Helper()
+	acl := gozk.WorldACL(gozk.PermAll)
+	create := func(p string, data []byte) {
+		if _, err := conn.Create(p, data, 0, acl); err != nil && err != gozk.ErrNodeExists {
+			t.Fatalf("create %s: %v", p, err)
+		}
+	}
+	create("/cluster", nil)
+	create(zkmeta.ClusterIDPath, zkmeta.EncodeClusterID(img.ClusterID()))
+	for _, p := range zkmeta.PersistentPaths {
+		create(p, nil)
+	}
+	// Broker znodes are written by the brokers themselves, not by records.
+	for _, b := range img.Brokers() {
+		data, err := zkmeta.EncodeBroker(zkmeta.NewBrokerZNode(*b, 1700000000000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		create(zkmeta.BrokerPath(b.ID), data)
+	}
+	ops, err := zkmeta.RecordsToOps(metadata.EmptyImage(), metadata.WriteImage(img), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range ops {
+		switch op.Kind {
+		case zkmeta.OpCreate:
+			if op.Sequential {
+				continue // change notifications: not part of the image
+			}
+			create(op.Path, op.Data)
+		case zkmeta.OpSet:
+			if _, err := conn.Set(op.Path, op.Data, -1); err != nil {
+				t.Fatalf("set %s: %v", op.Path, err)
+			}
+		case zkmeta.OpDelete:
+			if err := conn.Delete(op.Path, -1); err != nil && err != gozk.ErrNoNode {
+				t.Fatalf("delete %s: %v", op.Path, err)
+			}
+		}
+	}
+}
+
+// TestZkDiffRealZooKeeper: zk-diff against a real ZooKeeper holding the
+// image in Kafka's layout reports nothing; a deliberately changed partition
+// state znode and a removed topic config then show up.
+func TestZkDiffRealZooKeeper(t *testing.T) {
+	f := makeFixture(t)
+	srv := zktest.Start(t)
+	conn, _, err := gozk.Connect([]string{srv.Addr}, 10*time.Second, gozk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	eventually(t, "zookeeper session", func() bool { return conn.State() == gozk.StateHasSession })
+
+	l, err := Open(testCtx(t), f.dir, DefaultOpenOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := l.ImageAt(l.LastOffset())
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeImageToZk(t, conn, st.Image)
+
+	out, _, err := runMeta(t, f.dir, "", "zk-diff", "--dir", f.dir, "--zookeeper", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, ": 0 differences") {
+		t.Fatalf("zk-diff of an identical tree:\n%s", out)
+	}
+
+	// Shrink the ISR of orders-2 in ZooKeeper, as a stale dual-write would leave it.
+	statePath := zkmeta.PartitionStatePath("orders", 2)
+	data, _, err := conn.Get(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := zkmeta.DecodePartitionState(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps.ISR, ps.Leader, ps.LeaderEpoch = []int32{}, -1, ps.LeaderEpoch+1
+	if _, err := conn.Set(statePath, zkmeta.EncodePartitionState(ps), -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Set(zkmeta.TopicConfigPath("orders"), zkmeta.EncodeEntityConfig(map[string]string{"retention.ms": "60000"}), -1); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runMeta(t, f.dir, "", "zk-diff", "--dir", f.dir, "--zookeeper", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		": 3 differences",
+		"- /image/configs/topic/orders/cleanup.policy",
+		"~ /image/topics/byName/orders/2",
+		"isr=[1], removingReplicas=[], addingReplicas=[], leader=1, leaderRecoveryState=RECOVERED, leaderEpoch=0) -> Partition(replicas=[1], isr=[], removingReplicas=[], addingReplicas=[], leader=-1",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("zk-diff output lacks %q:\n%s", want, out)
+		}
+	}
+	var js bytes.Buffer
+	if err := Main(testCtx(t), []string{"zk-diff", "--json", "--dir", f.dir, "--zookeeper", srv.Addr}, strings.NewReader(""), &js, &js); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(js.String(), "\n"); n != 3 {
+		t.Errorf("zk-diff --json: %d lines, want 3:\n%s", n, js.String())
+	}
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	gozk "github.com/go-zookeeper/zk"
+	"go.uber.org/zap"
+
+	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/migrate"
+	"github.com/zkraft/zkraft/quorum"
+)
+
+const migrateUsage = `Usage:
+  zkraft migrate status   [--zookeeper host:port[/chroot]] [--bootstrap-controller host:port[,host:port]]
+        the migration state, brokers registered vs expected, records loaded, last mirrored offset
+  zkraft migrate finalize --zookeeper host:port[/chroot] [--timeout 60s]
+        ask the active migrating controller to write POST_MIGRATION (no rollback afterwards)
+  zkraft migrate rollback --zookeeper host:port[/chroot]
+        after stopping the controllers: delete /controller and /migration, raise /controller_epoch
+        above every partition state's stamp, so ZooKeeper-mode brokers elect a controller again
+See docs/migration.md.
+`
+
+// migrateMain runs `zkraft migrate <sub> [flags]` (args exclude "migrate").
+func migrateMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, migrateUsage)
+		return nil
+	}
+	fs := flag.NewFlagSet("zkraft migrate "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	zkConnect := fs.String("zookeeper", "", "ZooKeeper connect string host:port[,host:port][/chroot]")
+	bootstrap := fs.String("bootstrap-controller", "", "controller addresses host:port[,host:port]")
+	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("migrate %s: unexpected argument %q", args[0], fs.Arg(0))
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	switch args[0] {
+	case "status":
+		if *zkConnect == "" && *bootstrap == "" {
+			return errors.New("migrate status: give --zookeeper and/or --bootstrap-controller")
+		}
+		return migrateStatus(ctx, *zkConnect, *bootstrap, stdout)
+	case "finalize":
+		if *zkConnect == "" {
+			return errors.New("migrate finalize: --zookeeper is required (or restart the controllers without zookeeper.connect)")
+		}
+		return migrateFinalize(ctx, *zkConnect, *bootstrap, stdout)
+	case "rollback":
+		if *zkConnect == "" {
+			return errors.New("migrate rollback: --zookeeper is required")
+		}
+		return migrateRollback(ctx, *zkConnect, stdout)
+	}
+	return fmt.Errorf("migrate: unknown subcommand %q\n%s", args[0], migrateUsage)
+}
+
+// splitZkConnect parses host:port[,host:port][/chroot] (port 2181 if missing).
+func splitZkConnect(s string) (servers []string, chroot string, err error) {
+	hosts := s
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		hosts, chroot = s[:i], strings.TrimSuffix(s[i:], "/")
+	}
+	for _, h := range strings.Split(hosts, ",") {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			continue
+		}
+		if !strings.Contains(h, ":") {
+			h += ":2181"
+		}
+		servers = append(servers, h)
+	}
+	if len(servers) == 0 {
+		return nil, "", fmt.Errorf("--zookeeper %q: no server", s)
+	}
+	return servers, chroot, nil
+}
+
+func dialZk(ctx context.Context, s string) (*gozk.Conn, string, error) {
+	servers, chroot, err := splitZkConnect(s)
+	if err != nil {
+		return nil, "", err
+	}
+	conn, err := migrate.Connect(ctx, servers, 10*time.Second, 20*time.Second, zap.NewNop())
+	return conn, chroot, err
+}
+
+func migrateStatus(ctx context.Context, zkConnect, bootstrap string, w io.Writer) error {
+	var zs *migrate.ZkStatus
+	if zkConnect != "" {
+		conn, chroot, err := dialZk(ctx, zkConnect)
+		if err != nil {
+			return err
+		}
+		st, err := migrate.ReadZkStatus(conn, chroot)
+		conn.Close()
+		if err != nil {
+			return err
+		}
+		zs = &st
+		fmt.Fprintf(w, "zookeeper %s\n", zkConnect)
+		switch c := st.Controller; {
+		case c == nil:
+			fmt.Fprintln(w, "  controller:          none")
+		case c.IsKRaft():
+			fmt.Fprintf(w, "  controller:          KRaft controller %d (kraftControllerEpoch %d)\n", c.BrokerID, c.KRaftControllerEpoch)
+		default:
+			fmt.Fprintf(w, "  controller:          ZooKeeper-mode broker %d\n", c.BrokerID)
+		}
+		fmt.Fprintf(w, "  controller_epoch:    %d\n", st.ControllerEpoch)
+		if m := st.Migration; m != nil {
+			fmt.Fprintf(w, "  /migration:          kraft_controller_id=%d kraft_controller_epoch=%d\n", m.KRaftControllerID, m.KRaftControllerEpoch)
+			fmt.Fprintf(w, "  last mirrored offset: %d (epoch %d)\n", m.KRaftMetadataOffset, m.KRaftMetadataEpoch)
+		} else {
+			fmt.Fprintln(w, "  /migration:          none (not migrating, or rolled back)")
+		}
+		fmt.Fprintf(w, "  brokers in /brokers/ids: %v\n", st.Brokers)
+		if st.FinalizePending {
+			fmt.Fprintln(w, "  finalize requested, not yet done")
+		}
+	}
+	if bootstrap == "" {
+		return nil
+	}
+	addrs, err := quorum.ParseBootstrap(bootstrap)
+	if err != nil {
+		return err
+	}
+	ocfg := quorum.DefaultObserverConfig()
+	ocfg.Bootstrap = addrs
+	obs, err := quorum.ReadMetadataLog(ctx, ocfg, zap.NewNop())
+	if err != nil {
+		return err
+	}
+	var snap []metadata.Record
+	if obs.Snapshot != nil {
+		snap = obs.Snapshot.Records
+	}
+	entries := make([]migrate.LogEntry, 0, len(obs.Entries))
+	for _, e := range obs.Entries {
+		entries = append(entries, migrate.LogEntry{Offset: int64(e.Index), Data: e.Data})
+	}
+	_, ls, err := migrate.ReplayLog(snap, entries)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "metadata log (active controller %d at %s)\n", obs.ControllerID, obs.Controller)
+	fmt.Fprintf(w, "  state:               %s\n", migrate.StateName(ls.State))
+	fmt.Fprintf(w, "  migrating ZooKeeper brokers registered: %v\n", ls.RegisteredBrokers)
+	fmt.Fprintf(w, "  quorum-mode brokers: %v\n", ls.KRaftBrokers)
+	switch {
+	case ls.LoadInProgress > 0:
+		fmt.Fprintf(w, "  records loaded:      load in progress, %d records so far\n", ls.LoadInProgress)
+	case ls.LoadOffset >= 0:
+		fmt.Fprintf(w, "  records loaded:      %d (transaction committed at offset %d)\n", ls.RecordsLoaded, ls.LoadOffset)
+	case obs.Snapshot != nil && ls.State != metadata.ZkMigrationPreMigration:
+		fmt.Fprintln(w, "  records loaded:      (in the snapshot; the load transaction was compacted)")
+	default:
+		fmt.Fprintln(w, "  records loaded:      0")
+	}
+	fmt.Fprintf(w, "  topics/partitions:   %d/%d\n", ls.Topics, ls.Partitions)
+	fmt.Fprintf(w, "  log end offset:      %d\n", ls.Offset)
+	if zs != nil {
+		all := append(slices.Clone(ls.RegisteredBrokers), ls.KRaftBrokers...)
+		var missing []int32
+		for _, id := range zs.Brokers {
+			if !slices.Contains(all, id) {
+				missing = append(missing, id)
+			}
+		}
+		fmt.Fprintf(w, "brokers registered vs expected: %d/%d", len(zs.Brokers)-len(missing), len(zs.Brokers))
+		if len(missing) > 0 {
+			fmt.Fprintf(w, " (missing %v: restart them with zookeeper.metadata.migration.enable=true)", missing)
+		}
+		fmt.Fprintln(w)
+		if zs.Migration != nil && zs.Migration.KRaftMetadataOffset >= 0 {
+			fmt.Fprintf(w, "dual-write lag:        %d offsets\n", max(ls.Offset-zs.Migration.KRaftMetadataOffset, 0))
+		}
+	}
+	return nil
+}
+
+func migrateFinalize(ctx context.Context, zkConnect, bootstrap string, w io.Writer) error {
+	conn, chroot, err := dialZk(ctx, zkConnect)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	st, err := migrate.ReadZkStatus(conn, chroot)
+	if err != nil {
+		return err
+	}
+	if st.Controller == nil || !st.Controller.IsKRaft() || st.Migration == nil {
+		return fmt.Errorf("migrate finalize: no KRaft controller holds /controller with a /migration znode: %w", migrate.ErrWrongState)
+	}
+	if err := migrate.RequestFinalize(conn, chroot); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "finalize requested; waiting for the active controller")
+	for {
+		pending, err := migrate.FinalizePending(conn, chroot)
+		if err != nil {
+			return err
+		}
+		if !pending {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("migrate finalize: the active controller did not finalize (is the log in MIGRATION? see its log): %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	fmt.Fprintln(w, "finalized: ZkMigrationState POST_MIGRATION; ZooKeeper is no longer written and rollback is no longer possible")
+	fmt.Fprintln(w, "now remove zookeeper.connect and zookeeper.metadata.migration.enable from the controllers and restart them one by one")
+	_ = bootstrap
+	return nil
+}
+
+func migrateRollback(ctx context.Context, zkConnect string, w io.Writer) error {
+	conn, chroot, err := dialZk(ctx, zkConnect)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	res, err := migrate.Rollback(ctx, conn, chroot, 16)
+	if err != nil {
+		return err
+	}
+	if c := res.Controller; c != nil && c.IsKRaft() {
+		fmt.Fprintf(w, "deleted /controller (KRaft controller %d, kraftControllerEpoch %d)\n", c.BrokerID, c.KRaftControllerEpoch)
+	} else if c != nil {
+		fmt.Fprintf(w, "/controller is held by ZooKeeper-mode broker %d: left alone\n", c.BrokerID)
+	}
+	if m := res.Migration; m != nil {
+		fmt.Fprintf(w, "deleted /migration (last mirrored offset %d)\n", m.KRaftMetadataOffset)
+	}
+	fmt.Fprintf(w, "controller_epoch %d -> %d (highest epoch stamped in %d partition states: %d)\n",
+		res.EpochBefore, res.EpochAfter, res.Partitions, res.MaxStampedEpoch)
+	fmt.Fprintln(w, "ZooKeeper-mode brokers now elect a controller; restart them without zookeeper.metadata.migration.enable")
+	return nil
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/zkraft/zkraft/cmd/zkraft/config"
+	"github.com/zkraft/zkraft/quorum"
+)
+
+// quorumConfig maps server.properties onto a quorum voter. The voter port
+// (this node's controller.quorum.voters entry, bound by the controller
+// listener) carries raft and the Kafka-protocol controller listener; see
+// quorum/mux.go and docs/quorum.md.
+func quorumConfig(cfg *config.Config, ctrl config.Listener) quorum.Config {
+	qcfg := quorum.DefaultConfig()
+	qcfg.NodeID = cfg.NodeID
+	qcfg.Voters = cfg.QuorumVoters()
+	qcfg.Dir = cfg.MetadataLogDir
+	qcfg.BindAddr = ctrl.Addr()
+	qcfg.BrokerSessionTimeout = cfg.BrokerSessionTimeout
+	qcfg.Controller.DefaultNumPartitions = cfg.NumPartitions
+	qcfg.Controller.DefaultReplicationFactor = cfg.DefaultReplicationFactor
+	qcfg.Controller.UncleanLeaderElection = cfg.UncleanLeaderElectionEnable
+	qcfg.Network.MaxRequestBytes = cfg.SocketRequestMaxBytes
+	qcfg.Network.ConnectionsMaxIdle = cfg.ConnectionsMaxIdle
+	return qcfg
+}
+
+// gossipConfig: memberlist gossip among all nodes, seeded with the voters;
+// node names are node ids. It rides on the voter port or the inter-broker
+// listener (docs/quorum.md), so there is nothing to configure.
+func gossipConfig(cfg *config.Config) quorum.GossipConfig {
+	gcfg := quorum.DefaultGossipConfig()
+	gcfg.NodeID = cfg.NodeID
+	gcfg.Seeds = cfg.QuorumVoters()
+	return gcfg
+}
+
+// serveController runs process.roles=controller: one quorum voter serving
+// raft and the controller listener on its voter port until ctx ends. Close
+// hands leadership to another voter first when this one is active.
+func serveController(ctx context.Context, cfg *config.Config, logger *zap.Logger) (err error) {
+	ctrl, ok := cfg.ControllerListener()
+	if !ok {
+		return errors.New("controller.listener.names: no listener for the controller")
+	}
+	qcfg := quorumConfig(cfg, ctrl)
+	mig, err := newControllerMigration(ctx, cfg, &qcfg, logger) // serve_migration.go
+	if err != nil {
+		return err
+	}
+	node, err := quorum.New(qcfg, logger, mig.publishers()...)
+	if err != nil {
+		return err
+	}
+	if err := node.Start(ctx); err != nil {
+		return fmt.Errorf("start metadata quorum: %w", err)
+	}
+	defer func() {
+		if cerr := node.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close metadata quorum: %w", cerr)
+		}
+	}()
+	if err := mig.start(ctx, node); err != nil {
+		return err
+	}
+	defer mig.close() // before node.Close
+	if err := node.StartGossip(gossipConfig(cfg)); err != nil {
+		return fmt.Errorf("start gossip: %w", err)
+	}
+	logger.Info("zkraft controller started",
+		zap.Int32("node.id", cfg.NodeID),
+		zap.String("cluster.id", node.ClusterID()),
+		zap.String("controller", ctrl.String()),
+		zap.String("controller.quorum.voters", quorum.FormatVoters(cfg.QuorumVoters())))
+	<-ctx.Done()
+	logger.Info("shutting down")
+	resign(node, logger)
+	return nil
+}
+
+// resign hands raft leadership to another voter before this controller
+// exits, so that the quorum does not wait for an election timeout.
+func resign(node *quorum.Node, logger *zap.Logger) {
+	rctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := node.Resign(rctx); err != nil {
+		logger.Warn("leadership not handed over", zap.Error(err))
+	}
+}

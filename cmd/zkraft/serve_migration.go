@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	gozk "github.com/go-zookeeper/zk"
+	"go.uber.org/zap"
+
+	"github.com/zkraft/zkraft/cmd/zkraft/config"
+	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/zk"
+	"github.com/zkraft/zkraft/migrate"
+	"github.com/zkraft/zkraft/quorum"
+)
+
+// controllerMigration is the migration side of a process.roles=controller
+// node (docs/migration.md). With zookeeper.connect and
+// zookeeper.metadata.migration.enable=true it runs the migration driver
+// (package migrate) and formats the log with ZooKeeper's /cluster/id.
+// Without them it is the finalizer: when this controller is active and the
+// log is still in MIGRATION, it writes POST_MIGRATION (step 5 of the
+// runbook: controllers restarted without the ZooKeeper keys).
+type controllerMigration struct {
+	log    *zap.Logger
+	drv    *migrate.Driver
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// newControllerMigration prepares it before the quorum node exists; qcfg
+// gets ZooKeeper's cluster id.
+func newControllerMigration(ctx context.Context, cfg *config.Config, qcfg *quorum.Config, logger *zap.Logger) (*controllerMigration, error) {
+	m := &controllerMigration{log: logger.Named("migration")}
+	if cfg.ZooKeeperConnect == "" || !cfg.ZooKeeperMigrationEnable {
+		return m, nil
+	}
+	conn, err := migrate.Connect(ctx, cfg.ZooKeeperServers, cfg.ZooKeeperSessionTimeout, cfg.ZooKeeperConnectionTimeout, logger)
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper.connect=%s: %w", cfg.ZooKeeperConnect, err)
+	}
+	data, _, err := conn.Get(cfg.ZooKeeperChroot + zk.ClusterIDPath)
+	conn.Close()
+	switch {
+	case err == nil:
+		id, derr := zk.DecodeClusterID(data)
+		if derr != nil {
+			return nil, derr
+		}
+		qcfg.ClusterID = id // the quorum takes over ZooKeeper's cluster
+	case errors.Is(err, gozk.ErrNoNode):
+		m.log.Warn("no /cluster/id in ZooKeeper yet: the quorum's cluster id will not match the ZooKeeper brokers'")
+	default:
+		return nil, fmt.Errorf("read %s: %w", zk.ClusterIDPath, err)
+	}
+	mcfg := migrate.DefaultConfig()
+	mcfg.Servers, mcfg.Chroot, mcfg.NodeID = cfg.ZooKeeperServers, cfg.ZooKeeperChroot, cfg.NodeID
+	mcfg.SessionTimeout, mcfg.ConnectionTimeout = cfg.ZooKeeperSessionTimeout, cfg.ZooKeeperConnectionTimeout
+	if m.drv, err = migrate.New(mcfg, logger); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// publishers go to quorum.New: the driver mirrors what the node publishes.
+func (m *controllerMigration) publishers() []quorum.Publisher {
+	if m.drv == nil {
+		return nil
+	}
+	return []quorum.Publisher{m.drv}
+}
+
+// start runs the driver, or the finalizer loop.
+func (m *controllerMigration) start(ctx context.Context, node *quorum.Node) error {
+	if m.drv != nil {
+		if err := m.drv.Start(ctx, node); err != nil {
+			return fmt.Errorf("start the migration driver: %w", err)
+		}
+		return nil
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-lctx.Done():
+				return
+			case <-t.C:
+			}
+			if !node.IsController() || node.Image().ZkMigrationState() != metadata.ZkMigrationMigration {
+				continue
+			}
+			if err := migrate.Finalize(lctx, node); err != nil {
+				if lctx.Err() == nil {
+					m.log.Warn("finalize the migration", zap.Error(err))
+				}
+				continue
+			}
+			m.log.Info("migration finalized: ZkMigrationState POST_MIGRATION, ZooKeeper is no longer written")
+		}
+	}()
+	return nil
+}
+
+func (m *controllerMigration) close() {
+	if m.cancel != nil {
+		m.cancel()
+		m.wg.Wait()
+	}
+	if m.drv != nil {
+		_ = m.drv.Close()
+	}
+}

@@ -1,0 +1,81 @@
+// Package zk is the ZooKeeper metadata backend: classic Apache Kafka's
+// znode layout and JSON, field for field (KAFKA-REFERENCE §1), the
+// translations ZK tree -> metadata records and records -> ZK writes (shared
+// with the migration), and Backend, which gives a zkraft broker in
+// ZooKeeper mode the same metadata.Image a quorum-mode broker gets.
+// (Imported as zk; it imports github.com/go-zookeeper/zk as gozk.)
+//
+// # Layout (paths relative to the chroot; docs/zookeeper-layout.md has all)
+//
+//	/cluster/id                              {"version":"1","id":"<22-char uuid>"}
+//	/controller                    EPHEMERAL {"version":2,"brokerid":1,"timestamp":"<ms>","kraftControllerEpoch":-1}
+//	/controller_epoch                        7            (plain ASCII; zkVersion fences controller writes)
+//	/brokers/ids/<id>              EPHEMERAL v5 {"version":5,"host":..,"port":..,"jmx_port":-1,"timestamp":"<ms>",
+//	                                         "endpoints":["PLAINTEXT://h:p"],"listener_security_protocol_map":{..},
+//	                                         "features":{..}}        czxid = broker epoch
+//	/brokers/topics/<t>                      v3 {"version":3,"partitions":{"0":[1,2]},"adding_replicas":{},
+//	                                         "removing_replicas":{},"topic_id":"<uuid>"}
+//	/brokers/topics/<t>/partitions/<p>/state {"version":1,"leader":1,"leader_epoch":0,"controller_epoch":1,"isr":[1,2]}
+//	                                         zkVersion = partition epoch
+//	/admin/delete_topics/<t>, /config/{topics,brokers,...}/<n>, /config/changes/config_change_N,
+//	/latest_producer_id_block, /feature, /migration, /isr_change_notification, ...
+//
+// # Who writes what
+//
+//   - Every broker: its ephemeral /brokers/ids/<id> (Kafka's checked
+//     ephemeral: multi(create, setData version 0)), /cluster/id if missing,
+//     the persistent paths; on behalf of clients, as Kafka's ZooKeeper-mode
+//     brokers do: /config/topics/<t> + /brokers/topics/<t> (CreateTopics),
+//     /admin/delete_topics/<t> (DeleteTopics), a conditional setData of
+//     /latest_producer_id_block (producer ids), and the partition leader's
+//     ISR change as setData(state, expected version = partition epoch)
+//     (AlterPartition; pre-KIP-497 ZooKeeper style, no controller RPC).
+//   - The controller (winner of the /controller election: one multi that
+//     creates the ephemeral /controller and bumps /controller_epoch at its
+//     zkVersion): partition states for new topics and partitions, topic ids
+//     for topics written without one, new leaders when a broker's
+//     registration disappears or returns, topic deletions. EVERY controller
+//     write is multi(Check(/controller_epoch, zkVersion), op...): a zombie
+//     controller (session expired while paused) writes nothing, gets
+//     ErrControllerMoved and resigns.
+//   - Bounced brokers: a broker whose /brokers/ids/<id> czxid changed since
+//     the controller's last complete pass (restarted, or re-registered on a
+//     new session, without the controller seeing the znode missing) is
+//     handled as Kafka's processBrokerChange handles "bounced" brokers:
+//     failed (out of ISRs and leadership, leader epochs bumped), then
+//     started. The new incarnation never inherits the old one's leader
+//     epoch. (At a failover the new controller has no earlier epochs to
+//     compare with, as in Kafka.)
+//
+// # How brokers see metadata: watches, not LeaderAndIsr pushes
+//
+// Each broker keeps its image from the tree with ZooKeeper watches (the
+// controller sends no LeaderAndIsr/UpdateMetadata): child watches on
+// /brokers/ids, /brokers/topics, /config/changes, /admin/delete_topics; data
+// watches on every broker znode, topic znode and partition state (an exists
+// watch while a state is missing), and /controller,
+// /latest_producer_id_block. Changed znodes are re-read, turned into records
+// (RegisterBroker/UnregisterBroker, Topic/Partition/RemoveTopic, Config,
+// ProducerIds) against the current image, replayed into a Delta and
+// published. A topic enters the image once it has a topic id and a state for
+// every partition. Cost: one watch per partition per broker.
+//
+// # Goroutines
+//
+// Backend owns one loop goroutine (started by Start, ended by Close) that
+// owns the tree, publishes images and runs the election and the controller.
+// go-zookeeper's own goroutines deliver events to a non-blocking queue
+// (eventQueue) and end when Close closes the connection. Loading the tree
+// starts LoadConcurrency short-lived readers, joined before it returns.
+// Callers of CreateTopics etc. write from their own goroutine and wait for
+// the image.
+//
+// # Invariants
+//
+//   - zkVersion of a state znode == PartitionEpoch in the image; czxid of
+//     /brokers/ids/<id> == broker epoch.
+//   - Publishers are called from the loop only, in order; the first call is
+//     the whole tree as a delta from the empty image.
+//   - No decoder panics on ZooKeeper data (FuzzDecoders); undecodable znodes
+//     are logged and left out of the image.
+package zk

@@ -1,0 +1,28 @@
+package zk
+
+import "errors"
+
+// Sentinel errors (prefix "zk: "). Returned errors wrap one of these, or a
+// metadata error, with the facts (path, broker id, versions).
+var (
+	// ErrInvalidConfig: a Config field is out of range; the message names
+	// its server.properties key.
+	ErrInvalidConfig = errors.New("zk: invalid config")
+	// ErrCorruptZNode: a znode's data does not decode (bad JSON, unknown
+	// version, missing or out-of-range field).
+	ErrCorruptZNode = errors.New("zk: corrupt znode")
+	// ErrControllerMoved: a controller write failed its /controller_epoch
+	// check (Kafka's ControllerMovedException): another controller was
+	// elected, so this one resigns and wrote nothing.
+	ErrControllerMoved = errors.New("zk: controller moved")
+	// ErrBrokerIDInUse: /brokers/ids/<id> is held by another live session
+	// (Kafka: "Error while creating ephemeral ... node already exists").
+	ErrBrokerIDInUse = errors.New("zk: broker id already registered by another session")
+	// ErrClosed: the backend is closed.
+	ErrClosed = errors.New("zk: backend closed")
+	// ErrNotStarted: a call that needs the ZooKeeper session before Start.
+	ErrNotStarted = errors.New("zk: backend not started")
+	// ErrTranslate: records that have no ZooKeeper form in this state
+	// (a partition change of an unknown partition, ...).
+	ErrTranslate = errors.New("zk: cannot translate records to znodes")
+)

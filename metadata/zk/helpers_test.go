@@ -1,0 +1,91 @@
+package zk
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	gozk "github.com/go-zookeeper/zk"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/zk/zktest"
+)
+
+// eventually polls cond until it returns nil or the timeout passes.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = cond(); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s: not true after %s: %v", what, timeout, err)
+}
+
+// testBackend starts a backend for broker id against addr and registers it.
+func testBackend(t testing.TB, addr string, id int32, opts ...func(*Config)) *Backend {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Servers = []string{addr}
+	cfg.BrokerID = id
+	cfg.SessionTimeout = 2 * time.Second
+	cfg.ConnectionTimeout = 20 * time.Second
+	for _, o := range opts {
+		o(&cfg)
+	}
+	b, err := New(cfg, zaptest.NewLogger(t).Named(fmt.Sprint("b", id)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	if err := b.WaitCaughtUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.RegisterBroker(ctx, metadata.BrokerRegistration{ID: id,
+		Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: uint16(9000 + id)}}}); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// rawConn is a plain ZooKeeper client for checking the tree.
+func rawConn(t testing.TB, s *zktest.Server) *gozk.Conn {
+	t.Helper()
+	c, _, err := gozk.Connect([]string{s.Addr}, 10*time.Second, gozk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func controllerOf(t testing.TB, c *gozk.Conn) (int32, error) {
+	data, _, err := c.Get(ControllerPath)
+	if err != nil {
+		return -1, err
+	}
+	n, err := DecodeController(data)
+	return n.BrokerID, err
+}
+
+func epochOf(t testing.TB, c *gozk.Conn) int32 {
+	data, _, err := c.Get(ControllerEpochPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := DecodeControllerEpoch(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}

@@ -1,0 +1,71 @@
+// Package migrate is the bridge from ZooKeeper mode to the metadata quorum
+// (KIP-866): the driver that loads the ZooKeeper tree into the Raft log,
+// takes over the ZooKeeper controller role, dual-writes every committed
+// metadata change back to ZooKeeper until the migration is finalized, and
+// the operator tools (status, finalize, rollback). docs/migration.md is the
+// runbook; KAFKA-REFERENCE §3 has Kafka's behaviour this follows.
+//
+// # States
+//
+// Persisted in the log (ZkMigrationStateRecord, Kafka's numbering):
+//
+//	NONE (0) --(empty log, flag on)--> PRE_MIGRATION (2) --(load)--> MIGRATION (1) --(finalize)--> POST_MIGRATION (3)
+//
+// In memory, on the active controller (DriverState, Kafka's
+// MigrationDriverState): INACTIVE (not leader, or finalized) ->
+// WAIT_FOR_CONTROLLER_QUORUM (new term) -> WAIT_FOR_BROKERS (every id in
+// /brokers/ids and in any topic assignment registered with the quorum as
+// IsMigratingZkBroker) -> BECOME_CONTROLLER (takeover) -> ZK_MIGRATION (the
+// load) -> KRAFT_CONTROLLER_TO_BROKER_COMM -> DUAL_WRITE. A new leader in
+// MIGRATION goes BECOME_CONTROLLER -> SYNC_KRAFT_TO_ZK (the whole image
+// diffed against the tree and repaired) -> DUAL_WRITE.
+//
+// # ZooKeeper writes
+//
+// Takeover, one multi (Kafka's tryRegisterKRaftControllerAsActiveController):
+//
+//	SetData(/controller_epoch, e+1, version=v) | Delete(/controller, its version) | Create(/controller PERSISTENT,
+//	  {"version":2,"brokerid":<node.id>,"timestamp":"..","kraftControllerEpoch":<raft term>})
+//
+// then an unconditional SetData(/migration) to learn its zkVersion. Every
+// later write is one multi per at most MaxMultiOps-2 ops:
+//
+//	Check(/controller_epoch, v') | op ... op | SetData(/migration, {"version":0,"kraft_controller_id":..,
+//	  "kraft_controller_epoch":..,"kraft_metadata_offset":<raft index>,"kraft_metadata_epoch":<term>}, version=m)
+//
+// A failed check means another controller (or a rollback) moved: the driver
+// stops writing and takes over again if it still leads. State znodes are
+// written with controller_epoch = the /controller_epoch of the takeover.
+//
+// # The load
+//
+// One metadata transaction: BeginTransactionRecord("ZK Migration"),
+// entries of Config.BatchSize records (TopicRecord + PartitionRecords with
+// the tree's topic ids, leaders, ISRs, leader epochs and partition epochs =
+// state zkVersions; topic configs; broker configs; ProducerIdsRecord with
+// NextProducerId = block_end+1), ZkMigrationStateRecord(MIGRATION),
+// EndTransactionRecord. The FSM applies it at End, all or nothing; a
+// failed load appends AbortTransactionRecord, and a new leader aborts an
+// open transaction before it retries (quorum.Node.AppendTransaction).
+// Broker registrations are not loaded: the brokers registered themselves.
+//
+// # Dual-write
+//
+// DiffOps(last mirrored image, committed image): commits are coalesced, so
+// a burst costs one diff over the topics whose TopicImage pointer changed.
+//
+// # Goroutines
+//
+// Driver.Start runs one loop (woken by Publish and a PollInterval ticker);
+// Close ends it and closes the ZooKeeper session. Nothing else here starts
+// goroutines; Rollback, ReadZkStatus and ReplayLog run on the caller's.
+//
+// # Invariants
+//
+//   - Only the raft leader writes ZooKeeper, and only behind the epoch and
+//     /migration checks of its own takeover.
+//   - /migration's kraft_metadata_offset is the offset of the last log entry
+//     whose changes are in ZooKeeper (written atomically with them).
+//   - After Rollback, /controller_epoch >= every controller_epoch stamped in
+//     a partition state (KAFKA-20488), /controller and /migration are gone.
+package migrate

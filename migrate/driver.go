@@ -1,0 +1,476 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gozk "github.com/go-zookeeper/zk"
+	"go.uber.org/zap"
+
+	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/zk"
+)
+
+// Quorum is what the driver needs from the controller's quorum node
+// (*quorum.Node implements it, quorum/migration.go).
+type Quorum interface {
+	Image() *metadata.Image
+	// LeaderTerm is the raft term while this node is the active controller.
+	LeaderTerm() (int64, bool)
+	AppendRecords(ctx context.Context, what string, check func(*metadata.Image) error, recs []metadata.Record) (*metadata.Image, error)
+	AppendTransaction(ctx context.Context, name string, check func(*metadata.Image) error,
+		batches [][]metadata.Record, progress func(done, total int)) (*metadata.Image, error)
+}
+
+// Status is the driver's view of the migration (zkraft migrate status and
+// the controller's logs).
+type Status struct {
+	Driver            DriverState
+	State             int8    // ZkMigrationState of the log
+	ExpectedBrokers   []int32 // /brokers/ids and brokers named in assignments
+	RegisteredBrokers []int32 // registered with the quorum as migrating ZooKeeper brokers
+	RecordsLoaded     int     // records of the initial load
+	BatchesLoaded     int     // progress of the initial load
+	Batches           int
+	LoadTime          time.Duration // reading the tree + committing the transaction
+	ReadTime          time.Duration // reading the tree
+	MirroredOffset    int64         // last log offset mirrored to ZooKeeper (-1 none)
+	ZkControllerEpoch int32         // /controller_epoch after the takeover (0 before)
+}
+
+// Driver is the migration driver (Kafka's KRaftMigrationDriver). It runs
+// on every controller with migration enabled and acts only while its node
+// is the active controller: PRE_MIGRATION -> wait for brokers -> take over
+// /controller -> load ZooKeeper into the log as one transaction ->
+// MIGRATION, dual-writing every committed change to ZooKeeper until the log
+// says POST_MIGRATION.
+//
+// Goroutines: Start runs one loop; Close ends it and closes the ZooKeeper
+// session (go-zookeeper's goroutines end with it).
+type Driver struct {
+	cfg Config
+	log *zap.Logger
+	q   Quorum
+
+	conn *gozk.Conn
+	s    *session
+	wake chan struct{}
+
+	// Loop state (loop goroutine only).
+	term      int64
+	fence     *fence
+	mirrored  *metadata.Image
+	waitedLog time.Time
+	missing   map[int32]bool // assignment brokers not registered at the last load attempt
+
+	mu     sync.Mutex
+	status Status
+	state  atomic.Int32
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// New checks cfg. Publish may be called before Start (it only wakes the loop).
+func New(cfg Config, logger *zap.Logger) (*Driver, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	d := &Driver{cfg: cfg, log: logger.Named("migration"), wake: make(chan struct{}, 1), term: -1, missing: map[int32]bool{}}
+	d.status.MirroredOffset = -1
+	return d, nil
+}
+
+// Publish implements quorum.Publisher: a committed change wakes the loop,
+// which mirrors it (never blocks).
+func (d *Driver) Publish(_ *metadata.Delta, _ *metadata.Image) { d.poke() }
+
+func (d *Driver) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start (once; not concurrently with Close) connects to ZooKeeper, creates Kafka's top-level paths and
+// /migration, and starts the loop.
+func (d *Driver) Start(ctx context.Context, q Quorum) error {
+	if d.closed {
+		return ErrClosed
+	}
+	if d.conn != nil {
+		return errors.New("migrate: driver already started")
+	}
+	conn, err := Connect(ctx, d.cfg.Servers, d.cfg.SessionTimeout, d.cfg.ConnectionTimeout, d.log.Named("zk"))
+	if err != nil {
+		return err
+	}
+	s := newSession(conn, d.cfg.Chroot)
+	if err := s.createTopLevelPaths(); err != nil {
+		conn.Close()
+		return err
+	}
+	d.conn, d.s, d.q = conn, s, q
+	d.setState(Inactive)
+	lctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	d.wg.Add(1)
+	go d.loop(lctx)
+	return nil
+}
+
+// Close stops the loop and closes the ZooKeeper session. The persistent
+// /controller stays: ZooKeeper brokers must not elect while the quorum
+// owns the metadata.
+func (d *Driver) Close() error {
+	d.closed = true
+	if d.cancel != nil {
+		d.cancel()
+		d.wg.Wait()
+		d.cancel = nil
+	}
+	if d.conn != nil {
+		d.conn.Close()
+		d.conn = nil
+	}
+	return nil
+}
+
+// State is the driver state.
+func (d *Driver) State() DriverState { return DriverState(d.state.Load()) }
+
+// Status is a copy of the driver's status.
+func (d *Driver) Status() Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.status
+	st.Driver = d.State()
+	st.ExpectedBrokers = slices.Clone(st.ExpectedBrokers)
+	st.RegisteredBrokers = slices.Clone(st.RegisteredBrokers)
+	return st
+}
+
+func (d *Driver) setState(s DriverState) {
+	if old := DriverState(d.state.Swap(int32(s))); old != s {
+		d.log.Info("migration driver state", zap.Stringer("from", old), zap.Stringer("to", s))
+	}
+}
+
+func (d *Driver) loop(ctx context.Context) {
+	defer d.wg.Done()
+	t := time.NewTicker(d.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		d.step(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-d.wake:
+		}
+	}
+}
+
+// step advances the driver by what the log and ZooKeeper say now.
+func (d *Driver) step(ctx context.Context) {
+	term, leader := d.q.LeaderTerm()
+	if !leader {
+		if d.State() != Inactive {
+			d.log.Info("not the active controller: migration driver inactive")
+		}
+		d.setState(Inactive)
+		d.fence, d.mirrored, d.term = nil, nil, -1
+		return
+	}
+	if term != d.term {
+		d.term, d.fence, d.mirrored = term, nil, nil
+		d.setState(WaitForControllerQuorum)
+	}
+	img := d.q.Image()
+	d.mu.Lock()
+	d.status.State = img.ZkMigrationState()
+	d.mu.Unlock()
+	var err error
+	switch img.ZkMigrationState() {
+	case metadata.ZkMigrationNone:
+		err = d.bootstrap(ctx, img)
+	case metadata.ZkMigrationPostMigration:
+		if d.State() != Inactive {
+			d.log.Info("migration finalized (POST_MIGRATION): no more writes to ZooKeeper")
+		}
+		d.setState(Inactive)
+		return
+	case metadata.ZkMigrationPreMigration:
+		err = d.preMigration(ctx, img)
+	case metadata.ZkMigrationMigration:
+		err = d.migration(ctx, img)
+	}
+	if err != nil && ctx.Err() == nil {
+		if errors.Is(err, ErrControllerMoved) {
+			d.log.Warn("lost the ZooKeeper controller role; taking over again", zap.Error(err))
+			d.fence, d.mirrored = nil, nil
+			d.setState(BecomeController)
+			return
+		}
+		d.log.Warn("migration step failed; retrying", zap.Stringer("state", d.State()), zap.Error(err))
+	}
+}
+
+// bootstrap writes PRE_MIGRATION into a log that holds no metadata yet
+// (Kafka writes it with the bootstrap records). A log that already holds
+// topics in state NONE was started without the flag: Kafka's trap; the
+// migration can never run on it.
+func (d *Driver) bootstrap(ctx context.Context, img *metadata.Image) error {
+	if img.TopicCount() > 0 {
+		if d.State() != Inactive {
+			d.log.Error("the metadata log holds topics but was not created for a migration (state NONE); " +
+				"wipe metadata.log.dir of every controller and start them with zookeeper.metadata.migration.enable=true")
+		}
+		d.setState(Inactive)
+		return nil
+	}
+	_, err := d.q.AppendRecords(ctx, "migration: bootstrap PRE_MIGRATION", func(img *metadata.Image) error {
+		if img.ZkMigrationState() != metadata.ZkMigrationNone || img.TopicCount() > 0 {
+			return fmt.Errorf("state is %s: %w", StateName(img.ZkMigrationState()), ErrWrongState)
+		}
+		return nil
+	}, []metadata.Record{&metadata.ZkMigrationStateRecord{ZkMigrationState: metadata.ZkMigrationPreMigration}})
+	if err == nil {
+		d.log.Info("metadata log in PRE_MIGRATION: waiting for the ZooKeeper brokers to register")
+	}
+	return err
+}
+
+// preMigration waits for every ZooKeeper broker, then migrates.
+func (d *Driver) preMigration(ctx context.Context, img *metadata.Image) error {
+	d.setState(WaitForBrokers)
+	ids, _, err := d.conn.Children(d.s.abs(zk.BrokerIDsPath))
+	if err != nil {
+		return fmt.Errorf("%w: list %s: %v", ErrZooKeeper, zk.BrokerIDsPath, err)
+	}
+	expected := map[int32]bool{}
+	for _, c := range ids {
+		if id, err := strconv.ParseInt(c, 10, 32); err == nil {
+			expected[int32(id)] = true
+		}
+	}
+	for id := range d.missing {
+		expected[id] = true
+	}
+	missing := d.unregistered(img, expected)
+	if len(expected) == 0 || len(missing) > 0 {
+		if time.Since(d.waitedLog) > 5*time.Second {
+			d.waitedLog = time.Now()
+			if len(expected) == 0 {
+				d.log.Info("no ZooKeeper brokers are known yet: waiting")
+			} else {
+				d.log.Info("still waiting for ZooKeeper brokers to register with the quorum", zap.Int32s("missing", missing))
+			}
+		}
+		return nil
+	}
+	return d.migrate(ctx)
+}
+
+// unregistered are the expected brokers not registered as migrating ZooKeeper brokers.
+func (d *Driver) unregistered(img *metadata.Image, expected map[int32]bool) []int32 {
+	var registered, missing []int32
+	for _, b := range img.Brokers() {
+		if b.IsMigratingZkBroker {
+			registered = append(registered, b.ID)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(expected)) {
+		if !slices.Contains(registered, id) {
+			missing = append(missing, id)
+		}
+	}
+	d.mu.Lock()
+	d.status.ExpectedBrokers = slices.Sorted(maps.Keys(expected))
+	d.status.RegisteredBrokers = registered
+	d.mu.Unlock()
+	return missing
+}
+
+// migrate takes over /controller and loads the tree into the log.
+func (d *Driver) migrate(ctx context.Context) error {
+	d.setState(BecomeController)
+	f, err := d.s.takeover(d.cfg.NodeID, int32(d.term), time.Now())
+	if err != nil {
+		return err
+	}
+	d.fence = f
+	d.setZkEpoch(f.zkEpoch)
+	d.log.Info("took over /controller", zap.Int32("controller_epoch", f.zkEpoch), zap.Int64("kraft_controller_epoch", d.term))
+	d.setState(ZkMigration)
+	start := time.Now()
+	tree, err := zk.LoadTree(d.conn, d.cfg.Chroot, d.cfg.LoadConcurrency)
+	if err != nil {
+		return fmt.Errorf("%w: load the tree: %v", ErrZooKeeper, err)
+	}
+	// Brokers named in assignments must have registered too.
+	expected := map[int32]bool{}
+	for _, id := range AssignedBrokers(tree) {
+		expected[id] = true
+	}
+	for id := range tree.Brokers {
+		expected[id] = true
+	}
+	if missing := d.unregistered(d.q.Image(), expected); len(missing) > 0 {
+		d.missing = map[int32]bool{}
+		for _, id := range missing {
+			d.missing[id] = true
+		}
+		d.log.Info("brokers named in topic assignments have not registered with the quorum yet", zap.Int32s("missing", missing))
+		d.setState(WaitForBrokers)
+		return nil
+	}
+	read := time.Since(start)
+	batches := LoadRecords(tree, d.cfg.BatchSize)
+	n := 0
+	for _, b := range batches {
+		n += len(b)
+	}
+	d.mu.Lock()
+	d.status.Batches, d.status.BatchesLoaded, d.status.RecordsLoaded = len(batches), 0, 0
+	d.mu.Unlock()
+	d.log.Info("migrating metadata from ZooKeeper", zap.Int("topics", len(tree.Topics)), zap.Int("records", n),
+		zap.Int("batches", len(batches)), zap.Duration("read", read))
+	lastLog := time.Now()
+	img, err := d.q.AppendTransaction(ctx, MigrationTransactionName, func(img *metadata.Image) error {
+		if img.ZkMigrationState() != metadata.ZkMigrationPreMigration {
+			return fmt.Errorf("state is %s: %w", StateName(img.ZkMigrationState()), ErrWrongState)
+		}
+		return nil
+	}, batches, func(done, total int) {
+		d.mu.Lock()
+		d.status.BatchesLoaded = done
+		d.mu.Unlock()
+		if time.Since(lastLog) > 2*time.Second {
+			lastLog = time.Now()
+			d.log.Info("migration load progress", zap.Int("batches", done), zap.Int("of", total))
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("load ZooKeeper into the log: %w", err)
+	}
+	took := time.Since(start)
+	d.mu.Lock()
+	d.status.RecordsLoaded, d.status.BatchesLoaded, d.status.LoadTime, d.status.ReadTime = n, len(batches), took, read
+	d.mu.Unlock()
+	d.log.Info("Completed migration of metadata from ZooKeeper to KRaft", zap.Int("records", n),
+		zap.Int("partitions", img.PartitionCount()), zap.Int64("offset", img.Offset()), zap.Duration("took", took))
+	// ZooKeeper already holds exactly what was loaded: record the offset.
+	if err := d.s.writeFenced(f, nil, img.Offset(), int32(img.Epoch()), d.cfg.MaxMultiOps); err != nil {
+		return err
+	}
+	d.mirrored = img
+	d.setMirrored(img.Offset())
+	d.setState(KRaftControllerToBrokerComm)
+	d.setState(DualWrite)
+	return nil
+}
+
+func (d *Driver) setZkEpoch(e int32) {
+	d.mu.Lock()
+	d.status.ZkControllerEpoch = e
+	d.mu.Unlock()
+}
+
+func (d *Driver) setMirrored(off int64) {
+	d.mu.Lock()
+	d.status.MirroredOffset = off
+	d.mu.Unlock()
+}
+
+// migration is the MIGRATION state: take over (after a leader change or a
+// restart), repair ZooKeeper from the image, then mirror every change.
+func (d *Driver) migration(ctx context.Context, img *metadata.Image) error {
+	if d.finalizeRequested() {
+		return d.finalize(ctx)
+	}
+	if d.fence == nil {
+		d.setState(BecomeController)
+		f, err := d.s.takeover(d.cfg.NodeID, int32(d.term), time.Now())
+		if err != nil {
+			return err
+		}
+		d.fence = f
+		d.setZkEpoch(f.zkEpoch)
+		d.log.Info("took over /controller", zap.Int32("controller_epoch", f.zkEpoch), zap.Int64("kraft_controller_epoch", d.term))
+		d.setState(SyncKRaftToZk)
+		tree, err := zk.LoadTree(d.conn, d.cfg.Chroot, d.cfg.LoadConcurrency)
+		if err != nil {
+			return fmt.Errorf("%w: load the tree: %v", ErrZooKeeper, err)
+		}
+		zimg, err := tree.Image()
+		if err != nil {
+			return fmt.Errorf("image of the ZooKeeper tree: %w", err)
+		}
+		ops := DiffOps(zimg, img, f.zkEpoch)
+		if err := d.s.writeFenced(f, ops, img.Offset(), int32(img.Epoch()), d.cfg.MaxMultiOps); err != nil {
+			return err
+		}
+		d.log.Info("ZooKeeper synchronized with the metadata log", zap.Int("ops", len(ops)), zap.Int64("offset", img.Offset()))
+		d.mirrored = img
+		d.setMirrored(img.Offset())
+		d.setState(KRaftControllerToBrokerComm)
+		d.setState(DualWrite)
+		return nil
+	}
+	if img == d.mirrored || img.Offset() == d.mirrored.Offset() {
+		return nil
+	}
+	ops := DiffOps(d.mirrored, img, d.fence.zkEpoch)
+	if len(ops) > 0 {
+		if err := d.s.writeFenced(d.fence, ops, img.Offset(), int32(img.Epoch()), d.cfg.MaxMultiOps); err != nil {
+			return err
+		}
+		d.log.Debug("dual-write", zap.Int("ops", len(ops)), zap.Int64("offset", img.Offset()))
+		d.setMirrored(img.Offset())
+	}
+	d.mirrored = img
+	return nil
+}
+
+func (d *Driver) finalizeRequested() bool {
+	ok, _, err := d.conn.Exists(d.s.abs(FinalizeRequestPath))
+	return err == nil && ok
+}
+
+// finalize writes POST_MIGRATION (requested by `zkraft migrate finalize`).
+func (d *Driver) finalize(ctx context.Context) error {
+	if err := Finalize(ctx, d.q); err != nil {
+		return err
+	}
+	if err := d.conn.Delete(d.s.abs(FinalizeRequestPath), -1); err != nil && !errors.Is(err, gozk.ErrNoNode) {
+		d.log.Warn("remove the finalize request", zap.Error(err))
+	}
+	d.setState(Inactive)
+	return nil
+}
+
+// Finalize appends ZkMigrationStateRecord(POST_MIGRATION) when the log is in
+// MIGRATION (Kafka's controller does it when it activates with the
+// migration flag off). Afterwards nothing is written to ZooKeeper again and
+// a rollback is no longer possible.
+func Finalize(ctx context.Context, q Quorum) error {
+	_, err := q.AppendRecords(ctx, "migration: finalize", func(img *metadata.Image) error {
+		if s := img.ZkMigrationState(); s != metadata.ZkMigrationMigration {
+			return fmt.Errorf("finalize needs state MIGRATION, the log is in %s: %w", StateName(s), ErrWrongState)
+		}
+		return nil
+	}, []metadata.Record{&metadata.ZkMigrationStateRecord{ZkMigrationState: metadata.ZkMigrationPostMigration}})
+	return err
+}

@@ -1,0 +1,20 @@
+package migrate
+
+import "errors"
+
+// Sentinel errors (prefix "migrate: "); callers match them with errors.Is.
+var (
+	// ErrInvalidConfig names the bad key.
+	ErrInvalidConfig = errors.New("migrate: invalid configuration")
+	// ErrControllerMoved: another controller (a newer KRaft leader or a
+	// rollback) changed /controller_epoch, /controller or /migration under
+	// this driver; it stops writing and takes over again if still leader.
+	ErrControllerMoved = errors.New("migrate: controller moved")
+	// ErrWrongState: the metadata log is in a migration state that does not
+	// allow the operation (e.g. finalize before MIGRATION).
+	ErrWrongState = errors.New("migrate: wrong migration state")
+	// ErrClosed: the driver was closed.
+	ErrClosed = errors.New("migrate: closed")
+	// ErrZooKeeper wraps a ZooKeeper failure with the path involved.
+	ErrZooKeeper = errors.New("migrate: zookeeper")
+)

@@ -1,0 +1,352 @@
+package quorum
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/zkraft/zkraft/metadata"
+)
+
+// startClient starts a following broker client of the given voters.
+func startClient(t *testing.T, id int32, voters map[int32]string, pubs ...Publisher) *Client {
+	t.Helper()
+	cfg := DefaultClientConfig()
+	cfg.NodeID = id
+	cfg.Voters = voters
+	cfg.Endpoints = []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: uint16(19000 + id)}}
+	cfg.HeartbeatInterval = 50 * time.Millisecond
+	cfg.FetchMaxWait = 100 * time.Millisecond
+	cfg.RequestTimeout = 2 * time.Second
+	c, err := NewClient(cfg, zaptest.NewLogger(t), pubs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func tcpVoter(t *testing.T, dir string) Config {
+	cfg := fastConfig(dir)
+	cfg.BrokerSessionTimeout = 2 * time.Second
+	return cfg
+}
+
+// TestClientLifecycle: KIP-631 registration, unfence once caught up,
+// forwarded admin writes visible in the broker's own image, controlled
+// shutdown ending fenced.
+func TestClientLifecycle(t *testing.T) {
+	n := startNode(t, tcpVoter(t, t.TempDir()))
+	waitController(t, n)
+	rec := &recorder{}
+	c := startClient(t, 7, map[int32]string{1: n.Addr().String()}, rec)
+	ctx := testCtx(t)
+	if err := c.WaitUnfenced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := n.Image().Broker(7); !ok || b.Fenced || b.Epoch != c.BrokerEpoch() {
+		t.Fatalf("controller image broker 7 = %+v, %v; client epoch %d", b, ok, c.BrokerEpoch())
+	}
+	errs := c.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "t", NumPartitions: 3, ReplicationFactor: 1}}, false)
+	if errs[0] != nil {
+		t.Fatalf("create: %v", errs[0])
+	}
+	ti, ok := c.Image().Topic("t")
+	if !ok || ti.NumPartitions() != 3 || ti.Partitions[0].Leader != 7 {
+		t.Fatalf("broker image topic t = %+v, %v", ti, ok)
+	}
+	if img := rec.last(); img == nil || img.ClusterID() != n.ClusterID() {
+		t.Fatalf("published image cluster id: %v, want %s", img, n.ClusterID())
+	}
+	errs = c.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "t", NumPartitions: 1, ReplicationFactor: 1}}, false)
+	if !errors.Is(errs[0], kerr.TopicAlreadyExists) {
+		t.Fatalf("second create: %v, want TOPIC_ALREADY_EXISTS", errs[0])
+	}
+	first, count, err := c.AllocateProducerIDs(ctx, 7)
+	if err != nil || count != metadata.ProducerIDBlockSize || first < 0 {
+		t.Fatalf("producer ids: %d %d %v", first, count, err)
+	}
+	if errs := c.DeleteTopics(ctx, []string{"t", "nope"}); errs[0] != nil || !errors.Is(errs[1], kerr.UnknownTopicOrPartition) {
+		t.Fatalf("delete: %v", errs)
+	}
+	if _, ok := c.Image().Topic("t"); ok {
+		t.Fatal("topic t still in the broker image after delete")
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := n.Image().Broker(7); !b.Fenced {
+		t.Fatalf("broker 7 after controlled shutdown: %+v", b)
+	}
+}
+
+// TestClientLoadsSnapshot: a broker whose fetch offset is before the log
+// start loads the controller's image with FetchSnapshot (KIP-630).
+func TestClientLoadsSnapshot(t *testing.T) {
+	cfg := tcpVoter(t, t.TempDir())
+	cfg.TrailingLogs = 1
+	n := startNode(t, cfg)
+	waitController(t, n)
+	registerBrokers(t, n, 1)
+	for i := 0; i < 5; i++ {
+		createTopic(t, n, fmt.Sprintf("s%d", i), 2)
+	}
+	if err := n.Snapshot(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if first, _ := n.store.FirstIndex(); first <= 1 {
+		t.Fatalf("log start %d after snapshot: the test needs a compacted log", first)
+	}
+	c := startClient(t, 2, map[int32]string{1: n.Addr().String()})
+	if err := c.WaitCaughtUp(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if c.follower.fsm.restores.Load() == 0 {
+		t.Fatal("follower did not load a snapshot")
+	}
+	createTopic(t, n, "after", 1)
+	eventually(t, "broker image to hold every topic", func() bool {
+		return c.Image().TopicCount() == 6 && c.Image().Equal(n.Image())
+	})
+}
+
+// TestSessionExpiryFences: an unfenced broker that stops heartbeating is
+// fenced and its partitions get leaders from the ISR.
+func TestSessionExpiryFences(t *testing.T) {
+	cfg := tcpVoter(t, t.TempDir())
+	cfg.BrokerSessionTimeout = 300 * time.Millisecond
+	n := startNode(t, cfg)
+	waitController(t, n)
+	registerBrokers(t, n, 1, 2)
+	ctx := testCtx(t)
+	if errs := n.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "r", NumPartitions: 4, ReplicationFactor: 2}}, false); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	b2, _ := n.Image().Broker(2)
+	eventually(t, "broker 1 fenced, broker 2 leading everything", func() bool {
+		if _, err := n.BrokerHeartbeat(ctx, Heartbeat{BrokerID: 2, BrokerEpoch: b2.Epoch, MetadataOffset: n.Image().Offset()}); err != nil {
+			t.Fatalf("heartbeat: %v", err)
+		}
+		b1, _ := n.Image().Broker(1)
+		ti, _ := n.Image().Topic("r")
+		for _, p := range ti.Partitions {
+			if p.Leader != 2 || p.InISR(1) {
+				return false
+			}
+		}
+		return b1.Fenced
+	})
+	if b, _ := n.Image().Broker(2); b.Fenced {
+		t.Fatal("heartbeating broker 2 was fenced")
+	}
+	// A heartbeat with the old epoch unfences broker 1 again once caught up.
+	b1, _ := n.Image().Broker(1)
+	res, err := n.BrokerHeartbeat(ctx, Heartbeat{BrokerID: 1, BrokerEpoch: b1.Epoch, MetadataOffset: n.Image().Offset()})
+	if err != nil || res.IsFenced || !res.IsCaughtUp {
+		t.Fatalf("heartbeat of broker 1: %+v %v", res, err)
+	}
+	if _, err := n.BrokerHeartbeat(ctx, Heartbeat{BrokerID: 1, BrokerEpoch: b1.Epoch + 100}); !errors.Is(err, metadata.ErrStaleBrokerEpoch) {
+		t.Fatalf("stale epoch heartbeat: %v", err)
+	}
+}
+
+// TestGossipDeadFencesEarly: BrokerDead fences without the session timeout.
+func TestGossipDeadFencesEarly(t *testing.T) {
+	cfg := tcpVoter(t, t.TempDir())
+	cfg.BrokerSessionTimeout = time.Hour
+	n := startNode(t, cfg)
+	waitController(t, n)
+	registerBrokers(t, n, 1)
+	n.BrokerDead(1)
+	eventually(t, "broker 1 fenced", func() bool {
+		b, _ := n.Image().Broker(1)
+		return b.Fenced
+	})
+}
+
+// TestControllerListener: the voter port answers Kafka requests next to
+// raft; DescribeQuorum names the leader and the voters.
+func TestControllerListener(t *testing.T) {
+	n := startNode(t, tcpVoter(t, t.TempDir()))
+	waitController(t, n)
+	cc := &ctrlConn{addr: n.Addr().String(), clientID: "test"}
+	defer cc.close()
+	req := kmsg.NewPtrDescribeQuorumRequest()
+	rt := kmsg.NewDescribeQuorumRequestTopic()
+	rt.Topic = MetadataTopic
+	rt.Partitions = []kmsg.DescribeQuorumRequestTopicPartition{kmsg.NewDescribeQuorumRequestTopicPartition()}
+	req.Topics = append(req.Topics, rt)
+	resp, err := cc.request(testCtx(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := resp.(*kmsg.DescribeQuorumResponse).Topics[0].Partitions[0]
+	if p.ErrorCode != 0 || p.LeaderID != 1 || len(p.CurrentVoters) != 1 {
+		t.Fatalf("describe quorum: %+v", p)
+	}
+	av, err := cc.request(testCtx(t), kmsg.NewPtrApiVersionsRequest())
+	if err != nil || len(av.(*kmsg.ApiVersionsResponse).ApiKeys) != len(controllerVersions) {
+		t.Fatalf("api versions: %v %v", av, err)
+	}
+}
+
+// threeVoters starts 3 TCP voters on free loopback ports.
+func threeVoters(t *testing.T) []*Node {
+	voters := map[int32]string{}
+	for id := int32(1); id <= 3; id++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		voters[id] = l.Addr().String()
+		l.Close()
+	}
+	var nodes []*Node
+	for id := int32(1); id <= 3; id++ {
+		cfg := tcpVoter(t, t.TempDir())
+		cfg.NodeID, cfg.Voters, cfg.BindAddr = id, voters, voters[id]
+		cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 300*time.Millisecond, 300*time.Millisecond, 150*time.Millisecond
+		nodes = append(nodes, startNode(t, cfg))
+	}
+	return nodes
+}
+
+// TestClientFailover: after the active controller dies, the client finds
+// the new one and writes succeed again; the broker stays registered.
+func TestClientFailover(t *testing.T) {
+	nodes := threeVoters(t)
+	voters := nodes[0].cfg.Voters
+	c := startClient(t, 9, voters)
+	ctx := testCtx(t)
+	if err := c.WaitUnfenced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if errs := c.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "a", NumPartitions: 1, ReplicationFactor: 1}}, false); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	var leader *Node
+	eventually(t, "a leader", func() bool {
+		for _, n := range nodes {
+			if n.IsController() {
+				leader = n
+				return true
+			}
+		}
+		return false
+	})
+	if err := leader.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if errs := c.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "b", NumPartitions: 1, ReplicationFactor: 1}}, false); errs[0] != nil {
+		t.Fatalf("create after failover: %v", errs[0])
+	}
+	if b, ok := c.Image().Broker(9); !ok || b.Fenced {
+		t.Fatalf("broker 9 after failover: %+v", b)
+	}
+}
+
+func FuzzDecodeEntryBatches(f *testing.F) {
+	f.Add(appendEntryBatch(appendEntryBatch(nil, 3, 1, []byte{0, 0}), 5, 2, metadata.AppendBatch(nil, []metadata.Record{&metadata.NoOpRecord{}})))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		es, err := decodeEntryBatches(b)
+		if err != nil {
+			return
+		}
+		var again []byte
+		for _, e := range es {
+			again = appendEntryBatch(again, e.Index, e.Term, e.Data)
+		}
+		es2, err := decodeEntryBatches(again)
+		if err != nil || len(es2) != len(es) {
+			t.Fatalf("re-encoded batches: %d entries, %v; want %d", len(es2), err, len(es))
+		}
+	})
+}
+
+func TestClientConfigValidate(t *testing.T) {
+	ok := DefaultClientConfig()
+	ok.Endpoints = []metadata.Endpoint{{Name: "PLAINTEXT", Host: "h", Port: 1}}
+	for _, tc := range []struct {
+		name  string
+		tweak func(*ClientConfig)
+		key   string
+	}{
+		{"ok", func(*ClientConfig) {}, ""},
+		{"negative id", func(c *ClientConfig) { c.NodeID = -1 }, "node.id"},
+		{"no voters", func(c *ClientConfig) { c.Voters = nil }, "controller.quorum.voters"},
+		{"no endpoints", func(c *ClientConfig) { c.Endpoints = nil }, "advertised.listeners"},
+		{"zero heartbeat", func(c *ClientConfig) { c.HeartbeatInterval = 0 }, "broker.heartbeat.interval.ms"},
+		{"not following without image", func(c *ClientConfig) { c.Follow = false }, "process.roles"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ok
+			tc.tweak(&c)
+			err := c.Validate()
+			if tc.key == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.key) {
+				t.Fatalf("Validate() = %v, want ErrInvalidConfig naming %s", err, tc.key)
+			}
+		})
+	}
+}
+
+// TestMuxSortsConnections: a raft-marked connection reaches the raft side,
+// anything else the Kafka side with its first byte intact.
+func TestMuxSortsConnections(t *testing.T) {
+	m, err := newMux("127.0.0.1:0", zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.close()
+	rs := &raftStream{muxListener: m.raft}
+	rc, err := rs.Dial(raftAddr(m), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	got, err := m.raft.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	kc, err := net.Dial("tcp", m.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	if _, err := kc.Write([]byte{0, 0, 0, 7}); err != nil {
+		t.Fatal(err)
+	}
+	kg, err := m.kafka.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kg.Close()
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(kg, buf); err != nil || buf[3] != 7 || buf[0] != 0 {
+		t.Fatalf("kafka side read %v, %v", buf, err)
+	}
+}
+
+func raftAddr(m *mux) raft.ServerAddress { return raft.ServerAddress(m.ln.Addr().String()) }

@@ -1,0 +1,186 @@
+package quorum
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/zkraft/zkraft/metadata"
+)
+
+// Hooks for the ZooKeeper migration (package migrate, KIP-866): the
+// migration driver runs on the active controller, reads its leadership
+// term (Kafka's kraftControllerEpoch), appends its own records and loads the
+// ZooKeeper tree as one metadata transaction spread over several entries.
+
+// LeaderTerm is the raft term while this node is the active controller
+// (ok false otherwise). The migration stamps it into /controller as
+// kraftControllerEpoch.
+func (n *Node) LeaderTerm() (term int64, ok bool) {
+	r := n.raftHandle()
+	if r == nil || r.State() != raft.Leader {
+		return -1, false
+	}
+	return int64(r.CurrentTerm()), true
+}
+
+// AppendRecords appends recs as one entry on the active controller. check
+// (may be nil) runs against the latest applied image first; its error
+// aborts the write. It returns the image after the entry.
+func (n *Node) AppendRecords(ctx context.Context, what string, check func(*metadata.Image) error, recs []metadata.Record) (*metadata.Image, error) {
+	res, err := n.write(ctx, what, func(img *metadata.Image) ([]metadata.Record, error) {
+		if check != nil {
+			if err := check(img); err != nil {
+				return nil, err
+			}
+		}
+		return recs, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.Image, nil
+}
+
+// txWindow is how many transaction entries are in flight at once.
+const txWindow = 8
+
+// AppendTransaction appends one metadata transaction (KIP-868):
+// BeginTransactionRecord(name) in the first entry, one entry per batch, and
+// EndTransactionRecord in the last; the FSM applies the records at End, all
+// or nothing. No other controller write runs in between (the writer
+// semaphore is held throughout). check (may be nil) runs against the image
+// first. If an entry fails after Begin was appended, an
+// AbortTransactionRecord is appended (best effort; a new leader aborts an
+// open transaction too, see migrate). progress (may be nil) is called with
+// the number of batches committed so far. It returns the image after End.
+func (n *Node) AppendTransaction(ctx context.Context, name string, check func(*metadata.Image) error,
+	batches [][]metadata.Record, progress func(done, total int)) (*metadata.Image, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	select {
+	case n.writeSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-n.writeSem }()
+	r := n.raftHandle()
+	if r == nil {
+		return nil, ErrClosed
+	}
+	if n.pending != nil {
+		if _, err := n.await(ctx, n.pending); err != nil && ctx.Err() != nil {
+			return nil, err
+		}
+		n.pending = nil
+	}
+	if r.State() != raft.Leader {
+		return nil, ErrNotController
+	}
+	if term := r.CurrentTerm(); n.readyTerm != term {
+		if _, err := n.await(ctx, r.Barrier(n.cfg.ApplyTimeout)); err != nil {
+			return nil, fmt.Errorf("transaction %q: wait for the log of earlier terms: %w", name, err)
+		}
+		n.readyTerm = term
+	}
+	if check != nil {
+		if err := check(n.fsm.image()); err != nil {
+			return nil, err
+		}
+	}
+	if n.fsm.txIsOpen() {
+		// Left open by an earlier leader that died mid-transaction (Kafka's
+		// "Controller failover" abort).
+		if _, err := n.applyAwait(ctx, r, []metadata.Record{&metadata.AbortTransactionRecord{Reason: migrationStr("Controller failover")}}); err != nil {
+			return nil, fmt.Errorf("transaction %q: abort the open transaction: %w", name, err)
+		}
+	}
+	entries := make([][]metadata.Record, 0, len(batches)+2)
+	entries = append(entries, []metadata.Record{&metadata.BeginTransactionRecord{Name: migrationStr(name)}})
+	entries = append(entries, batches...)
+	entries = append(entries, []metadata.Record{&metadata.EndTransactionRecord{}})
+	var futs []raft.ApplyFuture
+	var last *applyResult
+	wait := func(f raft.ApplyFuture) error {
+		resp, err := n.await(ctx, f)
+		if err != nil {
+			return err
+		}
+		res, ok := resp.(*applyResult)
+		if !ok {
+			return fmt.Errorf("unexpected fsm response %T", resp)
+		}
+		if res.Err != nil {
+			return res.Err
+		}
+		last = res
+		return nil
+	}
+	fail := func(err error) (*metadata.Image, error) {
+		for _, f := range futs {
+			_ = f.Error() // raft resolves every future (commit, leadership loss or shutdown)
+		}
+		if r.State() == raft.Leader && n.fsm.txIsOpen() {
+			actx, cancel := context.WithTimeout(context.Background(), n.cfg.ApplyTimeout)
+			_, _ = n.applyAwait(actx, r, []metadata.Record{&metadata.AbortTransactionRecord{Reason: migrationStr("Migration failed: " + err.Error())}})
+			cancel()
+		}
+		return nil, fmt.Errorf("transaction %q: %w", name, err)
+	}
+	done := 0
+	for i, e := range entries {
+		if r.State() != raft.Leader {
+			return fail(ErrNotController)
+		}
+		futs = append(futs, r.Apply(metadata.AppendBatch(nil, e), n.cfg.ApplyTimeout))
+		if len(futs) < txWindow && i < len(entries)-1 {
+			continue
+		}
+		for len(futs) > 0 && (len(futs) >= txWindow || i == len(entries)-1) {
+			f := futs[0]
+			futs = futs[1:]
+			if err := wait(f); err != nil {
+				return fail(err)
+			}
+			done++
+			if progress != nil && done > 1 && done < len(entries) {
+				progress(done-1, len(batches))
+			}
+		}
+	}
+	if last == nil {
+		return nil, fmt.Errorf("transaction %q: no entry applied", name)
+	}
+	return last.Image, nil
+}
+
+// applyAwait appends one entry and waits for it (writeSem held by the caller).
+func (n *Node) applyAwait(ctx context.Context, r *raft.Raft, recs []metadata.Record) (*applyResult, error) {
+	resp, err := n.await(ctx, r.Apply(metadata.AppendBatch(nil, recs), n.cfg.ApplyTimeout))
+	if err != nil {
+		return nil, err
+	}
+	res, ok := resp.(*applyResult)
+	if !ok {
+		return nil, fmt.Errorf("unexpected fsm response %T", resp)
+	}
+	return res, res.Err
+}
+
+// txIsOpen reports whether a metadata transaction is open in the log.
+func (f *fsm) txIsOpen() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.txOpen
+}
+
+// DeltaBetween is a delta on prev whose Apply equals next (what a snapshot
+// load publishes); a ZooKeeper-mode broker switching its image source from
+// the tree to the log uses it.
+func DeltaBetween(prev, next *metadata.Image) (*metadata.Delta, error) {
+	return deltaBetween(prev, next)
+}
+
+func migrationStr(s string) *string { return &s }
