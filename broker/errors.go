@@ -1,13 +1,12 @@
 package broker
 
 import (
-	"context"
 	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/zkraft/zkraft/broker/network"
 	"github.com/zkraft/zkraft/broker/storage"
-	"github.com/zkraft/zkraft/metadata"
 )
 
 // Sentinel errors of this package. Handlers wrap them with facts; the Kafka
@@ -34,77 +33,42 @@ var (
 
 // codeTable maps typed errors to Kafka error codes. The first entry whose
 // sentinel matches (errors.Is) wins, so more specific errors come first.
-var codeTable = []struct {
-	err  error
-	code int16
-}{
+var codeTable = []network.Code{
 	// this package
-	{ErrUnknownTopic, kerr.UnknownTopicOrPartition.Code},
-	{ErrUnknownTopicID, kerr.UnknownTopicID.Code},
-	{ErrNotLeader, kerr.NotLeaderForPartition.Code},
-	{ErrLeaderNotAvailable, kerr.LeaderNotAvailable.Code},
-	{ErrFencedLeaderEpoch, kerr.FencedLeaderEpoch.Code},
-	{ErrUnknownLeaderEpoch, kerr.UnknownLeaderEpoch.Code},
-	{ErrNotEnoughReplicas, kerr.NotEnoughReplicas.Code},
-	{ErrNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend.Code},
-	{ErrMessageTooLarge, kerr.MessageTooLarge.Code},
-	{ErrInvalidRequiredAcks, kerr.InvalidRequiredAcks.Code},
+	{Err: ErrUnknownTopic, Code: kerr.UnknownTopicOrPartition.Code},
+	{Err: ErrUnknownTopicID, Code: kerr.UnknownTopicID.Code},
+	{Err: ErrNotLeader, Code: kerr.NotLeaderForPartition.Code},
+	{Err: ErrLeaderNotAvailable, Code: kerr.LeaderNotAvailable.Code},
+	{Err: ErrFencedLeaderEpoch, Code: kerr.FencedLeaderEpoch.Code},
+	{Err: ErrUnknownLeaderEpoch, Code: kerr.UnknownLeaderEpoch.Code},
+	{Err: ErrNotEnoughReplicas, Code: kerr.NotEnoughReplicas.Code},
+	{Err: ErrNotEnoughReplicasAfterAppend, Code: kerr.NotEnoughReplicasAfterAppend.Code},
+	{Err: ErrMessageTooLarge, Code: kerr.MessageTooLarge.Code},
+	{Err: ErrInvalidRequiredAcks, Code: kerr.InvalidRequiredAcks.Code},
 	// Kafka answers a principal that may not use transactional ids with
 	// this fatal, non-retriable code; clients surface it clearly.
-	{ErrTransactions, kerr.TransactionalIDAuthorizationFailed.Code},
-	{ErrInvalidRequest, kerr.InvalidRequest.Code},
-	{ErrDuplicateTopic, kerr.InvalidRequest.Code},
-	{ErrFetchSession, kerr.FetchSessionIDNotFound.Code},
+	{Err: ErrTransactions, Code: kerr.TransactionalIDAuthorizationFailed.Code},
+	{Err: ErrInvalidRequest, Code: kerr.InvalidRequest.Code},
+	{Err: ErrDuplicateTopic, Code: kerr.InvalidRequest.Code},
+	{Err: ErrFetchSession, Code: kerr.FetchSessionIDNotFound.Code},
 	// Kafka's ProducerIdManager answers this (retriable) while a block is pending.
-	{ErrProducerIDsUnavailable, kerr.CoordinatorLoadInProgress.Code},
+	{Err: ErrProducerIDsUnavailable, Code: kerr.CoordinatorLoadInProgress.Code},
 
 	// storage (LogManager)
-	{storage.ErrCorruptMessage, kerr.CorruptMessage.Code},
-	{storage.ErrInvalidRecord, kerr.InvalidRecord.Code},
-	{storage.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber.Code},
-	{storage.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch.Code},
-	{storage.ErrRecordTooLarge, kerr.MessageTooLarge.Code},
-	{storage.ErrOffsetOutOfRange, kerr.OffsetOutOfRange.Code},
-
-	// metadata (controller logic)
-	{metadata.ErrTopicExists, kerr.TopicAlreadyExists.Code},
-	{metadata.ErrUnknownTopic, kerr.UnknownTopicOrPartition.Code},
-	{metadata.ErrInvalidTopic, kerr.InvalidTopicException.Code},
-	{metadata.ErrInvalidPartitions, kerr.InvalidPartitions.Code},
-	{metadata.ErrInvalidReplicationFactor, kerr.InvalidReplicationFactor.Code},
-	{metadata.ErrInvalidConfig, kerr.InvalidConfig.Code},
-	{metadata.ErrBrokerNotAvailable, kerr.BrokerNotAvailable.Code},
-
-	// the request's own deadline
-	{context.DeadlineExceeded, kerr.RequestTimedOut.Code},
-	{context.Canceled, kerr.RequestTimedOut.Code},
+	{Err: storage.ErrCorruptMessage, Code: kerr.CorruptMessage.Code},
+	{Err: storage.ErrInvalidRecord, Code: kerr.InvalidRecord.Code},
+	{Err: storage.ErrOutOfOrderSequence, Code: kerr.OutOfOrderSequenceNumber.Code},
+	{Err: storage.ErrInvalidProducerEpoch, Code: kerr.InvalidProducerEpoch.Code},
+	{Err: storage.ErrRecordTooLarge, Code: kerr.MessageTooLarge.Code},
+	{Err: storage.ErrOffsetOutOfRange, Code: kerr.OffsetOutOfRange.Code},
 }
 
-// errorCode picks the Kafka error code for err: 0 for nil, the code of a
-// *kerr.Error anywhere in the chain (a Controller may choose one, e.g.
-// NOT_CONTROLLER), else the first matching entry of codeTable, else
-// UNKNOWN_SERVER_ERROR.
+// errorCode picks the Kafka error code for err (see network.ErrorCode): this
+// package's and the LogManager's errors, then the metadata errors, then the
+// request's own deadline; anything else is UNKNOWN_SERVER_ERROR.
 func errorCode(err error) int16 {
-	if err == nil {
-		return 0
-	}
-	var ke *kerr.Error
-	if errors.As(err, &ke) {
-		return ke.Code
-	}
-	for _, e := range codeTable {
-		if errors.Is(err, e.err) {
-			return e.code
-		}
-	}
-	return kerr.UnknownServerError.Code
+	return network.ErrorCode(err, kerr.UnknownServerError.Code, codeTable, network.MetadataCodes, network.DeadlineCodes)
 }
 
 // errorMessage is the error text for responses that carry one; nil for nil.
-func errorMessage(err error) *string {
-	if err == nil {
-		return nil
-	}
-	s := err.Error()
-	return &s
-}
+func errorMessage(err error) *string { return network.ErrorMessage(err) }

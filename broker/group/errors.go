@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/zkraft/zkraft/broker/network"
 )
 
 // Sentinel errors of the coordinator. They are wrapped with facts and turned
@@ -35,48 +37,33 @@ var (
 // Append failures follow Kafka's GroupMetadataManager: a lost leadership is
 // NOT_COORDINATOR, anything transient is COORDINATOR_NOT_AVAILABLE, so the
 // client looks the coordinator up again and retries.
-var codeTable = []struct {
-	err  error
-	code int16
-}{
-	{ErrNotCoordinator, kerr.NotCoordinator.Code},
-	{ErrLoadInProgress, kerr.CoordinatorLoadInProgress.Code},
-	{ErrCoordinatorUnavailable, kerr.CoordinatorNotAvailable.Code},
-	{ErrClosed, kerr.CoordinatorNotAvailable.Code},
-	{ErrInvalidGroupID, kerr.InvalidGroupID.Code},
-	{ErrUnknownMemberID, kerr.UnknownMemberID.Code},
-	{ErrMemberIDRequired, kerr.MemberIDRequired.Code},
-	{ErrIllegalGeneration, kerr.IllegalGeneration.Code},
-	{ErrRebalanceInProgress, kerr.RebalanceInProgress.Code},
-	{ErrInconsistentProtocol, kerr.InconsistentGroupProtocol.Code},
-	{ErrInvalidSessionTimeout, kerr.InvalidSessionTimeout.Code},
-	{ErrFencedInstanceID, kerr.FencedInstanceID.Code},
-	{ErrGroupNotFound, kerr.GroupIDNotFound.Code},
-	{ErrNonEmptyGroup, kerr.NonEmptyGroup.Code},
-	{ErrSubscribedToTopic, kerr.GroupSubscribedToTopic.Code},
-	{ErrMetadataTooLarge, kerr.OffsetMetadataTooLarge.Code},
-	{ErrCommitTooLarge, kerr.InvalidCommitOffsetSize.Code},
-	{context.DeadlineExceeded, kerr.CoordinatorNotAvailable.Code},
-	{context.Canceled, kerr.CoordinatorNotAvailable.Code},
+var codeTable = []network.Code{
+	{Err: ErrNotCoordinator, Code: kerr.NotCoordinator.Code},
+	{Err: ErrLoadInProgress, Code: kerr.CoordinatorLoadInProgress.Code},
+	{Err: ErrCoordinatorUnavailable, Code: kerr.CoordinatorNotAvailable.Code},
+	{Err: ErrClosed, Code: kerr.CoordinatorNotAvailable.Code},
+	{Err: ErrInvalidGroupID, Code: kerr.InvalidGroupID.Code},
+	{Err: ErrUnknownMemberID, Code: kerr.UnknownMemberID.Code},
+	{Err: ErrMemberIDRequired, Code: kerr.MemberIDRequired.Code},
+	{Err: ErrIllegalGeneration, Code: kerr.IllegalGeneration.Code},
+	{Err: ErrRebalanceInProgress, Code: kerr.RebalanceInProgress.Code},
+	{Err: ErrInconsistentProtocol, Code: kerr.InconsistentGroupProtocol.Code},
+	{Err: ErrInvalidSessionTimeout, Code: kerr.InvalidSessionTimeout.Code},
+	{Err: ErrFencedInstanceID, Code: kerr.FencedInstanceID.Code},
+	{Err: ErrGroupNotFound, Code: kerr.GroupIDNotFound.Code},
+	{Err: ErrNonEmptyGroup, Code: kerr.NonEmptyGroup.Code},
+	{Err: ErrSubscribedToTopic, Code: kerr.GroupSubscribedToTopic.Code},
+	{Err: ErrMetadataTooLarge, Code: kerr.OffsetMetadataTooLarge.Code},
+	{Err: ErrCommitTooLarge, Code: kerr.InvalidCommitOffsetSize.Code},
+	{Err: context.DeadlineExceeded, Code: kerr.CoordinatorNotAvailable.Code},
+	{Err: context.Canceled, Code: kerr.CoordinatorNotAvailable.Code},
 }
 
 // errorCode picks the Kafka code for err: 0 for nil, a *kerr.Error's own
 // code, the first matching codeTable entry, else COORDINATOR_NOT_AVAILABLE
 // (an append failed for a reason the client can only retry).
 func errorCode(err error) int16 {
-	if err == nil {
-		return 0
-	}
-	var ke *kerr.Error
-	if errors.As(err, &ke) {
-		return ke.Code
-	}
-	for _, e := range codeTable {
-		if errors.Is(err, e.err) {
-			return e.code
-		}
-	}
-	return kerr.CoordinatorNotAvailable.Code
+	return network.ErrorCode(err, kerr.CoordinatorNotAvailable.Code, codeTable)
 }
 
 // ErrorCode is errorCode for the broker's handlers (FindCoordinator).

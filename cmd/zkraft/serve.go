@@ -104,3 +104,11 @@ func securityProtocol(name string) int16 {
 		return 0 // PLAINTEXT
 	}
 }
+
+// closeInto runs close and keeps its error in *err unless an earlier error is
+// already there: `defer closeInto(&err, "close logs", logs.Close)`.
+func closeInto(err *error, what string, close func() error) {
+	if cerr := close(); cerr != nil && *err == nil {
+		*err = fmt.Errorf("%s: %w", what, cerr)
+	}
+}

@@ -38,11 +38,7 @@ func serveBroker(ctx context.Context, cfg *config.Config, logger *zap.Logger) (e
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := logs.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close logs: %w", cerr)
-		}
-	}()
+	defer closeInto(&err, "close logs", logs.Close)
 
 	pub := &lateBroker{}
 	ccfg := clientConfig(cfg, endpoints)

@@ -38,11 +38,7 @@ func serveCombined(ctx context.Context, cfg *config.Config, logger *zap.Logger) 
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := logs.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close logs: %w", cerr)
-		}
-	}()
+	defer closeInto(&err, "close logs", logs.Close)
 
 	pub := &lateBroker{}
 	node, err := quorum.New(quorumConfig(cfg, ctrl), logger, pub)
@@ -72,11 +68,7 @@ func serveCombined(ctx context.Context, cfg *config.Config, logger *zap.Logger) 
 	if err := node.Start(ctx); err != nil {
 		return fmt.Errorf("start metadata quorum: %w", err)
 	}
-	defer func() {
-		if cerr := node.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close metadata quorum: %w", cerr)
-		}
-	}()
+	defer closeInto(&err, "close metadata quorum", node.Close)
 	// One gossip member per process: the voter port's, named by node.id.
 	if err := node.StartGossip(gossipConfig(cfg)); err != nil {
 		return fmt.Errorf("start gossip: %w", err)

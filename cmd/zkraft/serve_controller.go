@@ -61,11 +61,7 @@ func serveController(ctx context.Context, cfg *config.Config, logger *zap.Logger
 	if err := node.Start(ctx); err != nil {
 		return fmt.Errorf("start metadata quorum: %w", err)
 	}
-	defer func() {
-		if cerr := node.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close metadata quorum: %w", cerr)
-		}
-	}()
+	defer closeInto(&err, "close metadata quorum", node.Close)
 	if err := mig.start(ctx, node); err != nil {
 		return err
 	}

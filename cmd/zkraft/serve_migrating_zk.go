@@ -40,11 +40,7 @@ func serveMigratingZooKeeper(ctx context.Context, cfg *config.Config, logger *za
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := logs.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close logs: %w", cerr)
-		}
-	}()
+	defer closeInto(&err, "close logs", logs.Close)
 
 	h := &hybridMetadata{log: logger.Named("migration")}
 	zcfg := zk.DefaultConfig()

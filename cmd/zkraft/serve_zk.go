@@ -35,11 +35,7 @@ func serveZooKeeper(ctx context.Context, cfg *config.Config, logger *zap.Logger)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := logs.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close logs: %w", cerr)
-		}
-	}()
+	defer closeInto(&err, "close logs", logs.Close)
 
 	zcfg := zk.DefaultConfig()
 	zcfg.Servers = cfg.ZooKeeperServers
