@@ -8,7 +8,8 @@ import (
 
 // Controller is the broker's view of the active controller: the small set of
 // writes a broker forwards on behalf of clients. It is implemented by the
-// quorum (and later by the ZooKeeper backend); the broker never imports them.
+// quorum (its client, in process.roles=broker) and by the ZooKeeper backend
+// (metadata/zk); the broker never imports them.
 //
 // Contract:
 //   - Every method may block on the network and must return once ctx is done.

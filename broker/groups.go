@@ -147,10 +147,8 @@ func (b *Broker) createOffsetsTopic(ctx context.Context, img *metadata.Image) er
 			"cleanup.policy":   "compact",
 			"compression.type": "producer",
 			"segment.bytes":    strconv.Itoa(100 << 20), // offsets.topic.segment.bytes
-			// No log cleaner compacts yet: time and size retention would
-			// delete live offsets, so keep everything (see broker/group doc.go).
-			"retention.ms":    "-1",
-			"retention.bytes": "-1",
+			// As Kafka: compact only, so time and size retention never
+			// delete live offsets; the log cleaner drops superseded ones.
 		},
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.ControllerTimeout)

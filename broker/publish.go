@@ -19,8 +19,9 @@ import (
 //     (delta.LocalChanges);
 //  3. hands the changes to the replication manager (ReplicaPublisher), which
 //     becomes leader or follower, between the creations and the deletions;
-//  4. applies per-topic overrides of segment.bytes, retention.ms and
-//     retention.bytes to the logs of topics whose overrides changed.
+//  4. applies per-topic overrides of segment.bytes, retention.ms,
+//     retention.bytes, cleanup.policy, delete.retention.ms and
+//     min.cleanable.dirty.ratio to the logs of topics whose overrides changed.
 //
 // Storage failures are logged, not returned: the image is the truth, and a
 // partition whose log could not be created answers NOT_LEADER_OR_FOLLOWER
@@ -111,14 +112,29 @@ func (b *Broker) applyTopicConfig(img *metadata.Image, topic string, overrides m
 // defaults, overridden by the topic's configs.
 func (b *Broker) applyLogConfig(l *storage.Log, overrides map[string]string) {
 	c := storage.LogConfig{
-		SegmentBytes:   b.cfg.LogSegmentBytes,
-		RetentionMs:    b.cfg.LogRetentionMs,
-		RetentionBytes: b.cfg.LogRetentionBytes,
+		SegmentBytes:           b.cfg.LogSegmentBytes,
+		RetentionMs:            b.cfg.LogRetentionMs,
+		RetentionBytes:         b.cfg.LogRetentionBytes,
+		CleanupPolicy:          storage.PolicyDelete,
+		DeleteRetentionMs:      storage.DefaultDeleteRetentionMs,
+		MinCleanableDirtyRatio: storage.DefaultMinCleanableDirtyRatio,
+	}
+	if v, ok := overrides["cleanup.policy"]; ok {
+		c.CleanupPolicy = v
+	}
+	if v, ok := overrides["min.cleanable.dirty.ratio"]; ok {
+		if r, err := strconv.ParseFloat(v, 64); err == nil {
+			c.MinCleanableDirtyRatio = r
+		} else {
+			b.logger.Warn("ignoring unparseable topic config", zap.String("topic", l.Topic()),
+				zap.String("key", "min.cleanable.dirty.ratio"), zap.String("value", v))
+		}
 	}
 	for key, dst := range map[string]*int64{
-		"segment.bytes":   &c.SegmentBytes,
-		"retention.ms":    &c.RetentionMs,
-		"retention.bytes": &c.RetentionBytes,
+		"segment.bytes":       &c.SegmentBytes,
+		"retention.ms":        &c.RetentionMs,
+		"retention.bytes":     &c.RetentionBytes,
+		"delete.retention.ms": &c.DeleteRetentionMs,
 	} {
 		v, ok := overrides[key]
 		if !ok {
@@ -141,7 +157,8 @@ func (b *Broker) applyLogConfig(l *storage.Log, overrides map[string]string) {
 }
 
 // logConfigKeys are the topic configs storage.LogConfig carries.
-var logConfigKeys = []string{"segment.bytes", "retention.ms", "retention.bytes"}
+var logConfigKeys = []string{"segment.bytes", "retention.ms", "retention.bytes",
+	"cleanup.policy", "delete.retention.ms", "min.cleanable.dirty.ratio"}
 
 func hasLogOverride(overrides map[string]string) bool {
 	for _, k := range logConfigKeys {

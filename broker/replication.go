@@ -28,8 +28,9 @@ type Replication interface {
 	WaitCommitted(ctx context.Context, topic string, partition int32, reg *metadata.PartitionRegistration, end int64) error
 }
 
-// localReplication is the stand-in until the replication manager exists:
-// this broker is the only replica that counts, so the high watermark is the
+// localReplication is used when no replication manager is given
+// (broker.WithReplication; cmd always gives one): this broker is the only
+// replica that counts, so the high watermark is the
 // log end offset and an append is committed when it returns — provided the
 // ISR is exactly this broker. With other ISR members and nobody to track
 // them, acks=all answers NOT_ENOUGH_REPLICAS_AFTER_APPEND rather than

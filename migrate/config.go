@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -29,6 +30,10 @@ type Config struct {
 	// PollInterval is how often the driver checks leadership, brokers and
 	// the finalize request when nothing else wakes it.
 	PollInterval time.Duration
+	// AfterTakeover is a test hook (nil in production): it runs on the
+	// driver's goroutine after the initial takeover of /controller and
+	// before the tree is read, so a test can act inside that window.
+	AfterTakeover func(ctx context.Context)
 }
 
 // DefaultConfig: local ZooKeeper, batches of 2000 records.

@@ -49,6 +49,21 @@
 // open transaction before it retries (quorum.Node.AppendTransaction).
 // Broker registrations are not loaded: the brokers registered themselves.
 //
+// Topics the fenced ZooKeeper controller had not finished (a topic znode
+// without id or states) are completed as it would have (LoadRecords) and
+// their new znodes go out with the /migration offset (CompletionOps).
+//
+// # The window between takeover and load
+//
+// No client write reaches ZooKeeper after the takeover: migrating
+// ZooKeeper-mode brokers fence theirs on /controller_epoch and refuse them
+// once /controller is a KRaft controller (zk.Config.FenceClientWrites),
+// sending them to the quorum, which answers NOT_CONTROLLER in PRE_MIGRATION
+// (quorum.ErrPreMigration) until the load's transaction has committed; the
+// broker's client retries. So the tree the load reads is final and every
+// change of the window lands in the log once, after the load, and is
+// dual-written. Config.AfterTakeover lets tests act inside the window.
+//
 // # Dual-write
 //
 // DiffOps(last mirrored image, committed image): commits are coalesced, so

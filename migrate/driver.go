@@ -314,6 +314,9 @@ func (d *Driver) migrate(ctx context.Context) error {
 	d.setZkEpoch(f.zkEpoch)
 	d.log.Info("took over /controller", zap.Int32("controller_epoch", f.zkEpoch), zap.Int64("kraft_controller_epoch", d.term))
 	d.setState(ZkMigration)
+	if d.cfg.AfterTakeover != nil {
+		d.cfg.AfterTakeover(ctx)
+	}
 	start := time.Now()
 	tree, err := zk.LoadTree(d.conn, d.cfg.Chroot, d.cfg.LoadConcurrency)
 	if err != nil {
@@ -371,9 +374,16 @@ func (d *Driver) migrate(ctx context.Context) error {
 	d.mu.Unlock()
 	d.log.Info("Completed migration of metadata from ZooKeeper to KRaft", zap.Int("records", n),
 		zap.Int("partitions", img.PartitionCount()), zap.Int64("offset", img.Offset()), zap.Duration("took", took))
-	// ZooKeeper already holds exactly what was loaded: record the offset.
-	if err := d.s.writeFenced(f, nil, img.Offset(), int32(img.Epoch()), d.cfg.MaxMultiOps); err != nil {
+	// No ZooKeeper-mode broker wrote after the takeover (their writes are
+	// fenced on /controller_epoch and go to the quorum, which refused them
+	// until now): ZooKeeper holds what was loaded, except the topics the
+	// load completed. Write those and record the offset.
+	ops := CompletionOps(tree, img, f.zkEpoch)
+	if err := d.s.writeFenced(f, ops, img.Offset(), int32(img.Epoch()), d.cfg.MaxMultiOps); err != nil {
 		return err
+	}
+	if len(ops) > 0 {
+		d.log.Info("completed topics the ZooKeeper controller had not finished", zap.Int("ops", len(ops)))
 	}
 	d.mirrored = img
 	d.setMirrored(img.Offset())

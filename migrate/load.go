@@ -19,6 +19,10 @@ const MigrationTransactionName = "ZK Migration"
 // and PartitionRecords kept together when they fit. The last batch ends
 // with ZkMigrationStateRecord(MIGRATION). Topic ids, leaders, ISRs, leader
 // epochs and partition epochs (= state zkVersions) come from the tree.
+// A topic the ZooKeeper controller had not finished when the takeover
+// fenced it (see completedTopicRecords) is completed as that controller
+// would have; the driver then writes what it added to ZooKeeper
+// (CompletionOps).
 func LoadRecords(t *zk.Tree, batchSize int) [][]metadata.Record {
 	var batches [][]metadata.Record
 	var cur []metadata.Record
@@ -36,7 +40,10 @@ func LoadRecords(t *zk.Tree, batchSize int) [][]metadata.Record {
 	for _, name := range slices.Sorted(maps.Keys(t.Topics)) {
 		recs := t.TopicRecords(name)
 		if len(recs) == 0 {
-			continue // incomplete topic (no id or a state missing): the ZooKeeper controller had not finished it
+			recs = completedTopicRecords(t, name)
+		}
+		if len(recs) == 0 {
+			continue // no assignment: nothing to create
 		}
 		add(append(recs, t.ConfigRecords(zk.ConfigEntity{Type: zk.ConfigTopics, Name: name}, nil)...))
 	}
@@ -79,4 +86,72 @@ func AssignedBrokers(t *zk.Tree) []int32 {
 		}
 	}
 	return slices.Sorted(maps.Keys(set))
+}
+
+// completedTopicRecords are the records of an incomplete topic: a broker
+// wrote /brokers/topics/<t> (and its configs) just before the takeover, and
+// the ZooKeeper controller, fenced by the takeover's /controller_epoch
+// bump, never gave it its id or partition states. The migration does the
+// ZooKeeper controller's job (Kafka's onNewPartitionCreation): a new topic
+// id if it has none, and for each partition without a state leader = the
+// first live replica (a broker in /brokers/ids), ISR = the live replicas,
+// epochs 0; with no live replica leader -1 and ISR = the replicas (offline
+// until one returns). Existing states are kept. nil if the topic assigns
+// no partition.
+func completedTopicRecords(t *zk.Tree, name string) []metadata.Record {
+	tn, ok := t.Topics[name]
+	if !ok || len(tn.ZNode.Partitions) == 0 {
+		return nil
+	}
+	id := tn.ZNode.TopicID
+	if id == metadata.ZeroUuid {
+		id = metadata.RandomUuid()
+	}
+	out := []metadata.Record{&metadata.TopicRecord{Name: name, TopicID: id}}
+	for _, p := range slices.Sorted(maps.Keys(tn.ZNode.Partitions)) {
+		reg, ok := tn.Registration(p)
+		if !ok {
+			replicas := tn.ZNode.Partitions[p]
+			reg = &metadata.PartitionRegistration{Replicas: slices.Clone(replicas), Leader: metadata.NoLeader,
+				AddingReplicas: slices.Clone(tn.ZNode.AddingReplicas[p]), RemovingReplicas: slices.Clone(tn.ZNode.RemovingReplicas[p])}
+			for _, r := range replicas {
+				if _, live := t.Brokers[r]; live {
+					reg.ISR = append(reg.ISR, r)
+				}
+			}
+			if len(reg.ISR) > 0 {
+				reg.Leader = reg.ISR[0]
+			} else {
+				reg.ISR = slices.Clone(replicas)
+			}
+		}
+		out = append(out, metadata.PartitionToRecord(id, p, reg))
+	}
+	return out
+}
+
+// CompletionOps are the ZooKeeper writes that bring the topics
+// LoadRecords completed (incomplete in t, present in img, the image after
+// the load) to ZooKeeper: the topic znode with its id, and the partition
+// znodes and states that were missing, stamped with controller_epoch =
+// zkEpoch. They tolerate replay.
+func CompletionOps(t *zk.Tree, img *metadata.Image, zkEpoch int32) []zk.Op {
+	var ops []zk.Op
+	for _, name := range slices.Sorted(maps.Keys(t.Topics)) {
+		tn := t.Topics[name]
+		ti, ok := img.Topic(name)
+		if tn.Complete() || !ok {
+			continue
+		}
+		ops = append(ops, zk.Op{Kind: zk.OpSet, Path: zk.TopicPath(name), Data: zk.EncodeTopic(zk.TopicZNodeOf(ti)), Version: -1, Tolerant: true},
+			zk.Op{Kind: zk.OpCreate, Path: zk.PartitionsPath(name), Tolerant: true})
+		for _, p := range ti.PartitionIDs() {
+			if _, has := tn.States[p]; has {
+				continue
+			}
+			ops = append(ops, zk.Op{Kind: zk.OpCreate, Path: zk.PartitionPath(name, p), Tolerant: true},
+				zk.Op{Kind: zk.OpCreate, Path: zk.PartitionStatePath(name, p), Data: stateData(ti.Partitions[p], zkEpoch), Tolerant: true})
+		}
+	}
+	return ops
 }

@@ -172,8 +172,9 @@ func TestLoadRecords(t *testing.T) {
 			}
 			all = append(all, b...)
 		}
-		// 3 topics + 6 partitions + 1 config + producer ids + state; no broker.
-		if len(all) != 12 {
+		// 3 topics + 6 partitions + the completed topic and its partition
+		// + 1 config + producer ids + state; no broker.
+		if len(all) != 14 {
 			t.Fatalf("size %d: %d records", size, len(all))
 		}
 		last := all[len(all)-1].(*metadata.ZkMigrationStateRecord)
@@ -181,12 +182,32 @@ func TestLoadRecords(t *testing.T) {
 			t.Fatalf("last record %+v", last)
 		}
 		img := image(t, metadata.EmptyImage(), all...)
-		if img.BrokerCount() != 0 || img.TopicCount() != 3 || img.PartitionCount() != 6 || img.NextProducerID() != 1000 {
+		if img.BrokerCount() != 0 || img.TopicCount() != 4 || img.PartitionCount() != 7 || img.NextProducerID() != 1000 {
 			t.Fatalf("image: %d brokers %d topics %d partitions next pid %d", img.BrokerCount(), img.TopicCount(), img.PartitionCount(), img.NextProducerID())
 		}
 		c, _ := img.Topic("c")
 		if p := c.Partitions[2]; p.PartitionEpoch != 6 || p.LeaderEpoch != 4 {
 			t.Fatalf("partition %+v", p)
+		}
+		// The incomplete topic (no id, no state) is completed as the
+		// ZooKeeper controller would: a new id, leader = first live replica.
+		inc, ok := img.Topic("incomplete")
+		if !ok || inc.ID == metadata.ZeroUuid || inc.Partitions[0].Leader != 1 || !slices.Equal(inc.Partitions[0].ISR, []int32{1}) {
+			t.Fatalf("incomplete topic after the load: %v %+v", ok, inc)
+		}
+		// Only what the load added goes to ZooKeeper: the topic znode (now
+		// with its id) and the missing partition and state znodes.
+		ops := CompletionOps(tree, img, 9)
+		want := []string{"set " + zk.TopicPath("incomplete"), "create " + zk.PartitionsPath("incomplete"),
+			"create " + zk.PartitionPath("incomplete", 0), "create " + zk.PartitionStatePath("incomplete", 0)}
+		if got := opPaths(ops); !slices.Equal(got, want) {
+			t.Fatalf("completion ops %q, want %q", got, want)
+		}
+		if tz, err := zk.DecodeTopic(ops[0].Data); err != nil || tz.TopicID != inc.ID {
+			t.Fatalf("topic znode written %+v (%v), want id %v", tz, err, inc.ID)
+		}
+		if st, err := zk.DecodePartitionState(ops[3].Data); err != nil || st.Leader != 1 || st.ControllerEpoch != 9 {
+			t.Fatalf("state written %+v (%v)", st, err)
 		}
 	}
 	if got := AssignedBrokers(tree); !slices.Equal(got, []int32{1, 2, 7}) {

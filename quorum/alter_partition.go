@@ -20,6 +20,9 @@ func (n *Node) AlterPartition(ctx context.Context, req metadata.AlterPartitionRe
 	var reg *metadata.PartitionRegistration
 	what := fmt.Sprintf("alter partition %s-%d", req.TopicID, req.Partition)
 	res, err := n.write(ctx, what, func(img *metadata.Image) ([]metadata.Record, error) {
+		if err := refusePreMigration(img, what); err != nil {
+			return nil, err
+		}
 		r, recs, err := metadata.AlterPartition(img, req)
 		if err != nil {
 			return nil, err

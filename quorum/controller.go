@@ -59,43 +59,57 @@ func mapRaftError(err error) error {
 	return fmt.Errorf("quorum: raft: %w", err)
 }
 
-// write runs compute against the latest image and commits its records as
-// one entry. It returns the applied result (Image is the image after the
-// entry; for zero records, the image compute saw).
-func (n *Node) write(ctx context.Context, what string, compute func(img *metadata.Image) ([]metadata.Record, error)) (*applyResult, error) {
+// acquireWrite takes the writer slot (writeSem) and readies this node to
+// compute a write: a write abandoned by its caller has resolved (the image is
+// not final until it does), the node is still the leader, and every entry of
+// earlier terms is applied (raft §5.4.2 commits them with the leader's first
+// entry), so the write is computed against the whole log, like Kafka's active
+// controller. On success the caller must call release.
+func (n *Node) acquireWrite(ctx context.Context, what string) (r *raft.Raft, release func(), err error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	select {
 	case n.writeSem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
-	defer func() { <-n.writeSem }()
-	r := n.raftHandle()
-	if r == nil {
-		return nil, ErrClosed
+	held := func() { <-n.writeSem }
+	defer func() {
+		if err != nil {
+			held() // every error return gives the slot back
+		}
+	}()
+	if r = n.raftHandle(); r == nil {
+		return nil, nil, ErrClosed
 	}
-	// A write whose caller gave up may still be in flight: the image is not
-	// final until it resolves.
 	if n.pending != nil {
 		if _, err := n.await(ctx, n.pending); err != nil && ctx.Err() != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		n.pending = nil
 	}
 	if r.State() != raft.Leader {
-		return nil, ErrNotController
+		return nil, nil, ErrNotController
 	}
-	// A new leader first waits until every entry of earlier terms is applied
-	// (raft §5.4.2 commits them with its own first entry), so that it
-	// computes against the whole log, like Kafka's active controller.
 	if term := r.CurrentTerm(); n.readyTerm != term {
 		if _, err := n.await(ctx, r.Barrier(n.cfg.ApplyTimeout)); err != nil {
-			return nil, fmt.Errorf("%s: wait for the log of earlier terms: %w", what, err)
+			return nil, nil, fmt.Errorf("%s: wait for the log of earlier terms: %w", what, err)
 		}
 		n.readyTerm = term
 	}
+	return r, held, nil
+}
+
+// write runs compute against the latest image and commits its records as
+// one entry. It returns the applied result (Image is the image after the
+// entry; for zero records, the image compute saw).
+func (n *Node) write(ctx context.Context, what string, compute func(img *metadata.Image) ([]metadata.Record, error)) (*applyResult, error) {
+	r, release, err := n.acquireWrite(ctx, what)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	img := n.fsm.image()
 	recs, err := compute(img)
 	if err != nil {
@@ -142,6 +156,9 @@ func (n *Node) CreateTopics(ctx context.Context, specs []metadata.CreateTopicSpe
 		}
 		spec := spec
 		_, err := n.write(ctx, "create topic "+spec.Name, func(img *metadata.Image) ([]metadata.Record, error) {
+			if err := refusePreMigration(img, "create topic "+spec.Name); err != nil {
+				return nil, err
+			}
 			recs, err := metadata.CreateTopic(img, spec, n.cfg.Controller)
 			if err != nil || validateOnly {
 				return nil, err
@@ -162,6 +179,9 @@ func (n *Node) DeleteTopics(ctx context.Context, names []string) []error {
 	for i, name := range names {
 		name := name
 		_, errs[i] = n.write(ctx, "delete topic "+name, func(img *metadata.Image) ([]metadata.Record, error) {
+			if err := refusePreMigration(img, "delete topic "+name); err != nil {
+				return nil, err
+			}
 			return metadata.DeleteTopic(img, name)
 		})
 		if errs[i] == nil {
@@ -174,6 +194,9 @@ func (n *Node) DeleteTopics(ctx context.Context, names []string) []error {
 // AllocateProducerIDs hands brokerID the next block of producer ids.
 func (n *Node) AllocateProducerIDs(ctx context.Context, brokerID int32) (first int64, count int64, err error) {
 	_, err = n.write(ctx, fmt.Sprintf("allocate producer ids for broker %d", brokerID), func(img *metadata.Image) ([]metadata.Record, error) {
+		if err := refusePreMigration(img, "allocate producer ids"); err != nil {
+			return nil, err
+		}
 		epoch := int64(-1)
 		if b, ok := img.Broker(brokerID); ok {
 			epoch = b.Epoch
@@ -194,6 +217,9 @@ func (n *Node) AllocateProducerIDs(ctx context.Context, brokerID int32) (first i
 // record's offset); a retry with the same incarnation keeps its epoch.
 func (n *Node) RegisterBroker(ctx context.Context, reg metadata.BrokerRegistration) (epoch int64, err error) {
 	res, err := n.write(ctx, fmt.Sprintf("register broker %d", reg.ID), func(img *metadata.Image) ([]metadata.Record, error) {
+		if err := refuseKRaftBrokerInPreMigration(img, reg); err != nil {
+			return nil, err
+		}
 		live := n.sessionLive(reg.ID)
 		recs, err := metadata.RegisterBroker(img, reg, live)
 		if err != nil {

@@ -2,9 +2,11 @@ package quorum
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hashicorp/raft"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/zkraft/zkraft/metadata"
 )
@@ -13,6 +15,38 @@ import (
 // migration driver runs on the active controller, reads its leadership
 // term (Kafka's kraftControllerEpoch), appends its own records and loads the
 // ZooKeeper tree as one metadata transaction spread over several entries.
+
+// ErrPreMigration: the metadata log is in PRE_MIGRATION (a migration is
+// set up but the ZooKeeper data is not loaded yet), so the controller
+// accepts no metadata mutation (Kafka's ControllerExceptions
+// .newPreMigrationException). Returned errors wrap ErrNotController too, so
+// the controller listener answers NOT_CONTROLLER (41, retriable) and
+// brokers retry until the load has committed; a registration of a broker
+// that is not a migrating ZooKeeper broker wraps kerr.BrokerIDNotRegistered
+// (102) instead, as Kafka's ClusterControlManager answers.
+var ErrPreMigration = errors.New("quorum: the metadata log is in PRE_MIGRATION: no metadata changes until the ZooKeeper migration has loaded")
+
+// refusePreMigration is the check every metadata mutation (CreateTopics,
+// DeleteTopics, AlterPartition, AllocateProducerIds) runs against the image
+// it computes on, under the writer semaphore: the load's transaction and a
+// mutation never interleave, and a mutation never lands in the log before
+// the ZooKeeper data it would conflict with.
+func refusePreMigration(img *metadata.Image, what string) error {
+	if img.ZkMigrationState() != metadata.ZkMigrationPreMigration {
+		return nil
+	}
+	return fmt.Errorf("%s: %w (%w)", what, ErrPreMigration, ErrNotController)
+}
+
+// refuseKRaftBrokerInPreMigration: in PRE_MIGRATION only migrating
+// ZooKeeper brokers may register (KAFKA-REFERENCE §3.4).
+func refuseKRaftBrokerInPreMigration(img *metadata.Image, reg metadata.BrokerRegistration) error {
+	if reg.IsMigratingZkBroker || img.ZkMigrationState() != metadata.ZkMigrationPreMigration {
+		return nil
+	}
+	return fmt.Errorf("register broker %d: the controller is in pre-migration mode and cannot register KRaft brokers "+
+		"until the metadata migration is complete: %w (%w)", reg.ID, ErrPreMigration, kerr.BrokerIDNotRegistered)
+}
 
 // LeaderTerm is the raft term while this node is the active controller
 // (ok false otherwise). The migration stamps it into /controller as
@@ -57,34 +91,11 @@ const txWindow = 8
 // the number of batches committed so far. It returns the image after End.
 func (n *Node) AppendTransaction(ctx context.Context, name string, check func(*metadata.Image) error,
 	batches [][]metadata.Record, progress func(done, total int)) (*metadata.Image, error) {
-	if err := ctx.Err(); err != nil {
+	r, release, err := n.acquireWrite(ctx, fmt.Sprintf("transaction %q", name))
+	if err != nil {
 		return nil, err
 	}
-	select {
-	case n.writeSem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-n.writeSem }()
-	r := n.raftHandle()
-	if r == nil {
-		return nil, ErrClosed
-	}
-	if n.pending != nil {
-		if _, err := n.await(ctx, n.pending); err != nil && ctx.Err() != nil {
-			return nil, err
-		}
-		n.pending = nil
-	}
-	if r.State() != raft.Leader {
-		return nil, ErrNotController
-	}
-	if term := r.CurrentTerm(); n.readyTerm != term {
-		if _, err := n.await(ctx, r.Barrier(n.cfg.ApplyTimeout)); err != nil {
-			return nil, fmt.Errorf("transaction %q: wait for the log of earlier terms: %w", name, err)
-		}
-		n.readyTerm = term
-	}
+	defer release()
 	if check != nil {
 		if err := check(n.fsm.image()); err != nil {
 			return nil, err

@@ -83,11 +83,12 @@
 //
 // # Gaps
 //
-// The topic is created with cleanup.policy=compact, but no log cleaner runs
-// yet, and the broker creates the topic with retention.ms = retention.bytes
-// = -1 so that retention cannot delete live offsets: superseded records and
-// tombstones stay, and the partitions grow with every commit (a load
-// replays them all). Offsets do not expire (offsets.retention.minutes
-// is not applied). Transactional offset commits (TxnOffsetCommit) and the
+// The topic is created with cleanup.policy=compact, and broker/storage's
+// log cleaner compacts it (below the high watermark, outside the active
+// segment): a load replays about one record per live key plus the active
+// segment, and tombstones go after delete.retention.ms (TestReloadFrom-
+// CompactedOffsetsLog checks a reload from a compacted log). Retention
+// never applies to a compact-only topic. Offsets do not expire
+// (offsets.retention.minutes is not applied). Transactional offset commits (TxnOffsetCommit) and the
 // KIP-848 consumer protocol are not implemented.
 package group

@@ -32,6 +32,13 @@ type Config struct {
 	// RetentionCheckInterval is how often Start's goroutine applies retention
 	// (log.retention.check.interval.ms, default 5 minutes).
 	RetentionCheckInterval time.Duration
+	// CleanerBackoff is how often Start's cleaner goroutine looks for
+	// compacted logs to clean (log.cleaner.backoff.ms; 0 = 15 s).
+	CleanerBackoff time.Duration
+	// CleanerMaxBytesPerPass bounds the dirty bytes one cleaner pass maps
+	// and cleans, summed over its logs (the part of
+	// log.cleaner.dedupe.buffer.size it stands for; 0 = 128 MiB).
+	CleanerMaxBytesPerPass int64
 }
 
 // DefaultConfig returns Kafka's defaults with a single directory "./data".
@@ -78,11 +85,18 @@ func (c Config) Validate() error {
 	if c.RetentionCheckInterval <= 0 {
 		return fmt.Errorf("%w: log.retention.check.interval.ms=%v, want > 0", ErrInvalidConfig, c.RetentionCheckInterval)
 	}
+	if c.CleanerBackoff < 0 {
+		return fmt.Errorf("%w: log.cleaner.backoff.ms=%v, want >= 0", ErrInvalidConfig, c.CleanerBackoff)
+	}
+	if c.CleanerMaxBytesPerPass < 0 {
+		return fmt.Errorf("%w: log.cleaner.dedupe.buffer.size=%d, want >= 0", ErrInvalidConfig, c.CleanerMaxBytesPerPass)
+	}
 	return nil
 }
 
 func (c Config) logConfig() LogConfig {
-	return LogConfig{SegmentBytes: c.SegmentBytes, RetentionMs: c.RetentionMs, RetentionBytes: c.RetentionBytes}
+	return LogConfig{SegmentBytes: c.SegmentBytes, RetentionMs: c.RetentionMs, RetentionBytes: c.RetentionBytes,
+		CleanupPolicy: PolicyDelete, DeleteRetentionMs: DefaultDeleteRetentionMs, MinCleanableDirtyRatio: DefaultMinCleanableDirtyRatio}
 }
 
 // LogConfig is the per-topic part of the configuration (Kafka's topic-level
@@ -91,6 +105,16 @@ type LogConfig struct {
 	SegmentBytes   int64 // segment.bytes
 	RetentionMs    int64 // retention.ms, -1 = unlimited
 	RetentionBytes int64 // retention.bytes, -1 = unlimited
+	// CleanupPolicy is cleanup.policy: "delete", "compact" or
+	// "delete,compact" (either order); "" means delete. Compact-only logs
+	// ignore retention.ms and retention.bytes, as Kafka's do.
+	CleanupPolicy string
+	// DeleteRetentionMs is delete.retention.ms: how long a tombstone is
+	// kept after the cleaner first saw it.
+	DeleteRetentionMs int64
+	// MinCleanableDirtyRatio is min.cleanable.dirty.ratio: the cleaner
+	// picks the log once dirty bytes / cleanable bytes reach it.
+	MinCleanableDirtyRatio float64
 }
 
 // Validate reports the first bad value, naming its Kafka key.
@@ -103,6 +127,15 @@ func (c LogConfig) Validate() error {
 	}
 	if c.RetentionBytes < -1 {
 		return fmt.Errorf("%w: retention.bytes=%d, want >= -1", ErrInvalidConfig, c.RetentionBytes)
+	}
+	if _, _, err := parseCleanupPolicy(c.CleanupPolicy); err != nil {
+		return err
+	}
+	if c.DeleteRetentionMs < 0 {
+		return fmt.Errorf("%w: delete.retention.ms=%d, want >= 0", ErrInvalidConfig, c.DeleteRetentionMs)
+	}
+	if !(c.MinCleanableDirtyRatio >= 0 && c.MinCleanableDirtyRatio <= 1) {
+		return fmt.Errorf("%w: min.cleanable.dirty.ratio=%v, want 0..1", ErrInvalidConfig, c.MinCleanableDirtyRatio)
 	}
 	return nil
 }

@@ -5,9 +5,10 @@
 //
 // # Goroutines
 //
-// Manager.Start runs one goroutine, the retention loop, which every
-// RetentionCheckInterval deletes expired segments; Manager.Close stops and
-// waits for it. Log.Wait registers a context.AfterFunc that runs only when
+// Manager.Start runs two goroutines: the retention loop, which every
+// RetentionCheckInterval deletes expired segments, and the log cleaner
+// (cleaner.go), which every CleanerBackoff compacts the logs whose
+// cleanup.policy holds compact; Manager.Close stops and waits for both. Log.Wait registers a context.AfterFunc that runs only when
 // its context ends and is deregistered as soon as the waiter is released.
 // Everything else runs on the caller's goroutine.
 //
@@ -23,6 +24,7 @@
 //	    00000000000000000000.timeindex  sparse time index
 //	    00000000000000012345.log ...    next segment: name = its base offset (%020d)
 //	    00000000000000012345.snapshot   producer state as of offset 12345
+//	    <base>.log.cleaned / .log.swap  a cleaning in progress / committed (cleaner.go)
 //	    partition.metadata              "version: 0\ntopic_id: <base64url uuid>\n"
 //	    leader-epoch-checkpoint         "0\n<count>\n<epoch> <startOffset>\n..."
 //
@@ -35,7 +37,9 @@
 //	    16     1  magic                 must be 2
 //	    17     4  crc                   CRC-32C (Castagnoli) of bytes 21..end
 //	    21     2  attributes            bits 0-2 compression, 3 timestamp type,
-//	                                    4 transactional, 5 control
+//	                                    4 transactional, 5 control, 6 delete
+//	                                    horizon (the cleaner: baseTimestamp is
+//	                                    when the batch's tombstones may go)
 //	    23     4  lastOffsetDelta
 //	    27     8  baseTimestamp
 //	    35     8  maxTimestamp
@@ -113,6 +117,9 @@
 //     active segment's next offset.
 //   - Every segment's .log holds whole batches only, in offset order, and its
 //     size stays below SegmentBytes <= MaxInt32 (index positions are u32).
+//   - Offsets may have gaps on compacted logs (within a batch, between
+//     batches, at a segment's end): a non-active segment covers offsets up to
+//     the next segment's base.
 //   - Readers never see a batch before its bytes are in the file.
 //
 // # Locks
@@ -120,6 +127,13 @@
 // Lock order (take left before right, never the reverse):
 //
 //	Manager.mu -> Log.appendMu -> Log.mu -> fileCache.mu
+//	cleanerState.mu -> Log.appendMu
+//
+// The cleaner holds its per-log cleanerState.mu for a whole cleaning; it
+// reads the non-active segments and writes the .cleaned files without
+// appendMu (they only change by retention, truncation or close, which the
+// swap detects by segment identity and then aborts), and takes appendMu,
+// then Log.mu, only to swap the files and publish the new segment list.
 //
 // Log.appendMu serializes writers: Append, TruncateTo, retention, Flush,
 // close, delete. It is held across disk writes. Log.mu (RWMutex) guards what

@@ -12,7 +12,8 @@ import "fmt"
 // ignored. Batches wholly below the log end are skipped (already held); the
 // first batch kept must start exactly at the log end and each next one
 // right after its predecessor, else ErrOffsetOutOfRange (the follower must
-// truncate first). Each batch's framing and CRC are checked
+// truncate first); on a compacted log (cleanup.policy has compact) a batch
+// may also start later, since the leader's cleaner leaves offset gaps. Each batch's framing and CRC are checked
 // (ErrCorruptMessage); producer rules are not (the leader applied them), but
 // idempotent producer state is updated so this log can lead later.
 //
@@ -53,7 +54,9 @@ func (l *Log) AppendAsFollower(batches []byte) (AppendResult, error) {
 		switch {
 		case h.LastOffset() < next && from < 0:
 			// Already held: a fetch started at the batch holding our log end.
-		case h.BaseOffset != next:
+		case h.BaseOffset != next && !(cfg.Compacts() && h.BaseOffset > next):
+			// A compacted leader's log has gaps; any other gap means the
+			// follower must truncate first.
 			return AppendResult{}, fmt.Errorf("append to %s as follower: %w: batch at %d, expected %d",
 				l.name(), ErrOffsetOutOfRange, h.BaseOffset, next)
 		case h.Size() > cfg.SegmentBytes:

@@ -46,6 +46,8 @@ type Log struct {
 	topicID  metadata.Uuid
 	waiters  map[*waiter]struct{}
 	closed   bool
+
+	cleaner cleanerState // the log cleaner's own state (cleaner.go)
 }
 
 // AppendResult reports where Append put the batches.
@@ -173,6 +175,11 @@ func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
 	}
 	if int64(len(batches)) > cfg.SegmentBytes {
 		return AppendResult{}, fmt.Errorf("append to %s: %w: %d bytes in one request, segment.bytes=%d", l.name(), ErrRecordTooLarge, len(batches), cfg.SegmentBytes)
+	}
+	if cfg.Compacts() {
+		if err := checkKeyed(batches, hs); err != nil {
+			return AppendResult{}, fmt.Errorf("append to %s: %w", l.name(), err)
+		}
 	}
 
 	l.appendMu.Lock()
@@ -739,6 +746,9 @@ func (l *Log) applyRetention(nowMs int64) int {
 		return 0
 	}
 	cfg := l.Config()
+	if !cfg.Deletes() {
+		return 0 // compact only: the cleaner, not retention, removes records
+	}
 	segs := l.segments
 	k := 0
 	if cfg.RetentionMs >= 0 {

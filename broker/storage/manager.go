@@ -143,7 +143,8 @@ func (m *Manager) newLog(logDir, topic string, partition int32) *Log {
 	}
 }
 
-// Start runs the retention goroutine, every RetentionCheckInterval.
+// Start runs the retention goroutine, every RetentionCheckInterval, and
+// the log cleaner's, every CleanerBackoff (cleaner.go).
 func (m *Manager) Start() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -151,8 +152,9 @@ func (m *Manager) Start() {
 		return
 	}
 	m.started = true
-	m.wg.Add(1)
+	m.wg.Add(2)
 	go m.retentionLoop()
+	go m.cleanerLoop()
 }
 
 func (m *Manager) retentionLoop() {

@@ -197,6 +197,9 @@ func (m *Manager) openLog(logDir, name string, clean bool) (*Log, error) {
 		return nil, fmt.Errorf("%w: directory name %q is not <topic>-<partition>", ErrInvalidTopic, name)
 	}
 	l := m.newLog(logDir, topic, partition)
+	if err := l.recoverCleanerFiles(); err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
 	entries, err := os.ReadDir(l.dir)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", name, err)
@@ -248,6 +251,9 @@ func (m *Manager) openLog(logDir, name string, clean bool) (*Log, error) {
 			return nil, fmt.Errorf("open %s: %w", name, err)
 		}
 		l.segments = append(l.segments, s)
+		if !active && s.nextOffset < next && !s.torn {
+			s.nextOffset = next // the cleaner removed the segment's last records: a gap
+		}
 		if !active && s.nextOffset < next {
 			// A torn batch inside an older segment: later segments would
 			// leave a gap, so they go too (Kafka's recovery does the same).
@@ -360,6 +366,7 @@ func (l *Log) recoverSegment(base, size int64, verify bool) (*segment, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.torn = tail != ""
 	if tail != "" {
 		l.logger.Warn("truncated corrupt log tail",
 			zap.Int64("segment", base), zap.Int64("valid_bytes", s.size),

@@ -48,6 +48,7 @@ type segment struct {
 	index           []indexEntry
 	tindex          []timeEntry
 	bytesSinceIndex int64
+	torn            bool // recovery cut a torn or corrupt tail off the .log
 }
 
 func segmentName(base int64) string { return fmt.Sprintf("%020d", base) }

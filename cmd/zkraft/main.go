@@ -21,6 +21,7 @@ Usage:
         one broker+controller in quorum mode on 127.0.0.1:9092, data in ./data
   zkraft bench produce [flags]   produce load generator (see zkraft bench produce -h)
   zkraft bench disk [flags]      sequential write bandwidth of a directory
+  zkraft bench metadata [flags]  quorum scale: create partitions, controller failover, snapshots
   zkraft meta dump|shell|diff|zk-diff|<shell command> --dir D|--bootstrap-controller H:P [flags]
         inspect a metadata log directory or a live quorum, read-only (see zkraft meta help)
   zkraft migrate status|finalize|rollback [flags]

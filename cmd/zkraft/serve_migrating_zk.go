@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -51,6 +52,7 @@ func serveMigratingZooKeeper(ctx context.Context, cfg *config.Config, logger *za
 	zcfg.BrokerID = cfg.NodeID
 	zcfg.Controller.DefaultNumPartitions = cfg.NumPartitions
 	zcfg.Controller.DefaultReplicationFactor = cfg.DefaultReplicationFactor
+	zcfg.FenceClientWrites = true // no ZooKeeper write after a KRaft controller's takeover
 	backend, err := zk.New(zcfg, logger, zkSide{h})
 	if err != nil {
 		return err
@@ -281,34 +283,96 @@ func (h *hybridMetadata) migrated() bool {
 	return h.useLog
 }
 
+// toQuorum: writes go straight to the controller quorum (Kafka's
+// ZooKeeper brokers forward to the KRaft controller) once the image comes
+// from the log, or the log holds the ZooKeeper data while no ZooKeeper-mode
+// broker is controller. Otherwise they go to ZooKeeper, fenced
+// (zk.Config.FenceClientWrites): once /controller names a KRaft controller
+// (kraftControllerEpoch set, even while the log is still in PRE_MIGRATION)
+// ZooKeeper refuses them with zk.ErrKRaftController, and they are sent to
+// the quorum instead. Between the takeover and the end of the initial load
+// the quorum answers NOT_CONTROLLER (PRE_MIGRATION) and the client retries,
+// so a change made then lands in the log after the load, exactly once, and
+// is dual-written to ZooKeeper; no ZooKeeper write lands after the
+// takeover, so the load reads a final tree.
+func (h *hybridMetadata) toQuorum() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.useLog {
+		return true
+	}
+	return !h.zkControllerLocked() && h.logImg != nil && logHoldsMetadata(h.logImg)
+}
+
 // CreateTopics implements broker.Controller.
 func (h *hybridMetadata) CreateTopics(ctx context.Context, specs []metadata.CreateTopicSpec, validateOnly bool) []error {
-	if h.migrated() {
+	if h.toQuorum() {
 		return h.client.CreateTopics(ctx, specs, validateOnly)
 	}
-	return h.zk.CreateTopics(ctx, specs, validateOnly)
+	errs := h.zk.CreateTopics(ctx, specs, validateOnly)
+	var again []int
+	for i, err := range errs {
+		if errors.Is(err, zk.ErrKRaftController) {
+			again = append(again, i)
+		}
+	}
+	if len(again) > 0 {
+		retry := make([]metadata.CreateTopicSpec, len(again))
+		for j, i := range again {
+			retry[j] = specs[i]
+		}
+		for j, err := range h.client.CreateTopics(ctx, retry, validateOnly) {
+			errs[again[j]] = err
+		}
+	}
+	return errs
 }
 
 // DeleteTopics implements broker.Controller.
 func (h *hybridMetadata) DeleteTopics(ctx context.Context, names []string) []error {
-	if h.migrated() {
+	if h.toQuorum() {
 		return h.client.DeleteTopics(ctx, names)
 	}
-	return h.zk.DeleteTopics(ctx, names)
+	errs := h.zk.DeleteTopics(ctx, names)
+	var again []int
+	for i, err := range errs {
+		if errors.Is(err, zk.ErrKRaftController) {
+			again = append(again, i)
+		}
+	}
+	if len(again) > 0 {
+		retry := make([]string, len(again))
+		for j, i := range again {
+			retry[j] = names[i]
+		}
+		for j, err := range h.client.DeleteTopics(ctx, retry) {
+			errs[again[j]] = err
+		}
+	}
+	return errs
 }
 
 // AllocateProducerIDs implements broker.Controller.
 func (h *hybridMetadata) AllocateProducerIDs(ctx context.Context, brokerID int32) (int64, int64, error) {
-	if h.migrated() {
-		return h.client.AllocateProducerIDs(ctx, brokerID)
+	if !h.toQuorum() {
+		first, n, err := h.zk.AllocateProducerIDs(ctx, brokerID)
+		if !errors.Is(err, zk.ErrKRaftController) {
+			return first, n, err
+		}
 	}
-	return h.zk.AllocateProducerIDs(ctx, brokerID)
+	return h.client.AllocateProducerIDs(ctx, brokerID)
 }
 
-// AlterPartition implements replica.Controller.
+// AlterPartition implements replica.Controller. Sent to the quorum, it
+// carries the broker epoch of the quorum registration: while the image
+// still comes from ZooKeeper the replica layer knows only the czxid epoch.
 func (h *hybridMetadata) AlterPartition(ctx context.Context, req metadata.AlterPartitionRequest) (*metadata.PartitionRegistration, error) {
-	if h.migrated() {
-		return h.client.AlterPartition(ctx, req)
+	if !h.toQuorum() {
+		reg, err := h.zk.AlterPartition(ctx, req)
+		if !errors.Is(err, zk.ErrKRaftController) {
+			return reg, err
+		}
 	}
-	return h.zk.AlterPartition(ctx, req)
+	req.BrokerEpoch = h.client.BrokerEpoch()
+	return h.client.AlterPartition(ctx, req)
 }

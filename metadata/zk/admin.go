@@ -64,8 +64,8 @@ func (b *Backend) createTopic(ctx context.Context, conn *gozk.Conn, spec metadat
 	}
 	if len(cfg) > 0 {
 		data := EncodeEntityConfig(cfg)
-		if _, err := conn.Create(b.abs(TopicConfigPath(spec.Name)), data, 0, b.acl); errors.Is(err, gozk.ErrNodeExists) {
-			_, err = conn.Set(b.abs(TopicConfigPath(spec.Name)), data, -1)
+		if _, err := b.clientWrite(conn, &gozk.CreateRequest{Path: b.abs(TopicConfigPath(spec.Name)), Data: data, Acl: b.acl}); errors.Is(err, gozk.ErrNodeExists) {
+			_, err = b.clientWrite(conn, &gozk.SetDataRequest{Path: b.abs(TopicConfigPath(spec.Name)), Data: data, Version: -1})
 			if err != nil {
 				return fmt.Errorf("create topic %q: write %s: %w", spec.Name, TopicConfigPath(spec.Name), err)
 			}
@@ -73,7 +73,7 @@ func (b *Backend) createTopic(ctx context.Context, conn *gozk.Conn, spec metadat
 			return fmt.Errorf("create topic %q: write %s: %w", spec.Name, TopicConfigPath(spec.Name), err)
 		}
 	}
-	if _, err := conn.Create(b.abs(TopicPath(spec.Name)), EncodeTopic(zn), 0, b.acl); err != nil {
+	if _, err := b.clientWrite(conn, &gozk.CreateRequest{Path: b.abs(TopicPath(spec.Name)), Data: EncodeTopic(zn), Acl: b.acl}); err != nil {
 		if errors.Is(err, gozk.ErrNodeExists) {
 			return fmt.Errorf("create topic %q: %s exists: %w", spec.Name, TopicPath(spec.Name), metadata.ErrTopicExists)
 		}
@@ -103,7 +103,7 @@ func (b *Backend) DeleteTopics(ctx context.Context, names []string) []error {
 			errs[i] = fmt.Errorf("delete topic %q: %w", name, metadata.ErrUnknownTopic)
 			continue
 		}
-		if _, cerr := conn.Create(b.abs(DeleteTopicPath(name)), nil, 0, b.acl); cerr != nil && !errors.Is(cerr, gozk.ErrNodeExists) {
+		if _, cerr := b.clientWrite(conn, &gozk.CreateRequest{Path: b.abs(DeleteTopicPath(name)), Acl: b.acl}); cerr != nil && !errors.Is(cerr, gozk.ErrNodeExists) {
 			errs[i] = fmt.Errorf("delete topic %q: %w", name, cerr)
 			continue
 		}
@@ -141,7 +141,7 @@ func (b *Backend) AllocateProducerIDs(ctx context.Context, brokerID int32) (int6
 			start = blk.BlockEnd + 1
 		}
 		blk := ProducerIDBlock{Broker: brokerID, BlockStart: start, BlockEnd: start + metadata.ProducerIDBlockSize - 1}
-		if _, err := conn.Set(b.abs(ProducerIDBlockPath), EncodeProducerIDBlock(blk), stat.Version); errors.Is(err, gozk.ErrBadVersion) {
+		if _, err := b.clientWrite(conn, &gozk.SetDataRequest{Path: b.abs(ProducerIDBlockPath), Data: EncodeProducerIDBlock(blk), Version: stat.Version}); errors.Is(err, gozk.ErrBadVersion) {
 			continue
 		} else if err != nil {
 			return 0, 0, fmt.Errorf("allocate producer ids: write %s: %w", ProducerIDBlockPath, err)
@@ -182,7 +182,7 @@ func (b *Backend) AlterPartition(ctx context.Context, req metadata.AlterPartitio
 		return nil, err
 	}
 	st.ISR = next.ISR
-	nstat, err := conn.Set(b.abs(path), EncodePartitionState(st), stat.Version)
+	nstat, err := b.clientWrite(conn, &gozk.SetDataRequest{Path: b.abs(path), Data: EncodePartitionState(st), Version: stat.Version})
 	if errors.Is(err, gozk.ErrBadVersion) {
 		return nil, fmt.Errorf("alter partition %s-%d: state changed under us: %w", t.Name, req.Partition, metadata.ErrInvalidUpdateEpoch)
 	}

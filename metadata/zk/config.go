@@ -32,6 +32,11 @@ type Config struct {
 	MaxMultiOps int
 	// Now stamps znode timestamps; nil = time.Now.
 	Now func() time.Time
+	// FenceClientWrites (a broker with zookeeper.metadata.migration.enable)
+	// makes the writes this broker does for clients conditional on
+	// /controller_epoch and refuses them with ErrKRaftController once a
+	// KRaft controller owns /controller (fence.go).
+	FenceClientWrites bool
 }
 
 // DefaultConfig returns Kafka's defaults: 18 s session, broker id 0.

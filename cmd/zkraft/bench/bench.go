@@ -18,6 +18,7 @@ const usage = `usage: zkraft bench <subcommand> [flags]
 subcommands:
   produce   load-generate with a Kafka client (kgo) against zkraft, kfake or both, alternating
   disk      measure the disk's sequential write bandwidth (1 MiB writes, then fsync)
+  metadata  quorum scale: create partitions, time controller failover after kill -9, snapshots
 
 run 'zkraft bench <subcommand> -h' for its flags.
 `
@@ -28,7 +29,7 @@ run 'zkraft bench <subcommand> -h' for its flags.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("%w: missing subcommand (produce, disk)", ErrUsage)
+		return fmt.Errorf("%w: missing subcommand (produce, disk, metadata)", ErrUsage)
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
@@ -45,7 +46,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown subcommand %q (want produce or disk)", ErrUsage, sub)
+	return fmt.Errorf("%w: unknown subcommand %q (want produce, disk or metadata)", ErrUsage, sub)
 }
 
 func mainProduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,10 +1,14 @@
 // Package bench is `zkraft bench`: a produce load generator that measures zkraft's broker
-// against franz-go's in-memory kfake cluster, and a disk bandwidth probe.
+// against franz-go's in-memory kfake cluster, a disk bandwidth probe, and a metadata-quorum
+// scale benchmark (metadata.go).
 //
 // # Subcommands
 //
 //	zkraft bench produce [flags]   load runs with a kgo client; see ProduceConfig for the flags
 //	zkraft bench disk [flags]      sequential write bandwidth of a directory (1 MiB writes + fsync)
+//	zkraft bench metadata [flags]  3 controller processes: create partitions to each scale, kill -9
+//	                               the active controller and time the next CreateTopics; image
+//	                               bytes per partition; snapshot size and load time
 //	zkraft bench kfake-serve       hidden: serve kfake in this process (ServeKfake)
 //
 // # How a produce benchmark runs

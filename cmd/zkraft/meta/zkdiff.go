@@ -10,8 +10,7 @@ import (
 )
 
 // loadZkTree reads the Kafka layout of a ZooKeeper ensemble into a
-// zkmeta.Tree. It is a variable so that tests can feed a tree; nil until
-// the metadata/zk package offers a loader (see zkDiff).
+// zkmeta.Tree (readZkTree). It is a variable so that tests can feed a tree.
 var loadZkTree func(ctx context.Context, connect string) (*zkmeta.Tree, error)
 
 // zkDiff compares the image with a ZooKeeper tree in Kafka's layout.
