@@ -9,16 +9,9 @@ import (
 	zkmeta "github.com/zkraft/zkraft/metadata/zk"
 )
 
-// loadZkTree reads the Kafka layout of a ZooKeeper ensemble into a
-// zkmeta.Tree (readZkTree). It is a variable so that tests can feed a tree.
-var loadZkTree func(ctx context.Context, connect string) (*zkmeta.Tree, error)
-
 // zkDiff compares the image with a ZooKeeper tree in Kafka's layout.
 func zkDiff(ctx context.Context, w io.Writer, l *Log, st *State, connect string, jsonOut bool) error {
-	if loadZkTree == nil {
-		return fmt.Errorf("zk-diff against %s: reading a ZooKeeper tree is not implemented yet (needs metadata/zk's tree loader): %w", connect, ErrZooKeeper)
-	}
-	tree, err := loadZkTree(ctx, connect)
+	tree, err := readZkTree(ctx, connect)
 	if err != nil {
 		return fmt.Errorf("zk-diff: read %s: %v: %w", connect, err, ErrZooKeeper)
 	}

@@ -11,8 +11,6 @@ import (
 	zkmeta "github.com/zkraft/zkraft/metadata/zk"
 )
 
-func init() { loadZkTree = readZkTree }
-
 // readZkTree reads, without writing anything, the part of a Kafka ZooKeeper
 // tree that metadata records describe, with metadata/zk's LoadTree (the loader
 // the migration uses). connect is host:port[,host:port][/chroot]. The
