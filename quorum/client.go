@@ -427,7 +427,7 @@ func (c *Client) CreateTopics(ctx context.Context, specs []metadata.CreateTopicS
 			errs[i] = fmt.Errorf("create topic %q: no answer from the controller: %w", s.Name, kerr.UnknownServerError)
 			continue
 		}
-		if errs[i] = codeError(t.ErrorCode); errs[i] != nil || validateOnly {
+		if errs[i] = codeErrorMessage(t.ErrorCode, t.ErrorMessage); errs[i] != nil || validateOnly {
 			continue
 		}
 		id := metadata.Uuid(t.TopicID)
@@ -462,19 +462,19 @@ func (c *Client) DeleteTopics(ctx context.Context, names []string) []error {
 		}
 		return errs
 	}
-	codes := map[string]int16{}
+	answers := map[string]kmsg.DeleteTopicsResponseTopic{}
 	for _, t := range resp.(*kmsg.DeleteTopicsResponse).Topics {
 		if t.Topic != nil {
-			codes[*t.Topic] = t.ErrorCode
+			answers[*t.Topic] = t
 		}
 	}
 	for i, name := range names {
-		code, ok := codes[name]
+		t, ok := answers[name]
 		if !ok {
 			errs[i] = fmt.Errorf("delete topic %q: no answer from the controller: %w", name, kerr.UnknownServerError)
 			continue
 		}
-		if errs[i] = codeError(code); errs[i] != nil {
+		if errs[i] = codeErrorMessage(t.ErrorCode, t.ErrorMessage); errs[i] != nil {
 			continue
 		}
 		old, had := before.Topic(name)

@@ -1,6 +1,8 @@
 package quorum
 
 import (
+	"fmt"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/zkraft/zkraft/broker/network"
@@ -30,4 +32,15 @@ func codeError(code int16) error {
 		return nil
 	}
 	return kerr.ErrorForCode(code)
+}
+
+// codeErrorMessage is codeError carrying the controller's own message (e.g.
+// which config key was invalid), so the broker can pass it on to the client;
+// errors.As still finds the *kerr.Error.
+func codeErrorMessage(code int16, msg *string) error {
+	err := codeError(code)
+	if err == nil || msg == nil || *msg == "" {
+		return err
+	}
+	return fmt.Errorf("%w (controller: %s)", err, *msg)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/zkraft/zkraft/cmd/zkraft/bench"
 	"github.com/zkraft/zkraft/cmd/zkraft/meta"
+	"github.com/zkraft/zkraft/cmd/zkraft/topics"
 )
 
 const usage = `zkraft: a Kafka-compatible broker with ZooKeeper or Raft-quorum metadata.
@@ -24,6 +25,8 @@ Usage:
   zkraft bench metadata [flags]  quorum scale: create partitions, controller failover, snapshots
   zkraft meta dump|shell|diff|zk-diff|<shell command> --dir D|--bootstrap-controller H:P [flags]
         inspect a metadata log directory or a live quorum, read-only (see zkraft meta help)
+  zkraft topics --bootstrap-server H:P --list|--describe|--create|--delete|--alter [flags]
+        manage topics over the Kafka protocol, as kafka-topics.sh (see zkraft topics --help)
   zkraft migrate status|finalize|rollback [flags]
         ZooKeeper -> quorum migration (see zkraft migrate help, docs/migration.md)
   zkraft version
@@ -65,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "meta":
 		meta.Version = version
 		return meta.Main(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "topics":
+		return topics.Main(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrateMain(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
