@@ -52,6 +52,21 @@
 // Topics the fenced ZooKeeper controller had not finished (a topic znode
 // without id or states) are completed as it would have (LoadRecords) and
 // their new znodes go out with the /migration offset (CompletionOps).
+// Topics queued in /admin/delete_topics that it had not deleted
+// (KAFKA-15605) are deleted, as Kafka does: a complete one is loaded and
+// removed (RemoveTopicRecord after every topic, same transaction), an
+// incomplete one is skipped; CompletionOps deletes their znodes and queue
+// entries in that same fenced write.
+//
+// # Leader changes
+//
+// A new term acts only once Quorum.LeaderImage says every entry of earlier
+// terms is applied (a stale image would load twice or make the resync undo
+// mirrored writes). It takes over again (higher kraftControllerEpoch,
+// /controller_epoch + 1, /migration rewritten: the old leader's fence is
+// dead) and runs SYNC_KRAFT_TO_ZK (SyncOps: DiffOps from the tree's image,
+// plus queued deletions), which also runs when the write after the load
+// failed (fence held, nothing mirrored yet).
 //
 // # The window between takeover and load
 //

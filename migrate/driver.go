@@ -24,6 +24,10 @@ type Quorum interface {
 	Image() *metadata.Image
 	// LeaderTerm is the raft term while this node is the active controller.
 	LeaderTerm() (int64, bool)
+	// LeaderImage waits until the active controller has applied every
+	// entry of earlier terms and returns that image and the term (a new
+	// leader's image may lag the log it leads).
+	LeaderImage(ctx context.Context) (*metadata.Image, int64, error)
 	AppendRecords(ctx context.Context, what string, check func(*metadata.Image) error, recs []metadata.Record) (*metadata.Image, error)
 	AppendTransaction(ctx context.Context, name string, check func(*metadata.Image) error,
 		batches [][]metadata.Record, progress func(done, total int)) (*metadata.Image, error)
@@ -194,8 +198,19 @@ func (d *Driver) step(ctx context.Context) {
 		return
 	}
 	if term != d.term {
-		d.term, d.fence, d.mirrored = term, nil, nil
+		// A new term: act only on an image holding everything the earlier
+		// leaders committed (a stale PRE_MIGRATION would load twice, a stale
+		// image would make SYNC_KRAFT_TO_ZK undo the last mirrored writes).
+		d.fence, d.mirrored = nil, nil
 		d.setState(WaitForControllerQuorum)
+		_, t, err := d.q.LeaderImage(ctx)
+		if err != nil || t != term {
+			if ctx.Err() == nil {
+				d.log.Debug("new term: waiting for the log of earlier terms", zap.Int64("term", term), zap.Error(err))
+			}
+			return
+		}
+		d.term = term
 	}
 	img := d.q.Image()
 	d.mu.Lock()
@@ -322,9 +337,13 @@ func (d *Driver) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: load the tree: %v", ErrZooKeeper, err)
 	}
+	deleting, err := d.s.pendingDeletions()
+	if err != nil {
+		return err
+	}
 	// Brokers named in assignments must have registered too.
 	expected := map[int32]bool{}
-	for _, id := range AssignedBrokers(tree) {
+	for _, id := range AssignedBrokers(tree, deleting) {
 		expected[id] = true
 	}
 	for id := range tree.Brokers {
@@ -340,7 +359,7 @@ func (d *Driver) migrate(ctx context.Context) error {
 		return nil
 	}
 	read := time.Since(start)
-	batches := LoadRecords(tree, d.cfg.BatchSize)
+	batches := LoadRecords(tree, deleting, d.cfg.BatchSize)
 	n := 0
 	for _, b := range batches {
 		n += len(b)
@@ -349,7 +368,7 @@ func (d *Driver) migrate(ctx context.Context) error {
 	d.status.Batches, d.status.BatchesLoaded, d.status.RecordsLoaded = len(batches), 0, 0
 	d.mu.Unlock()
 	d.log.Info("migrating metadata from ZooKeeper", zap.Int("topics", len(tree.Topics)), zap.Int("records", n),
-		zap.Int("batches", len(batches)), zap.Duration("read", read))
+		zap.Int("batches", len(batches)), zap.Duration("read", read), zap.Strings("finishing_deletion_of", slices.Sorted(maps.Keys(deleting))))
 	lastLog := time.Now()
 	img, err := d.q.AppendTransaction(ctx, MigrationTransactionName, func(img *metadata.Image) error {
 		if img.ZkMigrationState() != metadata.ZkMigrationPreMigration {
@@ -377,13 +396,15 @@ func (d *Driver) migrate(ctx context.Context) error {
 	// No ZooKeeper-mode broker wrote after the takeover (their writes are
 	// fenced on /controller_epoch and go to the quorum, which refused them
 	// until now): ZooKeeper holds what was loaded, except the topics the
-	// load completed. Write those and record the offset.
-	ops := CompletionOps(tree, img, f.zkEpoch)
+	// load completed or deleted. Write those and record the offset. If this
+	// fails, the next step resyncs the whole tree (SYNC_KRAFT_TO_ZK).
+	ops := CompletionOps(tree, deleting, img, f.zkEpoch)
 	if err := d.s.writeFenced(f, ops, img.Offset(), int32(img.Epoch()), d.cfg.MaxMultiOps); err != nil {
 		return err
 	}
 	if len(ops) > 0 {
-		d.log.Info("completed topics the ZooKeeper controller had not finished", zap.Int("ops", len(ops)))
+		d.log.Info("completed the topic creations and deletions the ZooKeeper controller had not finished",
+			zap.Int("ops", len(ops)), zap.Int("deleted", len(deleting)))
 	}
 	d.mirrored = img
 	d.setMirrored(img.Offset())
@@ -410,26 +431,31 @@ func (d *Driver) migration(ctx context.Context, img *metadata.Image) error {
 	if d.finalizeRequested() {
 		return d.finalize(ctx)
 	}
-	if d.fence == nil {
-		d.setState(BecomeController)
-		f, err := d.s.takeover(d.cfg.NodeID, int32(d.term), time.Now())
-		if err != nil {
-			return err
+	if d.fence == nil || d.mirrored == nil {
+		if d.fence == nil {
+			d.setState(BecomeController)
+			f, err := d.s.takeover(d.cfg.NodeID, int32(d.term), time.Now())
+			if err != nil {
+				return err
+			}
+			d.fence = f
+			d.setZkEpoch(f.zkEpoch)
+			d.log.Info("took over /controller", zap.Int32("controller_epoch", f.zkEpoch), zap.Int64("kraft_controller_epoch", d.term))
 		}
-		d.fence = f
-		d.setZkEpoch(f.zkEpoch)
-		d.log.Info("took over /controller", zap.Int32("controller_epoch", f.zkEpoch), zap.Int64("kraft_controller_epoch", d.term))
 		d.setState(SyncKRaftToZk)
 		tree, err := zk.LoadTree(d.conn, d.cfg.Chroot, d.cfg.LoadConcurrency)
 		if err != nil {
 			return fmt.Errorf("%w: load the tree: %v", ErrZooKeeper, err)
 		}
-		zimg, err := tree.Image()
+		deleting, err := d.s.pendingDeletions()
 		if err != nil {
-			return fmt.Errorf("image of the ZooKeeper tree: %w", err)
+			return err
 		}
-		ops := DiffOps(zimg, img, f.zkEpoch)
-		if err := d.s.writeFenced(f, ops, img.Offset(), int32(img.Epoch()), d.cfg.MaxMultiOps); err != nil {
+		ops, err := SyncOps(tree, deleting, img, d.fence.zkEpoch)
+		if err != nil {
+			return err
+		}
+		if err := d.s.writeFenced(d.fence, ops, img.Offset(), int32(img.Epoch()), d.cfg.MaxMultiOps); err != nil {
 			return err
 		}
 		d.log.Info("ZooKeeper synchronized with the metadata log", zap.Int("ops", len(ops)), zap.Int64("offset", img.Offset()))

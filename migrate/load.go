@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 
@@ -23,7 +24,15 @@ const MigrationTransactionName = "ZK Migration"
 // fenced it (see completedTopicRecords) is completed as that controller
 // would have; the driver then writes what it added to ZooKeeper
 // (CompletionOps).
-func LoadRecords(t *zk.Tree, batchSize int) [][]metadata.Record {
+//
+// deleting are the topics queued in /admin/delete_topics that the fenced
+// ZooKeeper controller had not deleted yet (KAFKA-15605). The migration
+// finishes their deletion, as Kafka's does: a complete one is loaded and
+// then removed (RemoveTopicRecord, after every topic, in the same
+// transaction, so the image after the load never holds it), an incomplete
+// one (no id) is not loaded at all; CompletionOps deletes their znodes and
+// queue entries. Their configs are not loaded.
+func LoadRecords(t *zk.Tree, deleting map[string]bool, batchSize int) [][]metadata.Record {
 	var batches [][]metadata.Record
 	var cur []metadata.Record
 	add := func(recs []metadata.Record) {
@@ -37,8 +46,16 @@ func LoadRecords(t *zk.Tree, batchSize int) [][]metadata.Record {
 		}
 		cur = append(cur, recs...)
 	}
+	var removes []metadata.Record
 	for _, name := range slices.Sorted(maps.Keys(t.Topics)) {
 		recs := t.TopicRecords(name)
+		if deleting[name] {
+			if len(recs) > 0 {
+				add(recs)
+				removes = append(removes, &metadata.RemoveTopicRecord{TopicID: t.Topics[name].ZNode.TopicID})
+			}
+			continue
+		}
 		if len(recs) == 0 {
 			recs = completedTopicRecords(t, name)
 		}
@@ -60,6 +77,9 @@ func LoadRecords(t *zk.Tree, batchSize int) [][]metadata.Record {
 	if r := t.ProducerIDsRecord(); r != nil {
 		add([]metadata.Record{r})
 	}
+	for _, r := range removes {
+		add([]metadata.Record{r})
+	}
 	add([]metadata.Record{&metadata.ZkMigrationStateRecord{ZkMigrationState: metadata.ZkMigrationMigration}})
 	return append(batches, cur)
 }
@@ -75,10 +95,14 @@ func cmpString(a, b string) int {
 }
 
 // AssignedBrokers are the broker ids named in any topic assignment (Kafka
-// waits for these too: an offline broker has no /brokers/ids znode).
-func AssignedBrokers(t *zk.Tree) []int32 {
+// waits for these too: an offline broker has no /brokers/ids znode), except
+// the assignments of topics being deleted (they are not migrated).
+func AssignedBrokers(t *zk.Tree, deleting map[string]bool) []int32 {
 	set := map[int32]bool{}
-	for _, tn := range t.Topics {
+	for name, tn := range t.Topics {
+		if deleting[name] {
+			continue
+		}
 		for _, rs := range tn.ZNode.Partitions {
 			for _, r := range rs {
 				set[r] = true
@@ -134,13 +158,15 @@ func completedTopicRecords(t *zk.Tree, name string) []metadata.Record {
 // LoadRecords completed (incomplete in t, present in img, the image after
 // the load) to ZooKeeper: the topic znode with its id, and the partition
 // znodes and states that were missing, stamped with controller_epoch =
-// zkEpoch. They tolerate replay.
-func CompletionOps(t *zk.Tree, img *metadata.Image, zkEpoch int32) []zk.Op {
+// zkEpoch; then the deletions LoadRecords finished (deleting, absent from
+// img): the topic's znodes, its config and its /admin/delete_topics entry
+// (Kafka's TopicDeletionManager's writes). They tolerate replay.
+func CompletionOps(t *zk.Tree, deleting map[string]bool, img *metadata.Image, zkEpoch int32) []zk.Op {
 	var ops []zk.Op
 	for _, name := range slices.Sorted(maps.Keys(t.Topics)) {
 		tn := t.Topics[name]
 		ti, ok := img.Topic(name)
-		if tn.Complete() || !ok {
+		if tn.Complete() || !ok || deleting[name] {
 			continue
 		}
 		ops = append(ops, zk.Op{Kind: zk.OpSet, Path: zk.TopicPath(name), Data: zk.EncodeTopic(zk.TopicZNodeOf(ti)), Version: -1, Tolerant: true},
@@ -153,5 +179,53 @@ func CompletionOps(t *zk.Tree, img *metadata.Image, zkEpoch int32) []zk.Op {
 				zk.Op{Kind: zk.OpCreate, Path: zk.PartitionStatePath(name, p), Data: stateData(ti.Partitions[p], zkEpoch), Tolerant: true})
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(deleting)) {
+		if _, live := img.Topic(name); !live {
+			ops = append(ops, topicDeletionOps(t, name)...)
+		}
+		ops = append(ops, zk.Op{Kind: zk.OpDelete, Path: zk.DeleteTopicPath(name), Version: -1, Tolerant: true})
+	}
 	return ops
+}
+
+// topicDeletionOps delete what the tree holds of topic name: its partition,
+// state and topic znodes and its config (nothing if it is not in the tree).
+func topicDeletionOps(t *zk.Tree, name string) []zk.Op {
+	tn, ok := t.Topics[name]
+	if !ok {
+		return nil
+	}
+	parts := map[int32]bool{}
+	for p := range tn.ZNode.Partitions {
+		parts[p] = true
+	}
+	for p := range tn.States {
+		parts[p] = true
+	}
+	return append(zk.DeleteTopicOps(name, slices.Sorted(maps.Keys(parts))),
+		zk.Op{Kind: zk.OpDelete, Path: zk.TopicConfigPath(name), Version: -1, Tolerant: true})
+}
+
+// SyncOps is SYNC_KRAFT_TO_ZK (a new leader, or a leader whose write after
+// the load failed): the writes that make the tree t equal to the log's
+// image img (DiffOps from the tree's image), plus the deletions queued in
+// /admin/delete_topics (deleting) that the log has done: the znodes of
+// queued topics the tree's image leaves out (incomplete ones) and every
+// queue entry, so that a ZooKeeper controller after a rollback deletes
+// nothing the log holds.
+func SyncOps(t *zk.Tree, deleting map[string]bool, img *metadata.Image, zkEpoch int32) ([]zk.Op, error) {
+	zimg, err := t.Image()
+	if err != nil {
+		return nil, fmt.Errorf("image of the ZooKeeper tree: %w", err)
+	}
+	ops := DiffOps(zimg, img, zkEpoch)
+	for _, name := range slices.Sorted(maps.Keys(deleting)) {
+		_, inTree := zimg.Topic(name)
+		_, inLog := img.Topic(name)
+		if !inTree && !inLog {
+			ops = append(ops, topicDeletionOps(t, name)...) // incomplete (or gone): DiffOps does not see it
+		}
+		ops = append(ops, zk.Op{Kind: zk.OpDelete, Path: zk.DeleteTopicPath(name), Version: -1, Tolerant: true})
+	}
+	return ops, nil
 }

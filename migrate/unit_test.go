@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -164,7 +165,7 @@ func TestLoadRecords(t *testing.T) {
 	tree.Configs[zk.ConfigEntity{Type: zk.ConfigTopics, Name: "b"}] = map[string]string{"retention.ms": "1"}
 	tree.ProducerIDs = &zk.ProducerIDBlock{Broker: 1, BlockStart: 0, BlockEnd: 999}
 	for _, size := range []int{1, 3, 100} {
-		batches := LoadRecords(tree, size)
+		batches := LoadRecords(tree, nil, size)
 		var all []metadata.Record
 		for _, b := range batches {
 			if len(b) == 0 || len(b) > size {
@@ -197,7 +198,7 @@ func TestLoadRecords(t *testing.T) {
 		}
 		// Only what the load added goes to ZooKeeper: the topic znode (now
 		// with its id) and the missing partition and state znodes.
-		ops := CompletionOps(tree, img, 9)
+		ops := CompletionOps(tree, nil, img, 9)
 		want := []string{"set " + zk.TopicPath("incomplete"), "create " + zk.PartitionsPath("incomplete"),
 			"create " + zk.PartitionPath("incomplete", 0), "create " + zk.PartitionStatePath("incomplete", 0)}
 		if got := opPaths(ops); !slices.Equal(got, want) {
@@ -210,9 +211,114 @@ func TestLoadRecords(t *testing.T) {
 			t.Fatalf("state written %+v (%v)", st, err)
 		}
 	}
-	if got := AssignedBrokers(tree); !slices.Equal(got, []int32{1, 2, 7}) {
+	if got := AssignedBrokers(tree, nil); !slices.Equal(got, []int32{1, 2, 7}) {
 		t.Fatalf("assigned brokers %v", got)
 	}
+}
+
+// TestPendingDeletions: topics queued in /admin/delete_topics that the
+// ZooKeeper controller had not deleted (KAFKA-15605) are not resurrected:
+// the load removes a complete one (RemoveTopicRecord after every topic) and
+// skips an incomplete one, and the ZooKeeper writes after the load (or a
+// resync after a failover) delete their znodes and queue entries.
+func TestPendingDeletions(t *testing.T) {
+	keepID, doomedID := metadata.RandomUuid(), metadata.RandomUuid()
+	topic := func(id metadata.Uuid, replicas []int32, withState bool) *zk.TopicNode {
+		tn := &zk.TopicNode{ZNode: zk.TopicZNode{TopicID: id, Partitions: map[int32][]int32{0: replicas}}, States: map[int32]zk.StateNode{}}
+		if withState {
+			tn.States[0] = zk.StateNode{State: zk.PartitionState{Leader: replicas[0], ISR: replicas}, ZkVersion: 2}
+		}
+		return tn
+	}
+	tree := zk.NewTree()
+	tree.Topics["keep"] = topic(keepID, []int32{1, 2}, true)
+	tree.Topics["doomed"] = topic(doomedID, []int32{1, 9}, true) // broker 9 is gone for good
+	tree.Topics["half"] = topic(metadata.ZeroUuid, []int32{1}, false)
+	tree.Brokers[1] = zk.BrokerNode{Czxid: 5}
+	tree.Configs[zk.ConfigEntity{Type: zk.ConfigTopics, Name: "doomed"}] = map[string]string{"retention.ms": "1"}
+	deleting := map[string]bool{"doomed": true, "half": true, "ghost": true}
+
+	var all []metadata.Record
+	for _, b := range LoadRecords(tree, deleting, 2) {
+		all = append(all, b...)
+	}
+	var removes []metadata.Uuid
+	for i, r := range all {
+		switch r := r.(type) {
+		case *metadata.RemoveTopicRecord:
+			removes = append(removes, r.TopicID)
+			if _, ok := all[i+1].(*metadata.RemoveTopicRecord); !ok {
+				if _, ok := all[i+1].(*metadata.ZkMigrationStateRecord); !ok {
+					t.Fatalf("record after the removals: %T", all[i+1])
+				}
+			}
+		case *metadata.ConfigRecord:
+			t.Fatalf("config of a topic being deleted loaded: %+v", r)
+		case *metadata.TopicRecord:
+			if r.Name == "half" {
+				t.Fatal("incomplete topic being deleted was completed")
+			}
+		}
+	}
+	if !slices.Equal(removes, []metadata.Uuid{doomedID}) {
+		t.Fatalf("removed %v, want [%v]", removes, doomedID)
+	}
+	img := image(t, metadata.EmptyImage(), all...)
+	if names := slices.Sorted(maps.Keys(topicSet(img))); !slices.Equal(names, []string{"keep"}) {
+		t.Fatalf("topics after the load: %v", names)
+	}
+	if len(img.Configs(metadata.TopicResource, "doomed")) != 0 {
+		t.Fatal("configs of the deleted topic in the image")
+	}
+	if got := AssignedBrokers(tree, deleting); !slices.Equal(got, []int32{1, 2}) {
+		t.Fatalf("assigned brokers %v: a topic being deleted must not hold up the migration", got)
+	}
+
+	doomedZnodes := []string{"delete " + zk.PartitionStatePath("doomed", 0), "delete " + zk.PartitionPath("doomed", 0),
+		"delete " + zk.PartitionsPath("doomed"), "delete " + zk.TopicPath("doomed")}
+	halfZnodes := []string{"delete " + zk.PartitionStatePath("half", 0), "delete " + zk.PartitionPath("half", 0),
+		"delete " + zk.PartitionsPath("half"), "delete " + zk.TopicPath("half"), "delete " + zk.TopicConfigPath("half")}
+	queue := func(name string) string { return "delete " + zk.DeleteTopicPath(name) }
+	tests := []struct {
+		name string
+		ops  func() ([]zk.Op, error)
+		want []string
+	}{
+		{"after the load", func() ([]zk.Op, error) { return CompletionOps(tree, deleting, img, 4), nil },
+			slices.Concat(doomedZnodes, []string{"delete " + zk.TopicConfigPath("doomed"), queue("doomed"), queue("ghost")}, halfZnodes, []string{queue("half")})},
+		{"resync after a failover", func() ([]zk.Op, error) { return SyncOps(tree, deleting, img, 4) },
+			// DiffOps deletes the complete topic, the rest follows in name order.
+			slices.Concat(doomedZnodes, []string{"delete " + zk.TopicConfigPath("doomed"), queue("doomed"), queue("ghost")}, halfZnodes, []string{queue("half")})},
+		{"nothing queued, nothing to sync", func() ([]zk.Op, error) {
+			synced := zk.NewTree()
+			synced.Topics["keep"] = tree.Topics["keep"]
+			return SyncOps(synced, nil, img, 4)
+		}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ops, err := tc.ops()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := opPaths(ops); !slices.Equal(got, tc.want) {
+				t.Fatalf("ops\n%q\nwant\n%q", got, tc.want)
+			}
+			for _, o := range ops {
+				if !o.Tolerant || o.Version != -1 {
+					t.Fatalf("op %s is not replay-tolerant", o)
+				}
+			}
+		})
+	}
+}
+
+func topicSet(img *metadata.Image) map[string]bool {
+	out := map[string]bool{}
+	for _, t := range img.Topics() {
+		out[t.Name] = true
+	}
+	return out
 }
 
 func TestReplayLog(t *testing.T) {

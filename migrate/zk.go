@@ -114,6 +114,20 @@ func (s *session) readControllerEpoch() (epoch, version int32, err error) {
 	return 0, 0, fmt.Errorf("%s keeps changing: %w", zk.ControllerEpochPath, ErrControllerMoved)
 }
 
+// pendingDeletions are the children of /admin/delete_topics: topics whose
+// deletion was requested in ZooKeeper mode and not finished yet.
+func (s *session) pendingDeletions() (map[string]bool, error) {
+	names, _, err := s.conn.Children(s.abs(zk.DeleteTopicsPath))
+	if err != nil && !errors.Is(err, gozk.ErrNoNode) {
+		return nil, fmt.Errorf("%w: list %s: %v", ErrZooKeeper, zk.DeleteTopicsPath, err)
+	}
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		out[n] = true
+	}
+	return out, nil
+}
+
 // fence is what a KRaft controller holds after taking over ZooKeeper:
 // every write checks /controller_epoch at epochVersion and /migration at
 // migrationVersion.

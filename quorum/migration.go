@@ -59,6 +59,21 @@ func (n *Node) LeaderTerm() (term int64, ok bool) {
 	return int64(r.CurrentTerm()), true
 }
 
+// LeaderImage is, on the active controller, the image once every entry of
+// earlier terms is applied (the same raft barrier every controller write
+// waits for once per term), and the term. A new leader's FSM may still lag
+// the log it leads; the migration driver must not take over ZooKeeper or
+// resync it from such a stale image (Kafka's controller likewise activates
+// only after replaying the log up to its epoch's start).
+func (n *Node) LeaderImage(ctx context.Context) (*metadata.Image, int64, error) {
+	r, release, err := n.acquireWrite(ctx, "migration: read the caught-up image")
+	if err != nil {
+		return nil, -1, err
+	}
+	defer release()
+	return n.fsm.image(), int64(r.CurrentTerm()), nil
+}
+
 // AppendRecords appends recs as one entry on the active controller. check
 // (may be nil) runs against the latest applied image first; its error
 // aborts the write. It returns the image after the entry.

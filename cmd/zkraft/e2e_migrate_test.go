@@ -645,3 +645,160 @@ func TestE2EMigrateRollback(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EMigrateControllerFailover: the active controller is killed (kill
+// -9) while the migration dual-writes and a producer (acks=all) runs. Another
+// controller takes /controller over with a higher kraftControllerEpoch and
+// a bumped /controller_epoch, resyncs ZooKeeper and keeps dual-writing: a
+// topic created afterwards through a ZooKeeper-mode broker appears in
+// ZooKeeper; a write fenced with the old /controller_epoch version is
+// refused; the killed controller rejoins; every acknowledged record is
+// readable.
+func TestE2EMigrateControllerFailover(t *testing.T) {
+	// Steps 2 and 3 without the rolls: the controllers first, then the
+	// brokers started in ZooKeeper mode with the migration keys.
+	mc := &migCluster{t: t, zk: zktest.Start(t), brokers: map[int32]*node{}, controllers: map[int32]*node{}, ctrlAddrs: map[int32]string{}}
+	var vs []string
+	for id := int32(11); id <= 13; id++ {
+		mc.ctrlAddrs[id] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		vs = append(vs, fmt.Sprintf("%d@%s", id, mc.ctrlAddrs[id]))
+	}
+	mc.voters = strings.Join(vs, ",")
+	raw, _, err := gozk.Connect([]string{mc.zk.Addr}, 10*time.Second, gozk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(raw.Close)
+	mc.raw = raw
+	// The ZooKeeper cluster's id, which the controllers adopt (a broker of
+	// step 1 would have created it).
+	if _, err := raw.Create("/cluster", nil, 0, gozk.WorldACL(gozk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Create(zk.ClusterIDPath, zk.EncodeClusterID("vp10JlDESliyXcs4B4Tllw"), 0, gozk.WorldACL(gozk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	mc.startControllers()
+	for id := int32(1); id <= 3; id++ {
+		n := &node{t: t, dir: filepath.Join(t.TempDir(), fmt.Sprintf("broker-%d", id)), addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+		mc.brokers[id] = n
+		n.args = mc.brokerArgs(id, phaseZkMigrate)
+		n.spawn()
+		t.Cleanup(func() {
+			n.kill()
+			if t.Failed() {
+				t.Logf("broker %d log tail:\n%s", id, n.logTail())
+			}
+		})
+	}
+	for _, n := range mc.brokers {
+		n.waitReady()
+	}
+	mc.waitStatus("migrated", "state:               MIGRATION", "brokers registered vs expected: 3/3")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*migWait)
+	defer cancel()
+	admin := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...))
+	zkCreateTopic(ctx, t, admin, migTopic, 3, 3, nil)
+	eventually(t, migWait, migTopic+" mirrored to ZooKeeper", func() error {
+		_, _, err := zkState(mc.raw, migTopic, 2)
+		return err
+	})
+	p := startMigProducer(t, mc.seeds())
+	p.waitMore(t, 10, "before the failover")
+
+	data, _, err := mc.raw.Get(zk.ControllerPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := zk.DecodeController(data)
+	if err != nil || !first.IsKRaft() || mc.controllers[first.BrokerID] == nil {
+		t.Fatalf("/controller %s (%v): not one of the controllers", data, err)
+	}
+	data, estat, err := mc.raw.Get(zk.ControllerEpochPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch, err := zk.DecodeControllerEpoch(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc.controllers[first.BrokerID].kill()
+	t.Logf("killed the active controller %d (kraftControllerEpoch %d, controller_epoch %d)", first.BrokerID, first.KRaftControllerEpoch, epoch)
+
+	eventually(t, migWait, "another controller took /controller over", func() error {
+		data, _, err := mc.raw.Get(zk.ControllerPath)
+		if err != nil {
+			return err
+		}
+		c, err := zk.DecodeController(data)
+		if err != nil {
+			return err
+		}
+		if !c.IsKRaft() || c.BrokerID == first.BrokerID || c.KRaftControllerEpoch <= first.KRaftControllerEpoch {
+			return fmt.Errorf("/controller %s", data)
+		}
+		data, _, err = mc.raw.Get(zk.ControllerEpochPath)
+		if err != nil {
+			return err
+		}
+		if e, err := zk.DecodeControllerEpoch(data); err != nil || e <= epoch {
+			return fmt.Errorf("/controller_epoch %s (%v), was %d", data, err, epoch)
+		}
+		return nil
+	})
+	// Dual-write goes on: a topic created through a ZooKeeper-mode broker
+	// reaches the new active controller and is mirrored.
+	zkCreateTopic(ctx, t, admin, "mig-after-failover", 2, 3, nil)
+	eventually(t, migWait, "mig-after-failover mirrored to ZooKeeper", func() error {
+		_, _, err := zkState(mc.raw, "mig-after-failover", 1)
+		return err
+	})
+	var cur zk.MigrationZNode
+	eventually(t, migWait, "/migration names the new controller", func() error {
+		data, _, err := mc.raw.Get(zk.MigrationPath)
+		if err != nil {
+			return err
+		}
+		cur, err = zk.DecodeMigration(data)
+		if err != nil || cur.KRaftControllerID == first.BrokerID || cur.KRaftControllerEpoch <= first.KRaftControllerEpoch {
+			return fmt.Errorf("/migration %s (%v)", data, err)
+		}
+		return nil
+	})
+	// The new active controller resynced ZooKeeper from the log first.
+	newLog, err := os.ReadFile(mc.controllers[cur.KRaftControllerID].logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, fmt.Sprintf("controller %d's log", cur.KRaftControllerID), string(newLog),
+		`"to": "SYNC_KRAFT_TO_ZK"`, "ZooKeeper synchronized with the metadata log", `"to": "DUAL_WRITE"`)
+	// The killed controller comes back as a follower; dual-write goes on.
+	mc.controllers[first.BrokerID].spawn()
+	zkCreateTopic(ctx, t, admin, "mig-after-rejoin", 1, 3, nil)
+	eventually(t, migWait, "mig-after-rejoin mirrored to ZooKeeper", func() error {
+		_, _, err := zkState(mc.raw, "mig-after-rejoin", 0)
+		return err
+	})
+	// A write fenced as the old controller's was is refused.
+	if _, err := mc.raw.Multi(&gozk.CheckVersionRequest{Path: zk.ControllerEpochPath, Version: estat.Version},
+		&gozk.CreateRequest{Path: "/zombie", Data: []byte("x"), Acl: gozk.WorldACL(gozk.PermAll)}); err == nil {
+		t.Fatal("a multi checking the old /controller_epoch version succeeded")
+	}
+	if ok, _, _ := mc.raw.Exists("/zombie"); ok {
+		t.Fatal("/zombie written")
+	}
+	p.waitMore(t, 10, "after the failover")
+	acked := p.stop()
+	got := readAll(t, mc.seeds(), acked)
+	n := 0
+	for part, recs := range acked {
+		for off, v := range recs {
+			n++
+			if got[part][off] != v {
+				t.Fatalf("acked %s-%d@%d = %q, read %q", migTopic, part, off, v, got[part][off])
+			}
+		}
+	}
+	t.Logf("%d acknowledged records readable after the failover", n)
+}
