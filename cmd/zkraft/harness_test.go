@@ -58,15 +58,34 @@ func requireTool(t *testing.T, name, hint string) string {
 	return p
 }
 
-// freePort returns a loopback port that was free a moment ago.
+// handedOut holds every port freePort returned in this test process: a port
+// is free when picked but is not bound until the child process starts, so the
+// kernel may offer it again to the next pick; never hand it out twice.
+var (
+	handedOutMu sync.Mutex
+	handedOut   = map[int]bool{}
+)
+
+// freePort returns a loopback port that was free a moment ago and that no
+// other freePort call of this process returned.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOutMu.Lock()
+	defer handedOutMu.Unlock()
+	for tries := 0; tries < 100; tries++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !handedOut[port] {
+			handedOut[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no fresh loopback port after 100 tries")
+	return 0
 }
 
 // node is one zkraft process.

@@ -286,13 +286,22 @@ type benchControllers struct {
 func startControllers(ctx context.Context, cfg MetadataConfig, dir string, logger *zap.Logger) (*benchControllers, error) {
 	qc := &benchControllers{cfg: cfg, dir: dir, log: logger, voters: map[int32]string{},
 		procs: map[int32]*exec.Cmd{}, done: map[int32]chan struct{}{}, logs: map[int32]*os.File{}}
+	// Hold every listener until all three ports are picked, so the kernel
+	// cannot hand the same free port out twice.
+	var held []net.Listener
 	for id := int32(1); id <= 3; id++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
+			for _, h := range held {
+				h.Close()
+			}
 			return nil, err
 		}
+		held = append(held, l)
 		qc.voters[id] = l.Addr().String()
-		l.Close()
+	}
+	for _, h := range held {
+		h.Close()
 	}
 	for id := int32(1); id <= 3; id++ {
 		if err := qc.spawn(id); err != nil {
