@@ -29,12 +29,16 @@ type controllers struct {
 func startControllers(t testing.TB, clusterID, zkAddr, chroot string, n int) *controllers {
 	t.Helper()
 	voters := map[int32]string{}
+	var held []net.Listener // held until all are picked: no port twice
 	for i := 0; i < n; i++ {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
+		held = append(held, ln)
 		voters[int32(3001+i)] = ln.Addr().String()
+	}
+	for _, ln := range held {
 		ln.Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -208,12 +208,16 @@ func TestControllerListener(t *testing.T) {
 // threeVoters starts 3 TCP voters on free loopback ports.
 func threeVoters(t *testing.T) []*Node {
 	voters := map[int32]string{}
+	var held []net.Listener // held until all are picked: no port twice
 	for id := int32(1); id <= 3; id++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
+		held = append(held, l)
 		voters[id] = l.Addr().String()
+	}
+	for _, l := range held {
 		l.Close()
 	}
 	var nodes []*Node
