@@ -44,14 +44,7 @@ func serveMigratingZooKeeper(ctx context.Context, cfg *config.Config, logger *za
 	defer closeInto(&err, "close logs", logs.Close)
 
 	h := &hybridMetadata{log: logger.Named("migration")}
-	zcfg := zk.DefaultConfig()
-	zcfg.Servers = cfg.ZooKeeperServers
-	zcfg.Chroot = cfg.ZooKeeperChroot
-	zcfg.SessionTimeout = cfg.ZooKeeperSessionTimeout
-	zcfg.ConnectionTimeout = cfg.ZooKeeperConnectionTimeout
-	zcfg.BrokerID = cfg.NodeID
-	zcfg.Controller.DefaultNumPartitions = cfg.NumPartitions
-	zcfg.Controller.DefaultReplicationFactor = cfg.DefaultReplicationFactor
+	zcfg := zkConfig(cfg)
 	zcfg.FenceClientWrites = true // no ZooKeeper write after a KRaft controller's takeover
 	backend, err := zk.New(zcfg, logger, zkSide{h})
 	if err != nil {

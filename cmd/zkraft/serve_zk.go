@@ -37,14 +37,7 @@ func serveZooKeeper(ctx context.Context, cfg *config.Config, logger *zap.Logger)
 	}
 	defer closeInto(&err, "close logs", logs.Close)
 
-	zcfg := zk.DefaultConfig()
-	zcfg.Servers = cfg.ZooKeeperServers
-	zcfg.Chroot = cfg.ZooKeeperChroot
-	zcfg.SessionTimeout = cfg.ZooKeeperSessionTimeout
-	zcfg.ConnectionTimeout = cfg.ZooKeeperConnectionTimeout
-	zcfg.BrokerID = cfg.NodeID
-	zcfg.Controller.DefaultNumPartitions = cfg.NumPartitions
-	zcfg.Controller.DefaultReplicationFactor = cfg.DefaultReplicationFactor
+	zcfg := zkConfig(cfg)
 	pub := &zkPublisher{}
 	backend, err := zk.New(zcfg, logger, pub)
 	if err != nil {
@@ -175,4 +168,18 @@ func (p *zkPublisher) attach(b *broker.Broker, current func() *metadata.Image) {
 	d.SetClusterID(img.ClusterID())
 	b.Publish(d, img)
 	p.b = b
+}
+
+// zkConfig maps server.properties onto the ZooKeeper backend's config
+// (zookeeper.connect, zookeeper.*.timeout.ms, broker.id, topic defaults).
+func zkConfig(cfg *config.Config) zk.Config {
+	zcfg := zk.DefaultConfig()
+	zcfg.Servers = cfg.ZooKeeperServers
+	zcfg.Chroot = cfg.ZooKeeperChroot
+	zcfg.SessionTimeout = cfg.ZooKeeperSessionTimeout
+	zcfg.ConnectionTimeout = cfg.ZooKeeperConnectionTimeout
+	zcfg.BrokerID = cfg.NodeID
+	zcfg.Controller.DefaultNumPartitions = cfg.NumPartitions
+	zcfg.Controller.DefaultReplicationFactor = cfg.DefaultReplicationFactor
+	return zcfg
 }
