@@ -63,9 +63,10 @@ type Driver struct {
 	log *zap.Logger
 	q   Quorum
 
-	conn *gozk.Conn
-	s    *session
-	wake chan struct{}
+	conn       *gozk.Conn
+	connEvents <-chan gozk.Event // closed by the client library once its goroutines end
+	s          *session
+	wake       chan struct{}
 
 	// Loop state (loop goroutine only).
 	term      int64
@@ -116,16 +117,16 @@ func (d *Driver) Start(ctx context.Context, q Quorum) error {
 	if d.conn != nil {
 		return errors.New("migrate: driver already started")
 	}
-	conn, err := Connect(ctx, d.cfg.Servers, d.cfg.SessionTimeout, d.cfg.ConnectionTimeout, d.log.Named("zk"))
+	conn, events, err := connect(ctx, d.cfg.Servers, d.cfg.SessionTimeout, d.cfg.ConnectionTimeout, d.log.Named("zk"))
 	if err != nil {
 		return err
 	}
 	s := newSession(conn, d.cfg.Chroot)
 	if err := s.createTopLevelPaths(); err != nil {
-		conn.Close()
+		zk.CloseWait(conn, events, d.cfg.ConnectionTimeout)
 		return err
 	}
-	d.conn, d.s, d.q = conn, s, q
+	d.conn, d.connEvents, d.s, d.q = conn, events, s, q
 	d.setState(Inactive)
 	lctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
@@ -145,7 +146,7 @@ func (d *Driver) Close() error {
 		d.cancel = nil
 	}
 	if d.conn != nil {
-		d.conn.Close()
+		zk.CloseWait(d.conn, d.connEvents, d.cfg.ConnectionTimeout) // no client goroutine outlives Close
 		d.conn = nil
 	}
 	return nil

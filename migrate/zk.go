@@ -19,24 +19,31 @@ const FinalizeRequestPath = "/zkraft_migration_finalize"
 
 // Connect opens a ZooKeeper session and waits until it is established.
 func Connect(ctx context.Context, servers []string, sessionTimeout, connectTimeout time.Duration, logger *zap.Logger) (*gozk.Conn, error) {
+	conn, _, err := connect(ctx, servers, sessionTimeout, connectTimeout, logger)
+	return conn, err
+}
+
+// connect is Connect that also returns the connection's event channel, for
+// zk.CloseWait (the driver's Close waits for the client's goroutines).
+func connect(ctx context.Context, servers []string, sessionTimeout, connectTimeout time.Duration, logger *zap.Logger) (*gozk.Conn, <-chan gozk.Event, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	conn, _, err := gozk.Connect(servers, sessionTimeout, gozk.WithLogger(zkLogger{logger}))
+	conn, events, err := gozk.Connect(servers, sessionTimeout, gozk.WithLogger(zkLogger{logger}))
 	if err != nil {
-		return nil, fmt.Errorf("%w: connect %v: %v", ErrZooKeeper, servers, err)
+		return nil, nil, fmt.Errorf("%w: connect %v: %v", ErrZooKeeper, servers, err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	for conn.State() != gozk.StateHasSession {
 		select {
 		case <-wctx.Done():
-			conn.Close()
-			return nil, fmt.Errorf("%w: no session with %v within %v: %v", ErrZooKeeper, servers, connectTimeout, wctx.Err())
+			zk.CloseWait(conn, events, connectTimeout)
+			return nil, nil, fmt.Errorf("%w: no session with %v within %v: %v", ErrZooKeeper, servers, connectTimeout, wctx.Err())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	return conn, nil
+	return conn, events, nil
 }
 
 type zkLogger struct{ l *zap.Logger }

@@ -34,12 +34,15 @@ type Backend struct {
 	pubs []Publisher
 	acl  []gozk.ACL
 
-	mu      sync.Mutex // guards conn/started/closed and reg
-	conn    *gozk.Conn
-	started bool
-	closed  bool
-	reg     *metadata.BrokerRegistration // registered broker, re-registered on a new session
-	oldSess map[int64]bool               // earlier session ids of this backend (KAFKA-7165)
+	mu   sync.Mutex // guards conn/started/closed and reg
+	conn *gozk.Conn
+	// connEvents is the event channel of conn; the library closes it once its
+	// goroutines have ended (CloseWait).
+	connEvents <-chan gozk.Event
+	started    bool
+	closed     bool
+	reg        *metadata.BrokerRegistration // registered broker, re-registered on a new session
+	oldSess    map[int64]bool               // earlier session ids of this backend (KAFKA-7165)
 
 	clusterID atomic.Value // string
 	img       atomic.Pointer[metadata.Image]
@@ -131,16 +134,17 @@ func (b *Backend) Start(ctx context.Context) (err error) {
 	if b.started {
 		return errors.New("zk: backend already started")
 	}
-	conn, _, err := gozk.Connect(b.cfg.Servers, b.cfg.SessionTimeout,
+	conn, connEvents, err := gozk.Connect(b.cfg.Servers, b.cfg.SessionTimeout,
 		gozk.WithLogger(zapZkLogger{b.log.Named("client")}), gozk.WithEventCallback(b.events.push))
 	if err != nil {
 		return fmt.Errorf("zk: connect %v: %w", b.cfg.Servers, err)
 	}
 	defer func() {
 		if err != nil {
-			conn.Close()
+			CloseWait(conn, connEvents, closeWaitTimeout)
 		}
 	}()
+	b.connEvents = connEvents
 	wctx, cancel := context.WithTimeout(ctx, b.cfg.ConnectionTimeout)
 	defer cancel()
 	for conn.State() != gozk.StateHasSession {
@@ -221,13 +225,15 @@ func (b *Backend) Close() error {
 		return nil
 	}
 	b.closed = true
-	conn, started := b.conn, b.started
+	conn, events, started := b.conn, b.connEvents, b.started
 	b.mu.Unlock()
 	if !started {
 		return nil
 	}
 	b.cancel()
-	conn.Close() // ends the session (ephemerals go at once) and fails calls in flight
+	// Ends the session (ephemerals go at once), fails calls in flight, and
+	// waits for the client library's goroutines.
+	CloseWait(conn, events, closeWaitTimeout)
 	b.wg.Wait()
 	b.isController.Store(false)
 	b.log.Info("closed")
