@@ -65,7 +65,8 @@
 // Backend owns one loop goroutine (started by Start, ended by Close) that
 // owns the tree, publishes images and runs the election and the controller.
 // go-zookeeper's own goroutines deliver events to a non-blocking queue
-// (eventQueue) and end when Close closes the connection. Loading the tree
+// (eventQueue); Close closes the connection and waits until they have ended
+// (CloseWait: the library closes its event channel last). Loading the tree
 // starts LoadConcurrency short-lived readers, joined before it returns.
 // Callers of CreateTopics etc. write from their own goroutine and wait for
 // the image.
