@@ -70,9 +70,10 @@ type gossipTransport struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
+	conns connSet // every open connection, in and out
+
 	mu     sync.Mutex
 	closed bool
-	conns  map[net.Conn]struct{} // every open connection, in and out
 	peers  map[string]*gossipPeer
 }
 
@@ -95,7 +96,6 @@ func newGossipTransport(ln net.Listener, advertise string, log *zap.Logger) (*go
 		packetCh: make(chan *memberlist.Packet),
 		streamCh: make(chan net.Conn),
 		done:     make(chan struct{}),
-		conns:    map[net.Conn]struct{}{},
 		peers:    map[string]*gossipPeer{},
 	}
 	t.dialCtx, t.cancel = context.WithCancel(context.Background())
@@ -159,37 +159,11 @@ func (t *gossipTransport) dial(addr string, timeout time.Duration, preface []byt
 		return nil, fmt.Errorf("quorum: gossip handshake with %s: %w", addr, err)
 	}
 	_ = c.SetWriteDeadline(time.Time{})
-	tc := t.track(c)
+	tc := t.conns.track(c)
 	if tc == nil {
 		return nil, fmt.Errorf("quorum: gossip dial %s: %w", addr, ErrClosed)
 	}
 	return tc, nil
-}
-
-// track remembers c so that Shutdown can close it; the returned conn
-// forgets it when closed. After Shutdown it closes c and returns nil.
-func (t *gossipTransport) track(c net.Conn) net.Conn {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		_ = c.Close()
-		return nil
-	}
-	tc := &gossipConn{Conn: c, t: t}
-	t.conns[tc] = struct{}{}
-	return tc
-}
-
-type gossipConn struct {
-	net.Conn
-	t *gossipTransport
-}
-
-func (c *gossipConn) Close() error {
-	c.t.mu.Lock()
-	delete(c.t.conns, c)
-	c.t.mu.Unlock()
-	return c.Conn.Close()
 }
 
 // Shutdown stops accepting, closes every connection and waits for the
@@ -205,11 +179,8 @@ func (t *gossipTransport) Shutdown() error {
 	close(t.done)
 	t.cancel()
 	_ = t.ln.Close()
-	for c := range t.conns {
-		_ = c.(*gossipConn).Conn.Close()
-	}
-	t.conns = map[net.Conn]struct{}{}
 	t.mu.Unlock()
+	t.conns.closeAll()
 	t.wg.Wait()
 	return nil
 }
@@ -229,7 +200,7 @@ func (t *gossipTransport) accept() {
 			}
 			continue
 		}
-		if c = t.track(c); c == nil {
+		if c = t.conns.track(c); c == nil {
 			return
 		}
 		t.wg.Add(1)

@@ -41,12 +41,11 @@ const muxHandshakeTimeout = 10 * time.Second
 // byte. It owns one accept goroutine and one short goroutine per connection
 // still in its handshake; close waits for all of them.
 type mux struct {
-	ln     net.Listener
-	connMu sync.Mutex
-	conns  map[net.Conn]struct{} // raft connections, closed by close (raft leaves them open)
-	log    *zap.Logger
-	raft   *muxListener
-	kafka  *muxListener
+	ln    net.Listener
+	conns connSet // raft connections, closed by close (raft leaves them open)
+	log   *zap.Logger
+	raft  *muxListener
+	kafka *muxListener
 	// gossip gets connections opening with connGossip while gossipOn is
 	// set (startGossip); before that, and on a node without gossip, they
 	// are closed.
@@ -67,7 +66,7 @@ func newMux(addr string, log *zap.Logger) (*mux, error) {
 
 // newMuxOn sorts the connections of ln, which it owns from now on.
 func newMuxOn(ln net.Listener, log *zap.Logger) *mux {
-	m := &mux{ln: ln, log: log, closed: make(chan struct{}), conns: map[net.Conn]struct{}{}}
+	m := &mux{ln: ln, log: log, closed: make(chan struct{})}
 	m.raft = &muxListener{m: m, ch: make(chan net.Conn), done: make(chan struct{})}
 	m.kafka = &muxListener{m: m, ch: make(chan net.Conn), done: make(chan struct{})}
 	m.gossip = &muxListener{m: m, ch: make(chan net.Conn), done: make(chan struct{})}
@@ -116,7 +115,7 @@ func (m *mux) sort(c net.Conn) {
 	switch b[0] {
 	case connRaft:
 		dst = m.raft
-		if c = m.track(c); c == nil {
+		if c = m.conns.track(c); c == nil {
 			return
 		}
 	case connGossip:
@@ -143,40 +142,7 @@ func (m *mux) close() {
 		_ = m.ln.Close()
 	})
 	m.wg.Wait()
-	m.connMu.Lock()
-	defer m.connMu.Unlock()
-	for c := range m.conns {
-		_ = c.(*trackedConn).Conn.Close()
-	}
-	m.conns = nil
-}
-
-// track remembers a raft connection so that close can end raft's
-// connection goroutines, which hashicorp's NetworkTransport.Close leaves
-// blocked in Read; closing the returned conn forgets it. After close it
-// closes c and returns nil.
-func (m *mux) track(c net.Conn) net.Conn {
-	m.connMu.Lock()
-	defer m.connMu.Unlock()
-	if m.conns == nil {
-		_ = c.Close()
-		return nil
-	}
-	tc := &trackedConn{Conn: c, m: m}
-	m.conns[tc] = struct{}{}
-	return tc
-}
-
-type trackedConn struct {
-	net.Conn
-	m *mux
-}
-
-func (c *trackedConn) Close() error {
-	c.m.connMu.Lock()
-	delete(c.m.conns, c)
-	c.m.connMu.Unlock()
-	return c.Conn.Close()
+	m.conns.closeAll()
 }
 
 // muxListener is one side of the mux as a net.Listener. Closing it stops
@@ -250,7 +216,7 @@ func (s *raftStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.C
 		return nil, fmt.Errorf("quorum: raft handshake with %s: %w", addr, err)
 	}
 	_ = c.SetWriteDeadline(time.Time{})
-	tc := s.m.track(c)
+	tc := s.m.conns.track(c)
 	if tc == nil {
 		return nil, fmt.Errorf("quorum: dial %s: %w", addr, net.ErrClosed)
 	}
