@@ -30,11 +30,7 @@ const controlledShutdownTimeout = 5 * time.Second
 // controller addresses it knows), the broker handlers and the socket server.
 // On SIGTERM it runs controlled shutdown before closing.
 func serveBroker(ctx context.Context, cfg *config.Config, logger *zap.Logger) (err error) {
-	endpoints, err := advertisedEndpoints(cfg)
-	if err != nil {
-		return err
-	}
-	logs, err := openLogs(cfg, logger)
+	endpoints, logs, err := openBroker(cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -113,6 +109,20 @@ func runBroker(ctx, startCtx context.Context, cfg *config.Config, logger *zap.Lo
 		logger.Warn("close network server", zap.Error(cerr))
 	}
 	return nil
+}
+
+// openBroker returns what every broker-serving mode starts from: the
+// endpoints it advertises and its started LogManager (the caller closes it).
+func openBroker(cfg *config.Config, logger *zap.Logger) ([]metadata.Endpoint, *storage.Manager, error) {
+	endpoints, err := advertisedEndpoints(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	logs, err := openLogs(cfg, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	return endpoints, logs, nil
 }
 
 func openLogs(cfg *config.Config, logger *zap.Logger) (*storage.Manager, error) {

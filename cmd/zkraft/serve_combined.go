@@ -30,11 +30,7 @@ func serveCombined(ctx context.Context, cfg *config.Config, logger *zap.Logger) 
 	if !ok {
 		return errors.New("controller.listener.names: no listener for the controller")
 	}
-	endpoints, err := advertisedEndpoints(cfg)
-	if err != nil {
-		return err
-	}
-	logs, err := openLogs(cfg, logger)
+	endpoints, logs, err := openBroker(cfg, logger)
 	if err != nil {
 		return err
 	}

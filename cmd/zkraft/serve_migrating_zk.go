@@ -33,11 +33,7 @@ import (
 // mode, which have no /brokers/ids znode. It keeps its /brokers/ids
 // registration (the driver waits for it; a rollback needs it).
 func serveMigratingZooKeeper(ctx context.Context, cfg *config.Config, logger *zap.Logger) (err error) {
-	endpoints, err := advertisedEndpoints(cfg)
-	if err != nil {
-		return err
-	}
-	logs, err := openLogs(cfg, logger)
+	endpoints, logs, err := openBroker(cfg, logger)
 	if err != nil {
 		return err
 	}

@@ -27,11 +27,7 @@ func serveZooKeeper(ctx context.Context, cfg *config.Config, logger *zap.Logger)
 	if cfg.ZooKeeperMigrationEnable {
 		return serveMigratingZooKeeper(ctx, cfg, logger) // serve_migrating_zk.go
 	}
-	endpoints, err := advertisedEndpoints(cfg)
-	if err != nil {
-		return err
-	}
-	logs, err := openLogs(cfg, logger)
+	endpoints, logs, err := openBroker(cfg, logger)
 	if err != nil {
 		return err
 	}
