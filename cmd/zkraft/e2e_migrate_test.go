@@ -44,6 +44,27 @@ const (
 	phaseQuorum           // step 4: process.roles=broker
 )
 
+// startBrokers starts brokers 1-3 in phase and waits until each serves.
+func (mc *migCluster) startBrokers(phase int) {
+	t := mc.t
+	t.Helper()
+	for id := int32(1); id <= 3; id++ {
+		n := &node{t: t, dir: filepath.Join(t.TempDir(), fmt.Sprintf("broker-%d", id)), addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+		mc.brokers[id] = n
+		n.args = mc.brokerArgs(id, phase)
+		n.spawn()
+		t.Cleanup(func() {
+			n.kill()
+			if t.Failed() {
+				t.Logf("broker %d log tail:\n%s", id, n.logTail())
+			}
+		})
+	}
+	for _, n := range mc.brokers {
+		n.waitReady()
+	}
+}
+
 func (mc *migCluster) brokerArgs(id int32, phase int) []string {
 	n := mc.brokers[id]
 	kv := []string{
@@ -115,21 +136,7 @@ func startMigCluster(t *testing.T) *migCluster {
 		vs = append(vs, fmt.Sprintf("%d@%s", id, mc.ctrlAddrs[id]))
 	}
 	mc.voters = strings.Join(vs, ",")
-	for id := int32(1); id <= 3; id++ {
-		n := &node{t: t, dir: filepath.Join(t.TempDir(), fmt.Sprintf("broker-%d", id)), addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
-		mc.brokers[id] = n
-		n.args = mc.brokerArgs(id, phaseZk)
-		n.spawn()
-		t.Cleanup(func() {
-			n.kill()
-			if t.Failed() {
-				t.Logf("broker %d log tail:\n%s", id, n.logTail())
-			}
-		})
-	}
-	for _, n := range mc.brokers {
-		n.waitReady()
-	}
+	mc.startBrokers(phaseZk)
 	raw, _, err := gozk.Connect([]string{mc.zk.Addr}, 10*time.Second, gozk.WithLogInfo(false))
 	if err != nil {
 		t.Fatal(err)
@@ -679,21 +686,7 @@ func TestE2EMigrateControllerFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	mc.startControllers()
-	for id := int32(1); id <= 3; id++ {
-		n := &node{t: t, dir: filepath.Join(t.TempDir(), fmt.Sprintf("broker-%d", id)), addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
-		mc.brokers[id] = n
-		n.args = mc.brokerArgs(id, phaseZkMigrate)
-		n.spawn()
-		t.Cleanup(func() {
-			n.kill()
-			if t.Failed() {
-				t.Logf("broker %d log tail:\n%s", id, n.logTail())
-			}
-		})
-	}
-	for _, n := range mc.brokers {
-		n.waitReady()
-	}
+	mc.startBrokers(phaseZkMigrate)
 	mc.waitStatus("migrated", "state:               MIGRATION", "brokers registered vs expected: 3/3")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*migWait)
