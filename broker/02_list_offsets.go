@@ -21,7 +21,6 @@ package broker
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -88,13 +87,6 @@ func (b *Broker) listOffset(img *metadata.Image, topic string, rp kmsg.ListOffse
 	return off, found, nil
 }
 
-// Byte positions in a v2 record batch header (see storage's doc.go).
-const (
-	batchLastOffsetDeltaAt = 23
-	batchMaxTimestampAt    = 35
-	batchHeaderLen         = 61
-)
-
 // maxTimestampOffset reads the newest committed batch and returns its last
 // offset and max timestamp; -1, -1 for an empty log.
 func maxTimestampOffset(l *storage.Log, hw int64) (int64, int64, error) {
@@ -105,11 +97,12 @@ func maxTimestampOffset(l *storage.Log, hw int64) (int64, int64, error) {
 	if err != nil {
 		return -1, -1, fmt.Errorf("read last batch below %d: %w", hw, err)
 	}
-	if len(data) < batchHeaderLen {
+	if len(data) < storage.BatchHeaderSize {
 		return -1, -1, nil
 	}
-	base := int64(binary.BigEndian.Uint64(data[0:8]))
-	last := base + int64(int32(binary.BigEndian.Uint32(data[batchLastOffsetDeltaAt:])))
-	maxTs := int64(binary.BigEndian.Uint64(data[batchMaxTimestampAt:]))
-	return last, maxTs, nil
+	h, err := storage.ParseBatchHeader(data)
+	if err != nil {
+		return -1, -1, fmt.Errorf("last batch below %d: %w", hw, err)
+	}
+	return h.LastOffset(), h.MaxTimestamp, nil
 }

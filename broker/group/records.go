@@ -3,9 +3,10 @@ package group
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/broker/storage"
 )
 
 // Key versions of __consumer_offsets records (Kafka's GroupMetadataManager):
@@ -103,16 +104,6 @@ func decodeRecord(key, value []byte) (entry, error) {
 	}
 }
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// Offsets of fields in a v2 record batch (layout in doc.go).
-const (
-	batchLengthOffset = 8
-	batchCRCOffset    = 17
-	batchAttrOffset   = 21
-	batchHeaderSize   = 61
-)
-
 // appendBatch appends one uncompressed, non-transactional magic-2 record
 // batch holding recs to dst. The log assigns the base offset and the leader
 // epoch (both outside the CRC).
@@ -138,9 +129,7 @@ func appendBatch(dst []byte, recs []record, nowMs int64) []byte {
 	}
 	start := len(dst)
 	dst = b.AppendTo(dst)
-	batch := dst[start:]
-	binary.BigEndian.PutUint32(batch[batchLengthOffset:], uint32(len(batch)-12))
-	binary.BigEndian.PutUint32(batch[batchCRCOffset:], crc32.Checksum(batch[batchAttrOffset:], castagnoli))
+	storage.SealBatch(dst[start:])
 	return dst
 }
 
@@ -151,11 +140,12 @@ func appendBatch(dst []byte, recs []record, nowMs int64) []byte {
 // ends the walk without error (the next read starts there).
 func readBatches(b []byte, fn func(offset int64, key, value []byte) error) (next int64, skipped int, err error) {
 	next = -1
-	for len(b) >= batchHeaderSize {
-		size := int64(binary.BigEndian.Uint32(b[batchLengthOffset:])) + 12
-		if size < batchHeaderSize {
-			return next, skipped, fmt.Errorf("%w: batch length %d", ErrCorruptRecord, size)
+	for len(b) >= storage.BatchHeaderSize {
+		h, err := storage.ParseBatchHeader(b)
+		if err != nil {
+			return next, skipped, fmt.Errorf("%w: %w", ErrCorruptRecord, err)
 		}
+		size := h.Size()
 		if size > int64(len(b)) {
 			break
 		}

@@ -23,8 +23,8 @@ const (
 	offBaseSequence    = 53
 	offRecordCount     = 57
 
-	// batchHeaderSize is the size of the v2 header up to the records.
-	batchHeaderSize = 61
+	// BatchHeaderSize is the size of the v2 header up to the records.
+	BatchHeaderSize = 61
 	// logOverhead is baseOffset + batchLength: the bytes not counted by batchLength.
 	logOverhead = 12
 
@@ -36,8 +36,10 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// batchHeader is the decoded fixed-size header of one record batch.
-type batchHeader struct {
+// BatchHeader is the decoded fixed-size header of one Kafka v2 record batch.
+// It is the one declaration of that header in zkraft: the group coordinator
+// and the ListOffsets handler read batches through it too.
+type BatchHeader struct {
 	BaseOffset      int64
 	Length          int32 // bytes after the length field
 	LeaderEpoch     int32
@@ -54,14 +56,14 @@ type batchHeader struct {
 }
 
 // Size is the number of bytes the whole batch occupies in a segment.
-func (h *batchHeader) Size() int64 { return int64(h.Length) + logOverhead }
+func (h *BatchHeader) Size() int64 { return int64(h.Length) + logOverhead }
 
 // LastOffset is the offset of the batch's last record.
-func (h *batchHeader) LastOffset() int64 { return h.BaseOffset + int64(h.LastOffsetDelta) }
+func (h *BatchHeader) LastOffset() int64 { return h.BaseOffset + int64(h.LastOffsetDelta) }
 
 // LastSequence is the sequence of the batch's last record, wrapping at
 // math.MaxInt32 as Kafka's DefaultRecordBatch.incrementSequence does.
-func (h *batchHeader) LastSequence() int32 {
+func (h *BatchHeader) LastSequence() int32 {
 	return incrementSequence(h.BaseSequence, h.LastOffsetDelta)
 }
 
@@ -72,12 +74,12 @@ func incrementSequence(seq, delta int32) int32 {
 	return seq + delta
 }
 
-// parseBatchHeader decodes the header at the start of b. It checks only that
+// ParseBatchHeader decodes the header at the start of b. It checks only that
 // enough bytes are there and that the length field is sane; it never panics.
-func parseBatchHeader(b []byte) (batchHeader, error) {
-	var h batchHeader
-	if len(b) < batchHeaderSize {
-		return h, fmt.Errorf("%w: %d bytes, want a %d-byte batch header", ErrCorruptMessage, len(b), batchHeaderSize)
+func ParseBatchHeader(b []byte) (BatchHeader, error) {
+	var h BatchHeader
+	if len(b) < BatchHeaderSize {
+		return h, fmt.Errorf("%w: %d bytes, want a %d-byte batch header", ErrCorruptMessage, len(b), BatchHeaderSize)
 	}
 	h.BaseOffset = int64(binary.BigEndian.Uint64(b[offBaseOffset:]))
 	h.Length = int32(binary.BigEndian.Uint32(b[offBatchLength:]))
@@ -92,8 +94,8 @@ func parseBatchHeader(b []byte) (batchHeader, error) {
 	h.ProducerEpoch = int16(binary.BigEndian.Uint16(b[offProducerEpoch:]))
 	h.BaseSequence = int32(binary.BigEndian.Uint32(b[offBaseSequence:]))
 	h.RecordCount = int32(binary.BigEndian.Uint32(b[offRecordCount:]))
-	if h.Length < batchHeaderSize-logOverhead {
-		return h, fmt.Errorf("%w: batch length %d is below the minimum %d", ErrCorruptMessage, h.Length, batchHeaderSize-logOverhead)
+	if h.Length < BatchHeaderSize-logOverhead {
+		return h, fmt.Errorf("%w: batch length %d is below the minimum %d", ErrCorruptMessage, h.Length, BatchHeaderSize-logOverhead)
 	}
 	if h.Magic != 2 {
 		return h, fmt.Errorf("%w: magic %d, want 2", ErrCorruptMessage, h.Magic)
@@ -101,10 +103,19 @@ func parseBatchHeader(b []byte) (batchHeader, error) {
 	return h, nil
 }
 
+// SealBatch writes the length and the CRC-32C of the one whole v2 batch b
+// (as kmsg.RecordBatch.AppendTo leaves both to the caller): the length
+// counts everything after the length field, the CRC covers the attributes
+// to the end. b must hold at least BatchHeaderSize bytes.
+func SealBatch(b []byte) {
+	binary.BigEndian.PutUint32(b[offBatchLength:], uint32(len(b)-logOverhead))
+	binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[offAttributes:], castagnoli))
+}
+
 // checkBatch verifies that b starts with a whole, CRC-valid batch and
 // returns its header. Only the framing and CRC are checked here.
-func checkBatch(b []byte) (batchHeader, error) {
-	h, err := parseBatchHeader(b)
+func checkBatch(b []byte) (BatchHeader, error) {
+	h, err := ParseBatchHeader(b)
 	if err != nil {
 		return h, err
 	}
@@ -119,7 +130,7 @@ func checkBatch(b []byte) (batchHeader, error) {
 
 // validateClientBatch applies the rules for batches arriving from a
 // producer after checkBatch passed (Kafka's LogValidator.validateBatch).
-func validateClientBatch(h *batchHeader) error {
+func validateClientBatch(h *BatchHeader) error {
 	if h.Attributes&attrControl != 0 {
 		return fmt.Errorf("%w: control batch from a client", ErrInvalidRecord)
 	}
@@ -140,8 +151,8 @@ func validateClientBatch(h *batchHeader) error {
 
 // splitBatches validates every batch in a produce request's records and
 // returns their headers. Trailing bytes that do not form a batch are an error.
-func splitBatches(b []byte, maxBatch int64) ([]batchHeader, error) {
-	var hs []batchHeader
+func splitBatches(b []byte, maxBatch int64) ([]BatchHeader, error) {
+	var hs []BatchHeader
 	for pos := 0; pos < len(b); {
 		h, err := checkBatch(b[pos:])
 		if err != nil {

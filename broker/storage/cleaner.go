@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"math"
 	"os"
 	"path/filepath"
@@ -284,7 +283,7 @@ func (l *Log) buildOffsetMap(segs []*segment, stop <-chan struct{}) (map[string]
 	om := make(map[string]int64)
 	for _, s := range segs {
 		err := l.cache.withFile(s.logPath(), false, func(f *os.File) error {
-			_, err := scanBatches(f, 0, s.size, true, func(_ int64, h *batchHeader, batch []byte) bool {
+			_, err := scanBatches(f, 0, s.size, true, func(_ int64, h *BatchHeader, batch []byte) bool {
 				if stopped(stop) {
 					return false
 				}
@@ -315,7 +314,7 @@ var errOpaque = errors.New("opaque batch")
 // non-control batch, its offset and its raw bytes (length prefix included).
 // Other batches, and batches kmsg cannot decode, are errOpaque and fn is
 // not called.
-func eachRecord(batch []byte, h *batchHeader, fn func(off int64, rec *kmsg.Record, raw []byte)) error {
+func eachRecord(batch []byte, h *BatchHeader, fn func(off int64, rec *kmsg.Record, raw []byte)) error {
 	if h.Attributes&(attrCompressionMask|attrTransactional|attrControl) != 0 {
 		return errOpaque
 	}
@@ -356,7 +355,7 @@ func eachRecord(batch []byte, h *batchHeader, fn func(off int64, rec *kmsg.Recor
 // accept message without key", INVALID_RECORD). Compressed batches are
 // not decompressed to check; the cleaner drops their keyless records never
 // (it keeps such batches whole).
-func checkKeyed(batches []byte, hs []batchHeader) error {
+func checkKeyed(batches []byte, hs []BatchHeader) error {
 	pos := 0
 	for i := range hs {
 		h := &hs[i]
@@ -396,7 +395,7 @@ type filter struct {
 // rebased on it, as Kafka does since KIP-534); tombstones of a batch whose
 // horizon has passed are dropped, unless an opaque batch came before (its
 // hidden records might be older values of the same key).
-func (f *filter) batch(batch []byte, h *batchHeader) []byte {
+func (f *filter) batch(batch []byte, h *BatchHeader) []byte {
 	type kept struct {
 		rec kmsg.Record
 		raw []byte
@@ -463,7 +462,6 @@ func (f *filter) batch(batch []byte, h *batchHeader) []byte {
 	}
 	rb := kmsg.RecordBatch{
 		FirstOffset:          h.BaseOffset,
-		Length:               int32(batchHeaderSize - logOverhead + len(recs)),
 		PartitionLeaderEpoch: h.LeaderEpoch,
 		Magic:                2,
 		Attributes:           attrs,
@@ -476,8 +474,8 @@ func (f *filter) batch(batch []byte, h *batchHeader) []byte {
 		NumRecords:           int32(len(keep)),
 		Records:              recs,
 	}
-	out := rb.AppendTo(make([]byte, 0, batchHeaderSize+len(recs)))
-	binary.BigEndian.PutUint32(out[offCRC:], crc32.Checksum(out[offAttributes:], castagnoli))
+	out := rb.AppendTo(make([]byte, 0, BatchHeaderSize+len(recs)))
+	SealBatch(out)
 	return out
 }
 
@@ -541,7 +539,7 @@ func (l *Log) writeCleaned(g *cleanGroup, f *filter, stop <-chan struct{}) (err 
 	var werr error
 	for _, s := range g.olds {
 		err := l.cache.withFile(s.logPath(), false, func(src *os.File) error {
-			_, err := scanBatches(src, 0, s.size, true, func(_ int64, h *batchHeader, batch []byte) bool {
+			_, err := scanBatches(src, 0, s.size, true, func(_ int64, h *BatchHeader, batch []byte) bool {
 				if stopped(stop) {
 					werr = errCleanAborted
 					return false
@@ -553,7 +551,7 @@ func (l *Log) writeCleaned(g *cleanGroup, f *filter, stop <-chan struct{}) (err 
 				if _, werr = w.Write(b); werr != nil {
 					return false
 				}
-				nh, perr := parseBatchHeader(b)
+				nh, perr := ParseBatchHeader(b)
 				if perr != nil { // cannot happen: b is batch or our own encoding
 					werr = perr
 					return false
@@ -759,7 +757,7 @@ func swapNextOffset(path string) (int64, error) {
 		return 0, err
 	}
 	next := int64(-1)
-	end, err := scanBatches(f, 0, fi.Size(), true, func(_ int64, h *batchHeader, _ []byte) bool {
+	end, err := scanBatches(f, 0, fi.Size(), true, func(_ int64, h *BatchHeader, _ []byte) bool {
 		if h.BaseOffset < next {
 			return false
 		}

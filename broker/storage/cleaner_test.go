@@ -40,7 +40,7 @@ func kvBatch(ts int64, recs ...kv) []byte {
 		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1,
 		NumRecords: int32(len(recs)), Records: raw,
 	}
-	b.Length = int32(batchHeaderSize - logOverhead + len(raw))
+	b.Length = int32(BatchHeaderSize - logOverhead + len(raw))
 	out := b.AppendTo(nil)
 	binary.BigEndian.PutUint32(out[offCRC:], crcOf(out))
 	return out
@@ -540,7 +540,7 @@ func FuzzClean(f *testing.F) {
 			return
 		}
 		b = b[:h.Size()]
-		_ = checkKeyed(b, []batchHeader{h})
+		_ = checkKeyed(b, []BatchHeader{h})
 		fl := &filter{offsets: map[string]int64{"a": h.BaseOffset + 1}, nowMs: now, deleteRetentionMs: DefaultDeleteRetentionMs}
 		out := fl.batch(b, &h)
 		if out == nil || bytes.Equal(out, b) {

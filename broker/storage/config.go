@@ -56,7 +56,7 @@ func DefaultConfig() Config {
 
 // minSegmentBytes is Kafka's lower bound for log.segment.bytes (14 bytes is
 // the legacy record overhead); we require room for one batch header.
-const minSegmentBytes = batchHeaderSize
+const minSegmentBytes = BatchHeaderSize
 
 // Validate reports the first bad value, naming its Kafka key.
 func (c Config) Validate() error {

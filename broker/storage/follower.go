@@ -29,14 +29,14 @@ func (l *Log) AppendAsFollower(batches []byte) (AppendResult, error) {
 	leo, start := l.leo, l.segments[0].base
 	l.mu.RUnlock()
 
-	var hs []batchHeader
+	var hs []BatchHeader
 	from := -1
 	next := leo
 	for pos := 0; pos < len(batches); {
-		if len(batches)-pos < batchHeaderSize {
+		if len(batches)-pos < BatchHeaderSize {
 			break // partial trailing batch
 		}
-		h, err := parseBatchHeader(batches[pos:])
+		h, err := ParseBatchHeader(batches[pos:])
 		if err != nil {
 			return AppendResult{}, fmt.Errorf("append to %s as follower: batch at byte %d: %w", l.name(), pos, err)
 		}

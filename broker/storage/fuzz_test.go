@@ -22,7 +22,7 @@ func FuzzBatchHeader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := checkBatch(b)
 		if err == nil {
-			if h.Size() > int64(len(b)) || h.Magic != 2 || h.Length < batchHeaderSize-logOverhead {
+			if h.Size() > int64(len(b)) || h.Magic != 2 || h.Length < BatchHeaderSize-logOverhead {
 				t.Fatalf("accepted inconsistent batch %+v of %d bytes", h, len(b))
 			}
 			off, _ := recordAtOrAfter(b[:h.Size()], &h, h.BaseTimestamp)
@@ -122,7 +122,7 @@ func FuzzRecovery(f *testing.F) {
 // FuzzDecodeFiles feeds arbitrary bytes to every on-disk file decoder.
 func FuzzDecodeFiles(f *testing.F) {
 	ps := newProducerState()
-	ps.load(&batchHeader{ProducerID: 3, ProducerEpoch: 1, BaseSequence: 4, LastOffsetDelta: 2, BaseOffset: 10})
+	ps.load(&BatchHeader{ProducerID: 3, ProducerEpoch: 1, BaseSequence: 4, LastOffsetDelta: 2, BaseOffset: 10})
 	f.Add(ps.encode())
 	f.Add([]byte("0\n2\n0 0\n3 150\n"))
 	f.Add([]byte("0\n1\norders 3 1500\n"))

@@ -2,8 +2,6 @@ package storage
 
 import (
 	"bytes"
-	"encoding/binary"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
@@ -60,9 +58,8 @@ func makeBatch(s batchSpec) []byte {
 		NumRecords:           int32(s.records),
 		Records:              recs,
 	}
-	b.Length = int32(batchHeaderSize - logOverhead + len(recs))
 	raw := b.AppendTo(nil)
-	binary.BigEndian.PutUint32(raw[offCRC:], crc32.Checksum(raw[offAttributes:], crc32.MakeTable(crc32.Castagnoli)))
+	SealBatch(raw)
 	return raw
 }
 

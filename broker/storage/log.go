@@ -225,7 +225,7 @@ func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
 // is full, then publishes them to readers: indexes, log end offset, the
 // leader epoch cache (each batch's partitionLeaderEpoch) and waiters.
 // appendMu held; the caller commits producer state once it returns nil.
-func (l *Log) writeLocked(batches []byte, hs []batchHeader, segmentBytes int64) error {
+func (l *Log) writeLocked(batches []byte, hs []BatchHeader, segmentBytes int64) error {
 	first, last := hs[0].BaseOffset, hs[len(hs)-1].LastOffset()
 	next := last + 1
 
@@ -410,8 +410,8 @@ func (l *Log) readSegment(s *segment, offset int64, maxBytes int32, maxOffset in
 	var found bool
 	err := l.cache.withFile(s.logPath(), false, func(f *os.File) error {
 		var at int64
-		var first batchHeader
-		_, err := scanBatches(f, s.lookup(offset), s.size, false, func(pos int64, h *batchHeader, _ []byte) bool {
+		var first BatchHeader
+		_, err := scanBatches(f, s.lookup(offset), s.size, false, func(pos int64, h *BatchHeader, _ []byte) bool {
 			if h.LastOffset() >= offset {
 				at, first, found = pos, *h, true
 				return false
@@ -432,7 +432,7 @@ func (l *Log) readSegment(s *segment, offset int64, maxBytes int32, maxOffset in
 		}
 		cut := 0
 		for cut < len(buf) {
-			h, err := parseBatchHeader(buf[cut:])
+			h, err := ParseBatchHeader(buf[cut:])
 			if err != nil || int64(cut)+h.Size() > int64(len(buf)) || h.BaseOffset >= maxOffset {
 				break
 			}
@@ -466,7 +466,7 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, ok bool) {
 		}
 		from := s.lookupTime(ts)
 		err := l.cache.withFile(s.logPath(), false, func(f *os.File) error {
-			_, err := scanBatches(f, s.lookup(from), s.size, true, func(_ int64, h *batchHeader, batch []byte) bool {
+			_, err := scanBatches(f, s.lookup(from), s.size, true, func(_ int64, h *BatchHeader, batch []byte) bool {
 				if h.LastOffset() < from || h.MaxTimestamp < ts {
 					return true
 				}
@@ -488,11 +488,11 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, ok bool) {
 
 // recordAtOrAfter walks an uncompressed batch's records for the first one
 // with timestamp >= ts. Malformed records fall back to the batch as a whole.
-func recordAtOrAfter(batch []byte, h *batchHeader, ts int64) (int64, int64) {
+func recordAtOrAfter(batch []byte, h *BatchHeader, ts int64) (int64, int64) {
 	if h.Attributes&attrCompressionMask != 0 {
 		return h.BaseOffset, h.MaxTimestamp
 	}
-	p := batchHeaderSize
+	p := BatchHeaderSize
 	for i := int32(0); i < h.RecordCount && p < len(batch); i++ {
 		length, n := binary.Varint(batch[p:])
 		if n <= 0 || length < 0 || int64(len(batch)-p-n) < length {
@@ -638,7 +638,7 @@ func (l *Log) TruncateTo(offset int64) error {
 func (l *Log) truncateSegment(s *segment, offset int64) (*segment, error) {
 	var cut int64 = -1
 	err := l.cache.withFile(s.logPath(), false, func(f *os.File) error {
-		_, err := scanBatches(f, s.lookup(offset), s.size, false, func(pos int64, h *batchHeader, _ []byte) bool {
+		_, err := scanBatches(f, s.lookup(offset), s.size, false, func(pos int64, h *BatchHeader, _ []byte) bool {
 			if h.LastOffset() >= offset {
 				cut = pos
 				return false
@@ -667,7 +667,7 @@ func (l *Log) rebuildSegment(base, size int64, verify bool) (*segment, string, e
 	s := newSegment(l.dir, base)
 	var tail string
 	err := l.cache.withFile(s.logPath(), true, func(f *os.File) error {
-		end, err := scanBatches(f, 0, size, verify, func(pos int64, h *batchHeader, _ []byte) bool {
+		end, err := scanBatches(f, 0, size, verify, func(pos int64, h *BatchHeader, _ []byte) bool {
 			if h.BaseOffset < s.nextOffset || h.LastOffset()-base > math.MaxInt32 {
 				tail = fmt.Sprintf("batch at %d has offset %d, want >= %d", pos, h.BaseOffset, s.nextOffset)
 				return false

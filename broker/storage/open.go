@@ -173,7 +173,7 @@ func (l *Log) rebuildProducerState(leo int64, clean bool) error {
 			pos = s.lookup(from)
 		}
 		err := l.cache.withFile(s.logPath(), false, func(f *os.File) error {
-			_, err := scanBatches(f, pos, s.size, false, func(_ int64, h *batchHeader, _ []byte) bool {
+			_, err := scanBatches(f, pos, s.size, false, func(_ int64, h *BatchHeader, _ []byte) bool {
 				if h.BaseOffset >= from {
 					ps.load(h)
 				}
@@ -324,7 +324,7 @@ func (l *Log) loadSegment(base, next int64, recover bool) (*segment, error) {
 		}
 		var torn error
 		err := l.cache.withFile(s.logPath(), false, func(f *os.File) error {
-			end, err := scanBatches(f, from, size, false, func(pos int64, h *batchHeader, _ []byte) bool {
+			end, err := scanBatches(f, from, size, false, func(pos int64, h *BatchHeader, _ []byte) bool {
 				if h.MaxTimestamp > s.maxTs {
 					s.maxTs, s.maxTsOff = h.MaxTimestamp, h.LastOffset()
 				}

@@ -89,7 +89,7 @@ func (pa *producerAppend) entry(pid int64) *producerEntry {
 // check validates a batch from an idempotent producer against the state.
 // It returns the original batch when h duplicates one of the cached ones.
 // The rules are Kafka's ProducerAppendInfo.checkProducerEpoch/checkSequence.
-func (pa *producerAppend) check(h *batchHeader) (dup batchMeta, isDup bool, err error) {
+func (pa *producerAppend) check(h *BatchHeader) (dup batchMeta, isDup bool, err error) {
 	e := pa.entry(h.ProducerID)
 	if e == nil {
 		// Unknown producer (new, or its state was lost): accept any sequence.
@@ -119,7 +119,7 @@ func inSequence(last, next int32) bool {
 }
 
 // add records an accepted batch (offsets assigned) in the tentative state.
-func (pa *producerAppend) add(h *batchHeader) {
+func (pa *producerAppend) add(h *BatchHeader) {
 	if pa.pending == nil {
 		pa.pending = make(map[int64]*producerEntry)
 	}
@@ -144,7 +144,7 @@ func (pa *producerAppend) commit() {
 
 // load applies a batch read back from the log, without validation (Kafka's
 // loadProducersFromRecords).
-func (ps *producerState) load(h *batchHeader) {
+func (ps *producerState) load(h *BatchHeader) {
 	if h.ProducerID < 0 {
 		return
 	}

@@ -66,7 +66,7 @@ func newSegment(dir string, base int64) *segment {
 // returns the index entries to persist (nil when none), following Kafka's
 // LogSegment.append: an entry is added once more than interval bytes were
 // written since the previous one.
-func (s *segment) noteBatch(pos int64, h *batchHeader, interval int) (*indexEntry, *timeEntry) {
+func (s *segment) noteBatch(pos int64, h *BatchHeader, interval int) (*indexEntry, *timeEntry) {
 	last := h.LastOffset()
 	if h.MaxTimestamp > s.maxTs {
 		s.maxTs, s.maxTsOff = h.MaxTimestamp, last
@@ -185,19 +185,19 @@ var errTornBatch = errors.New("torn batch")
 // returns the position after the last good batch; a torn or corrupt batch
 // ends the scan with an error wrapping errTornBatch. fn returning false
 // stops the scan early without error.
-func scanBatches(f *os.File, start, end int64, verify bool, fn func(pos int64, h *batchHeader, batch []byte) bool) (int64, error) {
+func scanBatches(f *os.File, start, end int64, verify bool, fn func(pos int64, h *BatchHeader, batch []byte) bool) (int64, error) {
 	r := bufio.NewReaderSize(io.NewSectionReader(f, start, end-start), 64<<10)
-	var hdr [batchHeaderSize]byte
+	var hdr [BatchHeaderSize]byte
 	var buf []byte
 	pos := start
 	for pos < end {
-		if end-pos < batchHeaderSize {
+		if end-pos < BatchHeaderSize {
 			return pos, fmt.Errorf("%w: %d trailing bytes at %d", errTornBatch, end-pos, pos)
 		}
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			return pos, fmt.Errorf("read batch header at %d: %w", pos, err)
 		}
-		h, err := parseBatchHeader(hdr[:])
+		h, err := ParseBatchHeader(hdr[:])
 		if err != nil {
 			return pos, fmt.Errorf("%w: at %d: %v", errTornBatch, pos, err)
 		}
@@ -214,13 +214,13 @@ func scanBatches(f *os.File, start, end int64, verify bool, fn func(pos int64, h
 			}
 			batch = buf[:h.Size()]
 			copy(batch, hdr[:])
-			if _, err := io.ReadFull(r, batch[batchHeaderSize:]); err != nil {
+			if _, err := io.ReadFull(r, batch[BatchHeaderSize:]); err != nil {
 				return pos, fmt.Errorf("read batch at %d: %w", pos, err)
 			}
 			if _, err := checkBatch(batch); err != nil {
 				return pos, fmt.Errorf("%w: at %d: %v", errTornBatch, pos, err)
 			}
-		} else if _, err := r.Discard(int(h.Size() - batchHeaderSize)); err != nil {
+		} else if _, err := r.Discard(int(h.Size() - BatchHeaderSize)); err != nil {
 			return pos, fmt.Errorf("skip batch at %d: %w", pos, err)
 		}
 		if !fn(pos, &h, batch) {
