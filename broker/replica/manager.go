@@ -57,6 +57,7 @@ type Manager struct {
 	mu       sync.RWMutex // guards the fields below; before fetcher.mu and partition.mu
 	parts    map[storage.TopicPartition]*partition
 	fetchers map[int32]*fetcher
+	retired  []*fetcher // cancelled when their leader moved; Close waits for them
 	alterQ   []*partition
 	closed   bool
 
@@ -133,11 +134,16 @@ func (m *Manager) Close() error {
 	m.closed = true
 	fs := m.fetchers
 	m.fetchers = map[int32]*fetcher{}
+	retired := m.retired
+	m.retired = nil
 	parts := m.parts
 	m.mu.Unlock()
 	m.cancel()
 	for _, f := range fs {
 		f.stop()
+	}
+	for _, f := range retired {
+		<-f.done
 	}
 	m.wg.Wait()
 	for _, p := range parts {
@@ -309,7 +315,10 @@ func (m *Manager) assign(p *partition, leader int32, addr string, epoch int32) {
 	if ok && f.addr != addr {
 		// The leader re-registered elsewhere: reconnect.
 		delete(m.fetchers, leader)
-		go f.stop() // never block the publisher on a slow leader
+		// Cancel without waiting (never block the publisher on a slow
+		// leader); Close waits for the retired fetcher's goroutine.
+		f.cancel()
+		m.retired = append(pruneStopped(m.retired), f)
 		ok = false
 	}
 	if !ok {
@@ -318,6 +327,19 @@ func (m *Manager) assign(p *partition, leader int32, addr string, epoch int32) {
 		f.start()
 	}
 	f.set(p, epoch)
+}
+
+// pruneStopped drops the fetchers whose goroutine has ended.
+func pruneStopped(fs []*fetcher) []*fetcher {
+	live := fs[:0]
+	for _, f := range fs {
+		select {
+		case <-f.done:
+		default:
+			live = append(live, f)
+		}
+	}
+	return live
 }
 
 // unassign removes tp from whichever fetcher holds it. Once it returns,

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/broker"
@@ -313,5 +314,72 @@ func TestConfigValidate(t *testing.T) {
 		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("%s: err = %v", tc.key, err)
 		}
+	}
+}
+
+// blockedSource is a leader connection whose requests end only when
+// released, whatever their context says: a slow leader.
+type blockedSource struct{ entered, release chan struct{} }
+
+func (s blockedSource) Request(ctx context.Context, _ kmsg.Request) (kmsg.Response, error) {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return nil, ctx.Err()
+}
+
+func (blockedSource) Close() {}
+
+// TestCloseWaitsForRetiredFetcher: when a leader re-registers at another
+// address its old fetcher is cancelled without blocking the publisher, and
+// Close still waits for that fetcher's goroutine (STYLE.md: no
+// fire-and-forget goroutines).
+func TestCloseWaitsForRetiredFetcher(t *testing.T) {
+	f := newLeaderFixture(t, "1")
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	f.m.dial = func(string) (source, error) { return blockedSource{entered, release}, nil }
+	f.moveLeader(t, 2)
+	<-entered // the fetcher of leader 2 is inside a request
+	f.m.mu.RLock()
+	old := f.m.fetchers[2]
+	f.m.mu.RUnlock()
+	if old == nil {
+		t.Fatal("no fetcher for leader 2")
+	}
+
+	// Broker 2 comes back at another port; the next leader change re-points
+	// the partition, retiring the fetcher that is stuck in a request.
+	reg := metadata.BrokerRegistration{ID: 2, Epoch: 300, IncarnationID: metadata.RandomUuid(),
+		Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9102}}}
+	f.ctrl.apply(t, mustRecords(metadata.RegisterBroker(f.ctrl.image(), reg, false)))
+	f.ctrl.apply(t, mustRecords(metadata.UnfenceBroker(f.ctrl.image(), 2, reg.Epoch)))
+	f.moveLeader(t, 2)
+	f.m.mu.RLock()
+	cur := f.m.fetchers[2]
+	f.m.mu.RUnlock()
+	if cur == nil || cur == old || cur.addr != "127.0.0.1:9102" {
+		t.Fatalf("partition not moved to a new fetcher at the new address: %+v", cur)
+	}
+
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		_ = f.m.Close()
+	}()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while the retired fetcher was still running")
+	case <-old.done:
+		t.Fatal("retired fetcher ended before its request was released")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	<-closed
+	select {
+	case <-old.done:
+	default:
+		t.Fatal("Close returned before the retired fetcher's goroutine ended")
 	}
 }
