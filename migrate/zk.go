@@ -29,7 +29,7 @@ func connect(ctx context.Context, servers []string, sessionTimeout, connectTimeo
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	conn, events, err := gozk.Connect(servers, sessionTimeout, gozk.WithLogger(zkLogger{logger}))
+	conn, events, err := gozk.Connect(servers, sessionTimeout, gozk.WithLogger(zk.ClientLogger(logger)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: connect %v: %v", ErrZooKeeper, servers, err)
 	}
@@ -45,10 +45,6 @@ func connect(ctx context.Context, servers []string, sessionTimeout, connectTimeo
 	}
 	return conn, events, nil
 }
-
-type zkLogger struct{ l *zap.Logger }
-
-func (z zkLogger) Printf(format string, args ...any) { z.l.Debug(fmt.Sprintf(format, args...)) }
 
 // session is the driver's (or a tool's) view of one chrooted tree.
 type session struct {

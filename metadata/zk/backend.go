@@ -115,6 +115,11 @@ func (b *Backend) rel(p string) string {
 	return r
 }
 
+// ClientLogger adapts l to go-zookeeper's logger: the library's lines
+// (connects, reconnects, session events) go to l at debug level. Every
+// ZooKeeper session zkraft opens logs through it.
+func ClientLogger(l *zap.Logger) gozk.Logger { return zapZkLogger{l} }
+
 type zapZkLogger struct{ l *zap.Logger }
 
 func (z zapZkLogger) Printf(format string, args ...any) {
@@ -135,7 +140,7 @@ func (b *Backend) Start(ctx context.Context) (err error) {
 		return errors.New("zk: backend already started")
 	}
 	conn, connEvents, err := gozk.Connect(b.cfg.Servers, b.cfg.SessionTimeout,
-		gozk.WithLogger(zapZkLogger{b.log.Named("client")}), gozk.WithEventCallback(b.events.push))
+		gozk.WithLogger(ClientLogger(b.log.Named("client"))), gozk.WithEventCallback(b.events.push))
 	if err != nil {
 		return fmt.Errorf("zk: connect %v: %w", b.cfg.Servers, err)
 	}
