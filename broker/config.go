@@ -43,6 +43,11 @@ type Config struct {
 	LogSegmentBytes   int64
 	LogRetentionMs    int64
 	LogRetentionBytes int64
+	// LogMessageTimestampType is log.message.timestamp.type, "CreateTime"
+	// or "LogAppendTime": the default of the topic config
+	// message.timestamp.type, which decides whether the broker stamps
+	// appended batches with its own clock.
+	LogMessageTimestampType string
 	// MaxFetchWait caps a fetch's max_wait_ms so a client cannot park a
 	// request for longer (replica.fetch.wait.max.ms is the Kafka analogue).
 	MaxFetchWait time.Duration
@@ -60,6 +65,12 @@ type Config struct {
 	GroupInitialRebalanceDelay time.Duration
 }
 
+// The values of message.timestamp.type and log.message.timestamp.type.
+const (
+	timestampCreateTime    = "CreateTime"
+	timestampLogAppendTime = "LogAppendTime"
+)
+
 // DefaultConfig returns Kafka's defaults for a single broker with id 1.
 func DefaultConfig() Config {
 	return Config{
@@ -72,6 +83,7 @@ func DefaultConfig() Config {
 		LogSegmentBytes:          1 << 30,
 		LogRetentionMs:           7 * 24 * 60 * 60 * 1000,
 		LogRetentionBytes:        -1,
+		LogMessageTimestampType:  timestampCreateTime,
 		MaxFetchWait:             30 * time.Second,
 		ControllerTimeout:        30 * time.Second,
 
@@ -100,6 +112,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: log.retention.ms = %d, must be >= -1", ErrInvalidConfig, c.LogRetentionMs)
 	case c.LogRetentionBytes < -1:
 		return fmt.Errorf("%w: log.retention.bytes = %d, must be >= -1", ErrInvalidConfig, c.LogRetentionBytes)
+	case c.LogMessageTimestampType != timestampCreateTime && c.LogMessageTimestampType != timestampLogAppendTime:
+		return fmt.Errorf("%w: log.message.timestamp.type = %q, must be CreateTime or LogAppendTime", ErrInvalidConfig, c.LogMessageTimestampType)
 	case c.MaxFetchWait <= 0:
 		return fmt.Errorf("%w: MaxFetchWait = %s, must be > 0", ErrInvalidConfig, c.MaxFetchWait)
 	case c.ControllerTimeout <= 0:

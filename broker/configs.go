@@ -23,7 +23,7 @@ var topicConfigDefs = []topicConfigDef{
 	{"cleanup.policy", "log.cleanup.policy", kmsg.ConfigTypeList, func(*Config) string { return "delete" }},
 	{"compression.type", "compression.type", kmsg.ConfigTypeString, func(*Config) string { return "producer" }},
 	{"max.message.bytes", "message.max.bytes", kmsg.ConfigTypeInt, func(c *Config) string { return itoa(int64(c.MessageMaxBytes)) }},
-	{"message.timestamp.type", "log.message.timestamp.type", kmsg.ConfigTypeString, func(*Config) string { return "CreateTime" }},
+	{"message.timestamp.type", "log.message.timestamp.type", kmsg.ConfigTypeString, func(c *Config) string { return c.LogMessageTimestampType }},
 	{"min.insync.replicas", "min.insync.replicas", kmsg.ConfigTypeInt, func(c *Config) string { return itoa(int64(c.MinInsyncReplicas)) }},
 	{"retention.bytes", "log.retention.bytes", kmsg.ConfigTypeLong, func(c *Config) string { return itoa(c.LogRetentionBytes) }},
 	{"retention.ms", "log.retention.ms", kmsg.ConfigTypeLong, func(c *Config) string { return itoa(c.LogRetentionMs) }},

@@ -40,11 +40,11 @@ func (b *Broker) Publish(delta *metadata.Delta, img *metadata.Image) {
 					zap.Int32("partition", lp.Partition), zap.Error(err))
 				continue
 			}
-			// A new log starts with the manager's defaults; only overrides
-			// need applying.
-			if overrides := img.Configs(metadata.TopicResource, lp.Topic); hasLogOverride(overrides) {
-				b.applyLogConfig(l, overrides)
-			}
+			// A new log starts with the manager's defaults; the broker's
+			// (log.message.timestamp.type has no manager-wide default) and
+			// the topic's overrides go on top. Unchanged configs cost a
+			// comparison.
+			b.applyLogConfig(l, img.Configs(metadata.TopicResource, lp.Topic))
 		}
 	}
 	// The group coordinator loads offsets partitions it now leads and
@@ -118,9 +118,13 @@ func (b *Broker) applyLogConfig(l *storage.Log, overrides map[string]string) {
 		CleanupPolicy:          storage.PolicyDelete,
 		DeleteRetentionMs:      storage.DefaultDeleteRetentionMs,
 		MinCleanableDirtyRatio: storage.DefaultMinCleanableDirtyRatio,
+		LogAppendTime:          b.cfg.LogMessageTimestampType == timestampLogAppendTime,
 	}
 	if v, ok := overrides["cleanup.policy"]; ok {
 		c.CleanupPolicy = v
+	}
+	if v, ok := overrides["message.timestamp.type"]; ok {
+		c.LogAppendTime = v == timestampLogAppendTime
 	}
 	if v, ok := overrides["min.cleanable.dirty.ratio"]; ok {
 		if r, err := strconv.ParseFloat(v, 64); err == nil {
@@ -154,17 +158,4 @@ func (b *Broker) applyLogConfig(l *storage.Log, overrides map[string]string) {
 	if err := l.SetConfig(c); err != nil {
 		b.logger.Warn("topic config rejected by storage", zap.String("topic", l.Topic()), zap.Error(err))
 	}
-}
-
-// logConfigKeys are the topic configs storage.LogConfig carries.
-var logConfigKeys = []string{"segment.bytes", "retention.ms", "retention.bytes",
-	"cleanup.policy", "delete.retention.ms", "min.cleanable.dirty.ratio"}
-
-func hasLogOverride(overrides map[string]string) bool {
-	for _, k := range logConfigKeys {
-		if _, ok := overrides[k]; ok {
-			return true
-		}
-	}
-	return false
 }

@@ -112,6 +112,20 @@ func SealBatch(b []byte) {
 	binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[offAttributes:], castagnoli))
 }
 
+// stampAppendTime turns the whole batch b (header h) into a LogAppendTime
+// batch stamped at ms: the timestamp-type attribute is set and the max
+// timestamp is ms (consumers read every record's time from it), the base
+// timestamp and record deltas are kept, and the CRC is recomputed (Kafka's
+// MemoryRecords.setMaxTimestamp).
+func stampAppendTime(b []byte, h *BatchHeader, ms int64) {
+	h.Attributes |= attrTimestampType
+	h.MaxTimestamp = ms
+	binary.BigEndian.PutUint16(b[offAttributes:], uint16(h.Attributes))
+	binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(ms))
+	SealBatch(b)
+	h.CRC = binary.BigEndian.Uint32(b[offCRC:])
+}
+
 // checkBatch verifies that b starts with a whole, CRC-valid batch and
 // returns its header. Only the framing and CRC are checked here.
 func checkBatch(b []byte) (BatchHeader, error) {

@@ -115,6 +115,11 @@ type LogConfig struct {
 	// MinCleanableDirtyRatio is min.cleanable.dirty.ratio: the cleaner
 	// picks the log once dirty bytes / cleanable bytes reach it.
 	MinCleanableDirtyRatio float64
+	// LogAppendTime is message.timestamp.type=LogAppendTime: Append stamps
+	// every batch with the broker's clock (timestamp-type attribute set,
+	// max timestamp = append time, CRC recomputed), as Kafka's
+	// LogValidator does. false is CreateTime: the producer's timestamps.
+	LogAppendTime bool
 }
 
 // Validate reports the first bad value, naming its Kafka key.

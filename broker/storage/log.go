@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -54,7 +55,7 @@ type Log struct {
 type AppendResult struct {
 	FirstOffset    int64 // base offset of the first batch
 	LastOffset     int64 // last offset of the last batch
-	LogAppendTime  int64 // -1: topics use CreateTime
+	LogAppendTime  int64 // the stamped time with LogConfig.LogAppendTime; -1 for CreateTime and duplicates
 	LogStartOffset int64
 	Duplicate      bool // an idempotent retry: the offsets are the original ones, nothing was written
 }
@@ -191,6 +192,10 @@ func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
 
 	pa := l.producers.begin()
 	next := l.leo
+	appendTime := int64(-1)
+	if cfg.LogAppendTime {
+		appendTime = time.Now().UnixMilli()
+	}
 	pos := 0
 	for i := range hs {
 		h := &hs[i]
@@ -207,6 +212,9 @@ func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
 		h.LeaderEpoch = leaderEpoch
 		binary.BigEndian.PutUint64(batches[pos+offBaseOffset:], uint64(next))
 		binary.BigEndian.PutUint32(batches[pos+offLeaderEpoch:], uint32(leaderEpoch))
+		if appendTime >= 0 {
+			stampAppendTime(batches[pos:pos+int(h.Size())], h, appendTime)
+		}
 		if h.ProducerID >= 0 {
 			pa.add(h)
 		}
@@ -217,7 +225,7 @@ func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
 		return AppendResult{}, err
 	}
 	pa.commit()
-	return AppendResult{FirstOffset: hs[0].BaseOffset, LastOffset: next - 1, LogAppendTime: -1, LogStartOffset: start}, nil
+	return AppendResult{FirstOffset: hs[0].BaseOffset, LastOffset: next - 1, LogAppendTime: appendTime, LogStartOffset: start}, nil
 }
 
 // writeLocked writes validated batches whose headers (offsets and leader
@@ -487,9 +495,11 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, ok bool) {
 }
 
 // recordAtOrAfter walks an uncompressed batch's records for the first one
-// with timestamp >= ts. Malformed records fall back to the batch as a whole.
+// with timestamp >= ts. Malformed records fall back to the batch as a whole,
+// and so do LogAppendTime batches: each of their records has the batch's
+// max timestamp.
 func recordAtOrAfter(batch []byte, h *BatchHeader, ts int64) (int64, int64) {
-	if h.Attributes&attrCompressionMask != 0 {
+	if h.Attributes&(attrCompressionMask|attrTimestampType) != 0 {
 		return h.BaseOffset, h.MaxTimestamp
 	}
 	p := BatchHeaderSize

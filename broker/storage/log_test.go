@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -572,5 +573,50 @@ func TestConcurrentAppendAndRead(t *testing.T) {
 			next += int64(rb.NumRecords)
 		}
 		off = next
+	}
+}
+
+// TestLogAppendTime: with message.timestamp.type=LogAppendTime every batch
+// is stamped with the broker's clock (attribute bit 3, max timestamp, a
+// valid CRC), the result reports the stamp, and the time index follows the
+// stamped time, not the producer's (Kafka's LogValidator, KIP-32).
+func TestLogAppendTime(t *testing.T) {
+	m := openManager(t, testConfig(t))
+	defer m.Close()
+	l, _ := m.GetOrCreate("lat", 0, metadata.Uuid{})
+	c := l.Config()
+	c.LogAppendTime = true
+	if err := l.SetConfig(c); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().UnixMilli()
+	s := plain(3)
+	s.ts = 1000 // the producer's clock, far in the past
+	res := mustAppend(t, l, makeBatch(s), 0)
+	after := time.Now().UnixMilli()
+	if res.LogAppendTime < before || res.LogAppendTime > after {
+		t.Fatalf("LogAppendTime = %d, want within [%d, %d]", res.LogAppendTime, before, after)
+	}
+	data, err := l.Read(0, 1<<20, l.LogEndOffset())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := checkBatch(data); err != nil {
+		t.Fatalf("stamped batch fails its CRC: %v", err)
+	}
+	bs := decodeAll(t, data)
+	if len(bs) != 1 || bs[0].Attributes&attrTimestampType == 0 || bs[0].MaxTimestamp != res.LogAppendTime || bs[0].FirstTimestamp != 1000 {
+		t.Fatalf("batch = %+v, want LogAppendTime attribute and max timestamp %d", bs[0], res.LogAppendTime)
+	}
+	if off, ts, ok := l.OffsetForTimestamp(1001); !ok || off != 0 || ts != res.LogAppendTime {
+		t.Fatalf("OffsetForTimestamp(1001) = %d, %d, %v; want 0, %d, true", off, ts, ok, res.LogAppendTime)
+	}
+
+	c.LogAppendTime = false
+	if err := l.SetConfig(c); err != nil {
+		t.Fatal(err)
+	}
+	if res := mustAppend(t, l, makeBatch(s), 0); res.LogAppendTime != -1 {
+		t.Fatalf("CreateTime append reports LogAppendTime %d, want -1", res.LogAppendTime)
 	}
 }

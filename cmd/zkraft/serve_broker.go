@@ -154,6 +154,7 @@ func brokerConfig(cfg *config.Config, clusterID string, endpoints []metadata.End
 	bcfg.LogSegmentBytes = cfg.LogSegmentBytes
 	bcfg.LogRetentionMs = cfg.LogRetentionMs
 	bcfg.LogRetentionBytes = cfg.LogRetentionBytes
+	bcfg.LogMessageTimestampType = cfg.LogMessageTimestampType
 	bcfg.OffsetsTopicNumPartitions = cfg.OffsetsTopicNumPartitions
 	bcfg.OffsetsTopicReplicationFactor = cfg.OffsetsTopicReplicationFactor
 	bcfg.GroupInitialRebalanceDelay = cfg.GroupInitialRebalanceDelay
