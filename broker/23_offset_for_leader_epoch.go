@@ -4,14 +4,23 @@ package broker
 //
 // For each partition (this broker must lead it; current_leader_epoch is
 // checked as in KIP-320: FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH) it
-// answers the largest leader epoch <= the requested one that this log has
-// records for, and the offset where the epoch after it began — the log end
-// offset for the latest epoch (KIP-101, KIP-279). An epoch older than
-// everything in the log's leader epoch checkpoint answers epoch -1 and
-// offset -1. A follower (replica_id >= 0, v3+) truncates its log to the
-// answer before fetching; a consumer (replica_id -1) uses it to detect
-// truncation after a leader change and gets the offset clamped to the high
-// watermark, as Kafka does.
+// answers as Kafka's Partition.lastOffsetForLeaderEpoch does: the largest
+// leader epoch <= the requested one that this log has records for, and the
+// offset where the epoch after it began — the log end offset for the latest
+// epoch (KIP-101, KIP-279); see storage.Log.EndOffsetForEpoch for the edge
+// cases. Followers (replica_id >= 0, v3+) and consumers (replica_id -1) get
+// the same answer, as in Kafka, which always answers from the leader's log
+// (fetchOnlyFromLeader): a follower truncates its log to it before fetching,
+// a consumer (KIP-320) compares it with the offset it consumed up to and
+// reports a truncation only if the answer is below that.
+//
+// In particular the answer is not clamped to the high watermark. A new
+// leader's high watermark lags its log end until the followers catch up,
+// while a consumer may have read up to the old leader's high watermark,
+// which can be above the new leader's: clamping would tell it records it
+// has read were truncated when they were not (it would then rewind and read
+// them again). Its next fetch, above the high watermark but within the log,
+// waits for the high watermark instead (see readPartition).
 
 import (
 	"context"
@@ -23,7 +32,6 @@ import (
 
 func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *network.Request, req *kmsg.OffsetForLeaderEpochRequest) (kmsg.Response, error) {
 	img := b.Image()
-	follower := req.Version >= 3 && req.ReplicaID >= 0
 	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
 	resp.Topics = make([]kmsg.OffsetForLeaderEpochResponseTopic, 0, len(req.Topics))
 	for _, rt := range req.Topics {
@@ -44,9 +52,6 @@ func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *network.Reques
 				continue
 			}
 			p.LeaderEpoch, p.EndOffset = l.EndOffsetForEpoch(rp.LeaderEpoch)
-			if !follower && p.EndOffset >= 0 {
-				p.EndOffset = min(p.EndOffset, b.repl.HighWatermark(rt.Topic, rp.Partition, l))
-			}
 			t.Partitions = append(t.Partitions, p)
 		}
 		resp.Topics = append(resp.Topics, t)

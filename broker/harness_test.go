@@ -133,6 +133,23 @@ func (c *fakeController) setTopicConfig(t testing.TB, topic, key string, value *
 	}
 }
 
+// bumpLeaderEpoch re-elects the partition's leader, bumping its leader
+// epoch, as a leader change and back would.
+func (c *fakeController) bumpLeaderEpoch(t testing.TB, topic string, partition int32) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ti, ok := c.img.Topic(topic)
+	if !ok {
+		t.Fatalf("no topic %s", topic)
+	}
+	rec := metadata.NewPartitionChangeRecord(ti.ID, partition)
+	rec.Leader = ti.Partitions[partition].Leader
+	if err := c.applyLocked([]metadata.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // harness is one broker (id 1) behind a real network server, with its logs
 // in a temp dir and a fake controller.
 type harness struct {

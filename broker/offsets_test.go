@@ -214,3 +214,63 @@ func TestFetchReleasedOnClose(t *testing.T) {
 		t.Fatal("fetch on a closed server succeeded")
 	}
 }
+
+// TestOffsetForLeaderEpochNotClamped: a new leader whose high watermark
+// lags its log end answers a consumer's OffsetForLeaderEpoch with the true
+// end of the epoch (KIP-320, as Kafka's Partition.lastOffsetForLeaderEpoch
+// does), not the high watermark: a consumer that read up to the old leader's
+// high watermark must not be told that what it read was truncated.
+func TestOffsetForLeaderEpochNotClamped(t *testing.T) {
+	repl := &watchedReplication{Replication: localReplication{nodeID: 1}}
+	h := newHarness(t, nil, WithReplication(repl))
+	cl := h.client()
+	h.createTopic(cl, "ofle", 1, nil)
+	h.produceBatches("ofle", plain(1, "a", "b"), plain(2, "c", "d")) // epoch 0: offsets 0-3
+	h.ctrl.bumpLeaderEpoch(t, "ofle", 0)                             // this broker leads again, epoch 1
+	repl.hw.Store(2)                                                 // its high watermark lags: 2 < LEO 4
+
+	ask := func(version int16, replica, current, epoch int32) kmsg.OffsetForLeaderEpochResponseTopicPartition {
+		t.Helper()
+		req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+		req.Version, req.ReplicaID = version, replica
+		rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
+		rt.Topic = "ofle"
+		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+		rp.CurrentLeaderEpoch, rp.LeaderEpoch = current, epoch
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		return h.handle(req).(*kmsg.OffsetForLeaderEpochResponse).Topics[0].Partitions[0]
+	}
+	check := func(what string, p kmsg.OffsetForLeaderEpochResponseTopicPartition, epoch int32, end int64) {
+		t.Helper()
+		if p.ErrorCode != 0 || p.LeaderEpoch != epoch || p.EndOffset != end {
+			t.Fatalf("%s: code %d, epoch %d, end offset %d; want epoch %d, end offset %d",
+				what, p.ErrorCode, p.LeaderEpoch, p.EndOffset, epoch, end)
+		}
+	}
+	// Nothing written at epoch 1 yet: epoch 0 ends at the log end.
+	for _, v := range []int16{2, 3, 4} {
+		check("consumer, old epoch", ask(v, -1, 1, 0), 0, 4)
+	}
+	check("follower, old epoch", ask(4, 2, 1, 0), 0, 4)
+	check("consumer, current epoch", ask(4, -1, 1, 1), 0, 4)
+
+	h.produceBatches("ofle", plain(3, "e", "f")) // epoch 1: offsets 4-5
+	check("consumer, old epoch after the new leader wrote", ask(4, -1, 1, 0), 0, 4)
+	check("consumer, current epoch: the log end", ask(4, -1, 1, 1), 1, 6)
+	check("follower, current epoch", ask(4, 2, 1, 1), 1, 6)
+	check("consumer, unchecked current epoch", ask(4, -1, -1, 0), 0, 4)
+	if p := ask(4, -1, 0, 0); p.ErrorCode != kerr.FencedLeaderEpoch.Code {
+		t.Fatalf("stale current leader epoch: code %d, want FENCED_LEADER_EPOCH", p.ErrorCode)
+	}
+	if p := ask(4, -1, 2, 0); p.ErrorCode != kerr.UnknownLeaderEpoch.Code {
+		t.Fatalf("future current leader epoch: code %d, want UNKNOWN_LEADER_EPOCH", p.ErrorCode)
+	}
+
+	// The fetch that follows, at the end offset it was given but above the
+	// high watermark, waits instead of failing.
+	p := h.handle(fetchReq(12, "ofle", [16]byte{}, 4, 0, 0)).(*kmsg.FetchResponse).Topics[0].Partitions[0]
+	if p.ErrorCode != 0 || len(p.RecordBatches) != 0 || p.HighWatermark != 2 {
+		t.Fatalf("fetch above the high watermark: code %d, %d bytes, hw %d", p.ErrorCode, len(p.RecordBatches), p.HighWatermark)
+	}
+}

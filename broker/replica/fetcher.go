@@ -289,8 +289,8 @@ func (f *fetcher) truncateByEpoch(st *fetchState, leaderEpoch int32, leaderEnd i
 	}
 	epoch, end := l.EndOffsetForEpoch(leaderEpoch)
 	switch {
-	case epoch < 0:
-		f.truncateTo(st, min(leaderEnd, l.LogEndOffset()), true, "no local epoch at or below the leader's")
+	case epoch < 0: // no local epochs at all (Kafka: the follower did not track epochs)
+		f.truncateTo(st, min(leaderEnd, l.LogEndOffset()), true, "no local leader epochs")
 	case epoch == leaderEpoch:
 		f.truncateTo(st, min(leaderEnd, end), true, "leader epoch end offset")
 	default:

@@ -75,9 +75,21 @@ func (c *epochCache) truncateFromStart(startOffset int64) bool {
 	return changed
 }
 
-// endOffsetFor answers OffsetForLeaderEpoch: the largest epoch <= epoch and
-// the start offset of the epoch after it (or logEnd for the latest).
+// endOffsetFor answers OffsetForLeaderEpoch as Kafka's
+// LeaderEpochFileCache.endOffsetFor does: the largest epoch <= epoch and the
+// start offset of the epoch after it, or logEnd when that is the latest
+// epoch. An epoch older than every entry answers (epoch, start offset of the
+// first entry): whatever lay before it is gone from the log. An undefined
+// epoch (< 0) or an empty cache answers (-1, -1).
+//
+// One difference: Kafka's leader adds its epoch to the cache when it becomes
+// leader, ours at its first append, so an epoch newer than the latest entry
+// is the current leader's that has not written yet. Its records end at
+// logEnd, which is what this answers (Kafka, never asked, answers -1, -1).
 func (c *epochCache) endOffsetFor(epoch int32, logEnd int64) (int32, int64) {
+	if epoch < 0 || len(c.entries) == 0 {
+		return -1, -1
+	}
 	for i := len(c.entries) - 1; i >= 0; i-- {
 		if c.entries[i].Epoch <= epoch {
 			if i == len(c.entries)-1 {
@@ -86,7 +98,7 @@ func (c *epochCache) endOffsetFor(epoch int32, logEnd int64) (int32, int64) {
 			return c.entries[i].Epoch, c.entries[i+1].StartOffset
 		}
 	}
-	return -1, -1
+	return epoch, c.entries[0].StartOffset
 }
 
 // encode writes Kafka's checkpoint text format: version, count, then

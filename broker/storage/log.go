@@ -153,9 +153,12 @@ func (l *Log) LeaderEpochs() []EpochEntry {
 	return append([]EpochEntry(nil), l.epochs.entries...)
 }
 
-// EndOffsetForEpoch answers OffsetForLeaderEpoch (KIP-101): the largest
-// epoch <= epoch and the offset where the next epoch started (the log end
-// for the latest one). (-1, -1) when the cache knows no such epoch.
+// EndOffsetForEpoch answers OffsetForLeaderEpoch (KIP-101) as Kafka's
+// LeaderEpochFileCache.endOffsetFor does: the largest epoch <= epoch and the
+// offset where the next epoch started (the log end for the latest one); for
+// an epoch older than the whole cache, (epoch, start of the first entry);
+// (-1, -1) for epoch < 0 or an empty cache. Never clamped to the high
+// watermark.
 func (l *Log) EndOffsetForEpoch(epoch int32) (int32, int64) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
