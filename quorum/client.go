@@ -261,13 +261,14 @@ func (c *Client) MetadataOffset() int64 {
 }
 
 // WaitCaughtUp waits until the follower has applied the log up to the
-// controller's high watermark once (at once without Follow).
+// controller's high watermark at start and published that image (at once
+// without Follow).
 func (c *Client) WaitCaughtUp(ctx context.Context) error {
 	if c.follower == nil {
 		return nil
 	}
 	select {
-	case <-c.follower.caughtUp:
+	case <-c.follower.fsm.caughtUpCh:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

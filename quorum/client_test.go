@@ -354,3 +354,105 @@ func TestMuxSortsConnections(t *testing.T) {
 }
 
 func raftAddr(m *mux) raft.ServerAddress { return raft.ServerAddress(m.ln.Addr().String()) }
+
+// TestFollowerPublishesOnceCaughtUp: a (re)starting broker applies the
+// metadata log up to the controller's high watermark at start (a snapshot
+// and the entries after it) without publishing, then publishes the
+// caught-up image once with a delta from the empty image (Kafka's
+// MetadataLoader), and every entry after that. It never publishes a
+// leadership older than the one the log held when it started.
+func TestFollowerPublishesOnceCaughtUp(t *testing.T) {
+	for _, snapshot := range []bool{false, true} {
+		t.Run(fmt.Sprintf("snapshot=%v", snapshot), func(t *testing.T) {
+			cfg := tcpVoter(t, t.TempDir())
+			cfg.TrailingLogs = 1
+			n := startNode(t, cfg)
+			waitController(t, n)
+			registerBrokers(t, n, 1, 2)
+			ctx := testCtx(t)
+			if errs := n.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "moves", NumPartitions: 2, ReplicationFactor: 2}}, false); errs[0] != nil {
+				t.Fatal(errs[0])
+			}
+			move := func() { // every partition to its other replica: leader epoch + 1
+				ti, _ := n.Image().Topic("moves")
+				var recs []metadata.Record
+				for id, p := range ti.Partitions {
+					r := metadata.NewPartitionChangeRecord(ti.ID, id)
+					r.Leader = p.Replicas[0] + p.Replicas[1] - p.Leader
+					recs = append(recs, r)
+				}
+				if _, err := n.AppendRecords(ctx, "move leaders", nil, recs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := 0; i < 3; i++ {
+				move()
+			}
+			if snapshot {
+				if err := n.Snapshot(ctx); err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < 3; i++ {
+					move()
+				}
+			}
+			startEpochs := map[int32]int32{}
+			ti, _ := n.Image().Topic("moves")
+			for id, p := range ti.Partitions {
+				startEpochs[id] = p.LeaderEpoch
+			}
+
+			rec := &recorder{}
+			c := startClient(t, 7, map[int32]string{1: n.Addr().String()}, rec)
+			if err := c.WaitCaughtUp(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if snapshot && c.follower.fsm.restores.Load() == 0 {
+				t.Fatal("follower did not load a snapshot")
+			}
+			d, _ := rec.first()
+			if d == nil || d.Base().TopicCount() != 0 || d.Base().Offset() != metadata.EmptyImage().Offset() {
+				t.Fatalf("first publish: %v, want a delta from the empty image", d)
+			}
+			rec.mu.Lock()
+			imgs := append([]*metadata.Image(nil), rec.imgs...)
+			rec.mu.Unlock()
+			for i, img := range imgs {
+				ti, ok := img.Topic("moves")
+				if !ok {
+					t.Fatalf("publish %d (offset %d) has no topic moves: an image from before the high watermark", i, img.Offset())
+				}
+				for id, p := range ti.Partitions {
+					if p.LeaderEpoch < startEpochs[id] {
+						t.Fatalf("publish %d (offset %d): moves-%d at leader epoch %d, the log held %d at start",
+							i, img.Offset(), id, p.LeaderEpoch, startEpochs[id])
+					}
+				}
+			}
+
+			// After catching up, each entry is published with its own delta.
+			if err := c.WaitUnfenced(ctx); err != nil {
+				t.Fatal(err)
+			}
+			move()
+			want := n.Image().Offset()
+			at := func() int { // index of the publish of the entry at want, -1 if none yet
+				rec.mu.Lock()
+				defer rec.mu.Unlock()
+				for i, img := range rec.imgs {
+					if img.Offset() == want {
+						return i
+					}
+				}
+				return -1
+			}
+			eventually(t, "the next entry published", func() bool { return at() >= 0 })
+			i := at()
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			if i == 0 || rec.deltas[i].Base() != rec.imgs[i-1] {
+				t.Fatalf("entry %d after catch-up: publish %d, its delta is not from the previous publish", want, i)
+			}
+		})
+	}
+}

@@ -95,7 +95,9 @@
 // names the leader), registers with a fresh incarnation id, heartbeats,
 // forwards CreateTopics/DeleteTopics/AllocateProducerIds/AlterPartition,
 // runs controlled shutdown, and (Follow) fetches the metadata log from the
-// active controller into its own fsm, publishing like a voter. The broker
+// active controller into its own fsm, publishing like a voter: nothing
+// until it has applied the log up to the controller's high watermark at
+// start, then the caught-up image once, then every entry. The broker
 // lifecycle on the controller side (sessions, fencing, unfencing,
 // controlled shutdown) is lifecycle.go. docs/quorum.md has the picture.
 //

@@ -5,7 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -23,22 +23,30 @@ import (
 // publishing behave identically. A broker keeps no metadata on disk: it
 // starts from offset 1, or from the controller's image when the log start
 // has moved past that.
+//
+// Publishing follows Kafka's MetadataLoader: at start the follower learns
+// the controller's high watermark (target), applies the snapshot and entries
+// up to it without publishing anything, then publishes the caught-up image
+// once, with a delta from the empty image, and from then on every entry as
+// it is applied. So a restarted broker never replays leaderships (or group
+// coordinator loads) that ended before it started.
 type follower struct {
 	c    *Client
 	log  *zap.Logger
 	fsm  *fsm
 	next atomic.Int64 // next raft index to fetch
 
-	caughtUp chan struct{} // closed once next reached the controller's high watermark
-	once     sync.Once
+	target int64 // controller's high watermark at start, 0 until learned (run's goroutine only)
 }
 
 // fetchMaxBytes bounds one metadata fetch response and one snapshot chunk.
 const fetchMaxBytes = 8 << 20
 
 func newFollower(c *Client, log *zap.Logger, pubs []Publisher) *follower {
-	f := &follower{c: c, log: log, fsm: newFSM(log, "", pubs), caughtUp: make(chan struct{})}
-	f.fsm.setTarget(0) // publish every entry as it is applied
+	f := &follower{c: c, log: log, fsm: newFSM(log, "", pubs)}
+	// Publish nothing until catchUp: the fsm's own start-up target (an
+	// index in a local log) does not apply, the follower learns its own.
+	f.fsm.setTarget(math.MaxUint64)
 	f.next.Store(1)
 	return f
 }
@@ -60,23 +68,47 @@ func (f *follower) offset() int64 { return f.next.Load() - 1 }
 func (f *follower) run(ctx context.Context) {
 	defer f.c.wg.Done()
 	for ctx.Err() == nil {
-		if err := f.fetchOnce(ctx); err != nil && ctx.Err() == nil {
+		err := f.learnTarget(ctx)
+		if err == nil {
+			err = f.fetchOnce(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
 			f.log.Warn("metadata fetch failed", zap.Int64("offset", f.next.Load()), zap.Error(err))
 			_ = sleepCtx(ctx, 200*time.Millisecond)
 		}
 	}
 }
 
-func (f *follower) fetchOnce(ctx context.Context) error {
+// learnTarget asks the controller for its high watermark once, at start:
+// a fetch far past the log end waits for nothing and answers it.
+func (f *follower) learnTarget(ctx context.Context) error {
+	if f.target > 0 {
+		return nil
+	}
+	p, err := f.fetch(ctx, math.MaxInt64/2, 0, 1)
+	if err != nil {
+		return fmt.Errorf("learn the metadata high watermark: %w", err)
+	}
+	if p.ErrorCode != 0 {
+		return fmt.Errorf("learn the metadata high watermark: %w", codeError(p.ErrorCode))
+	}
+	f.target = max(p.HighWatermark, 1)
+	f.log.Info("catching up with the metadata log", zap.Int64("high_watermark", f.target))
+	return nil
+}
+
+// fetch sends one metadata Fetch at offset to the active controller and
+// returns its answer for the metadata partition.
+func (f *follower) fetch(ctx context.Context, offset int64, maxWait time.Duration, maxBytes int32) (kmsg.FetchResponseTopicPartition, error) {
 	req := kmsg.NewPtrFetchRequest()
 	req.Version = 12
 	req.ReplicaID = f.c.cfg.NodeID
-	req.MaxWaitMillis = int32(f.c.cfg.FetchMaxWait.Milliseconds())
-	req.MinBytes, req.MaxBytes = 1, fetchMaxBytes
+	req.MaxWaitMillis = int32(maxWait.Milliseconds())
+	req.MinBytes, req.MaxBytes = 1, maxBytes
 	rt := kmsg.NewFetchRequestTopic()
 	rt.Topic = MetadataTopic
 	rp := kmsg.NewFetchRequestTopicPartition()
-	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = 0, f.next.Load(), fetchMaxBytes
+	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = 0, offset, maxBytes
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
 	resp, err := f.c.call(ctx, "fetch", req, func(r kmsg.Response) bool {
@@ -84,11 +116,19 @@ func (f *follower) fetchOnce(ctx context.Context) error {
 		return ok && isNotController(p.ErrorCode)
 	})
 	if err != nil {
-		return err
+		return kmsg.FetchResponseTopicPartition{}, err
 	}
 	p, ok := fetchPartition(resp.(*kmsg.FetchResponse))
 	if !ok {
-		return fmt.Errorf("fetch response without %s-0: %w", MetadataTopic, ErrBadResponse)
+		return p, fmt.Errorf("fetch response without %s-0: %w", MetadataTopic, ErrBadResponse)
+	}
+	return p, nil
+}
+
+func (f *follower) fetchOnce(ctx context.Context) error {
+	p, err := f.fetch(ctx, f.next.Load(), f.c.cfg.FetchMaxWait, fetchMaxBytes)
+	if err != nil {
+		return err
 	}
 	switch {
 	case p.ErrorCode == kerr.OffsetOutOfRange.Code:
@@ -110,13 +150,23 @@ func (f *follower) fetchOnce(ctx context.Context) error {
 	if p.HighWatermark > f.next.Load() {
 		f.next.Store(p.HighWatermark)
 	}
-	if f.next.Load() >= p.HighWatermark {
-		f.once.Do(func() {
-			f.log.Info("metadata caught up", zap.Int64("offset", f.offset()))
-			close(f.caughtUp)
-		})
+	if f.next.Load() >= f.target {
+		f.catchUp()
 	}
 	return nil
+}
+
+// catchUp publishes the image once the log is applied up to the high
+// watermark learned at start: one delta from the empty image (fsm.Apply and
+// Restore publish every change after that).
+func (f *follower) catchUp() {
+	f.fsm.mu.Lock()
+	defer f.fsm.mu.Unlock()
+	if f.fsm.caughtUp {
+		return
+	}
+	f.fsm.publishFullLocked()
+	f.log.Info("metadata caught up", zap.Int64("offset", f.offset()), zap.Int64("image_offset", f.fsm.image().Offset()))
 }
 
 func fetchPartition(r *kmsg.FetchResponse) (kmsg.FetchResponseTopicPartition, bool) {
