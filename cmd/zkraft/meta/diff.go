@@ -14,6 +14,9 @@ type Change struct {
 	Op   string `json:"op"` // "added", "removed", "changed"
 	From any    `json:"from,omitempty"`
 	To   any    `json:"to,omitempty"`
+	// Expected, when set, says why the difference is expected and not
+	// drift (zk-diff); WriteChanges labels the line with it.
+	Expected string `json:"expected,omitempty"`
 
 	fromText, toText string
 }
@@ -86,7 +89,11 @@ func WriteChanges(w io.Writer, changes []Change, jsonOut bool) error {
 		default:
 			line = fmt.Sprintf("~ %-*s  %s -> %s", wp, c.Path, c.fromText, c.toText)
 		}
-		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " ")); err != nil {
+		line = strings.TrimRight(line, " ")
+		if c.Expected != "" {
+			line += "  (expected: " + c.Expected + ")"
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
 			return err
 		}
 	}

@@ -64,6 +64,8 @@
 // or writes, decodes it with metadata/zk's codecs into a zk.Tree, and
 // ZkChanges compares that tree's image with the log's on the fields both
 // hold (epochs and partition epochs differ by nature and are left out).
+// Brokers that cannot have a /brokers/ids znode (quorum-mode, or fenced)
+// are expected differences: labelled, counted and printed apart from drift.
 //
 // # Goroutines
 //

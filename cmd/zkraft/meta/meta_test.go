@@ -457,3 +457,63 @@ func TestZkChanges(t *testing.T) {
 	}
 	golden(t, "zk_changes", buf.String())
 }
+
+// TestZkChangesExpected: brokers that cannot have a /brokers/ids znode (a
+// quorum-mode broker, as after step 4 of a migration; a fenced
+// ZooKeeper-mode broker, whose ephemeral znode went with its session) are
+// expected differences, labelled and listed apart from drift; a live
+// migrating ZooKeeper-mode broker missing from ZooKeeper is drift.
+func TestZkChangesExpected(t *testing.T) {
+	f := makeFixture(t)
+	l, err := Open(testCtx(t), f.dir, DefaultOpenOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := l.ImageAt(l.LastOffset())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Broker 1 of the fixture is a quorum-mode broker; add migrating
+	// ZooKeeper-mode brokers 2 (live) and 3 (fenced) to the log's image.
+	d := metadata.NewDelta(st.Image)
+	for _, r := range []*metadata.RegisterBrokerRecord{
+		{BrokerID: 2, IsMigratingZkBroker: true, BrokerEpoch: 20, EndPoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9093}}},
+		{BrokerID: 3, IsMigratingZkBroker: true, BrokerEpoch: 30, EndPoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9094}}, Fenced: true},
+	} {
+		if err := d.Replay(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.SetProvenance(st.Image.Offset(), st.Image.Epoch())
+	st = &State{Image: d.Apply(), At: st.At, From: st.From}
+	tree := zkTreeOf(st.Image)
+	for _, id := range []int32{1, 2, 3} {
+		delete(tree.Brokers, id) // no /brokers/ids znode for any of them
+	}
+	changes, err := ZkChanges(st, l, tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"/image/cluster/brokers/1": "quorum-mode broker",
+		"/image/cluster/brokers/2": "", // drift
+		"/image/cluster/brokers/3": "fenced ZooKeeper-mode broker",
+	}
+	if len(changes) != len(want) {
+		t.Fatalf("changes: %+v, want one per broker", changes)
+	}
+	for _, c := range changes {
+		w, ok := want[c.Path]
+		if !ok || c.Op != "removed" || !strings.HasPrefix(c.Expected, w) || (w == "") != (c.Expected == "") {
+			t.Errorf("%s %s: expected %q, want %q", c.Op, c.Path, c.Expected, w)
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteChanges(&buf, changes, false); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); !strings.Contains(out, "/image/cluster/brokers/1") ||
+		!strings.Contains(out, "(expected: quorum-mode broker, registered with the quorum only: it has no /brokers/ids znode)") {
+		t.Errorf("text output does not label the expected difference:\n%s", out)
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
+	"github.com/zkraft/zkraft/metadata"
 	zkmeta "github.com/zkraft/zkraft/metadata/zk"
 )
 
@@ -19,14 +21,55 @@ func zkDiff(ctx context.Context, w io.Writer, l *Log, st *State, connect string,
 	if err != nil {
 		return err
 	}
+	var drift, expected []Change
+	for _, c := range changes {
+		if c.Expected != "" {
+			expected = append(expected, c)
+		} else {
+			drift = append(drift, c)
+		}
+	}
 	if !jsonOut {
 		fmt.Fprintf(w, "zk-diff of the image at offset %d (%s) and ZooKeeper %s: %d differences (- only in the log, + only in ZooKeeper)\n",
-			st.At, st.From, connect, len(changes))
+			st.At, st.From, connect, len(drift))
 	}
-	if err := WriteChanges(w, changes, jsonOut); err != nil {
+	if err := WriteChanges(w, drift, jsonOut); err != nil {
+		return err
+	}
+	if len(expected) > 0 && !jsonOut {
+		fmt.Fprintf(w, "%d expected differences (not drift):\n", len(expected))
+	}
+	if err := WriteChanges(w, expected, jsonOut); err != nil {
 		return err
 	}
 	return l.Err
+}
+
+// expectedDifference says why c, a difference between the log's image img
+// and ZooKeeper, is expected rather than drift ("" when it is not): a broker
+// in the log with no /brokers/ids znode is a quorum-mode broker (step 4 of
+// a migration: it registers with the quorum only), or a fenced one (a
+// stopped ZooKeeper-mode broker's znode is ephemeral and went with its
+// session).
+func expectedDifference(img *metadata.Image, c Change) string {
+	rest, ok := strings.CutPrefix(c.Path, "/image/cluster/brokers/")
+	if !ok || c.Op != "removed" {
+		return ""
+	}
+	id, err := strconv.ParseInt(rest, 10, 32)
+	if err != nil {
+		return ""
+	}
+	b, ok := img.Broker(int32(id))
+	switch {
+	case !ok:
+		return ""
+	case !b.IsMigratingZkBroker:
+		return "quorum-mode broker, registered with the quorum only: it has no /brokers/ids znode"
+	case b.Fenced:
+		return "fenced ZooKeeper-mode broker: its ephemeral /brokers/ids znode ends with its session"
+	}
+	return ""
 }
 
 // ZkChanges compares the image in st with the image of a ZooKeeper tree,
@@ -35,6 +78,8 @@ func zkDiff(ctx context.Context, w io.Writer, l *Log, st *State, connect string,
 // replicas, ISR, leader and leader epoch (not the partition epoch, which
 // ZooKeeper keeps as the state znode's zkVersion), topic ids, configs and
 // the cluster id. Features live only in the log and are left out.
+// Differences that are expected (see expectedDifference) carry the reason
+// in Change.Expected.
 func ZkChanges(st *State, l *Log, tree *zkmeta.Tree) ([]Change, error) {
 	zkImg, err := tree.Image()
 	if err != nil {
@@ -46,7 +91,11 @@ func ZkChanges(st *State, l *Log, tree *zkmeta.Tree) ([]Change, error) {
 		return strings.HasPrefix(p, "/image/features/") ||
 			(p == "/image/producerIds/nextProducerId" && tree.ProducerIDs == nil)
 	}
-	return DiffTrees(a, b, skip), nil
+	changes := DiffTrees(a, b, skip)
+	for i := range changes {
+		changes[i].Expected = expectedDifference(st.Image, changes[i])
+	}
+	return changes, nil
 }
 
 // comparable rewrites broker and partition leaves to the fields that both

@@ -128,4 +128,20 @@ func TestZkDiffRealZooKeeper(t *testing.T) {
 	if n := strings.Count(js.String(), "\n"); n != 3 {
 		t.Errorf("zk-diff --json: %d lines, want 3:\n%s", n, js.String())
 	}
+
+	// Broker 1 is a quorum-mode broker: without its /brokers/ids znode (it
+	// never has one after step 4 of a migration) the difference is listed
+	// as expected, apart from the 3 differences.
+	if err := conn.Delete(zkmeta.BrokerPath(1), -1); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runMeta(t, f.dir, "", "zk-diff", "--dir", f.dir, "--zookeeper", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, expected, ok := strings.Cut(out, "1 expected differences (not drift):\n- /image/cluster/brokers/1")
+	if !ok || !strings.Contains(head, ": 3 differences") || strings.Contains(head, "/image/cluster/brokers/1") ||
+		!strings.Contains(expected, "(expected: quorum-mode broker") {
+		t.Errorf("zk-diff without a quorum-mode broker's znode:\n%s", out)
+	}
 }
