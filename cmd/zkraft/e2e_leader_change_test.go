@@ -235,3 +235,14 @@ func staleLeaderships(t *testing.T, logPath string, epochs map[string]map[int32]
 	}
 	return stale
 }
+
+// underReplicatedCmd runs `zkraft topics --describe
+// --under-replicated-partitions` against broker via and returns its output.
+func underReplicatedCmd(t *testing.T, qc *quorumCluster, via int32) string {
+	t.Helper()
+	out, errOut, code := runTopicsCmd(t, "--bootstrap-server", qc.brokers[via].addr, "--describe", "--under-replicated-partitions")
+	if code != 0 {
+		t.Fatalf("zkraft topics --describe --under-replicated-partitions: exit %d: %s", code, errOut)
+	}
+	return out
+}

@@ -499,8 +499,18 @@ func TestE2EReplicaAcksAllSurvivesFailures(t *testing.T) {
 	newLeader := waitLeader(t, qc, via, fmt.Sprintf("a new leader after kill -9 of %d", leader), otherThan(leader))
 	t.Logf("kill -9 of leader %d: broker %d leads %v later", leader, newLeader, time.Since(killed).Round(100*time.Millisecond))
 	p.waitAcks(t, 50, fmt.Sprintf("leader %d, %d dead", newLeader, leader))
+	// What docs/migration.md tells operators to watch between two brokers.
+	if out := underReplicatedCmd(t, qc, newLeader); !strings.Contains(out, "\tTopic: "+replicaTopic+"\tPartition: 0\t") {
+		t.Errorf("--under-replicated-partitions with broker %d dead does not list %s-0:\n%s", leader, replicaTopic, out)
+	}
 	restartChecked(t, qc, leader, newLeader)
 	waitReplicaISR(t, qc, newLeader, 4, 5, 6)
+	eventually(t, replicaWait, "--under-replicated-partitions to print nothing", func() error {
+		if out := underReplicatedCmd(t, qc, newLeader); out != "" {
+			return fmt.Errorf("printed %q", out)
+		}
+		return nil
+	})
 	t.Logf("broker %d restarted after kill -9 and rejoined the ISR under leader %d", leader, newLeader)
 	p.waitAcks(t, 50, "restarted broker in the ISR")
 

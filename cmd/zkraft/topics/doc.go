@@ -7,7 +7,9 @@
 // # Commands and the requests they send
 //
 //	--list       Metadata (all topics)                      names, sorted, one a line
-//	--describe   Metadata (all, or the one --topic names)   Kafka's describe format
+//	--describe   Metadata (all, or the one --topic names)   Kafka's describe format;
+//	             --under-replicated-partitions: only the partition lines
+//	             with ISR < replicas, no topic lines
 //	             DescribeConfigs (topic resources)          non-default configs only
 //	--create     CreateTopics (-1 = the broker's default partitions / RF)
 //	--delete     DeleteTopics

@@ -28,8 +28,9 @@ func writeList(w io.Writer, names []string, asJSON bool) error {
 }
 
 // writeDescribe prints the descriptions in Kafka's format (see doc.go), or
-// as one JSON array.
-func writeDescribe(w io.Writer, ds []description, asJSON bool) error {
+// as one JSON array. partitionsOnly leaves out the topic lines (Kafka does
+// so with a partition filter such as --under-replicated-partitions).
+func writeDescribe(w io.Writer, ds []description, asJSON, partitionsOnly bool) error {
 	if asJSON {
 		if ds == nil {
 			ds = []description{}
@@ -38,12 +39,14 @@ func writeDescribe(w io.Writer, ds []description, asJSON bool) error {
 	}
 	var b strings.Builder
 	for _, d := range ds {
-		b.WriteString("Topic: " + d.Name)
-		if d.TopicID != "" {
-			b.WriteString("\tTopicId: " + d.TopicID)
+		if !partitionsOnly {
+			b.WriteString("Topic: " + d.Name)
+			if d.TopicID != "" {
+				b.WriteString("\tTopicId: " + d.TopicID)
+			}
+			fmt.Fprintf(&b, "\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n",
+				d.PartitionCount, d.ReplicationFactor, joinConfigs(d.Configs))
 		}
-		fmt.Fprintf(&b, "\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n",
-			d.PartitionCount, d.ReplicationFactor, joinConfigs(d.Configs))
 		for _, p := range d.Partitions {
 			leader := "none"
 			if p.Leader >= 0 {
@@ -55,6 +58,26 @@ func writeDescribe(w io.Writer, ds []description, asJSON bool) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// underReplicated keeps, of each description, the partitions whose ISR is
+// smaller than their replica set (Kafka's --under-replicated-partitions:
+// replication factor - ISR size > 0), and drops the topics left with none.
+func underReplicated(ds []description) []description {
+	var out []description
+	for _, d := range ds {
+		var ps []partition
+		for _, p := range d.Partitions {
+			if len(p.Isr) < len(p.Replicas) {
+				ps = append(ps, p)
+			}
+		}
+		if len(ps) > 0 {
+			d.Partitions = ps
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // joinConfigs renders k=v,k=v sorted by key.

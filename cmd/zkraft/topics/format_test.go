@@ -49,7 +49,7 @@ func TestWriteDescribe(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := writeDescribe(&b, tc.in, false); err != nil {
+			if err := writeDescribe(&b, tc.in, false, false); err != nil {
 				t.Fatal(err)
 			}
 			if b.String() != tc.want {
@@ -64,7 +64,7 @@ func TestWriteDescribeJSON(t *testing.T) {
 		Configs:    map[string]string{"retention.ms": "1"},
 		Partitions: []partition{{Partition: 0, Leader: 1, Replicas: []int32{1}, Isr: []int32{1}}}}}
 	var b bytes.Buffer
-	if err := writeDescribe(&b, in, true); err != nil {
+	if err := writeDescribe(&b, in, true, false); err != nil {
 		t.Fatal(err)
 	}
 	want := `[{"name":"orders","topicId":"x","internal":false,"partitionCount":1,"replicationFactor":1,` +
@@ -77,7 +77,7 @@ func TestWriteDescribeJSON(t *testing.T) {
 		t.Errorf("round trip: %v %+v", err, back)
 	}
 	b.Reset()
-	if err := writeDescribe(&b, nil, true); err != nil || b.String() != "[]\n" {
+	if err := writeDescribe(&b, nil, true, false); err != nil || b.String() != "[]\n" {
 		t.Errorf("empty: %q %v", b.String(), err)
 	}
 }
@@ -154,5 +154,36 @@ func TestNonDefault(t *testing.T) {
 	want := map[string]string{"retention.ms": "1000", "min.insync.replicas": "2", "segment.bytes": "5", "v0.set": "y", "secret": "null"}
 	if got := nonDefault(in); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// TestUnderReplicated: --describe --under-replicated-partitions prints, as
+// Kafka does, only the partition lines whose ISR is smaller than their
+// replicas, and nothing when every ISR is full.
+func TestUnderReplicated(t *testing.T) {
+	full := partition{Partition: 0, Leader: 1, Replicas: []int32{1, 2, 3}, Isr: []int32{3, 1, 2}}
+	in := []description{
+		{Name: "orders", PartitionCount: 2, ReplicationFactor: 3, Partitions: []partition{
+			full, {Partition: 1, Leader: 2, Replicas: []int32{2, 3, 1}, Isr: []int32{2, 1}}}},
+		{Name: "full", PartitionCount: 1, ReplicationFactor: 3, Partitions: []partition{full}},
+		{Name: "b", PartitionCount: 1, ReplicationFactor: 2, Partitions: []partition{
+			{Partition: 0, Leader: -1, Replicas: []int32{5, 6}, Isr: []int32{}}}},
+	}
+	var b bytes.Buffer
+	if err := writeDescribe(&b, underReplicated(in), false, true); err != nil {
+		t.Fatal(err)
+	}
+	want := "\tTopic: orders\tPartition: 1\tLeader: 2\tReplicas: 2,3,1\tIsr: 2,1\n" +
+		"\tTopic: b\tPartition: 0\tLeader: none\tReplicas: 5,6\tIsr: \n"
+	if b.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+	b.Reset()
+	if err := writeDescribe(&b, underReplicated(in[1:2]), false, true); err != nil || b.Len() != 0 {
+		t.Errorf("every ISR full: %q, %v; want no output", b.String(), err)
+	}
+	b.Reset()
+	if err := writeDescribe(&b, underReplicated(in[1:2]), true, true); err != nil || b.String() != "[]\n" {
+		t.Errorf("every ISR full, --json: %q, %v; want []", b.String(), err)
 	}
 }

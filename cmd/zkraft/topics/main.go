@@ -25,8 +25,11 @@ Commands (exactly one):
   --list [--topic T] [--exclude-internal] [--json]
         topic names, one a line
   --describe [--topic T] [--if-exists] [--exclude-internal] [--json]
+             [--under-replicated-partitions]
         topic, id, partition count, replication factor, non-default configs,
-        then leader, replicas and ISR of every partition
+        then leader, replicas and ISR of every partition; with
+        --under-replicated-partitions only the partition lines whose ISR is
+        smaller than their replicas (nothing printed: every ISR is full)
   --create --topic T [--partitions N] [--replication-factor R]
            [--config k=v]... [--if-not-exists]
         without --partitions / --replication-factor the broker's defaults apply
@@ -49,6 +52,7 @@ type options struct {
 	configs                                configFlag
 	ifExists, ifNotExists, excludeInternal bool
 	json                                   bool
+	underReplicated                        bool
 	timeout                                time.Duration
 	set                                    map[string]bool // flags given on the command line
 }
@@ -82,6 +86,7 @@ func parseArgs(args []string) (options, error) {
 	fs.BoolVar(&o.ifNotExists, "if-not-exists", false, "")
 	fs.BoolVar(&o.excludeInternal, "exclude-internal", false, "")
 	fs.BoolVar(&o.json, "json", false, "")
+	fs.BoolVar(&o.underReplicated, "under-replicated-partitions", false, "")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -124,6 +129,7 @@ func parseArgs(args []string) (options, error) {
 		{"if-not-exists", o.create},
 		{"exclude-internal", o.list || o.describe},
 		{"json", o.list || o.describe},
+		{"under-replicated-partitions", o.describe},
 	}
 	for _, c := range only {
 		if o.set[c.flag] && !c.ok {
@@ -287,7 +293,10 @@ func run(ctx context.Context, r Requester, o options, stdout, stderr io.Writer) 
 		if err != nil {
 			return err
 		}
-		return writeDescribe(stdout, descs, o.json)
+		if o.underReplicated {
+			return writeDescribe(stdout, underReplicated(descs), o.json, true)
+		}
+		return writeDescribe(stdout, descs, o.json, false)
 	case o.create:
 		if strings.ContainsAny(o.topic, "._") { // Kafka's Topic.hasCollisionChars
 			fmt.Fprintln(stderr, "WARNING: Due to limitations in metric names, topics with a period ('.') or underscore ('_') could collide. To avoid issues it is best to use either, but not both.")

@@ -50,6 +50,8 @@ func TestParseArgs(t *testing.T) {
 		{"positional", with("--list", "extra"), `unexpected argument "extra"`},
 		{"unknown flag", with("--list", "--zookeeper", "x"), "not defined"},
 		{"bad timeout", with("--list", "--timeout", "0s"), "--timeout"},
+		{"describe under-replicated", with("--describe", "--under-replicated-partitions"), ""},
+		{"under-replicated with list", with("--list", "--under-replicated-partitions"), "--under-replicated-partitions is not valid with --list"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
