@@ -125,18 +125,27 @@ func TestClientLoadsSnapshot(t *testing.T) {
 	})
 }
 
+// startWithRF2Topic starts a leading voter with brokers 1 and 2 registered
+// and a topic of partitions partitions on both.
+func startWithRF2Topic(t *testing.T, cfg Config, topic string, partitions int32) *Node {
+	t.Helper()
+	n := startNode(t, cfg)
+	waitController(t, n)
+	registerBrokers(t, n, 1, 2)
+	errs := n.CreateTopics(testCtx(t), []metadata.CreateTopicSpec{{Name: topic, NumPartitions: partitions, ReplicationFactor: 2}}, false)
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	return n
+}
+
 // TestSessionExpiryFences: an unfenced broker that stops heartbeating is
 // fenced and its partitions get leaders from the ISR.
 func TestSessionExpiryFences(t *testing.T) {
 	cfg := tcpVoter(t, t.TempDir())
 	cfg.BrokerSessionTimeout = 300 * time.Millisecond
-	n := startNode(t, cfg)
-	waitController(t, n)
-	registerBrokers(t, n, 1, 2)
+	n := startWithRF2Topic(t, cfg, "r", 4)
 	ctx := testCtx(t)
-	if errs := n.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "r", NumPartitions: 4, ReplicationFactor: 2}}, false); errs[0] != nil {
-		t.Fatal(errs[0])
-	}
 	b2, _ := n.Image().Broker(2)
 	eventually(t, "broker 1 fenced, broker 2 leading everything", func() bool {
 		if _, err := n.BrokerHeartbeat(ctx, Heartbeat{BrokerID: 2, BrokerEpoch: b2.Epoch, MetadataOffset: n.Image().Offset()}); err != nil {
@@ -366,13 +375,8 @@ func TestFollowerPublishesOnceCaughtUp(t *testing.T) {
 		t.Run(fmt.Sprintf("snapshot=%v", snapshot), func(t *testing.T) {
 			cfg := tcpVoter(t, t.TempDir())
 			cfg.TrailingLogs = 1
-			n := startNode(t, cfg)
-			waitController(t, n)
-			registerBrokers(t, n, 1, 2)
+			n := startWithRF2Topic(t, cfg, "moves", 2)
 			ctx := testCtx(t)
-			if errs := n.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "moves", NumPartitions: 2, ReplicationFactor: 2}}, false); errs[0] != nil {
-				t.Fatal(errs[0])
-			}
 			move := func() { // every partition to its other replica: leader epoch + 1
 				ti, _ := n.Image().Topic("moves")
 				var recs []metadata.Record

@@ -166,6 +166,22 @@ func makeFixture(t *testing.T) fixture {
 	return fixtureVal
 }
 
+// fixtureImage opens the fixture's log and builds its image at the last
+// offset.
+func fixtureImage(t *testing.T) (fixture, *Log, *State) {
+	t.Helper()
+	f := makeFixture(t)
+	l, err := Open(testCtx(t), f.dir, DefaultOpenOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := l.ImageAt(l.LastOffset())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, l, st
+}
+
 func buildFixture(t *testing.T, dir string, mk func(string) quorum.Config) fixture {
 	ctx := testCtx(t)
 	cfg := mk(dir)

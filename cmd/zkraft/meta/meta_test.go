@@ -404,15 +404,7 @@ func zkTreeOf(img *metadata.Image) *zkmeta.Tree {
 // TestZkChanges: a ZooKeeper tree written from the image has no
 // differences (epochs aside); each deliberate change shows up.
 func TestZkChanges(t *testing.T) {
-	f := makeFixture(t)
-	l, err := Open(testCtx(t), f.dir, DefaultOpenOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := l.ImageAt(l.LastOffset())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, l, st := fixtureImage(t)
 	same, err := ZkChanges(st, l, zkTreeOf(st.Image))
 	if err != nil {
 		t.Fatal(err)
@@ -464,15 +456,7 @@ func TestZkChanges(t *testing.T) {
 // expected differences, labelled and listed apart from drift; a live
 // migrating ZooKeeper-mode broker missing from ZooKeeper is drift.
 func TestZkChangesExpected(t *testing.T) {
-	f := makeFixture(t)
-	l, err := Open(testCtx(t), f.dir, DefaultOpenOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := l.ImageAt(l.LastOffset())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, l, st := fixtureImage(t)
 	// Broker 1 of the fixture is a quorum-mode broker; add migrating
 	// ZooKeeper-mode brokers 2 (live) and 3 (fenced) to the log's image.
 	d := metadata.NewDelta(st.Image)

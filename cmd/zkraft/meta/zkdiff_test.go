@@ -63,7 +63,7 @@ func writeImageToZk(t *testing.T, conn *gozk.Conn, img *metadata.Image) {
 // image in Kafka's layout reports nothing; a deliberately changed partition
 // state znode and a removed topic config then show up.
 func TestZkDiffRealZooKeeper(t *testing.T) {
-	f := makeFixture(t)
+	f, _, st := fixtureImage(t)
 	srv := zktest.Start(t)
 	conn, _, err := gozk.Connect([]string{srv.Addr}, 10*time.Second, gozk.WithLogInfo(false))
 	if err != nil {
@@ -72,14 +72,6 @@ func TestZkDiffRealZooKeeper(t *testing.T) {
 	defer conn.Close()
 	eventually(t, "zookeeper session", func() bool { return conn.State() == gozk.StateHasSession })
 
-	l, err := Open(testCtx(t), f.dir, DefaultOpenOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := l.ImageAt(l.LastOffset())
-	if err != nil {
-		t.Fatal(err)
-	}
 	writeImageToZk(t, conn, st.Image)
 
 	out, _, err := runMeta(t, f.dir, "", "zk-diff", "--dir", f.dir, "--zookeeper", srv.Addr)
