@@ -1,14 +1,28 @@
 package metadata
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 )
 
 // frameVersion is the AbstractApiMessageSerde frame version Kafka writes.
 const frameVersion = 1
 
-// batchVersion is the version byte of our raft-entry framing (AppendBatch).
-const batchVersion = 0
+// Versions of our raft-entry framing (AppendBatch), its first byte. Only
+// add versions; never change the meaning of one.
+const (
+	// batchVersion0: no checksum (entries written before version 1).
+	batchVersion0 = 0
+	// batchVersion: a CRC-32C of everything after it follows the version byte.
+	batchVersion = 1
+)
+
+// batchHeaderV1 is the version byte plus the CRC-32C.
+const batchHeaderV1 = 1 + 4
+
+// castagnoli is the CRC-32C table (Kafka's record batch checksum).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // bodyCodec is implemented by every concrete record.
 type bodyCodec interface {
@@ -67,10 +81,12 @@ func DecodeRecord(b []byte) (Record, error) {
 	return rec, nil
 }
 
-// AppendBatch appends one raft entry holding recs:
-// byte(version 0) uvarint(count) { uvarint(len) framed-record }*count.
+// AppendBatch appends one raft entry holding recs (version 1):
+// byte(1) uint32-BE CRC-32C { uvarint(count) { uvarint(len) framed-record }*count },
+// the CRC covering every byte after it.
 func AppendBatch(dst []byte, recs []Record) []byte {
-	dst = append(dst, batchVersion)
+	start := len(dst)
+	dst = append(dst, batchVersion, 0, 0, 0, 0)
 	dst = appendUvarint(dst, uint64(len(recs)))
 	var scratch []byte
 	for _, rec := range recs {
@@ -78,18 +94,81 @@ func AppendBatch(dst []byte, recs []Record) []byte {
 		dst = appendUvarint(dst, uint64(len(scratch)))
 		dst = append(dst, scratch...)
 	}
+	binary.BigEndian.PutUint32(dst[start+1:], crc32.Checksum(dst[start+batchHeaderV1:], castagnoli))
 	return dst
 }
 
-// DecodeBatch decodes an entry written by AppendBatch.
-func DecodeBatch(b []byte) ([]Record, error) {
+// appendBatchV0 writes the version 0 framing (no checksum), as entries
+// were written before version 1. Tests use it to prove old logs stay readable.
+func appendBatchV0(dst []byte, recs []Record) []byte {
+	b := AppendBatch(nil, recs)
+	dst = append(dst, batchVersion0)
+	return append(dst, b[batchHeaderV1:]...)
+}
+
+// BatchChecksum is what an entry's framing says about its integrity.
+type BatchChecksum struct {
+	Version  byte   // framing version (0: no checksum)
+	Stored   uint32 // the CRC-32C in the entry (version 1)
+	Computed uint32 // the CRC-32C of the bytes it covers (version 1)
+}
+
+// HasChecksum: the entry carries a CRC-32C (version 1 or later).
+func (c BatchChecksum) HasChecksum() bool { return c.Version >= batchVersion }
+
+// Valid: no checksum to check, or the stored one matches.
+func (c BatchChecksum) Valid() bool { return !c.HasChecksum() || c.Stored == c.Computed }
+
+// String is "crc32c=0x1234abcd" (valid), "crc32c=0x1234abcd BAD (computed
+// 0x...)" or "none" (version 0, written before checksums).
+func (c BatchChecksum) String() string {
+	switch {
+	case !c.HasChecksum():
+		return "none"
+	case c.Valid():
+		return fmt.Sprintf("crc32c=0x%08x", c.Stored)
+	}
+	return fmt.Sprintf("crc32c=0x%08x BAD (computed 0x%08x)", c.Stored, c.Computed)
+}
+
+// CheckBatch reads the version and checksum of an entry written by
+// AppendBatch without decoding its records.
+func CheckBatch(b []byte) (BatchChecksum, error) {
 	if len(b) == 0 {
-		return nil, fmt.Errorf("decode batch: empty: %w", ErrCorruptRecord)
+		return BatchChecksum{}, fmt.Errorf("decode batch: empty: %w", ErrCorruptRecord)
 	}
-	if b[0] != batchVersion {
-		return nil, fmt.Errorf("decode batch: version %d (want %d): %w", b[0], batchVersion, ErrUnsupportedBatch)
+	c := BatchChecksum{Version: b[0]}
+	switch b[0] {
+	case batchVersion0:
+		return c, nil
+	case batchVersion:
+		if len(b) < batchHeaderV1 {
+			return c, fmt.Errorf("decode batch: %d bytes, shorter than the version 1 header: %w", len(b), ErrCorruptRecord)
+		}
+		c.Stored = binary.BigEndian.Uint32(b[1:])
+		c.Computed = crc32.Checksum(b[batchHeaderV1:], castagnoli)
+		if !c.Valid() {
+			return c, fmt.Errorf("decode batch: CRC-32C 0x%08x, computed 0x%08x over %d bytes: %w",
+				c.Stored, c.Computed, len(b)-batchHeaderV1, ErrChecksum)
+		}
+		return c, nil
 	}
-	r := &reader{b: b, off: 1}
+	return c, fmt.Errorf("decode batch: version %d (supported %d-%d): %w", b[0], batchVersion0, batchVersion, ErrUnsupportedBatch)
+}
+
+// DecodeBatch decodes an entry written by AppendBatch (version 1, whose
+// CRC-32C it verifies first) or by an older release (version 0, no
+// checksum).
+func DecodeBatch(b []byte) ([]Record, error) {
+	c, err := CheckBatch(b)
+	if err != nil {
+		return nil, err
+	}
+	off := 1
+	if c.HasChecksum() {
+		off = batchHeaderV1
+	}
+	r := &reader{b: b, off: off}
 	n := r.uvarint32("batch count")
 	if r.err == nil && n > r.remaining() { // every record needs at least a length byte
 		r.fail("batch count %d exceeds %d remaining bytes", n, r.remaining())

@@ -23,6 +23,8 @@
 //   - Decoders never panic: unknown frame versions, api keys, record versions,
 //     truncated input and trailing bytes are errors (fuzzed by
 //     FuzzDecodeRecord and FuzzDecodeBatch). Unknown tagged fields are skipped.
+//   - Every raft entry is checksummed (CRC-32C, batch version 1): a damaged
+//     entry is an error, never a different valid batch.
 //   - An Image never changes after it is built. Topics, brokers and config
 //     resources live in persistent radix trees (go-immutable-radix), and a
 //     TopicImage's partition map is copied only when that topic changes, so
@@ -76,10 +78,18 @@
 //
 //	01 02 00 | 04 'f' 'o' 'o' | X (16 bytes) | 00
 //
-// One raft log entry (AppendBatch, our own framing):
+// One raft log entry (AppendBatch, our own framing), version 1:
 //
-//	+------------+---------------+-----------------------------------------+
-//	| byte 0x00  | uvarint count | { uvarint len | framed record }*count   |
-//	| (version)  |               |                                         |
-//	+------------+---------------+-----------------------------------------+
+//	+-----------+-------------+---------------+-----------------------------------------+
+//	| byte 0x01 | CRC-32C     | uvarint count | { uvarint len | framed record }*count   |
+//	| (version) | uint32 BE   |               |                                         |
+//	+-----------+-------------+---------------+-----------------------------------------+
+//	             covers every byte after it, as a Kafka record batch's CRC
+//
+// Version 0 (written before checksums) has no CRC field: byte 0x00, then
+// the count. DecodeBatch reads both and verifies version 1's CRC first
+// (ErrChecksum); CheckBatch reports the version and checksum alone. The
+// CRC covers what the controller writes; raft's own fields around the
+// entry (index, term, append time) are outside it, as Kafka's batch CRC
+// leaves out baseOffset and partitionLeaderEpoch.
 package metadata

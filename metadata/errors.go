@@ -11,7 +11,9 @@ var (
 	ErrUnsupportedFrame   = errors.New("metadata: unsupported frame version")
 	ErrCorruptRecord      = errors.New("metadata: corrupt record")
 	ErrUnsupportedBatch   = errors.New("metadata: unsupported batch version")
-	ErrInvalidUuid        = errors.New("metadata: invalid uuid")
+	// ErrChecksum: an entry's CRC-32C does not match its bytes.
+	ErrChecksum    = errors.New("metadata: checksum mismatch")
+	ErrInvalidUuid = errors.New("metadata: invalid uuid")
 
 	// Replay (image/delta) errors.
 	ErrInvalidRecord = errors.New("metadata: invalid record for image")

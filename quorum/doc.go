@@ -18,14 +18,21 @@
 // Every LogCommand entry is metadata.AppendBatch of all the records of one
 // request (a topic with all its partitions is one atomic entry):
 //
-//	+------+---------------+-------------------+-------------------+-----
-//	| 0x00 | uvarint count | uvarint len | rec | uvarint len | rec | ...
-//	+------+---------------+-------------------+-------------------+-----
+//	+------+-----------+---------------+-------------------+-------------------+-----
+//	| 0x01 | CRC-32C   | uvarint count | uvarint len | rec | uvarint len | rec | ...
+//	|      | uint32 BE | <------------- covered by the CRC ----------------------->
+//	+------+-----------+---------------+-------------------+-------------------+-----
 //	 rec = metadata.AppendRecord: uvarint(1) uvarint(type) uvarint(version) body
 //
+// Version 0 entries (written before checksums: 0x00, then the count) are
+// still read. Every reader verifies the CRC-32C: the fsm on replay and on
+// apply (voters and brokers, which apply fetched entries with the same
+// fsm), and zkraft meta.
+//
 // An entry applies atomically: if any record fails to replay, the image is
-// unchanged, the error is logged, counted (Node.ApplyErrors) and returned to
-// the writer as the raft future's Response. Undecodable entries likewise.
+// unchanged, the error is logged (naming raft.db and the entry's index),
+// counted (Node.ApplyErrors) and returned to the writer as the raft
+// future's Response. Undecodable entries and checksum mismatches likewise.
 // Nothing panics on a bad entry.
 //
 // Broker epochs: a RegisterBrokerRecord with BrokerEpoch -1 gets the raft
@@ -38,13 +45,17 @@
 //
 // # Snapshot file
 //
-//	+------+-----------+-----------+-----------+------------+----------------------------+
-//	| 0x00 | offset    | epoch     | uvarint n | cluster id | metadata.AppendBatch(      |
-//	| ver  | int64 BE  | int64 BE  |           | n bytes    |   metadata.WriteImage(img))|
-//	+------+-----------+-----------+-----------+------------+----------------------------+
+//	+------+-----------+-----------+-----------+-----------+------------+----------------------------+
+//	| 0x01 | CRC-32C   | offset    | epoch     | uvarint n | cluster id | metadata.AppendBatch(      |
+//	| ver  | uint32 BE | int64 BE  | int64 BE  |           | n bytes    |   metadata.WriteImage(img))|
+//	+------+-----------+-----------+-----------+-----------+------------+----------------------------+
+//	                   <----------------------- covered by the CRC ------------------------------->
 //
 // offset/epoch are the image's provenance (raft index/term of the last entry
-// replayed into it). raft's FileSnapshotStore adds a CRC-64 and meta.json.
+// replayed into it). raft's FileSnapshotStore adds a CRC-64 and meta.json on
+// disk; the CRC-32C travels with the bytes, so a snapshot assembled from
+// FetchSnapshot chunks is verified too. Version 0 (no CRC-32C field) is
+// still read.
 //
 // # Publishing
 //

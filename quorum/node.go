@@ -97,7 +97,7 @@ func New(cfg Config, logger *zap.Logger, pubs ...Publisher) (*Node, error) {
 		cfg:      cfg,
 		log:      log,
 		meta:     meta,
-		fsm:      newFSM(log.Named("fsm"), meta.ClusterID, pubs),
+		fsm:      newFSM(log.Named("fsm").With(zap.String("log", filepath.Join(cfg.Dir, "raft.db"))), meta.ClusterID, pubs),
 		notifyCh: make(chan bool, 16),
 		stopCtx:  stopCtx,
 		stop:     stop,

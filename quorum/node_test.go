@@ -245,6 +245,13 @@ func TestCorruptEntry(t *testing.T) {
 			&metadata.TopicRecord{Name: "half", TopicID: metadata.RandomUuid()},
 			&metadata.PartitionRecord{TopicID: metadata.RandomUuid(), Replicas: []int32{1}, ISR: []int32{1}, Leader: 1}}), ErrRejectedEntry},
 		{"end without begin", metadata.AppendBatch(nil, []metadata.Record{&metadata.EndTransactionRecord{}}), ErrRejectedEntry},
+		// One changed byte of a topic id: decodes as another valid topic
+		// without the entry's CRC-32C.
+		{"changed byte (checksum)", func() []byte {
+			b := metadata.AppendBatch(nil, []metadata.Record{&metadata.TopicRecord{Name: "flip", TopicID: metadata.RandomUuid()}})
+			b[len(b)-3] ^= 0x20
+			return b
+		}(), ErrCorruptEntry},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,12 +180,26 @@ func TestSnapshotCodec(t *testing.T) {
 			t.Errorf("record %d differs", i)
 		}
 	}
+	// Version 0 (no CRC-32C), as snapshots were written before checksums.
+	v0 := append([]byte{snapshotVersion0}, b[5:]...)
+	if gh, grecs, err := decodeSnapshot(v0); err != nil || gh != h || len(grecs) != len(recs) {
+		t.Fatalf("version 0: %+v %d records, %v", gh, len(grecs), err)
+	}
 	bad := map[string][]byte{
-		"empty":               nil,
-		"version 1":           append([]byte{1}, b[1:]...),
-		"truncated header":    b[:10],
-		"cluster id too long": append(append([]byte{}, b[:17]...), 0x7f, 'x'),
-		"truncated records":   b[:len(b)-3],
+		"empty":                  nil,
+		"version 2":              append([]byte{2}, b[1:]...),
+		"truncated header":       b[:10],
+		"truncated v0 header":    v0[:10],
+		"cluster id too long v0": append(append([]byte{}, v0[:17]...), 0x7f, 'x'),
+		"truncated records":      b[:len(b)-3],
+		"truncated records v0":   v0[:len(v0)-3],
+	}
+	// Every single-byte change of a version 1 snapshot is an error (a
+	// changed topic id or leader used to decode as another valid image).
+	for i := range b {
+		c := append([]byte{}, b...)
+		c[i] ^= 0x10
+		bad[fmt.Sprintf("byte %d changed", i)] = c
 	}
 	for name, in := range bad {
 		if _, _, err := decodeSnapshot(in); !errors.Is(err, ErrCorruptSnapshot) {

@@ -217,6 +217,108 @@ func TestCorrupt(t *testing.T) {
 		}
 	})
 
+	// One byte of a topic id changed inside an entry: before checksums the
+	// entry still decoded, the replay rejected it silently and the image
+	// lacked the topic with exit 0.
+	t.Run("changed byte that still decodes", func(t *testing.T) {
+		dir := copyDir(t, f.dir)
+		rewriteEntry(t, dir, f.created, func(data []byte) []byte {
+			recs, err := metadata.DecodeBatch(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := recs[0].(*metadata.TopicRecord).TopicID
+			i := bytes.LastIndex(data, id[:]) // a PartitionRecord's topic id
+			data[i+3] ^= 0x40
+			return data
+		})
+		_, _, err := runMeta(t, dir, "", "--dir", dir, "ls", "/image/topics/byName")
+		want := fmt.Sprintf("raft.db: offset %d", f.created)
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "CRC-32C") || !strings.Contains(err.Error(), want) {
+			t.Fatalf("err %v, want a checksum error naming %q", err, want)
+		}
+		out, _, err := runMeta(t, dir, "", "dump", "--dir", dir)
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(out, "-- stopped: ") || !strings.Contains(out, "CRC-32C") {
+			t.Errorf("dump: %v\n%s", err, out)
+		}
+	})
+
+	// A well-formed entry the replay rejects (a partition of an unknown
+	// topic) is an error naming the file and offset, not a skipped entry.
+	t.Run("rejected entry", func(t *testing.T) {
+		dir := copyDir(t, f.dir)
+		store, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := f.lastIndex + 1
+		err = store.StoreLog(&raft.Log{Index: bad, Term: 2, Type: raft.LogCommand, Data: metadata.AppendBatch(nil, []metadata.Record{
+			&metadata.PartitionRecord{PartitionID: 0, TopicID: metadata.Uuid{9, 9}, Replicas: []int32{1}, ISR: []int32{1}, Leader: 1}})})
+		store.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = runMeta(t, dir, "", "--dir", dir, "ls", "/image/topics/byName")
+		want := fmt.Sprintf("raft.db: offset %d", bad)
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "does not replay") {
+			t.Fatalf("err %v, want a rejection naming %q", err, want)
+		}
+		// Below it, the image is still there.
+		out, _, err := runMeta(t, dir, "", "--dir", dir, "--at", fmt.Sprint(f.lastIndex), "ls", "/image/topics/byName")
+		if err != nil || strings.Join(strings.Fields(out), " ") != "orders payments" {
+			t.Errorf("--at %d: %q, %v", f.lastIndex, out, err)
+		}
+	})
+
+	// A command entry whose raft type byte changed to NOOP would be
+	// skipped as a control entry: raft writes no data in one.
+	t.Run("command turned control", func(t *testing.T) {
+		dir := copyDir(t, f.dir)
+		store, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rl raft.Log
+		if err := store.GetLog(f.created, &rl); err != nil {
+			t.Fatal(err)
+		}
+		rl.Type = raft.LogNoop
+		err = store.StoreLog(&rl)
+		store.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = runMeta(t, dir, "", "--dir", dir, "--at", fmt.Sprint(f.created), "ls", "/image/topics/byName")
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", f.created)) {
+			t.Fatalf("err %v, want an error naming offset %d", err, f.created)
+		}
+	})
+
+	// Logs written before checksums (batch version 0) read as before.
+	t.Run("version 0 entries", func(t *testing.T) {
+		dir := copyDir(t, f.dir)
+		for i := uint64(1); i <= f.lastIndex; i++ {
+			rewriteEntry(t, dir, i, func(data []byte) []byte {
+				if len(data) == 0 || data[0] != 1 {
+					return data
+				}
+				return append([]byte{0}, data[5:]...)
+			})
+		}
+		want, _, err := runMeta(t, f.dir, "", "--dir", f.dir, "--at", fmt.Sprint(f.created), "tree", "/image")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := runMeta(t, dir, "", "--dir", dir, "--at", fmt.Sprint(f.created), "tree", "/image")
+		if err != nil || got != want {
+			t.Fatalf("tree of version 0 entries: %v\n%s\nwant\n%s", err, got, want)
+		}
+		out, _, err := runMeta(t, dir, "", "dump", "--dir", dir)
+		if err != nil || !strings.Contains(out, "RemoveTopicRecord") {
+			t.Errorf("dump of version 0 entries: %v\n%s", err, out)
+		}
+	})
+
 	t.Run("truncated raft.db", func(t *testing.T) {
 		dir := copyDir(t, f.dir)
 		db := filepath.Join(dir, "raft.db")
@@ -292,6 +394,28 @@ func TestCorrupt(t *testing.T) {
 			t.Fatalf("err %v, want a truncation error", err)
 		}
 	})
+}
+
+// rewriteEntry replaces the data of the command entry at index in
+// dir/raft.db by what change returns (control entries are left alone).
+func rewriteEntry(t *testing.T, dir string, index uint64, change func([]byte) []byte) {
+	t.Helper()
+	store, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var rl raft.Log
+	if err := store.GetLog(index, &rl); err != nil {
+		t.Fatal(err)
+	}
+	if rl.Type != raft.LogCommand {
+		return
+	}
+	rl.Data = change(rl.Data)
+	if err := store.StoreLog(&rl); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestDumpJSONLines checks that every --json line is one JSON object in

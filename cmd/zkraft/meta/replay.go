@@ -19,8 +19,6 @@ type State struct {
 	// ProvenanceTime is the append time of the entry at the image's offset
 	// (zero if unknown, e.g. the offset is inside a snapshot).
 	ProvenanceTime time.Time
-	// Rejected counts entries that did not replay (the node rejected them too).
-	Rejected int
 }
 
 // EarliestOffset is the lowest offset an image can be built at: 0 when the
@@ -115,8 +113,11 @@ func (l *Log) ImageAt(at uint64) (*State, error) {
 		}
 		next, err := r.apply(img, e)
 		if err != nil {
-			st.Rejected++
-			continue
+			// The controller checks every write against the image first, so
+			// an entry the replay rejects is damage (or a bug): never an
+			// image that silently lacks it.
+			return nil, fmt.Errorf("meta: %s: offset %d (epoch %d, %d bytes): the entry does not replay onto the image at offset %d (the node rejected it too): %v: %w",
+				l.where(), e.Index, e.Term, e.Size, img.Offset(), err, ErrCorrupt)
 		}
 		img = next
 	}
@@ -140,7 +141,18 @@ type replayer struct {
 	txRecs []metadata.Record
 }
 
-var errRejected = errors.New("rejected")
+var (
+	errTxOpen = errors.New("BeginTransactionRecord while a transaction is open")
+	errNoTx   = errors.New("no open transaction")
+)
+
+// where names the file (or controller) the log entries came from.
+func (l *Log) where() string {
+	if l.live() {
+		return "controller " + l.Controller
+	}
+	return l.DBPath
+}
 
 // apply is quorum's fsm.applyLocked on an offline image.
 func (r *replayer) apply(base *metadata.Image, e *Entry) (*metadata.Image, error) {
@@ -156,12 +168,12 @@ func (r *replayer) apply(base *metadata.Image, e *Entry) (*metadata.Image, error
 		switch rec.(type) {
 		case *metadata.BeginTransactionRecord:
 			if txOpen {
-				return nil, errRejected
+				return nil, errTxOpen
 			}
 			txOpen, txRecs = true, nil
 		case *metadata.EndTransactionRecord:
 			if !txOpen {
-				return nil, errRejected
+				return nil, fmt.Errorf("%v: %w", rec.Type(), errNoTx)
 			}
 			for _, tr := range txRecs {
 				if err := d.Replay(tr); err != nil {
@@ -173,7 +185,7 @@ func (r *replayer) apply(base *metadata.Image, e *Entry) (*metadata.Image, error
 			txOpen, txRecs = false, nil
 		case *metadata.AbortTransactionRecord:
 			if !txOpen {
-				return nil, errRejected
+				return nil, fmt.Errorf("%v: %w", rec.Type(), errNoTx)
 			}
 			txOpen, txRecs = false, nil
 		default:

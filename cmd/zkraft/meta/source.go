@@ -29,6 +29,10 @@ type Entry struct {
 	Type       raft.LogType
 	AppendedAt time.Time // leader's clock when appended (zero in very old entries)
 	Size       int       // len(Data)
+	// Checksum is a command entry's framing version and CRC-32C (version 0
+	// entries, written before checksums, have none). Entries are read only
+	// when it is valid.
+	Checksum metadata.BatchChecksum
 	// Records are the decoded metadata.DecodeBatch of a LogCommand entry.
 	Records []metadata.Record
 	// Config is the decoded raft configuration of a LogConfiguration entry.
@@ -245,7 +249,14 @@ func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
 			l.Err = fmt.Errorf("meta: %s: offset %d: read entry: %v: %w", l.DBPath, i, err, ErrCorrupt)
 			return nil
 		}
+		if rl.Index != i {
+			l.Err = fmt.Errorf("meta: %s: offset %d: the entry stored there says index %d: %w", l.DBPath, i, rl.Index, ErrCorrupt)
+			return nil
+		}
 		e, err := decodeEntry(&rl)
+		if err == nil && len(l.Entries) > 0 && rl.Term < l.Entries[len(l.Entries)-1].Term {
+			err = fmt.Errorf("epoch %d is below the previous entry's %d (raft terms never decrease)", rl.Term, l.Entries[len(l.Entries)-1].Term)
+		}
 		if err != nil {
 			l.Err = fmt.Errorf("meta: %s: offset %d (epoch %d, %d bytes): %v: %w", l.DBPath, i, rl.Term, len(rl.Data), err, ErrCorrupt)
 			return nil
@@ -255,10 +266,20 @@ func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
 	return nil
 }
 
+// decodeEntry decodes one raft entry, verifying a command's CRC-32C. The
+// CRC covers only the command's data, so the raft fields around it are
+// checked for what raft itself writes: a type raft does not write, or a
+// no-op or barrier carrying data, is damage too (a command whose type byte
+// changed would otherwise be skipped as a control entry).
 func decodeEntry(rl *raft.Log) (Entry, error) {
 	e := Entry{Index: rl.Index, Term: rl.Term, Type: rl.Type, AppendedAt: rl.AppendedAt, Size: len(rl.Data)}
 	switch rl.Type {
 	case raft.LogCommand:
+		c, err := metadata.CheckBatch(rl.Data)
+		e.Checksum = c
+		if err != nil {
+			return e, err
+		}
 		recs, err := metadata.DecodeBatch(rl.Data)
 		if err != nil {
 			return e, err
@@ -270,6 +291,12 @@ func decodeEntry(rl *raft.Log) (Entry, error) {
 			return e, err
 		}
 		e.Config = &c
+	case raft.LogNoop, raft.LogBarrier:
+		if len(rl.Data) != 0 {
+			return e, fmt.Errorf("raft %s entry with %d bytes of data (raft writes none)", rl.Type, len(rl.Data))
+		}
+	default:
+		return e, fmt.Errorf("raft entry type %d (%s) is not written by this raft version", uint8(rl.Type), rl.Type)
 	}
 	return e, nil
 }
