@@ -19,3 +19,11 @@ func DecodeSnapshot(b []byte) (SnapshotHeader, []metadata.Record, error) {
 	h, recs, err := decodeSnapshot(b)
 	return SnapshotHeader(h), recs, err
 }
+
+// ParseMetaProperties parses a meta.properties file as the node does
+// (version=1, a valid cluster.id and node.id), for offline tools. Errors
+// wrap ErrMetaProperties and say what is wrong.
+func ParseMetaProperties(b []byte) (clusterID string, nodeID int32, err error) {
+	m, err := parseMetaProperties(b)
+	return m.ClusterID, m.NodeID, err
+}

@@ -10,6 +10,9 @@ var (
 	// ErrCorrupt: a file of the metadata log directory is corrupt or
 	// truncated; the message names the file and the offset or byte.
 	ErrCorrupt = errors.New("meta: corrupt metadata log")
+	// ErrMismatch: files of the directory disagree (a snapshot of another
+	// cluster, or at another epoch than the log); the message names them.
+	ErrMismatch = errors.New("meta: files of the metadata log directory disagree")
 	// ErrOffsetUnavailable: --at names an offset the directory cannot
 	// rebuild (compacted away with no snapshot at or below it, or past the end).
 	ErrOffsetUnavailable = errors.New("meta: offset not available")

@@ -104,6 +104,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	for _, w := range l.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
 	cmd := pos[0]
 	switch cmd {
 	case "dump":

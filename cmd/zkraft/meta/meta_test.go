@@ -625,3 +625,120 @@ func TestZkChangesExpected(t *testing.T) {
 		t.Errorf("text output does not label the expected difference:\n%s", out)
 	}
 }
+
+// TestMixedUpDirectories: files that do not belong together are named,
+// never silently combined (issue 18, defect 2).
+func TestMixedUpDirectories(t *testing.T) {
+	f := makeFixture(t)
+	other := metadata.Uuid{0x7b, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7}.String()
+	props := func(t *testing.T, dir, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "meta.properties"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("meta.properties of another cluster", func(t *testing.T) {
+		dir := copyDir(t, f.dir)
+		props(t, dir, "version=1\ncluster.id="+other+"\nnode.id=1\n")
+		_, _, err := runMeta(t, dir, "", "dump", "--dir", dir)
+		if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "meta.properties says cluster.id="+other) ||
+			!strings.Contains(err.Error(), "state.bin is a snapshot of cluster "+clusterID) {
+			t.Fatalf("dump: %v, want a mismatch naming meta.properties and state.bin", err)
+		}
+		// The node would refuse the snapshot; the log reaches back, so the
+		// image is the log's (with meta.properties' id, as the node's).
+		out, _, err := runMeta(t, dir, "", "--dir", dir, "cat", "/local/source", "/image/cluster/clusterId")
+		if err != nil || !strings.Contains(out, "from log") || !strings.Contains(out, other) {
+			t.Errorf("cat: %q, %v", out, err)
+		}
+	})
+
+	for name, content := range map[string]string{"missing": "", "garbage": "\x00\x01 not properties\n"} {
+		t.Run(name+" meta.properties", func(t *testing.T) {
+			dir := copyDir(t, f.dir)
+			if content == "" {
+				os.Remove(filepath.Join(dir, "meta.properties"))
+			} else {
+				props(t, dir, content)
+			}
+			out, errOut, err := runMeta(t, dir, "", "--dir", dir, "cat", "/image/cluster/clusterId")
+			if err != nil || strings.TrimSpace(out) != clusterID {
+				t.Fatalf("cluster id %q, %v; want %s from the snapshot", out, err, clusterID)
+			}
+			if !strings.Contains(errOut, "warning: <dir>/meta.properties: ") || !strings.Contains(errOut, "taken from <dir>/snapshots/") {
+				t.Errorf("stderr %q does not warn naming meta.properties and the snapshot", errOut)
+			}
+		})
+	}
+
+	t.Run("snapshot past the log end", func(t *testing.T) {
+		dir := copyDir(t, f.dir)
+		l, err := Open(testCtx(t), dir, DefaultOpenOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := l.Snapshots[0]
+		far := f.lastIndex + 12028
+		id := fmt.Sprintf("%d-%d-1700000000000", s.Term, far)
+		src, dst := filepath.Dir(s.Path), filepath.Join(dir, "snapshots", id)
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		state, _ := os.ReadFile(s.Path)
+		mj, _ := os.ReadFile(filepath.Join(src, "meta.json"))
+		var m map[string]any
+		if err := json.Unmarshal(mj, &m); err != nil {
+			t.Fatal(err)
+		}
+		m["ID"], m["Index"] = id, far
+		mj, _ = json.Marshal(m)
+		os.WriteFile(filepath.Join(dst, "state.bin"), state, 0o644)
+		os.WriteFile(filepath.Join(dst, "meta.json"), mj, 0o644)
+		_, errOut, err := runMeta(t, dir, "", "--dir", dir, "ls", "/image/topics/byName")
+		want := fmt.Sprintf("covers offset %d, past <dir>/raft.db's last entry %d: offsets %d to %d exist only in the snapshot", far, f.lastIndex, f.lastIndex+1, far)
+		if err != nil || !strings.Contains(errOut, want) {
+			t.Fatalf("ls: %v; stderr %q, want a warning %q", err, errOut, want)
+		}
+	})
+
+	t.Run("gap", func(t *testing.T) {
+		for _, tc := range []struct {
+			name     string
+			from, to uint64 // entries deleted
+			covered  bool   // a snapshot ends right before the entry after the gap
+		}{
+			{"covered by the snapshot", f.snapshot - 3, f.snapshot, true},
+			{"not covered", f.snapshot - 3, f.snapshot - 1, false},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				dir := copyDir(t, f.dir)
+				store, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = store.DeleteRange(tc.from, tc.to)
+				store.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, errOut, err := runMeta(t, dir, "", "--dir", dir, "ls", "/image/topics/byName")
+				if tc.covered {
+					if err != nil || strings.Join(strings.Fields(out), " ") != "orders payments" ||
+						!strings.Contains(errOut, fmt.Sprintf("holds no entries %d to %d: <dir>/snapshots/", tc.from, tc.to)) {
+						t.Fatalf("ls: %q, %v; stderr %q", out, err, errOut)
+					}
+					_, _, err = runMeta(t, dir, "", "--dir", dir, "--at", fmt.Sprint(tc.from), "ls", "/image/topics/byName")
+					if !errors.Is(err, ErrOffsetUnavailable) || !strings.Contains(err.Error(), fmt.Sprintf("holds no entries %d to %d", tc.from, tc.to)) {
+						t.Errorf("--at %d inside the gap: %v", tc.from, err)
+					}
+					return
+				}
+				want := fmt.Sprintf("raft.db: offset %d: entries %d to %d are missing", tc.from, tc.from, tc.to)
+				if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), want) {
+					t.Fatalf("ls: %v, want %q", err, want)
+				}
+			})
+		}
+	})
+}

@@ -48,12 +48,8 @@ func (l *Log) logFromStart() bool {
 // continuesAfter: the log has the entry right after index, or nothing after
 // it is needed because the log ends at or before it.
 func (l *Log) continuesAfter(index uint64) bool {
-	if len(l.Entries) == 0 {
-		return true
-	}
-	first := l.Entries[0].Index
-	last := l.Entries[len(l.Entries)-1].Index
-	return first <= index+1 || last <= index
+	i := l.entryAfter(index)
+	return i == len(l.Entries) || l.Entries[i].Index == index+1
 }
 
 // ImageAt builds the image as of offset at (every entry with index <= at
@@ -103,13 +99,21 @@ func (l *Log) ImageAt(at uint64) (*State, error) {
 			at, l.First, at, earliest, ErrOffsetUnavailable)
 	}
 	var r replayer
-	for i := range l.Entries {
+	want := start // the next offset the log must hold
+	for i := l.entryAfter(start - 1); i < len(l.Entries); i++ {
 		e := &l.Entries[i]
-		if e.Index < start || e.IsControl() {
-			continue
-		}
 		if e.Index > at {
 			break
+		}
+		if e.Index != want && !l.live() { // a live log skips control entries
+			// Only a follower that installed a snapshot from the leader
+			// has a gap (Log.checkGaps): the entries in it are not on disk.
+			return nil, fmt.Errorf("meta: offset %d: %s holds no entries %d to %d, and no readable snapshot at or below %d continues the log after them: %w",
+				at, l.where(), want, e.Index-1, at, ErrOffsetUnavailable)
+		}
+		want = e.Index + 1
+		if e.IsControl() {
+			continue
 		}
 		next, err := r.apply(img, e)
 		if err != nil {
@@ -120,6 +124,14 @@ func (l *Log) ImageAt(at uint64) (*State, error) {
 				l.where(), e.Index, e.Term, e.Size, img.Offset(), err, ErrCorrupt)
 		}
 		img = next
+	}
+	if want <= at && !l.live() {
+		end := l.LastOffset()
+		if i := l.entryAfter(at); i < len(l.Entries) {
+			end = l.Entries[i].Index - 1
+		}
+		return nil, fmt.Errorf("meta: offset %d: %s holds no entries %d to %d, and no readable snapshot at or below %d continues the log after them: %w",
+			at, l.where(), want, end, at, ErrOffsetUnavailable)
 	}
 	st.Image = img
 	if e, ok := l.entry(uint64(max(img.Offset(), 0))); ok && img.Offset() > 0 {

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,6 +84,10 @@ type Log struct {
 	// Err is the first read error of raft.db (entries after it are
 	// missing); it names the file and offset and wraps ErrCorrupt.
 	Err error
+	// Warnings are what Open noticed that does not stop it (files that
+	// disagree, a gap a snapshot covers); each names the files. The
+	// commands print them to stderr first.
+	Warnings []string
 }
 
 // OpenOptions tune Open.
@@ -109,7 +115,7 @@ func Open(ctx context.Context, dir string, opts OpenOptions) (*Log, error) {
 		return nil, fmt.Errorf("meta: metadata log dir %s is not a directory: %w", dir, ErrUsage)
 	}
 	l := &Log{Dir: dir}
-	l.readMetaProperties()
+	propsErr := l.readMetaProperties()
 	db := filepath.Join(dir, "raft.db")
 	hasDB := false
 	if _, err := os.Stat(db); err == nil {
@@ -125,24 +131,102 @@ func Open(ctx context.Context, dir string, opts OpenOptions) (*Log, error) {
 	if !hasDB && len(l.Snapshots) == 0 {
 		return nil, fmt.Errorf("meta: %s holds no raft.db and no snapshots/: %w", dir, ErrNoLog)
 	}
+	l.checkSnapshots(propsErr)
+	l.checkGaps()
 	return l, nil
 }
 
-func (l *Log) readMetaProperties() {
-	b, err := os.ReadFile(filepath.Join(l.Dir, "meta.properties"))
+// readMetaProperties reads cluster.id and node.id as the node does; a
+// missing or unreadable file is returned (Open turns it into a warning).
+func (l *Log) readMetaProperties() error {
+	path := filepath.Join(l.Dir, "meta.properties")
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return
+		return fmt.Errorf("%s: %v", path, err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
-		if !ok {
+	cid, nid, err := quorum.ParseMetaProperties(b)
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	l.ClusterID, l.NodeID = cid, strconv.Itoa(int(nid))
+	return nil
+}
+
+// checkSnapshots compares each readable snapshot with its directory name,
+// with meta.properties and with the log, and refuses (Snapshot.Err) one
+// that disagrees, as the node would: a snapshot of another cluster, or at
+// an offset whose log entry has another epoch. Without a readable
+// meta.properties the cluster id comes from the newest snapshot.
+func (l *Log) checkSnapshots(propsErr error) {
+	for i := range l.Snapshots {
+		s := &l.Snapshots[i]
+		if s.Err != nil {
 			continue
 		}
-		switch strings.TrimSpace(k) {
-		case "cluster.id":
-			l.ClusterID = strings.TrimSpace(v)
-		case "node.id":
-			l.NodeID = strings.TrimSpace(v)
+		switch {
+		case l.ClusterID != "" && s.Header.ClusterID != "" && s.Header.ClusterID != l.ClusterID:
+			s.Err = fmt.Errorf("meta: %s is a snapshot of cluster %s, but %s says cluster.id=%s (files of another cluster?); the node refuses it too: %w",
+				s.Path, s.Header.ClusterID, filepath.Join(l.Dir, "meta.properties"), l.ClusterID, ErrMismatch)
+		case s.Header.Offset > int64(s.Index):
+			s.Err = fmt.Errorf("meta: %s: image offset %d is past the snapshot's index %d in meta.json: %w", s.Path, s.Header.Offset, s.Index, ErrMismatch)
+		}
+		if e, ok := l.entry(s.Index); ok && s.Err == nil && e.Term != s.Term {
+			s.Err = fmt.Errorf("meta: %s: snapshot at offset %d epoch %d, but raft.db's entry there has epoch %d: %w", s.Path, s.Index, s.Term, e.Term, ErrMismatch)
+		}
+	}
+	if propsErr == nil {
+		return
+	}
+	for i := len(l.Snapshots) - 1; i >= 0; i-- {
+		if s := l.Snapshots[i]; s.Err == nil && s.Header.ClusterID != "" {
+			l.ClusterID = s.Header.ClusterID
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%v; cluster id %s taken from %s", propsErr, l.ClusterID, s.Path))
+			return
+		}
+	}
+	l.Warnings = append(l.Warnings, fmt.Sprintf("%v; the cluster id is unknown (no snapshot names it)", propsErr))
+}
+
+// checkGaps: raft.db's offsets are consecutive except where a follower
+// installed a snapshot from the leader over an older log (raft keeps the
+// old entries and continues after the snapshot). A gap that no readable
+// snapshot ends is damage; the entries after it are dropped with Log.Err.
+// A snapshot past the log's end, or over a gap, is used with a warning.
+func (l *Log) checkGaps() {
+	if l.DBPath == "" {
+		return
+	}
+	snapAt := func(index uint64) *Snapshot {
+		for i := range l.Snapshots {
+			if s := &l.Snapshots[i]; s.Err == nil && s.Index == index {
+				return s
+			}
+		}
+		return nil
+	}
+	for i := 1; i < len(l.Entries); i++ {
+		prev, e := l.Entries[i-1].Index, l.Entries[i].Index
+		if e == prev+1 {
+			continue
+		}
+		s := snapAt(e - 1)
+		if s == nil {
+			l.Err = fmt.Errorf("meta: %s: offset %d: entries %d to %d are missing and no readable snapshot ends at %d: %w",
+				l.DBPath, prev+1, prev+1, e-1, e-1, ErrCorrupt)
+			l.Entries = l.Entries[:i]
+			return
+		}
+		l.Warnings = append(l.Warnings, fmt.Sprintf("%s holds no entries %d to %d: %s covers them (installed from the leader over an older log); images between them cannot be built",
+			l.DBPath, prev+1, e-1, s.Path))
+	}
+	if len(l.Entries) == 0 {
+		return
+	}
+	last := l.Entries[len(l.Entries)-1].Index
+	for _, s := range l.Snapshots {
+		if s.Err == nil && s.Index > last+1 {
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%s covers offset %d, past %s's last entry %d: offsets %d to %d exist only in the snapshot",
+				s.Path, s.Index, l.DBPath, last, last+1, s.Index))
 		}
 	}
 }
@@ -243,7 +327,24 @@ func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
 	if first == 0 {
 		return nil
 	}
-	for i := first; i <= last; i++ {
+	// The keys are read first: a damaged page can put a key out of order,
+	// and the store's first and last keys would then bracket less (or
+	// more) than it holds.
+	keys, keyErr := logKeys(path)
+	if keyErr != nil {
+		keyErr = fmt.Errorf("meta: %s: %v: %w", l.DBPath, keyErr, ErrCorrupt)
+	}
+	defer func() {
+		if l.Err == nil {
+			l.Err = keyErr
+		}
+	}()
+	if keyErr == nil && (len(keys) == 0 || keys[0] != first || keys[len(keys)-1] != last) {
+		keyErr = fmt.Errorf("meta: %s: the log's keys (%d of them) do not run from its first index %d to its last %d: %w",
+			l.DBPath, len(keys), first, last, ErrCorrupt)
+		return nil
+	}
+	for _, i := range keys {
 		var rl raft.Log
 		if err := store.GetLog(i, &rl); err != nil {
 			l.Err = fmt.Errorf("meta: %s: offset %d: read entry: %v: %w", l.DBPath, i, err, ErrCorrupt)
@@ -264,6 +365,39 @@ func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
 		l.Entries = append(l.Entries, e)
 	}
 	return nil
+}
+
+// logKeys walks raft.db's logs bucket (a second read-only handle: a shared
+// lock) and returns its keys, which must be 8-byte offsets in ascending
+// order. It returns the keys up to the first that is not. A gap is not an
+// error here: a follower that installed a snapshot from the leader keeps
+// its old entries and continues after the snapshot (Log.checkGaps).
+func logKeys(path string) ([]uint64, error) {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("reopen to read the log's keys: %v", err)
+	}
+	defer db.Close()
+	var keys []uint64
+	err = db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("logs"))
+		if b == nil {
+			return errors.New("no logs bucket")
+		}
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(k) != 8 || (len(keys) > 0 && binary.BigEndian.Uint64(k) <= keys[len(keys)-1]) {
+				after := uint64(0)
+				if len(keys) > 0 {
+					after = keys[len(keys)-1]
+				}
+				return fmt.Errorf("offset %d: the log's next key is %x (keys are ascending 8-byte offsets)", after+1, k)
+			}
+			keys = append(keys, binary.BigEndian.Uint64(k))
+		}
+		return nil
+	})
+	return keys, err
 }
 
 // decodeEntry decodes one raft entry, verifying a command's CRC-32C. The
@@ -364,6 +498,12 @@ func readSnapshot(dir string) Snapshot {
 		return s
 	}
 	s.Index, s.Term, s.Size = m.Index, m.Term, m.Size
+	// The directory name <term>-<index>-<ms> is a second copy of meta.json's.
+	if parts := strings.Split(s.ID, "-"); len(parts) != 3 || parts[0] != strconv.FormatUint(m.Term, 10) ||
+		parts[1] != strconv.FormatUint(m.Index, 10) || (m.ID != "" && m.ID != s.ID) {
+		s.Err = fmt.Errorf("meta: %s: ID %q, index %d, term %d do not match the directory name %s: %w", metaPath, m.ID, m.Index, m.Term, s.ID, ErrCorrupt)
+		return s
+	}
 	f, err := os.Open(s.Path)
 	if err != nil {
 		s.Err = fmt.Errorf("meta: %s: %v: %w", s.Path, err, ErrCorrupt)
@@ -400,14 +540,16 @@ func readSnapshot(dir string) Snapshot {
 
 // entry returns the entry at index, if it was read.
 func (l *Log) entry(index uint64) (*Entry, bool) {
-	if len(l.Entries) == 0 || index < l.Entries[0].Index {
-		return nil, false
+	i := l.entryAfter(index - 1)
+	if i < len(l.Entries) && l.Entries[i].Index == index {
+		return &l.Entries[i], true
 	}
-	i := int(index - l.Entries[0].Index)
-	if i >= len(l.Entries) {
-		return nil, false
-	}
-	return &l.Entries[i], true
+	return nil, false
+}
+
+// entryAfter is the position in Entries of the first entry above index.
+func (l *Log) entryAfter(index uint64) int {
+	return sort.Search(len(l.Entries), func(i int) bool { return l.Entries[i].Index > index })
 }
 
 // LastOffset is the highest offset an image can be built at: the last entry
