@@ -2,6 +2,7 @@ package meta
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -319,6 +320,40 @@ func TestCorrupt(t *testing.T) {
 		}
 	})
 
+	// bbolt silently opens the previous transaction when the newer meta
+	// page is damaged; the tool says so.
+	t.Run("damaged meta page", func(t *testing.T) {
+		dir := copyDir(t, f.dir)
+		db := filepath.Join(dir, "raft.db")
+		b, err := os.ReadFile(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, page := range []int{0, os.Getpagesize()} {
+			if binary.LittleEndian.Uint64(b[page+16+48:]) == maxTxid(b) {
+				b[page+16+40] ^= 1 // the newer page's page count
+			}
+		}
+		if err := os.WriteFile(db, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = runMeta(t, dir, "", "--dir", dir, "ls", "/")
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "raft.db: meta page") || !strings.Contains(err.Error(), "previous transaction") {
+			t.Fatalf("err %v, want a damaged meta page named", err)
+		}
+	})
+
+	// --at past what could be read names the damage, not just the end.
+	t.Run("at past the damage", func(t *testing.T) {
+		dir := copyDir(t, f.dir)
+		rewriteEntry(t, dir, f.deleted, func(data []byte) []byte { data[len(data)-1] ^= 1; return data })
+		_, _, err := runMeta(t, dir, "", "--dir", dir, "--at", fmt.Sprint(f.deleted), "ls", "/")
+		want := fmt.Sprintf("offset %d is past the last readable offset %d: meta: <dir>/raft.db: offset %d", f.deleted, f.deleted-1, f.deleted)
+		if !errors.Is(err, ErrOffsetUnavailable) || !errors.Is(err, ErrCorrupt) || !strings.Contains(normalize(err.Error(), dir), want) {
+			t.Fatalf("err %v, want %q", err, want)
+		}
+	})
+
 	t.Run("truncated raft.db", func(t *testing.T) {
 		dir := copyDir(t, f.dir)
 		db := filepath.Join(dir, "raft.db")
@@ -394,6 +429,10 @@ func TestCorrupt(t *testing.T) {
 			t.Fatalf("err %v, want a truncation error", err)
 		}
 	})
+}
+
+func maxTxid(b []byte) uint64 {
+	return max(binary.LittleEndian.Uint64(b[16+48:]), binary.LittleEndian.Uint64(b[os.Getpagesize()+16+48:]))
 }
 
 // rewriteEntry replaces the data of the command entry at index in

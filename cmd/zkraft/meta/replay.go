@@ -60,7 +60,11 @@ func (l *Log) continuesAfter(index uint64) bool {
 // and a RegisterBrokerRecord with epoch -1 gets the entry's index.
 func (l *Log) ImageAt(at uint64) (*State, error) {
 	if last := l.LastOffset(); at > last {
-		return nil, fmt.Errorf("meta: offset %d is past the last readable offset %d: %w", at, last, ErrOffsetUnavailable)
+		if l.Err != nil {
+			// The log may hold it but could not be read: say why.
+			return nil, fmt.Errorf("meta: offset %d is past the last readable offset %d: %w (%w)", at, last, l.Err, ErrOffsetUnavailable)
+		}
+		return nil, fmt.Errorf("meta: offset %d is past the last offset %d: %w", at, last, ErrOffsetUnavailable)
 	}
 	var base *Snapshot
 	for i := len(l.Snapshots) - 1; i >= 0; i-- {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc64"
+	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
@@ -294,9 +295,18 @@ func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
 	// into a (recovered) panic for this goroutine.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	var store *raftboltdb.BoltStore
+	var reading uint64 // the offset being read, for the message of a fault
 	defer func() {
 		if p := recover(); p != nil {
-			perr := fmt.Errorf("meta: %s: unreadable bolt database (%v): %w", l.DBPath, p, ErrCorrupt)
+			where := "opening it"
+			if reading > 0 {
+				where = fmt.Sprintf("offset %d", reading)
+			} else if store != nil {
+				where = "reading its first and last offsets and keys"
+			}
+			// bbolt follows page ids and lengths from the file without
+			// checks; a damaged page makes it fault (a Go runtime error).
+			perr := fmt.Errorf("meta: %s: %s: a damaged page of the bolt database (bbolt faulted: %v): %w", l.DBPath, where, p, ErrCorrupt)
 			if store == nil {
 				err = perr
 			} else if l.Err == nil {
@@ -313,7 +323,11 @@ func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
 		if errors.Is(err, bbolt.ErrTimeout) {
 			return err
 		}
-		return fmt.Errorf("meta: open %s: %v: %w", l.DBPath, err, ErrCorrupt)
+		size := int64(-1)
+		if st, serr := os.Stat(path); serr == nil {
+			size = st.Size()
+		}
+		return fmt.Errorf("meta: open %s (%d bytes): %v: %w", l.DBPath, size, err, ErrCorrupt)
 	}
 	first, err := store.FirstIndex()
 	if err != nil {
@@ -324,6 +338,15 @@ func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
 		return fmt.Errorf("meta: %s: last index: %v: %w", l.DBPath, err, ErrCorrupt)
 	}
 	l.First, l.Last = first, last
+	if err := checkMetaPages(path); err != nil {
+		// bbolt silently falls back to the other meta page, the state of
+		// the transaction before: the log read may lack the latest entries.
+		defer func() {
+			if l.Err == nil {
+				l.Err = fmt.Errorf("meta: %s: %v; bbolt reads the previous transaction instead, so the latest entries may be missing: %w", l.DBPath, err, ErrCorrupt)
+			}
+		}()
+	}
 	if first == 0 {
 		return nil
 	}
@@ -345,6 +368,7 @@ func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
 		return nil
 	}
 	for _, i := range keys {
+		reading = i
 		var rl raft.Log
 		if err := store.GetLog(i, &rl); err != nil {
 			l.Err = fmt.Errorf("meta: %s: offset %d: read entry: %v: %w", l.DBPath, i, err, ErrCorrupt)
@@ -363,6 +387,45 @@ func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
 			return nil
 		}
 		l.Entries = append(l.Entries, e)
+	}
+	return nil
+}
+
+// checkMetaPages validates bbolt's two meta pages (pages 0 and 1: a page
+// header, then magic, version, page size, flags, root bucket, freelist,
+// page count, txid and an FNV-64a checksum of the fields before it, little
+// endian as bbolt writes them on the machines we run on).
+func checkMetaPages(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	const (
+		hdr        = 16 // bbolt page header
+		sumOffset  = hdr + 56
+		boltMagic  = 0xED0CDAED
+		boltFormat = 2
+	)
+	buf := make([]byte, sumOffset+8)
+	pageSize := int64(os.Getpagesize())
+	for i := int64(0); i < 2; i++ {
+		pos := i * pageSize
+		if _, err := f.ReadAt(buf, pos); err != nil {
+			return fmt.Errorf("meta page %d at byte %d: %v", i, pos, err)
+		}
+		m := buf[hdr:]
+		h := fnv.New64a()
+		h.Write(m[:56])
+		switch {
+		case binary.LittleEndian.Uint32(m[0:]) != boltMagic || binary.LittleEndian.Uint32(m[4:]) != boltFormat:
+			return fmt.Errorf("meta page %d at byte %d: bad magic or version", i, pos)
+		case binary.LittleEndian.Uint64(buf[sumOffset:]) != h.Sum64():
+			return fmt.Errorf("meta page %d at byte %d (transaction %d): checksum mismatch", i, pos, binary.LittleEndian.Uint64(m[48:]))
+		}
+		if i == 0 {
+			pageSize = int64(binary.LittleEndian.Uint32(m[8:]))
+		}
 	}
 	return nil
 }
