@@ -206,11 +206,8 @@ func automaticAssignment(img *Image, spec CreateTopicSpec, cfg ControllerConfig,
 	if n == -1 {
 		n = cfg.DefaultNumPartitions
 	}
-	if n < 1 {
-		return nil, fmt.Errorf("num partitions %d: must be at least 1: %w", n, ErrInvalidPartitions)
-	}
-	if n > MaxCreatePartitions {
-		return nil, fmt.Errorf("num partitions %d exceeds %d: %w", n, MaxCreatePartitions, ErrInvalidPartitions)
+	if n < 1 || n > MaxCreatePartitions {
+		return nil, fmt.Errorf("num partitions %d: must be between 1 and %d inclusive: %w", n, MaxCreatePartitions, ErrInvalidPartitions)
 	}
 	rf := spec.ReplicationFactor
 	if rf == -1 {

@@ -59,7 +59,9 @@ func parseArgs(args []string) (options, []string, error) {
 	fs.BoolVar(&o.json, "json", false, "JSON output")
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return o, nil, err
+		} else if err != nil {
 			return o, nil, fmt.Errorf("%v: %w", err, ErrUsage)
 		}
 		args = fs.Args()
@@ -79,14 +81,26 @@ func parseOffset(flagName, s string) (uint64, error) {
 	return v, nil
 }
 
-// Main runs `zkraft meta ...`; args exclude "meta".
+// Main runs `zkraft meta ...`; args exclude "meta". `--help` (or -h, or
+// the help command) prints Usage to stdout and succeeds. A usage error is
+// returned as one line; the full usage is printed (after it, to stderr)
+// only when no command was given at all.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	err := run(ctx, args, stdin, stdout, stderr)
-	if errors.Is(err, ErrUsage) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, Usage)
+		return nil
+	case errors.Is(err, errNoCommand):
 		fmt.Fprint(stderr, Usage)
+	case errors.Is(err, ErrUsage):
+		return fmt.Errorf("%w (zkraft meta help lists the commands and flags)", err)
 	}
 	return err
 }
+
+// errNoCommand: no command at all (Main prints the whole usage).
+var errNoCommand = fmt.Errorf("no command: %w", ErrUsage)
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o, pos, err := parseArgs(args)
@@ -94,7 +108,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	if len(pos) == 0 {
-		return fmt.Errorf("no command: %w", ErrUsage)
+		return errNoCommand
 	}
 	if pos[0] == "help" && o.dir == "" && o.bootstrap == "" {
 		fmt.Fprint(stdout, Usage)
@@ -116,6 +130,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		types, err := ParseTypes(o.types)
 		if err != nil {
 			return err
+		}
+		if last := l.LastOffset(); o.from > last {
+			// As --at: an offset past the end is an error, not an empty dump.
+			if l.Err != nil {
+				return fmt.Errorf("meta: --from %d is past the last readable offset %d: %w (%w)", o.from, last, l.Err, ErrOffsetUnavailable)
+			}
+			return fmt.Errorf("meta: --from %d is past the last offset %d: %w", o.from, last, ErrOffsetUnavailable)
 		}
 		return Dump(stdout, l, DumpOptions{From: o.from, Types: types, JSON: o.json})
 	case "diff":

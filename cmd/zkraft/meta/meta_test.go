@@ -524,6 +524,59 @@ func TestUsage(t *testing.T) {
 	}
 }
 
+// TestMessages: the messages of issue 18 defect 5.
+func TestMessages(t *testing.T) {
+	f := makeFixture(t)
+	// A one-line usage error prints no usage text; no command prints it all.
+	_, errOut, err := runMeta(t, f.dir, "", "diff", "--dir", f.dir, "--at", "1")
+	if !errors.Is(err, ErrUsage) || errOut != "" || !strings.Contains(err.Error(), "zkraft meta help") {
+		t.Errorf("diff without --to: %v, stderr %d bytes; want one line pointing at help", err, len(errOut))
+	}
+	if _, errOut, err := runMeta(t, f.dir, ""); !errors.Is(err, ErrUsage) || !strings.Contains(errOut, "Usage:") {
+		t.Errorf("no command: %v, stderr %q", err, errOut)
+	}
+	for _, h := range []string{"--help", "-h"} {
+		out, _, err := runMeta(t, f.dir, "", h)
+		if err != nil || !strings.Contains(out, "Usage:") {
+			t.Errorf("%s: %v, stdout %q; want the usage and success", h, err, out)
+		}
+	}
+	// --from past the end errors as --at does.
+	past := fmt.Sprint(f.lastIndex + 989)
+	_, _, errAt := runMeta(t, f.dir, "", "--dir", f.dir, "--at", past, "ls")
+	out, _, err := runMeta(t, f.dir, "", "dump", "--dir", f.dir, "--from", past)
+	if !errors.Is(err, ErrOffsetUnavailable) || !errors.Is(errAt, ErrOffsetUnavailable) || out != "" ||
+		!strings.Contains(err.Error(), fmt.Sprintf("past the last offset %d", f.lastIndex)) {
+		t.Errorf("--from %s: %v (stdout %q); --at: %v", past, err, out, errAt)
+	}
+	// An empty raft.db.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "raft.db"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runMeta(t, dir, "", "--dir", dir, "ls")
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "raft.db is empty (0 bytes)") {
+		t.Errorf("empty raft.db: %v", err)
+	}
+	// A page bbolt faults on names the offset being read.
+	dir = copyDir(t, f.dir)
+	db := filepath.Join(dir, "raft.db")
+	b, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 4096 * 2; i < len(b); i += 7 { // keep the meta pages, trash the rest
+		b[i] ^= 0x5a
+	}
+	if err := os.WriteFile(db, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runMeta(t, dir, "", "dump", "--dir", dir)
+	if err == nil || strings.Contains(err.Error(), "runtime error") && !strings.Contains(err.Error(), "a damaged page of the bolt database") {
+		t.Errorf("garbage pages: %v", err)
+	}
+}
+
 func TestSplitArgs(t *testing.T) {
 	for _, tc := range []struct {
 		in   string

@@ -119,7 +119,12 @@ func Open(ctx context.Context, dir string, opts OpenOptions) (*Log, error) {
 	propsErr := l.readMetaProperties()
 	db := filepath.Join(dir, "raft.db")
 	hasDB := false
-	if _, err := os.Stat(db); err == nil {
+	if st, err := os.Stat(db); err == nil {
+		if st.Size() == 0 {
+			// bbolt would try to initialise it and fail writing to a
+			// read-only handle ("bad file descriptor").
+			return nil, fmt.Errorf("meta: %s is empty (0 bytes): not a bolt database (a node that never wrote it, or a truncated copy): %w", db, ErrCorrupt)
+		}
 		hasDB = true
 		l.DBPath = db
 		if err := l.readDB(ctx, opts); err != nil {

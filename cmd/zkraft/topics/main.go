@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/zkraft/zkraft/metadata"
 )
 
 // Usage is printed by `zkraft topics --help` and on a usage error.
@@ -142,8 +144,8 @@ func parseArgs(args []string) (options, error) {
 	if o.set["replication-factor"] && (o.replicationFactor < 1 || o.replicationFactor > 32767) {
 		return o, fmt.Errorf("--replication-factor %d: the replication factor must be between 1 and 32767 inclusive: %w", o.replicationFactor, ErrUsage)
 	}
-	if o.set["partitions"] && (o.partitions < 1 || o.partitions > 1<<31-1) {
-		return o, fmt.Errorf("--partitions %d: the partitions must be greater than 0: %w", o.partitions, ErrUsage)
+	if maxParts := partitionLimit(o); o.set["partitions"] && (o.partitions < 1 || o.partitions > maxParts) {
+		return o, fmt.Errorf("--partitions %d: must be between 1 and %d inclusive: %w", o.partitions, maxParts, ErrUsage)
 	}
 	if o.timeout <= 0 {
 		return o, fmt.Errorf("--timeout %s: must be positive: %w", o.timeout, ErrUsage)
@@ -326,4 +328,13 @@ func run(ctx context.Context, r Requester, o options, stdout, stderr io.Writer) 
 		return alterPartitions(ctx, r, filter, int32(o.partitions), o.ifExists, o.timeout)
 	}
 	return fmt.Errorf("no command: %w", ErrUsage)
+}
+
+// partitionLimit is the largest --partitions: the controller's limit for
+// one topic creation, the int32 range for --alter (a partition count).
+func partitionLimit(o options) int {
+	if o.create {
+		return metadata.MaxCreatePartitions
+	}
+	return 1<<31 - 1
 }

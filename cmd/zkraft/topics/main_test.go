@@ -41,7 +41,12 @@ func TestParseArgs(t *testing.T) {
 		{"exclude-internal with delete", with("--delete", "--topic", "o", "--exclude-internal"), "--exclude-internal is not valid"},
 		{"rf zero", with("--create", "--topic", "o", "--replication-factor", "0"), "between 1 and 32767"},
 		{"rf too big", with("--create", "--topic", "o", "--replication-factor", "40000"), "between 1 and 32767"},
-		{"partitions zero", with("--create", "--topic", "o", "--partitions", "0"), "greater than 0"},
+		{"partitions zero", with("--create", "--topic", "o", "--partitions", "0"), "--partitions 0: must be between 1 and 100000 inclusive"},
+		// One message for both ends (was "greater than 0" for a huge count,
+		// then the broker's "exceeds 100000").
+		{"partitions huge", with("--create", "--topic", "o", "--partitions", "3000000000"), "--partitions 3000000000: must be between 1 and 100000 inclusive"},
+		{"partitions above the limit", with("--create", "--topic", "o", "--partitions", "100001"), "must be between 1 and 100000 inclusive"},
+		{"alter partitions huge", with("--alter", "--topic", "o", "--partitions", "3000000000"), "must be between 1 and 2147483647 inclusive"},
 		{"partitions not a number", with("--create", "--topic", "o", "--partitions", "x"), "invalid value"},
 		{"bad config", with("--create", "--topic", "o", "--config", "novalue"), "want key=value"},
 		{"empty config key", with("--create", "--topic", "o", "--config", "=1"), "want key=value"},
