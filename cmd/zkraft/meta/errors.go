@@ -27,6 +27,9 @@ var (
 	// ErrLive: no controller of --bootstrap-controller served the
 	// metadata log; the message names every address and what it said.
 	ErrLive = errors.New("meta: live quorum")
+	// ErrTimeout: a tool that dials gave up after --timeout; the message
+	// says what did not happen.
+	ErrTimeout = errors.New("meta: timed out")
 	// ErrZooKeeper: reading the ZooKeeper tree failed.
 	ErrZooKeeper = errors.New("meta: zookeeper")
 )

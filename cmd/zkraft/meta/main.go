@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"time"
 )
 
 // Usage is printed by `zkraft meta help` and on a usage error.
@@ -34,6 +35,10 @@ Every command takes --bootstrap-controller host:port[,host:port] instead of
 Kafka protocol (Fetch of __cluster_metadata, FetchSnapshot when compacted);
 raft control entries and append times are not served that way.
 
+--timeout D (default 30s) bounds a command that dials: finding the active
+controller and reading the log, or zk-diff's connecting to and reading
+ZooKeeper. It fails with one line saying what did not happen in time.
+
 Flags may come before or after the command. --at defaults to the last offset.
 `
 
@@ -42,7 +47,12 @@ type options struct {
 	bootstrap                     string
 	from                          uint64
 	json                          bool
+	timeout                       time.Duration
 }
+
+// DefaultTimeout bounds what a command that dials (--bootstrap-controller,
+// zk-diff's --zookeeper) waits for, connecting and reading together.
+const DefaultTimeout = 30 * time.Second
 
 // parseArgs accepts flags anywhere among the positional arguments.
 func parseArgs(args []string) (options, []string, error) {
@@ -57,6 +67,7 @@ func parseArgs(args []string) (options, []string, error) {
 	fs.StringVar(&o.bootstrap, "bootstrap-controller", "", "live controllers host:port[,host:port]")
 	fs.Uint64Var(&o.from, "from", 0, "first offset to dump")
 	fs.BoolVar(&o.json, "json", false, "JSON output")
+	fs.DurationVar(&o.timeout, "timeout", DefaultTimeout, "deadline of --bootstrap-controller and --zookeeper")
 	var pos []string
 	for {
 		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -109,6 +120,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if len(pos) == 0 {
 		return errNoCommand
+	}
+	if o.timeout <= 0 {
+		return fmt.Errorf("--timeout %s: must be positive: %w", o.timeout, ErrUsage)
 	}
 	if pos[0] == "help" && o.dir == "" && o.bootstrap == "" {
 		fmt.Fprint(stdout, Usage)
@@ -166,7 +180,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if err != nil {
 			return err
 		}
-		return zkDiff(ctx, stdout, l, st, o.zookeeper, o.json)
+		return zkDiff(ctx, stdout, l, st, o.zookeeper, o.json, o.timeout)
 	}
 	st, err := stateAt(l, o.at)
 	if err != nil {
@@ -198,7 +212,15 @@ func openSource(ctx context.Context, o options) (*Log, error) {
 	case o.dir != "" && o.bootstrap != "":
 		return nil, fmt.Errorf("--dir and --bootstrap-controller exclude each other: %w", ErrUsage)
 	case o.bootstrap != "":
-		return OpenLive(ctx, o.bootstrap, DefaultLiveOptions())
+		opts := DefaultLiveOptions()
+		opts.Timeout, opts.RequestTimeout = min(opts.Timeout, o.timeout), min(opts.RequestTimeout, o.timeout)
+		ctx, cancel := context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+		l, err := OpenLive(ctx, o.bootstrap, opts)
+		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("meta: --bootstrap-controller %s: the metadata log was not read within --timeout %s: %w", o.bootstrap, o.timeout, ErrTimeout)
+		}
+		return l, err
 	case o.dir != "":
 		return Open(ctx, o.dir, DefaultOpenOptions())
 	}

@@ -2,21 +2,28 @@ package meta
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/zkraft/zkraft/metadata"
 	zkmeta "github.com/zkraft/zkraft/metadata/zk"
 )
 
-// zkDiff compares the image with a ZooKeeper tree in Kafka's layout.
-func zkDiff(ctx context.Context, w io.Writer, l *Log, st *State, connect string, jsonOut bool) error {
-	tree, err := readZkTree(ctx, connect)
+// zkDiff compares the image with a ZooKeeper tree in Kafka's layout. Before
+// the differences it says whether the cluster ids differ (then every
+// difference is expected: another cluster) and, when ZooKeeper has one,
+// /migration's last mirrored offset.
+func zkDiff(ctx context.Context, w io.Writer, l *Log, st *State, connect string, jsonOut bool, timeout time.Duration) error {
+	zr, err := readZkTree(ctx, connect, timeout)
 	if err != nil {
-		return fmt.Errorf("zk-diff: read %s: %v: %w", connect, err, ErrZooKeeper)
+		return fmt.Errorf("zk-diff: ZooKeeper %s: %v: %w", connect, err, errors.Join(ErrZooKeeper, errTimeoutOf(err)))
 	}
+	tree := zr.tree
 	changes, err := ZkChanges(st, l, tree)
 	if err != nil {
 		return err
@@ -29,9 +36,25 @@ func zkDiff(ctx context.Context, w io.Writer, l *Log, st *State, connect string,
 			drift = append(drift, c)
 		}
 	}
+	logID := st.Image.ClusterID()
 	if !jsonOut {
 		fmt.Fprintf(w, "zk-diff of the image at offset %d (%s) and ZooKeeper %s: %d differences (- only in the log, + only in ZooKeeper)\n",
 			st.At, st.From, connect, len(drift))
+		if logID != tree.ClusterID {
+			fmt.Fprintf(w, "the cluster ids differ: the log is cluster %s, ZooKeeper %s is cluster %s (another cluster?)\n", orNone(logID), connect, orNone(tree.ClusterID))
+		}
+		if m := zr.migration; m != nil {
+			fmt.Fprintf(w, "/migration: last mirrored offset %d, epoch %d, by controller %d (controller epoch %d)\n",
+				m.KRaftMetadataOffset, m.KRaftMetadataEpoch, m.KRaftControllerID, m.KRaftControllerEpoch)
+		}
+	} else {
+		head := map[string]any{"clusterIdLog": logID, "clusterIdZooKeeper": tree.ClusterID, "clusterIdsDiffer": logID != tree.ClusterID}
+		if m := zr.migration; m != nil {
+			head["migration"] = map[string]any{"kraftMetadataOffset": m.KRaftMetadataOffset, "kraftMetadataEpoch": m.KRaftMetadataEpoch,
+				"kraftControllerId": m.KRaftControllerID, "kraftControllerEpoch": m.KRaftControllerEpoch}
+		}
+		b, _ := json.Marshal(map[string]any{"zkDiff": head})
+		fmt.Fprintf(w, "%s\n", b)
 	}
 	if err := WriteChanges(w, drift, jsonOut); err != nil {
 		return err
@@ -70,6 +93,22 @@ func expectedDifference(img *metadata.Image, c Change) string {
 		return "fenced ZooKeeper-mode broker: its ephemeral /brokers/ids znode ends with its session"
 	}
 	return ""
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// errTimeoutOf is ErrTimeout when err is one (so that the zk-diff error
+// matches both), else nil.
+func errTimeoutOf(err error) error {
+	if errors.Is(err, ErrTimeout) {
+		return ErrTimeout
+	}
+	return nil
 }
 
 // ZkChanges compares the image in st with the image of a ZooKeeper tree,

@@ -2,6 +2,8 @@ package meta
 
 import (
 	"bytes"
+	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -117,8 +119,8 @@ func TestZkDiffRealZooKeeper(t *testing.T) {
 	if err := Main(testCtx(t), []string{"zk-diff", "--json", "--dir", f.dir, "--zookeeper", srv.Addr}, strings.NewReader(""), &js, &js); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(js.String(), "\n"); n != 3 {
-		t.Errorf("zk-diff --json: %d lines, want 3:\n%s", n, js.String())
+	if n := strings.Count(js.String(), "\n"); n != 4 || !strings.HasPrefix(js.String(), `{"zkDiff":{"clusterIdLog":`) {
+		t.Errorf("zk-diff --json: %d lines, want the header and 3 changes:\n%s", n, js.String())
 	}
 
 	// Broker 1 is a quorum-mode broker: without its /brokers/ids znode (it
@@ -135,5 +137,94 @@ func TestZkDiffRealZooKeeper(t *testing.T) {
 	if !ok || !strings.Contains(head, ": 3 differences") || strings.Contains(head, "/image/cluster/brokers/1") ||
 		!strings.Contains(expected, "(expected: quorum-mode broker") {
 		t.Errorf("zk-diff without a quorum-mode broker's znode:\n%s", out)
+	}
+}
+
+// TestZkDiffOtherCluster: against another cluster's ZooKeeper, zk-diff says
+// first that the cluster ids differ, and shows /migration's last mirrored
+// offset.
+func TestZkDiffOtherCluster(t *testing.T) {
+	f, _, st := fixtureImage(t)
+	srv := zktest.Start(t)
+	conn, _, err := gozk.Connect([]string{srv.Addr}, 10*time.Second, gozk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	eventually(t, "zookeeper session", func() bool { return conn.State() == gozk.StateHasSession })
+	writeImageToZk(t, conn, st.Image)
+	other := metadata.Uuid{0x7b, 1}.String()
+	if _, err := conn.Set(zkmeta.ClusterIDPath, zkmeta.EncodeClusterID(other), -1); err != nil {
+		t.Fatal(err)
+	}
+	mig := zkmeta.MigrationZNode{KRaftControllerID: 3000, KRaftControllerEpoch: 2, KRaftMetadataOffset: 1234, KRaftMetadataEpoch: 5}
+	if _, err := conn.Create(zkmeta.MigrationPath, zkmeta.EncodeMigration(mig), 0, gozk.WorldACL(gozk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runMeta(t, f.dir, "", "zk-diff", "--dir", f.dir, "--zookeeper", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) < 3 || !strings.HasPrefix(lines[1], "the cluster ids differ: the log is cluster "+clusterID) || !strings.Contains(lines[1], "is cluster "+other) ||
+		lines[2] != "/migration: last mirrored offset 1234, epoch 5, by controller 3000 (controller epoch 2)" {
+		t.Fatalf("zk-diff of another cluster:\n%s", out)
+	}
+}
+
+// TestDialTimeout: a tool that dials gives up after --timeout with one
+// clear error, instead of retrying forever (go-zookeeper's own log of
+// every failed attempt is silenced).
+func TestDialTimeout(t *testing.T) {
+	f := makeFixture(t)
+	// A port nobody listens on, and a listener that accepts and never answers.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	var accepted []net.Conn
+	acceptDone := make(chan struct{})
+	go func() {
+		defer close(acceptDone)
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			accepted = append(accepted, c)
+		}
+	}()
+	defer func() {
+		silent.Close()
+		<-acceptDone
+		for _, c := range accepted {
+			c.Close()
+		}
+	}()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"zk-diff, nobody listening", []string{"zk-diff", "--dir", f.dir, "--zookeeper", dead, "--timeout", "1s"}, "no ZooKeeper session with " + dead + " within --timeout 1s"},
+		{"zk-diff, no answer", []string{"zk-diff", "--dir", f.dir, "--zookeeper", silent.Addr().String(), "--timeout", "1s"}, "within --timeout 1s"},
+		{"live, no answer", []string{"--bootstrap-controller", silent.Addr().String(), "--timeout", "1s", "ls"}, "the metadata log was not read within --timeout 1s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errOut, err := runMeta(t, f.dir, "", tc.args...)
+			if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want ErrTimeout saying %q", err, tc.want)
+			}
+			if strings.Contains(errOut, "failed to connect") {
+				t.Errorf("stderr has the client library's retries:\n%s", errOut)
+			}
+		})
 	}
 }
