@@ -460,3 +460,82 @@ func TestFollowerPublishesOnceCaughtUp(t *testing.T) {
 		})
 	}
 }
+
+// describeQuorum asks addr for DescribeQuorum v1 of __cluster_metadata-0.
+func describeQuorum(t *testing.T, addr string) kmsg.DescribeQuorumResponseTopicPartition {
+	t.Helper()
+	cc := &ctrlConn{addr: addr, clientID: "test"}
+	defer cc.close()
+	req := kmsg.NewPtrDescribeQuorumRequest()
+	req.Version = 1
+	rt := kmsg.NewDescribeQuorumRequestTopic()
+	rt.Topic = MetadataTopic
+	rt.Partitions = []kmsg.DescribeQuorumRequestTopicPartition{kmsg.NewDescribeQuorumRequestTopicPartition()}
+	req.Topics = append(req.Topics, rt)
+	resp, err := cc.request(testCtx(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := resp.(*kmsg.DescribeQuorumResponse)
+	if len(r.Topics) != 1 || len(r.Topics[0].Partitions) != 1 {
+		t.Fatalf("describe quorum: %+v", r)
+	}
+	return r.Topics[0].Partitions[0]
+}
+
+// TestDescribeQuorum answers as Kafka's KRaft does (KIP-595/836): every
+// voter's log end offset and fetch times, brokers following the log as
+// observers, and a follower names the real leader.
+func TestDescribeQuorum(t *testing.T) {
+	nodes := threeVoters(t)
+	voters := nodes[0].cfg.Voters
+	c := startClient(t, 9, voters)
+	ctx := testCtx(t)
+	if err := c.WaitUnfenced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var leader *Node
+	eventually(t, "a leader", func() bool {
+		for _, n := range nodes {
+			if n.IsController() {
+				leader = n
+				return true
+			}
+		}
+		return false
+	})
+	createTopic(t, leader, "dq", 1)
+	var p kmsg.DescribeQuorumResponseTopicPartition
+	eventually(t, "every voter and the broker caught up in DescribeQuorum", func() bool {
+		p = describeQuorum(t, leader.Addr().String())
+		if p.ErrorCode != 0 || len(p.CurrentVoters) != 3 || len(p.Observers) != 1 {
+			return false
+		}
+		for _, v := range append(append([]kmsg.DescribeQuorumResponseTopicPartitionReplicaState{}, p.CurrentVoters...), p.Observers...) {
+			if v.LogEndOffset < p.HighWatermark || v.LastFetchTimestamp <= 0 || v.LastCaughtUpTimestamp <= 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if p.LeaderID != leader.cfg.NodeID || p.LeaderEpoch < 1 || p.HighWatermark < 2 {
+		t.Errorf("leader %d epoch %d hw %d", p.LeaderID, p.LeaderEpoch, p.HighWatermark)
+	}
+	if p.Observers[0].ReplicaID != 9 {
+		t.Errorf("observer %d, want broker 9", p.Observers[0].ReplicaID)
+	}
+	// The high watermark is exclusive: one past the last committed entry.
+	if want := int64(leader.Image().Offset()) + 1; p.HighWatermark < want {
+		t.Errorf("high watermark %d below image offset + 1 = %d", p.HighWatermark, want)
+	}
+	for _, n := range nodes {
+		if n == leader {
+			continue
+		}
+		fp := describeQuorum(t, n.Addr().String())
+		if fp.ErrorCode != kerr.NotLeaderForPartition.Code || fp.LeaderID != leader.cfg.NodeID || fp.LeaderEpoch != p.LeaderEpoch {
+			t.Errorf("follower %d: error %d leader %d epoch %d; want NOT_LEADER_OR_FOLLOWER naming leader %d epoch %d",
+				n.cfg.NodeID, fp.ErrorCode, fp.LeaderID, fp.LeaderEpoch, leader.cfg.NodeID, p.LeaderEpoch)
+		}
+	}
+}

@@ -212,9 +212,9 @@ func FormatVoters(voters map[int32]string) string {
 	return strings.Join(parts, ",")
 }
 
-func sortedIDs(voters map[int32]string) []int32 {
-	ids := make([]int32, 0, len(voters))
-	for id := range voters {
+func sortedIDs[V any](m map[int32]V) []int32 {
+	ids := make([]int32, 0, len(m))
+	for id := range m {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })

@@ -217,6 +217,13 @@ func (h *controllerHandler) alterPartition(ctx context.Context, body *kmsg.Alter
 	return resp
 }
 
+// describeQuorum answers as Kafka's KRaft leader does (KIP-595, KIP-836):
+// offsets are exclusive ends (log end offset = one past the last entry,
+// high watermark = one past the last committed entry); each voter's log end
+// and the times the leader last heard from it and last saw it caught up
+// (the leader itself: now); observers are the brokers fetching the log. A
+// voter that is not the leader answers NOT_LEADER_OR_FOLLOWER naming the
+// leader it knows (-1: none) and its epoch, so a client can go there.
 func (h *controllerHandler) describeQuorum(body *kmsg.DescribeQuorumRequest) kmsg.Response {
 	n := h.n
 	resp := kmsg.NewPtrDescribeQuorumResponse()
@@ -227,38 +234,69 @@ func (h *controllerHandler) describeQuorum(body *kmsg.DescribeQuorumRequest) kms
 			rp := kmsg.NewDescribeQuorumResponseTopicPartition()
 			rp.Partition = p.Partition
 			r := n.raftHandle()
-			if t.Topic != MetadataTopic || p.Partition != 0 {
+			switch {
+			case t.Topic != MetadataTopic || p.Partition != 0:
 				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			} else if r == nil || r.State() != raft.Leader {
-				rp.ErrorCode = kerr.NotLeaderForPartition.Code
-			} else {
-				rp.LeaderID = n.cfg.NodeID
-				rp.LeaderEpoch = int32(r.CurrentTerm())
-				rp.HighWatermark = int64(r.CommitIndex())
-				if f := r.GetConfiguration(); f.Error() == nil {
-					for _, s := range f.Configuration().Servers {
-						id, ok := parseServerID(s.ID)
-						if !ok {
-							continue
-						}
-						st := kmsg.NewDescribeQuorumResponseTopicPartitionReplicaState()
-						st.ReplicaID, st.LogEndOffset = id, -1
-						if id == n.cfg.NodeID {
-							st.LogEndOffset = int64(r.LastIndex())
-						}
-						if s.Suffrage == raft.Voter {
-							rp.CurrentVoters = append(rp.CurrentVoters, st)
-						} else {
-							rp.Observers = append(rp.Observers, st)
-						}
-					}
+			case r == nil:
+				rp.ErrorCode, rp.LeaderID, rp.LeaderEpoch = kerr.NotLeaderForPartition.Code, -1, -1
+			case r.State() != raft.Leader:
+				rp.ErrorCode, rp.LeaderID, rp.LeaderEpoch = kerr.NotLeaderForPartition.Code, -1, int32(r.CurrentTerm())
+				if id, ok := n.Leader(); ok {
+					rp.LeaderID = id
 				}
+			default:
+				h.describeLeader(r, &rp)
 			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp
+}
+
+func (h *controllerHandler) describeLeader(r *raft.Raft, rp *kmsg.DescribeQuorumResponseTopicPartition) {
+	n := h.n
+	term := r.CurrentTerm()
+	now := time.Now()
+	rp.LeaderID, rp.LeaderEpoch = n.cfg.NodeID, int32(term)
+	rp.HighWatermark = int64(r.CommitIndex()) + 1
+	state := func(id int32, pr replicaProgress) kmsg.DescribeQuorumResponseTopicPartitionReplicaState {
+		st := kmsg.NewDescribeQuorumResponseTopicPartitionReplicaState()
+		st.ReplicaID, st.LogEndOffset = id, pr.logEnd
+		st.LastFetchTimestamp, st.LastCaughtUpTimestamp = unixMilli(pr.lastFetch), unixMilli(pr.lastCaughtUp)
+		return st
+	}
+	if f := r.GetConfiguration(); f.Error() == nil {
+		for _, s := range f.Configuration().Servers {
+			id, ok := parseServerID(s.ID)
+			if !ok {
+				continue
+			}
+			pr := replicaProgress{logEnd: -1}
+			if id == n.cfg.NodeID {
+				pr = replicaProgress{logEnd: int64(r.LastIndex()) + 1, lastFetch: now, lastCaughtUp: now}
+			} else if v, ok := n.progress.voter(id, term); ok {
+				pr = v
+			}
+			if s.Suffrage == raft.Voter {
+				rp.CurrentVoters = append(rp.CurrentVoters, state(id, pr))
+			} else {
+				rp.Observers = append(rp.Observers, state(id, pr))
+			}
+		}
+	}
+	obs := n.progress.observersOf(term, now)
+	for _, id := range sortedIDs(obs) {
+		rp.Observers = append(rp.Observers, state(id, obs[id]))
+	}
+}
+
+// unixMilli is t in Unix milliseconds, -1 when unknown (Kafka's default).
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return -1
+	}
+	return t.UnixMilli()
 }
 
 // maxFetchWait bounds a metadata fetch's long poll whatever the broker asks.
@@ -294,6 +332,9 @@ func (h *controllerHandler) fetch(ctx context.Context, body *kmsg.FetchRequest) 
 				rp.ErrorCode = errorCode(err)
 			default:
 				rp.HighWatermark, rp.LastStableOffset, rp.RecordBatches = hw, hw, batches
+				if body.ReplicaID >= 0 { // a broker following the log (tools fetch as -1)
+					h.n.observerFetched(body.ReplicaID, p.FetchOffset, hw)
+				}
 			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}

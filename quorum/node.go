@@ -70,6 +70,9 @@ type Node struct {
 	srv *network.Server
 	// fetch serves the metadata log to brokers (fetch.go).
 	fetch fetchState
+	// progress is what this node, as leader, heard from the voters and
+	// the observers (progress.go), for DescribeQuorum.
+	progress progressTracker
 }
 
 // New checks cfg and formats cfg.Dir (meta.properties) when it is new. It
@@ -178,6 +181,8 @@ func (n *Node) Start(ctx context.Context) (err error) {
 			closeTransport(trans)
 		}
 	}()
+
+	trans = &progressTransport{Transport: trans, p: &n.progress, raft: &n.raft}
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = serverID(n.cfg.NodeID)
