@@ -195,10 +195,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "warning: the image stops before a damaged entry: %v\n", l.Err)
 		}
 		fmt.Fprintf(stdout, "zkraft metadata shell: %s, image at offset %d from %s. Type help for commands.\n", l.Source(), st.At, st.From)
-		if err := sh.repl(stdin, !isTerminal(stdin)); err != nil {
+		lines, err := openLines(sh, stdin, stdout)
+		if err != nil {
 			return err
 		}
-		return nil
+		return sh.repl(lines)
 	}
 	if err := sh.exec(pos); err != nil {
 		return err
@@ -240,11 +241,7 @@ func stateAt(l *Log, s string) (*State, error) {
 	return l.ImageAt(at)
 }
 
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
+func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

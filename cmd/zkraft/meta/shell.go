@@ -1,7 +1,6 @@
 package meta
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,20 +76,19 @@ func (s *shell) exec(args []string) error {
 
 // repl reads commands from in until EOF or exit, printing a prompt before
 // each; echo repeats each command after the prompt (for piped input).
-func (s *shell) repl(in io.Reader, echo bool) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
+func (s *shell) repl(lines lineReader) error {
+	defer lines.Close()
 	for {
-		fmt.Fprintf(s.out, "[ %s ] >> ", s.cwd)
-		if !sc.Scan() {
-			fmt.Fprintln(s.out)
-			return sc.Err()
+		line, err := lines.ReadLine(fmt.Sprintf("[ %s ] >> ", s.cwd))
+		switch {
+		case errors.Is(err, errInterrupted):
+			continue // Ctrl-C cancels the line, not the shell
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return err
 		}
-		line := strings.TrimSpace(sc.Text())
-		if echo {
-			// stdin is not a terminal: echo the command so the transcript reads.
-			fmt.Fprintln(s.out, line)
-		}
+		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
