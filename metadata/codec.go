@@ -156,10 +156,16 @@ func CheckBatch(b []byte) (BatchChecksum, error) {
 	return c, fmt.Errorf("decode batch: version %d (supported %d-%d): %w", b[0], batchVersion0, batchVersion, ErrUnsupportedBatch)
 }
 
-// DecodeBatch decodes an entry written by AppendBatch (version 1, whose
-// CRC-32C it verifies first) or by an older release (version 0, no
-// checksum).
-func DecodeBatch(b []byte) ([]Record, error) {
+// RecordSpan is where one framed record lies inside an entry: its first
+// byte (after its length prefix) and its size.
+type RecordSpan struct {
+	Pos, Size int
+}
+
+// BatchLayout returns where each record of an entry written by AppendBatch
+// lies, after checking the entry's version and (version 1) CRC-32C, without
+// decoding the records.
+func BatchLayout(b []byte) ([]RecordSpan, error) {
 	c, err := CheckBatch(b)
 	if err != nil {
 		return nil, err
@@ -176,21 +182,37 @@ func DecodeBatch(b []byte) ([]Record, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("decode batch: %w", r.err)
 	}
-	recs := make([]Record, 0, n)
+	spans := make([]RecordSpan, 0, n)
 	for i := 0; i < n; i++ {
 		size := r.uvarint32("record length")
-		body := r.take(size, "record")
+		pos := r.off
+		r.take(size, "record")
 		if r.err != nil {
 			return nil, fmt.Errorf("decode batch record %d of %d: %w", i, n, r.err)
 		}
-		rec, err := DecodeRecord(body)
-		if err != nil {
-			return nil, fmt.Errorf("decode batch record %d of %d: %w", i, n, err)
-		}
-		recs = append(recs, rec)
+		spans = append(spans, RecordSpan{Pos: pos, Size: size})
 	}
 	if r.remaining() != 0 {
 		return nil, fmt.Errorf("decode batch: %d trailing bytes: %w", r.remaining(), ErrCorruptRecord)
+	}
+	return spans, nil
+}
+
+// DecodeBatch decodes an entry written by AppendBatch (version 1, whose
+// CRC-32C it verifies first) or by an older release (version 0, no
+// checksum).
+func DecodeBatch(b []byte) ([]Record, error) {
+	spans, err := BatchLayout(b)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]Record, 0, len(spans))
+	for i, sp := range spans {
+		rec, err := DecodeRecord(b[sp.Pos : sp.Pos+sp.Size])
+		if err != nil {
+			return nil, fmt.Errorf("decode batch record %d of %d: %w", i, len(spans), err)
+		}
+		recs = append(recs, rec)
 	}
 	return recs, nil
 }

@@ -64,8 +64,8 @@ func fmtTime(t time.Time) string {
 }
 
 type dumpRow struct {
-	banner                            string // a whole line (file header), not a row
-	offset, epoch, at, typ, ver, data string
+	banner                                       string // a whole line (file header), not a row
+	offset, epoch, at, typ, ver, pos, size, data string
 }
 
 // Dump prints the log as a timeline: raft.db's entries in offset order,
@@ -99,7 +99,7 @@ func Dump(w io.Writer, l *Log, opts DumpOptions) error {
 			}
 			rows = append(rows, dumpRow{banner: fmt.Sprintf("raft.db: log starting offset %d, last offset %d%s", l.First, l.Last, note)})
 		}
-		rows = append(rows, dumpRow{offset: "OFFSET", epoch: "EPOCH", at: "APPENDED", typ: "TYPE", ver: "V", data: "DATA"})
+		rows = append(rows, dumpRow{offset: "OFFSET", epoch: "EPOCH", at: "APPENDED", typ: "TYPE", ver: "V", pos: "POS", size: "SIZE", data: "DATA"})
 	}
 
 	snaps := l.Snapshots
@@ -185,12 +185,39 @@ func Dump(w io.Writer, l *Log, opts DumpOptions) error {
 				continue
 			}
 			rows = append(rows, dumpRow{offset: u64(e.Index), epoch: u64(e.Term), at: fmtTime(e.AppendedAt),
-				typ: "control " + name, data: data})
+				typ: "control " + name, size: strconv.Itoa(e.Size), data: data})
 			continue
+		}
+		shown := opts.Types == nil
+		for _, r := range e.Records {
+			shown = shown || want(r.Type().String())
+		}
+		if shown {
+			// The entry itself, as kafka-dump-log's batch line: its size,
+			// record count and checksum state.
+			if opts.JSON {
+				if err := emit(struct {
+					Offset     uint64 `json:"offset"`
+					Epoch      uint64 `json:"epoch"`
+					AppendTime string `json:"appendTime"`
+					Batch      any    `json:"batch"`
+				}{e.Index, e.Term, fmtTime(e.AppendedAt), map[string]any{"version": e.Checksum.Version, "size": e.Size,
+					"records": len(e.Records), "checksum": e.Checksum.String(), "valid": e.Checksum.Valid()}}); err != nil {
+					return err
+				}
+			} else {
+				rows = append(rows, dumpRow{offset: u64(e.Index), epoch: u64(e.Term), at: fmtTime(e.AppendedAt), typ: "batch",
+					ver: strconv.Itoa(int(e.Checksum.Version)), size: strconv.Itoa(e.Size),
+					data: fmt.Sprintf("records=%d checksum=%s", len(e.Records), e.Checksum)})
+			}
 		}
 		for j, r := range e.Records {
 			if !want(r.Type().String()) {
 				continue
+			}
+			var span metadata.RecordSpan
+			if j < len(e.Spans) {
+				span = e.Spans[j]
 			}
 			payload, err := metadata.RecordJSON(r)
 			if err != nil {
@@ -202,13 +229,17 @@ func Dump(w io.Writer, l *Log, opts DumpOptions) error {
 					Epoch      uint64          `json:"epoch"`
 					AppendTime string          `json:"appendTime"`
 					Index      int             `json:"index"`
+					Position   int             `json:"position"`
+					Size       int             `json:"size"`
 					Payload    json.RawMessage `json:"payload"`
-				}{e.Index, e.Term, fmtTime(e.AppendedAt), j, payload}); err != nil {
+				}{e.Index, e.Term, fmtTime(e.AppendedAt), j, span.Pos, span.Size, payload}); err != nil {
 					return err
 				}
 				continue
 			}
-			rows = append(rows, recordRow(e.Index, e.Term, fmtTime(e.AppendedAt), r, payload))
+			row := recordRow(e.Index, e.Term, fmtTime(e.AppendedAt), r, payload)
+			row.pos, row.size = strconv.Itoa(span.Pos), strconv.Itoa(span.Size)
+			rows = append(rows, row)
 		}
 	}
 	for i := range snaps {
@@ -300,20 +331,21 @@ func controlInfo(e *Entry) (name, text string, servers []serverView) {
 }
 
 func writeRows(w io.Writer, rows []dumpRow) error {
-	var wo, we, wa, wt, wv int
+	var wo, we, wa, wt, wv, wp, ws int
 	for _, r := range rows {
 		if r.banner != "" {
 			continue
 		}
 		wo, we, wa = max(wo, len(r.offset)), max(we, len(r.epoch)), max(wa, len(r.at))
-		wt, wv = max(wt, len(r.typ)), max(wv, len(r.ver))
+		wt, wv, wp, ws = max(wt, len(r.typ)), max(wv, len(r.ver)), max(wp, len(r.pos)), max(ws, len(r.size))
 	}
 	for _, r := range rows {
 		var line string
 		if r.banner != "" {
 			line = r.banner
 		} else {
-			line = fmt.Sprintf("%-*s  %-*s  %-*s  %-*s  %-*s  %s", wo, r.offset, we, r.epoch, wa, r.at, wt, r.typ, wv, r.ver, r.data)
+			line = fmt.Sprintf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s", wo, r.offset, we, r.epoch, wa, r.at, wt, r.typ, wv, r.ver,
+				wp, r.pos, ws, r.size, r.data)
 		}
 		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " ")); err != nil {
 			return err

@@ -474,6 +474,16 @@ func TestDumpJSONLines(t *testing.T) {
 		switch {
 		case v["control"] != nil:
 			kinds["control"]++
+		case v["batch"] != nil:
+			var b struct {
+				Size, Records *int
+				Checksum      string
+				Valid         bool
+			}
+			if err := json.Unmarshal(v["batch"], &b); err != nil || b.Size == nil || b.Records == nil || !strings.HasPrefix(b.Checksum, "crc32c=0x") || !b.Valid {
+				t.Errorf("line %d: batch %s lacks size, records or a valid checksum", i+1, v["batch"])
+			}
+			kinds["batch"]++
 		case v["payload"] != nil && v["snapshot"] != nil:
 			kinds["snapshot record"]++
 		case v["payload"] != nil:
@@ -486,13 +496,16 @@ func TestDumpJSONLines(t *testing.T) {
 				t.Errorf("line %d: payload %s not in kafka-dump-log style", i+1, v["payload"])
 			}
 			kinds[p.Type]++
+			if v["snapshot"] == nil && (v["position"] == nil || v["size"] == nil) {
+				t.Errorf("line %d: a record without its position and size in the entry", i+1)
+			}
 		case v["snapshot"] != nil:
 			kinds["snapshot header"]++
 		default:
 			t.Errorf("line %d: unknown kind: %s", i+1, line)
 		}
 	}
-	for _, k := range []string{"control", "snapshot header", "snapshot record", "TOPIC_RECORD", "PARTITION_RECORD", "REMOVE_TOPIC_RECORD", "REGISTER_BROKER_RECORD"} {
+	for _, k := range []string{"control", "batch", "snapshot header", "snapshot record", "TOPIC_RECORD", "PARTITION_RECORD", "REMOVE_TOPIC_RECORD", "REGISTER_BROKER_RECORD"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s line in the JSON dump", k)
 		}

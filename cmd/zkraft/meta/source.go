@@ -36,6 +36,9 @@ type Entry struct {
 	// entries, written before checksums, have none). Entries are read only
 	// when it is valid.
 	Checksum metadata.BatchChecksum
+	// Spans are where each record lies in the entry's data (Records[i]
+	// at Spans[i]).
+	Spans []metadata.RecordSpan
 	// Records are the decoded metadata.DecodeBatch of a LogCommand entry.
 	Records []metadata.Record
 	// Config is the decoded raft configuration of a LogConfiguration entry.
@@ -484,6 +487,9 @@ func decodeEntry(rl *raft.Log) (Entry, error) {
 		}
 		recs, err := metadata.DecodeBatch(rl.Data)
 		if err != nil {
+			return e, err
+		}
+		if e.Spans, err = metadata.BatchLayout(rl.Data); err != nil {
 			return e, err
 		}
 		e.Records = recs
