@@ -73,6 +73,7 @@ type Config struct {
 
 	MetadataMaxRecordBytesBetweenSnapshots int64         // metadata.log.max.record.bytes.between.snapshots
 	MetadataMaxSnapshotInterval            time.Duration // metadata.log.max.snapshot.interval.ms; 0 = size only
+	MetadataSnapshotRetain                 int           // zkraft.metadata.snapshot.retain: snapshots kept (and the log back to the oldest)
 
 	// Ignored lists, sorted, the keys that were given but that zkraft
 	// accepts without using (Kafka tuning knobs); the caller logs a warning.

@@ -144,6 +144,7 @@ var keys = map[string]setter{
 	"connections.max.idle.ms":               msKey(1, func(b *builder, d time.Duration) { b.ConnectionsMaxIdle = d }),
 	"group.initial.rebalance.delay.ms":      msKey(0, func(b *builder, d time.Duration) { b.GroupInitialRebalanceDelay = d }),
 	"zkraft.max.open.files":                 intKey(2, math.MaxInt32, func(b *builder, n int64) { b.MaxOpenFiles = int(n) }),
+	"zkraft.metadata.snapshot.retain":       intKey(1, 100, func(b *builder, n int64) { b.MetadataSnapshotRetain = int(n) }),
 	// KIP-853 dynamic quorum: zkraft needs the static voter list; accepted
 	// only next to controller.quorum.voters (checked in validate).
 	"controller.quorum.bootstrap.servers": func(*builder, string) error { return nil },
@@ -204,6 +205,7 @@ func baseConfig() *Config {
 
 		MetadataMaxRecordBytesBetweenSnapshots: 20 << 20,
 		MetadataMaxSnapshotInterval:            time.Hour,
+		MetadataSnapshotRetain:                 2,
 	}
 }
 

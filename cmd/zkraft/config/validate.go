@@ -38,6 +38,7 @@ func (c *Config) validateRanges() error {
 		{"log.index.interval.bytes", int64(c.LogIndexIntervalBytes), 0},
 		{"socket.request.max.bytes", int64(c.SocketRequestMaxBytes), 1},
 		{"zkraft.max.open.files", int64(c.MaxOpenFiles), 2},
+		{"zkraft.metadata.snapshot.retain", int64(c.MetadataSnapshotRetain), 1},
 		{"metadata.log.max.record.bytes.between.snapshots", c.MetadataMaxRecordBytesBetweenSnapshots, 1},
 		{"log.retention.check.interval.ms", c.LogRetentionCheckInterval.Milliseconds(), 1},
 		{"replica.lag.time.max.ms", c.ReplicaLagTimeMax.Milliseconds(), 1},

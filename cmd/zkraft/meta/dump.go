@@ -97,7 +97,7 @@ func Dump(w io.Writer, l *Log, opts DumpOptions) error {
 			if l.Copied {
 				note = " (a running node holds its lock: read from a copy)"
 			}
-			rows = append(rows, dumpRow{banner: fmt.Sprintf("raft.db: log starting offset %d, last offset %d%s", l.First, l.Last, note)})
+			rows = append(rows, dumpRow{banner: fmt.Sprintf("raft.db: log starting offset %d, last offset %d%s; %s", l.First, l.Last, note, l.Reach())})
 		}
 		rows = append(rows, dumpRow{offset: "OFFSET", epoch: "EPOCH", at: "APPENDED", typ: "TYPE", ver: "V", pos: "POS", size: "SIZE", data: "DATA"})
 	}

@@ -217,9 +217,12 @@ func openSource(ctx context.Context, o options) (*Log, error) {
 		opts.Timeout, opts.RequestTimeout = min(opts.Timeout, o.timeout), min(opts.RequestTimeout, o.timeout)
 		ctx, cancel := context.WithTimeout(ctx, o.timeout)
 		defer cancel()
+		start := time.Now()
 		l, err := OpenLive(ctx, o.bootstrap, opts)
-		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, fmt.Errorf("meta: --bootstrap-controller %s: the metadata log was not read within --timeout %s: %w", o.bootstrap, o.timeout, ErrTimeout)
+		// The deadline, or a request that used all of it: one message.
+		if err != nil && (errors.Is(ctx.Err(), context.DeadlineExceeded) || time.Since(start) >= o.timeout) {
+			return nil, fmt.Errorf("meta: --bootstrap-controller %s: the metadata log was not read within --timeout %s (last error: %v): %w",
+				o.bootstrap, o.timeout, err, ErrTimeout)
 		}
 		return l, err
 	case o.dir != "":

@@ -847,3 +847,79 @@ func TestMixedUpDirectories(t *testing.T) {
 		}
 	})
 }
+
+// TestAtAcrossSnapshots: with several snapshots retained and the log kept
+// back to the oldest (zkraft.metadata.snapshot.retain), --at and diff
+// reach back across snapshots; the dump says how far.
+func TestAtAcrossSnapshots(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		trailing uint64 // log entries kept behind the newest snapshot
+		reach    bool   // whether the oldest snapshot is reachable
+	}{
+		{"log kept back to the oldest snapshot", 3 * 2, true},
+		{"log compacted to the newest snapshot", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "metadata")
+			cfg := nodeConfig(dir)
+			cfg.SnapshotRetain, cfg.TrailingLogs = 3, tc.trailing
+			n := startNode(t, cfg)
+			ctx := testCtx(t)
+			epoch, err := n.RegisterBroker(ctx, metadata.BrokerRegistration{ID: 1, IncarnationID: metadata.Uuid{1},
+				Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := n.UnfenceBroker(ctx, 1, epoch); err != nil {
+				t.Fatal(err)
+			}
+			// Two entries between snapshots: a1 a2 | b1 b2 | c1 c2 | d1 d2 |
+			for _, name := range []string{"a", "b", "c", "d"} {
+				for _, topic := range []string{name + "1", name + "2"} {
+					if errs := n.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: topic, NumPartitions: 1, ReplicationFactor: 1}}, false); errs[0] != nil {
+						t.Fatal(errs[0])
+					}
+				}
+				if err := n.Snapshot(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := n.Close(); err != nil {
+				t.Fatal(err)
+			}
+			l, err := Open(ctx, dir, DefaultOpenOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(l.Snapshots) != 3 {
+				t.Fatalf("%d snapshots, want 3 retained", len(l.Snapshots))
+			}
+			oldest, newest := l.Snapshots[0].Index, l.Snapshots[2].Index
+			earliest, ok := l.EarliestOffset()
+			want := newest
+			if tc.reach {
+				want = oldest
+			}
+			if !ok || earliest != want {
+				t.Fatalf("earliest offset %d (%v), want %d (snapshots %d..%d, log from %d)", earliest, ok, want, oldest, newest, l.First)
+			}
+			// Between the oldest and the newest snapshot: only with the log kept.
+			out, _, err := runMeta(t, dir, "", "--dir", dir, "--at", fmt.Sprint(oldest+1), "ls", "/image/topics/byName")
+			if tc.reach && (err != nil || strings.Join(strings.Fields(out), " ") != "a1 a2 b1 b2 c1") {
+				t.Errorf("--at %d: %q, %v; want a1 to c1", oldest+1, out, err)
+			}
+			if !tc.reach && !errors.Is(err, ErrOffsetUnavailable) {
+				t.Errorf("--at %d without the log: %v, want ErrOffsetUnavailable", oldest+1, err)
+			}
+			// A snapshot's own offset always works.
+			if out, _, err := runMeta(t, dir, "", "--dir", dir, "--at", fmt.Sprint(oldest), "ls", "/image/topics/byName"); err != nil || strings.Join(strings.Fields(out), " ") != "a1 a2 b1 b2" {
+				t.Errorf("--at the oldest snapshot %d: %q, %v", oldest, out, err)
+			}
+			dump, _, _ := runMeta(t, dir, "", "dump", "--dir", dir)
+			if !strings.Contains(dump, fmt.Sprintf("--at reaches offsets %d to ", want)) {
+				t.Errorf("dump banner does not say how far back --at reaches:\n%s", dump[:min(len(dump), 300)])
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package meta
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/zkraft/zkraft/metadata"
@@ -36,20 +37,51 @@ func (l *Log) EarliestOffset() (uint64, bool) {
 	return 0, false
 }
 
+// Reach says how far back time travel goes: the offsets --at can rebuild
+// an image at (and the older snapshots usable at their own offset only).
+func (l *Log) Reach() string {
+	last := l.LastOffset()
+	earliest, ok := l.EarliestOffset()
+	if !ok {
+		return "no image can be built (the log is compacted and no readable snapshot continues it)"
+	}
+	msg := fmt.Sprintf("--at reaches offsets %d to %d", earliest, last)
+	var points []string
+	for _, s := range l.Snapshots {
+		if s.Err == nil && s.Index < earliest {
+			points = append(points, fmt.Sprint(s.Index))
+		}
+	}
+	if len(points) > 0 {
+		msg += " and the older snapshots' offsets " + strings.Join(points, ", ")
+	}
+	return msg
+}
+
 // logFromStart: raft.db starts at index 1 (nothing compacted), or there is
 // no log at all and no snapshot either.
 func (l *Log) logFromStart() bool {
-	if (l.DBPath != "" || l.live()) && l.First <= 1 {
-		return true
+	if l.DBPath == "" && !l.live() {
+		return false
 	}
-	return false
+	// An empty log (First 0) starts at the beginning only if nothing was
+	// ever compacted into a snapshot: raft can compact everything.
+	return l.First == 1 || (l.First == 0 && len(l.Snapshots) == 0)
 }
 
 // continuesAfter: the log has the entry right after index, or nothing after
 // it is needed because the log ends at or before it.
 func (l *Log) continuesAfter(index uint64) bool {
 	i := l.entryAfter(index)
-	return i == len(l.Entries) || l.Entries[i].Index == index+1
+	if l.live() {
+		// A live log skips control entries: any entry after the
+		// snapshot's first needed one will do, or none at all.
+		return i == len(l.Entries) || l.Entries[0].Index <= index+1
+	}
+	if i == len(l.Entries) {
+		return index >= l.LastOffset() // nothing after it to replay
+	}
+	return l.Entries[i].Index == index+1
 }
 
 // ImageAt builds the image as of offset at (every entry with index <= at
@@ -94,6 +126,10 @@ func (l *Log) ImageAt(at uint64) (*State, error) {
 		d.SetClusterID(l.ClusterID)
 		img = d.Apply()
 	} else {
+		if l.Err != nil {
+			// The log could not be read: that is why, not compaction.
+			return nil, fmt.Errorf("meta: offset %d: no image can be built there: %w (%w)", at, l.Err, ErrOffsetUnavailable)
+		}
 		earliest, ok := l.EarliestOffset()
 		if !ok {
 			return nil, fmt.Errorf("meta: offset %d: the log before offset %d was compacted and no readable snapshot covers it: %w",
