@@ -13,8 +13,13 @@
 //	    meta.json                             raft.SnapshotMeta + CRC-64 (ECMA) of state.bin
 //	    state.bin                             quorum snapshot: header + metadata.AppendBatch
 //
-// Each raft LogCommand entry's Data is one metadata.AppendBatch; other raft
-// log types (configuration, barrier, no-op) are control entries.
+// Each raft LogCommand entry's Data is one metadata.AppendBatch (version 1
+// carries a CRC-32C, verified on read; version 0, written before checksums,
+// has none); other raft log types (configuration, barrier, no-op) are
+// control entries. The raft fields outside the CRC are checked for what raft
+// writes (keys ascending and matching each entry's index, epochs never
+// decreasing, no data in no-op and barrier entries, known types), and both
+// bbolt meta pages are validated (bbolt silently falls back to the older).
 //
 // # Read-only and safe while the node runs
 //
@@ -53,10 +58,29 @@
 //
 // # Errors
 //
-// Damage never panics (bbolt's panics on corrupt pages are recovered):
-// reading stops at the first unreadable entry with an error wrapping
-// ErrCorrupt that names the file and the offset; commands print everything
-// readable before it, then return that error (non-zero exit).
+// Damage never panics (bbolt's faults on corrupt pages are recovered and
+// reported with the offset being read): reading stops at the first
+// unreadable entry with an error wrapping ErrCorrupt that names the file and
+// the offset; commands print everything readable before it, then return
+// that error (non-zero exit). An entry that decodes but does not replay is
+// an error too (ErrCorrupt), never a skipped entry. Files that disagree (a
+// snapshot of another cluster than meta.properties, a gap in raft.db that
+// no snapshot covers) are refused with ErrMismatch or ErrCorrupt naming
+// them; a missing meta.properties, a covered gap or a snapshot past the log
+// end are Log.Warnings, printed to stderr. TestCorruptionSweep and
+// FuzzCorruptLog damage a real node's directory and check that every
+// command gives the undamaged answer or such an error.
+//
+// # Deadlines
+//
+// --timeout (default 30 s) bounds --bootstrap-controller and zk-diff's
+// ZooKeeper, connecting and reading; the failure is one ErrTimeout line.
+//
+// # The shell on a terminal (lineedit.go)
+//
+// github.com/chzyer/readline gives line editing, history recall and tab
+// completion of command names and tree paths; Ctrl-C cancels the line,
+// Ctrl-D exits. Non-terminal stdin is read line by line, each command echoed.
 //
 // # zk-diff
 //
@@ -69,7 +93,9 @@
 //
 // # Goroutines
 //
-// None of its own. OpenLive's connections are closed before it returns.
-// zk-diff's ZooKeeper client runs its goroutines until
-// readZkTree closes it, before returning.
+// OpenLive's connections are closed before it returns. zk-diff's
+// ZooKeeper client runs its goroutines until readZkTree closes it, before
+// returning; readZkTree reads the tree on one goroutine of its own so that
+// --timeout can close the connection under it, and waits for it. The
+// line editor's goroutines end in editLines.Close.
 package meta
