@@ -75,6 +75,14 @@ func newEditLines(sh *shell, stdin io.ReadCloser, stdout io.Writer, tweak func(*
 		DisableAutoSaveHistory: false,
 		InterruptPrompt:        "^C",
 		EOFPrompt:              "exit",
+		// A terminal that reports no size (a bare pty) would disable
+		// completion: assume 80 columns then.
+		FuncGetWidth: func() int {
+			if w := readline.GetScreenWidth(); w > 0 {
+				return w
+			}
+			return 80
+		},
 	}
 	if tweak != nil {
 		tweak(cfg)
