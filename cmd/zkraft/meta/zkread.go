@@ -8,6 +8,7 @@ import (
 	"time"
 
 	gozk "github.com/go-zookeeper/zk"
+	"go.uber.org/zap"
 
 	zkmeta "github.com/zkraft/zkraft/metadata/zk"
 )
@@ -19,12 +20,6 @@ type zkRead struct {
 	// epoch of the last log entry the migration mirrored into ZooKeeper.
 	migration *zkmeta.MigrationZNode
 }
-
-// nopZkLogger silences go-zookeeper's own log: it prints a line per failed
-// connection attempt, forever; the caller reports one clear error instead.
-type nopZkLogger struct{}
-
-func (nopZkLogger) Printf(string, ...any) {}
 
 // readZkTree reads, without writing anything, the part of a Kafka ZooKeeper
 // tree that metadata records describe, with metadata/zk's LoadTree (the loader
@@ -40,7 +35,9 @@ func readZkTree(ctx context.Context, connect string, timeout time.Duration) (*zk
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	conn, _, err := gozk.Connect(strings.Split(servers, ","), min(timeout, 10*time.Second),
-		gozk.WithLogInfo(false), gozk.WithLogger(nopZkLogger{}))
+		// go-zookeeper logs a line per failed connection attempt, forever:
+		// silenced, the caller reports one clear error instead.
+		gozk.WithLogInfo(false), gozk.WithLogger(zkmeta.ClientLogger(zap.NewNop())))
 	if err != nil {
 		return nil, err
 	}
