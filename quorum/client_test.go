@@ -193,18 +193,9 @@ func TestGossipDeadFencesEarly(t *testing.T) {
 func TestControllerListener(t *testing.T) {
 	n := startNode(t, tcpVoter(t, t.TempDir()))
 	waitController(t, n)
+	p := describeQuorum(t, n.Addr().String())
 	cc := &ctrlConn{addr: n.Addr().String(), clientID: "test"}
 	defer cc.close()
-	req := kmsg.NewPtrDescribeQuorumRequest()
-	rt := kmsg.NewDescribeQuorumRequestTopic()
-	rt.Topic = MetadataTopic
-	rt.Partitions = []kmsg.DescribeQuorumRequestTopicPartition{kmsg.NewDescribeQuorumRequestTopicPartition()}
-	req.Topics = append(req.Topics, rt)
-	resp, err := cc.request(testCtx(t), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := resp.(*kmsg.DescribeQuorumResponse).Topics[0].Partitions[0]
 	if p.ErrorCode != 0 || p.LeaderID != 1 || len(p.CurrentVoters) != 1 {
 		t.Fatalf("describe quorum: %+v", p)
 	}
@@ -239,19 +230,9 @@ func threeVoters(t *testing.T) []*Node {
 	return nodes
 }
 
-// TestClientFailover: after the active controller dies, the client finds
-// the new one and writes succeed again; the broker stays registered.
-func TestClientFailover(t *testing.T) {
-	nodes := threeVoters(t)
-	voters := nodes[0].cfg.Voters
-	c := startClient(t, 9, voters)
-	ctx := testCtx(t)
-	if err := c.WaitUnfenced(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if errs := c.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "a", NumPartitions: 1, ReplicationFactor: 1}}, false); errs[0] != nil {
-		t.Fatal(errs[0])
-	}
+// activeController waits for one of nodes to be the active controller.
+func activeController(t *testing.T, nodes []*Node) *Node {
+	t.Helper()
 	var leader *Node
 	eventually(t, "a leader", func() bool {
 		for _, n := range nodes {
@@ -262,6 +243,30 @@ func TestClientFailover(t *testing.T) {
 		}
 		return false
 	})
+	return leader
+}
+
+// threeVotersAndBroker starts 3 TCP voters and an unfenced broker id
+// following them.
+func threeVotersAndBroker(t *testing.T, id int32) ([]*Node, *Client) {
+	t.Helper()
+	nodes := threeVoters(t)
+	c := startClient(t, id, nodes[0].cfg.Voters)
+	if err := c.WaitUnfenced(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	return nodes, c
+}
+
+// TestClientFailover: after the active controller dies, the client finds
+// the new one and writes succeed again; the broker stays registered.
+func TestClientFailover(t *testing.T) {
+	nodes, c := threeVotersAndBroker(t, 9)
+	ctx := testCtx(t)
+	if errs := c.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "a", NumPartitions: 1, ReplicationFactor: 1}}, false); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	leader := activeController(t, nodes)
 	if err := leader.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -487,23 +492,8 @@ func describeQuorum(t *testing.T, addr string) kmsg.DescribeQuorumResponseTopicP
 // voter's log end offset and fetch times, brokers following the log as
 // observers, and a follower names the real leader.
 func TestDescribeQuorum(t *testing.T) {
-	nodes := threeVoters(t)
-	voters := nodes[0].cfg.Voters
-	c := startClient(t, 9, voters)
-	ctx := testCtx(t)
-	if err := c.WaitUnfenced(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var leader *Node
-	eventually(t, "a leader", func() bool {
-		for _, n := range nodes {
-			if n.IsController() {
-				leader = n
-				return true
-			}
-		}
-		return false
-	})
+	nodes, _ := threeVotersAndBroker(t, 9)
+	leader := activeController(t, nodes)
 	createTopic(t, leader, "dq", 1)
 	var p kmsg.DescribeQuorumResponseTopicPartition
 	eventually(t, "every voter and the broker caught up in DescribeQuorum", func() bool {

@@ -14,15 +14,7 @@ import (
 // TestShellComplete: tab completes command names first, then paths of the
 // tree, relative or absolute, directories with a trailing slash.
 func TestShellComplete(t *testing.T) {
-	f := makeFixture(t)
-	l, err := Open(testCtx(t), f.dir, DefaultOpenOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := l.ImageAt(l.LastOffset())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, l, st := fixtureImage(t)
 	sh := newShell(BuildTree(st, l), false, io.Discard, io.Discard)
 	c := completer{sh}
 	for _, tc := range []struct {
@@ -57,15 +49,7 @@ func TestShellComplete(t *testing.T) {
 // tab completion, Ctrl-C cancelling a line, up-arrow recalling history,
 // Ctrl-D exiting.
 func TestShellLineEditor(t *testing.T) {
-	f := makeFixture(t)
-	l, err := Open(testCtx(t), f.dir, DefaultOpenOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := l.ImageAt(l.LastOffset())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, l, st := fixtureImage(t)
 	var out, errOut syncBuffer
 	sh := newShell(BuildTree(st, l), false, &out, &errOut)
 	pr, pw := io.Pipe()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/zkraft/zkraft/metadata"
 	zkmeta "github.com/zkraft/zkraft/metadata/zk"
+	"github.com/zkraft/zkraft/quorum"
 )
 
 // TestGolden runs dump and the one-shot shell commands over a directory
@@ -135,25 +136,13 @@ func TestAtCompacted(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "metadata")
 	cfg := nodeConfig(dir)
 	cfg.TrailingLogs = 0
-	n := startNode(t, cfg)
+	n := startWithBroker(t, cfg)
 	ctx := testCtx(t)
-	epoch, err := n.RegisterBroker(ctx, metadata.BrokerRegistration{ID: 1, IncarnationID: metadata.Uuid{1},
-		Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.UnfenceBroker(ctx, 1, epoch); err != nil {
-		t.Fatal(err)
-	}
-	if errs := n.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "a", NumPartitions: 1, ReplicationFactor: 1}}, false); errs[0] != nil {
-		t.Fatal(errs[0])
-	}
+	createTopics(t, n, "a")
 	if err := n.Snapshot(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if errs := n.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "b", NumPartitions: 1, ReplicationFactor: 1}}, false); errs[0] != nil {
-		t.Fatal(errs[0])
-	}
+	createTopics(t, n, "b")
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -384,14 +373,15 @@ func TestCorrupt(t *testing.T) {
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "raft.db") {
 			t.Fatalf("err %v, want ErrCorrupt naming raft.db", err)
 		}
+		// A page bbolt faults on is named as such, with the offset being
+		// read (was a bare "runtime error: invalid memory address").
+		if strings.Contains(err.Error(), "runtime error") && !strings.Contains(err.Error(), "a damaged page of the bolt database") {
+			t.Errorf("garbage pages: %v", err)
+		}
 	})
 
 	t.Run("snapshot crc", func(t *testing.T) {
-		dir := copyDir(t, f.dir)
-		l, err := Open(testCtx(t), dir, DefaultOpenOptions())
-		if err != nil {
-			t.Fatal(err)
-		}
+		dir, l := openCopy(t, f)
 		state := l.Snapshots[0].Path
 		b, err := os.ReadFile(state)
 		if err != nil {
@@ -416,15 +406,11 @@ func TestCorrupt(t *testing.T) {
 	})
 
 	t.Run("snapshot truncated", func(t *testing.T) {
-		dir := copyDir(t, f.dir)
-		l, err := Open(testCtx(t), dir, DefaultOpenOptions())
-		if err != nil {
-			t.Fatal(err)
-		}
+		dir, l := openCopy(t, f)
 		if err := os.Truncate(l.Snapshots[0].Path, 20); err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = runMeta(t, dir, "", "dump", "--dir", dir)
+		_, _, err := runMeta(t, dir, "", "dump", "--dir", dir)
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "truncated at byte 20") {
 			t.Fatalf("err %v, want a truncation error", err)
 		}
@@ -433,6 +419,43 @@ func TestCorrupt(t *testing.T) {
 
 func maxTxid(b []byte) uint64 {
 	return max(binary.LittleEndian.Uint64(b[16+48:]), binary.LittleEndian.Uint64(b[os.Getpagesize()+16+48:]))
+}
+
+// startWithBroker starts a node and registers and unfences broker 1.
+func startWithBroker(t *testing.T, cfg quorum.Config) *quorum.Node {
+	t.Helper()
+	n := startNode(t, cfg)
+	ctx := testCtx(t)
+	epoch, err := n.RegisterBroker(ctx, metadata.BrokerRegistration{ID: 1, IncarnationID: metadata.Uuid{1},
+		Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.UnfenceBroker(ctx, 1, epoch); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// createTopics creates one-partition topics, one log entry each.
+func createTopics(t *testing.T, n *quorum.Node, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		if errs := n.CreateTopics(testCtx(t), []metadata.CreateTopicSpec{{Name: name, NumPartitions: 1, ReplicationFactor: 1}}, false); errs[0] != nil {
+			t.Fatal(errs[0])
+		}
+	}
+}
+
+// openCopy copies the fixture (for a test to damage) and opens the copy.
+func openCopy(t *testing.T, f fixture) (string, *Log) {
+	t.Helper()
+	dir := copyDir(t, f.dir)
+	l, err := Open(testCtx(t), dir, DefaultOpenOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, l
 }
 
 // rewriteEntry replaces the data of the command entry at index in
@@ -570,23 +593,6 @@ func TestMessages(t *testing.T) {
 	_, _, err = runMeta(t, dir, "", "--dir", dir, "ls")
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "raft.db is empty (0 bytes)") {
 		t.Errorf("empty raft.db: %v", err)
-	}
-	// A page bbolt faults on names the offset being read.
-	dir = copyDir(t, f.dir)
-	db := filepath.Join(dir, "raft.db")
-	b, err := os.ReadFile(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 4096 * 2; i < len(b); i += 7 { // keep the meta pages, trash the rest
-		b[i] ^= 0x5a
-	}
-	if err := os.WriteFile(db, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = runMeta(t, dir, "", "dump", "--dir", dir)
-	if err == nil || strings.Contains(err.Error(), "runtime error") && !strings.Contains(err.Error(), "a damaged page of the bolt database") {
-		t.Errorf("garbage pages: %v", err)
 	}
 }
 
@@ -778,11 +784,7 @@ func TestMixedUpDirectories(t *testing.T) {
 	}
 
 	t.Run("snapshot past the log end", func(t *testing.T) {
-		dir := copyDir(t, f.dir)
-		l, err := Open(testCtx(t), dir, DefaultOpenOptions())
-		if err != nil {
-			t.Fatal(err)
-		}
+		dir, l := openCopy(t, f)
 		s := l.Snapshots[0]
 		far := f.lastIndex + 12028
 		id := fmt.Sprintf("%d-%d-1700000000000", s.Term, far)
@@ -864,23 +866,11 @@ func TestAtAcrossSnapshots(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "metadata")
 			cfg := nodeConfig(dir)
 			cfg.SnapshotRetain, cfg.TrailingLogs = 3, tc.trailing
-			n := startNode(t, cfg)
+			n := startWithBroker(t, cfg)
 			ctx := testCtx(t)
-			epoch, err := n.RegisterBroker(ctx, metadata.BrokerRegistration{ID: 1, IncarnationID: metadata.Uuid{1},
-				Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := n.UnfenceBroker(ctx, 1, epoch); err != nil {
-				t.Fatal(err)
-			}
 			// Two entries between snapshots: a1 a2 | b1 b2 | c1 c2 | d1 d2 |
 			for _, name := range []string{"a", "b", "c", "d"} {
-				for _, topic := range []string{name + "1", name + "2"} {
-					if errs := n.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: topic, NumPartitions: 1, ReplicationFactor: 1}}, false); errs[0] != nil {
-						t.Fatal(errs[0])
-					}
-				}
+				createTopics(t, n, name+"1", name+"2")
 				if err := n.Snapshot(ctx); err != nil {
 					t.Fatal(err)
 				}

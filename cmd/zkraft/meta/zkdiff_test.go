@@ -61,20 +61,27 @@ func writeImageToZk(t *testing.T, conn *gozk.Conn, img *metadata.Image) {
 	}
 }
 
-// TestZkDiffRealZooKeeper: zk-diff against a real ZooKeeper holding the
-// image in Kafka's layout reports nothing; a deliberately changed partition
-// state znode and a removed topic config then show up.
-func TestZkDiffRealZooKeeper(t *testing.T) {
+// fixtureInZooKeeper starts a real ZooKeeper holding the fixture's image
+// in Kafka's layout, with a session on it (closed at the end of the test).
+func fixtureInZooKeeper(t *testing.T) (fixture, *zktest.Server, *gozk.Conn) {
+	t.Helper()
 	f, _, st := fixtureImage(t)
 	srv := zktest.Start(t)
 	conn, _, err := gozk.Connect([]string{srv.Addr}, 10*time.Second, gozk.WithLogInfo(false))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(conn.Close)
 	eventually(t, "zookeeper session", func() bool { return conn.State() == gozk.StateHasSession })
-
 	writeImageToZk(t, conn, st.Image)
+	return f, srv, conn
+}
+
+// TestZkDiffRealZooKeeper: zk-diff against a real ZooKeeper holding the
+// image in Kafka's layout reports nothing; a deliberately changed partition
+// state znode and a removed topic config then show up.
+func TestZkDiffRealZooKeeper(t *testing.T) {
+	f, srv, conn := fixtureInZooKeeper(t)
 
 	out, _, err := runMeta(t, f.dir, "", "zk-diff", "--dir", f.dir, "--zookeeper", srv.Addr)
 	if err != nil {
@@ -144,15 +151,7 @@ func TestZkDiffRealZooKeeper(t *testing.T) {
 // first that the cluster ids differ, and shows /migration's last mirrored
 // offset.
 func TestZkDiffOtherCluster(t *testing.T) {
-	f, _, st := fixtureImage(t)
-	srv := zktest.Start(t)
-	conn, _, err := gozk.Connect([]string{srv.Addr}, 10*time.Second, gozk.WithLogInfo(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	eventually(t, "zookeeper session", func() bool { return conn.State() == gozk.StateHasSession })
-	writeImageToZk(t, conn, st.Image)
+	f, srv, conn := fixtureInZooKeeper(t)
 	other := metadata.Uuid{0x7b, 1}.String()
 	if _, err := conn.Set(zkmeta.ClusterIDPath, zkmeta.EncodeClusterID(other), -1); err != nil {
 		t.Fatal(err)
