@@ -98,4 +98,7 @@
 //     whose changes are in ZooKeeper (written atomically with them).
 //   - After Rollback, /controller_epoch >= every controller_epoch stamped in
 //     a partition state (KAFKA-20488), /controller and /migration are gone.
+//   - FinalizedPath exists before POST_MIGRATION is appended by a driver
+//     (and is written by every driver whose log is in POST_MIGRATION);
+//     Rollback writes nothing while it exists (ErrFinalized).
 package migrate

@@ -74,6 +74,7 @@ type Driver struct {
 	mirrored  *metadata.Image
 	waitedLog time.Time
 	missing   map[int32]bool // assignment brokers not registered at the last load attempt
+	marked    bool           // FinalizedPath written for a POST_MIGRATION log
 
 	mu     sync.Mutex
 	status Status
@@ -189,6 +190,15 @@ func (d *Driver) loop(ctx context.Context) {
 
 // step advances the driver by what the log and ZooKeeper say now.
 func (d *Driver) step(ctx context.Context) {
+	if !d.marked && d.q.Image().ZkMigrationState() == metadata.ZkMigrationPostMigration {
+		// Finalized, perhaps by a controller without the ZooKeeper keys:
+		// record it so that a rollback is refused (leader or not).
+		if err := d.s.markFinalized(d.cfg.NodeID, time.Now()); err != nil {
+			d.log.Warn("record the finalized migration in ZooKeeper", zap.Error(err))
+		} else {
+			d.marked = true
+		}
+	}
 	term, leader := d.q.LeaderTerm()
 	if !leader {
 		if d.State() != Inactive {
@@ -429,7 +439,7 @@ func (d *Driver) setMirrored(off int64) {
 // migration is the MIGRATION state: take over (after a leader change or a
 // restart), repair ZooKeeper from the image, then mirror every change.
 func (d *Driver) migration(ctx context.Context, img *metadata.Image) error {
-	if d.finalizeRequested() {
+	if d.fence != nil && d.mirrored != nil && d.finalizeRequested() {
 		return d.finalize(ctx)
 	}
 	if d.fence == nil || d.mirrored == nil {
@@ -487,7 +497,17 @@ func (d *Driver) finalizeRequested() bool {
 }
 
 // finalize writes POST_MIGRATION (requested by `zkraft migrate finalize`).
+// FinalizedPath goes first, behind the fence and with /migration's
+// version bumped, so a rollback racing with it fails its multi and then
+// sees the marker; from then on ZooKeeper may fall behind the log.
 func (d *Driver) finalize(ctx context.Context) error {
+	if d.fence == nil || d.mirrored == nil {
+		return nil // take over and resync first (migration does)
+	}
+	off := d.mirrored.Offset()
+	if err := d.s.writeFenced(d.fence, []zk.Op{finalizedOp(d.cfg.NodeID, off, time.Now())}, off, int32(d.mirrored.Epoch()), d.cfg.MaxMultiOps); err != nil {
+		return fmt.Errorf("record the finalize in ZooKeeper: %w", err)
+	}
 	if err := Finalize(ctx, d.q); err != nil {
 		return err
 	}

@@ -13,6 +13,9 @@ var (
 	// ErrWrongState: the metadata log is in a migration state that does not
 	// allow the operation (e.g. finalize before MIGRATION).
 	ErrWrongState = errors.New("migrate: wrong migration state")
+	// ErrFinalized: the migration was finalized (POST_MIGRATION): ZooKeeper
+	// stopped at the finalize, so it can no longer be rolled back to.
+	ErrFinalized = errors.New("migrate: migration finalized")
 	// ErrClosed: the driver was closed.
 	ErrClosed = errors.New("migrate: closed")
 	// ErrZooKeeper wraps a ZooKeeper failure with the path involved.

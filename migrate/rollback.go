@@ -34,6 +34,13 @@ type RollbackResult struct {
 // later attempt migrates afresh). ZooKeeper-mode brokers then elect a
 // controller from among themselves. A /controller held by a ZooKeeper-mode
 // broker is left alone (nothing to roll back) unless /migration exists.
+//
+// A finalized migration (FinalizedPath exists) is refused with
+// ErrFinalized and nothing is written: ZooKeeper stopped at the finalize,
+// and brokers electing on it would lose every change since. /migration is
+// read before the marker and deleted at that version, so a finalize racing
+// with the rollback (it bumps /migration when it writes the marker) fails
+// the multi.
 func Rollback(ctx context.Context, conn *gozk.Conn, chroot string, loadConcurrency int) (RollbackResult, error) {
 	s := newSession(conn, chroot)
 	var res RollbackResult
@@ -74,6 +81,12 @@ func Rollback(ctx context.Context, conn *gozk.Conn, chroot string, loadConcurren
 		m, mver, ok, err := s.readMigration()
 		if err != nil && !errors.Is(err, zk.ErrCorruptZNode) {
 			return res, err
+		}
+		if fin, err := Finalized(conn, chroot); err != nil {
+			return res, err
+		} else if fin != nil {
+			return res, fmt.Errorf("%s exists (written by controller %d, ZooKeeper mirrored up to offset %d): %w",
+				FinalizedPath, fin.KRaftControllerID, fin.KRaftMetadataOffset, ErrFinalized)
 		}
 		if ok {
 			if err == nil {

@@ -503,6 +503,17 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 	}
 	mc.waitStatus("finalized", "state:               POST_MIGRATION")
 	p.waitMore(t, 5, "after finalize")
+	// Rollback after finalize is refused (issue 13 part 1): the log says
+	// POST_MIGRATION and ZooKeeper is left as it was.
+	ctrlBefore := zkGet(t, mc.raw, zk.ControllerPath)
+	out, err := mc.zkraft("migrate", "rollback", "--zookeeper", mc.zk.Addr, "--bootstrap-controller", mc.bootstrap())
+	if err == nil {
+		t.Fatalf("zkraft migrate rollback after finalize succeeded:\n%s", out)
+	}
+	mustContain(t, "refused rollback", out, "rollback refused", "POST_MIGRATION", "From the quorum back to ZooKeeper mode")
+	if after := zkGet(t, mc.raw, zk.ControllerPath); after != ctrlBefore {
+		t.Fatalf("/controller changed by the refused rollback: %s -> %s", ctrlBefore, after)
+	}
 	seenBefore := c.count()
 	acked := p.stop()
 	eventually(t, migWait, "consumer still consuming", func() error {
@@ -549,7 +560,7 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 	})
 
 	// zkraft meta shows the records loaded from ZooKeeper.
-	out, err := mc.zkraft("meta", "dump", "--bootstrap-controller", mc.bootstrap())
+	out, err = mc.zkraft("meta", "dump", "--bootstrap-controller", mc.bootstrap())
 	if err != nil {
 		t.Fatalf("zkraft meta dump: %v\n%s", err, out)
 	}

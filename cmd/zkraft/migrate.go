@@ -23,9 +23,10 @@ const migrateUsage = `Usage:
         the migration state, brokers registered vs expected, records loaded, last mirrored offset
   zkraft migrate finalize --zookeeper host:port[/chroot] [--timeout 60s]
         ask the active migrating controller to write POST_MIGRATION (no rollback afterwards)
-  zkraft migrate rollback --zookeeper host:port[/chroot]
+  zkraft migrate rollback --zookeeper host:port[/chroot] [--bootstrap-controller host:port[,host:port]]
         after stopping the controllers: delete /controller and /migration, raise /controller_epoch
-        above every partition state's stamp, so ZooKeeper-mode brokers elect a controller again
+        above every partition state's stamp, so ZooKeeper-mode brokers elect a controller again;
+        refused once the migration is finalized (ZooKeeper's marker, or the log if it can be read)
 See docs/migration.md.
 `
 
@@ -63,7 +64,7 @@ func migrateMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if *zkConnect == "" {
 			return errors.New("migrate rollback: --zookeeper is required")
 		}
-		return migrateRollback(ctx, *zkConnect, stdout)
+		return migrateRollback(ctx, *zkConnect, *bootstrap, stdout)
 	}
 	return fmt.Errorf("migrate: unknown subcommand %q\n%s", args[0], migrateUsage)
 }
@@ -136,25 +137,7 @@ func migrateStatus(ctx context.Context, zkConnect, bootstrap string, w io.Writer
 	if bootstrap == "" {
 		return nil
 	}
-	addrs, err := quorum.ParseBootstrap(bootstrap)
-	if err != nil {
-		return err
-	}
-	ocfg := quorum.DefaultObserverConfig()
-	ocfg.Bootstrap = addrs
-	obs, err := quorum.ReadMetadataLog(ctx, ocfg, zap.NewNop())
-	if err != nil {
-		return err
-	}
-	var snap []metadata.Record
-	if obs.Snapshot != nil {
-		snap = obs.Snapshot.Records
-	}
-	entries := make([]migrate.LogEntry, 0, len(obs.Entries))
-	for _, e := range obs.Entries {
-		entries = append(entries, migrate.LogEntry{Offset: int64(e.Index), Data: e.Data})
-	}
-	_, ls, err := migrate.ReplayLog(snap, entries)
+	obs, ls, err := readLogStatus(ctx, bootstrap)
 	if err != nil {
 		return err
 	}
@@ -194,6 +177,31 @@ func migrateStatus(ctx context.Context, zkConnect, bootstrap string, w io.Writer
 	return nil
 }
 
+// readLogStatus reads the committed metadata log of a live quorum
+// (read-only) and summarises the migration.
+func readLogStatus(ctx context.Context, bootstrap string) (*quorum.ObservedLog, migrate.LogStatus, error) {
+	addrs, err := quorum.ParseBootstrap(bootstrap)
+	if err != nil {
+		return nil, migrate.LogStatus{}, err
+	}
+	ocfg := quorum.DefaultObserverConfig()
+	ocfg.Bootstrap = addrs
+	obs, err := quorum.ReadMetadataLog(ctx, ocfg, zap.NewNop())
+	if err != nil {
+		return nil, migrate.LogStatus{}, err
+	}
+	var snap []metadata.Record
+	if obs.Snapshot != nil {
+		snap = obs.Snapshot.Records
+	}
+	entries := make([]migrate.LogEntry, 0, len(obs.Entries))
+	for _, e := range obs.Entries {
+		entries = append(entries, migrate.LogEntry{Offset: int64(e.Index), Data: e.Data})
+	}
+	_, ls, err := migrate.ReplayLog(snap, entries)
+	return obs, ls, err
+}
+
 func migrateFinalize(ctx context.Context, zkConnect, bootstrap string, w io.Writer) error {
 	conn, chroot, err := dialZk(ctx, zkConnect)
 	if err != nil {
@@ -231,13 +239,35 @@ func migrateFinalize(ctx context.Context, zkConnect, bootstrap string, w io.Writ
 	return nil
 }
 
-func migrateRollback(ctx context.Context, zkConnect string, w io.Writer) error {
+// rollbackFinalized is why a finalized migration cannot be rolled back.
+const rollbackFinalized = `the migration was finalized (POST_MIGRATION): ZooKeeper stopped being written at the finalize,
+so ZooKeeper-mode brokers electing a controller on it would serve a stale tree (topics created since missing,
+leaders and ISRs out of date). Nothing was changed. To go back to ZooKeeper mode from a finalized cluster, use
+the reverse migration: docs/migration.md, "From the quorum back to ZooKeeper mode"`
+
+func migrateRollback(ctx context.Context, zkConnect, bootstrap string, w io.Writer) error {
+	if bootstrap != "" {
+		// Controllers restarted without the ZooKeeper keys finalize without
+		// telling ZooKeeper: the log is the authority when it can be read.
+		_, ls, err := readLogStatus(ctx, bootstrap)
+		if err != nil {
+			return fmt.Errorf("migrate rollback: read the metadata log from %s: %w", bootstrap, err)
+		}
+		if ls.State == metadata.ZkMigrationPostMigration {
+			return fmt.Errorf("migrate rollback refused: the metadata log says %s.\n%s: %w",
+				migrate.StateName(ls.State), rollbackFinalized, migrate.ErrFinalized)
+		}
+		fmt.Fprintf(w, "metadata log state %s: no finalize\n", migrate.StateName(ls.State))
+	}
 	conn, chroot, err := dialZk(ctx, zkConnect)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	res, err := migrate.Rollback(ctx, conn, chroot, 16)
+	if errors.Is(err, migrate.ErrFinalized) {
+		return fmt.Errorf("migrate rollback refused: %v.\n%s: %w", err, rollbackFinalized, migrate.ErrFinalized)
+	}
 	if err != nil {
 		return err
 	}
