@@ -539,3 +539,56 @@ func TestE2EZkZombieControllerWritesNothing(t *testing.T) {
 		return nil
 	})
 }
+
+// TestE2EZkModeByOverridesAlone (issue 13 part 2): `zkraft serve` with no
+// file, ZooKeeper mode chosen by --override alone, starts a ZooKeeper-mode
+// broker (registered in /brokers/ids under the chroot) that serves
+// produce and fetch; the embedded quorum default's process.roles is not
+// applied under the overrides.
+func TestE2EZkModeByOverridesAlone(t *testing.T) {
+	srv := zktest.Start(t)
+	dir := t.TempDir()
+	n := &node{t: t, dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	n.args = []string{"serve",
+		"--override", "broker.id=1",
+		"--override", "zookeeper.connect=" + srv.Addr + "/kafka",
+		"--override", "listeners=PLAINTEXT://" + n.addr,
+		"--override", "log.dirs=" + filepath.Join(dir, "kafka-logs"),
+	}
+	t.Cleanup(func() {
+		n.kill()
+		if t.Failed() {
+			t.Logf("broker log tail:\n%s", n.logTail())
+		}
+	})
+	n.start()
+	raw, _, err := gozk.Connect([]string{srv.Addr}, 10*time.Second, gozk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(raw.Close)
+	eventually(t, 30*time.Second, "broker 1 in /kafka/brokers/ids", func() error {
+		ok, _, err := raw.Exists("/kafka" + zk.BrokerPath(1))
+		if err != nil || !ok {
+			return fmt.Errorf("exists %v: %v", ok, err)
+		}
+		return nil
+	})
+	log, err := os.ReadFile(n.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(log), "process.roles") {
+		t.Fatalf("the quorum default leaked into the overrides:\n%s", log)
+	}
+	cl := n.client(t, kgo.DefaultProduceTopic("by-overrides"), kgo.AllowAutoTopicCreation())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("zk-mode")}).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	ok, _, err := raw.Exists("/kafka" + zk.TopicPath("by-overrides"))
+	if err != nil || !ok {
+		t.Fatalf("topic by-overrides not in ZooKeeper: %v %v", ok, err)
+	}
+}

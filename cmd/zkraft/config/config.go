@@ -13,6 +13,9 @@ import (
 //go:embed default.properties
 var defaultProperties []byte
 
+//go:embed default-zookeeper.properties
+var defaultZooKeeperProperties []byte
+
 // Roles of process.roles.
 const (
 	RoleBroker     = "broker"
@@ -122,10 +125,16 @@ var hostname = os.Hostname
 
 // Load reads the properties file at path ("" = the embedded default),
 // applies overrides ("key=value", later wins), and validates the result.
+// With no file, overrides that set zookeeper.connect but not process.roles
+// choose ZooKeeper mode, so the embedded ZooKeeper-mode default applies
+// instead of the quorum one (whose process.roles, node.id and controller
+// keys would contradict them).
 func Load(path string, overrides []string) (*Config, error) {
 	var props []Property
 	var err error
-	if path == "" {
+	if path == "" && overridesChooseZooKeeper(overrides) {
+		props, err = Parse(defaultZooKeeperProperties, "embedded ZooKeeper-mode default")
+	} else if path == "" {
 		props, err = Parse(defaultProperties, "embedded default")
 	} else {
 		var data []byte
@@ -253,4 +262,20 @@ func (c *Config) QuorumVoters() map[int32]string {
 		m[v.ID] = v.Addr()
 	}
 	return m
+}
+
+// overridesChooseZooKeeper reports whether the overrides' last values set a
+// non-empty zookeeper.connect and do not mention process.roles.
+func overridesChooseZooKeeper(overrides []string) bool {
+	zkSet, rolesSet := false, false
+	for _, o := range overrides {
+		k, v, _ := strings.Cut(o, "=")
+		switch strings.TrimSpace(k) {
+		case "zookeeper.connect":
+			zkSet = strings.TrimSpace(v) != ""
+		case "process.roles":
+			rolesSet = true
+		}
+	}
+	return zkSet && !rolesSet
 }

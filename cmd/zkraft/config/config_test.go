@@ -267,6 +267,43 @@ func TestValues(t *testing.T) {
 	}
 }
 
+// TestZooKeeperModeByOverrides (issue 13 part 2): with no file, overrides
+// that set zookeeper.connect and not process.roles are ZooKeeper mode
+// (docs/configuration.md: an empty process.roles with zookeeper.connect),
+// so none of the quorum default's keys (process.roles, node.id, the
+// CONTROLLER listener, voters) is applied under them.
+func TestZooKeeperModeByOverrides(t *testing.T) {
+	c := mustLoad(t, "", "broker.id=2", "zookeeper.connect=127.0.0.1:2181/kafka", "listeners=PLAINTEXT://127.0.0.1:19092")
+	if c.Mode() != ModeZooKeeper || len(c.ProcessRoles) != 0 || c.NodeID != 2 {
+		t.Fatalf("mode %s roles %v node %d", c.Mode(), c.ProcessRoles, c.NodeID)
+	}
+	if c.ZooKeeperChroot != "/kafka" || !slices.Equal(c.ZooKeeperServers, []string{"127.0.0.1:2181"}) {
+		t.Fatalf("zookeeper %v %q", c.ZooKeeperServers, c.ZooKeeperChroot)
+	}
+	if len(c.Listeners) != 1 || c.Listeners[0].String() != "PLAINTEXT://127.0.0.1:19092" ||
+		len(c.ControllerQuorumVoters) != 0 || len(c.ControllerListenerNames) != 0 {
+		t.Fatalf("listeners %v voters %v controller listeners %v", c.Listeners, c.ControllerQuorumVoters, c.ControllerListenerNames)
+	}
+	if !slices.Equal(c.LogDirs, []string{"./data/kafka-logs"}) || c.OffsetsTopicReplicationFactor != 1 {
+		t.Fatalf("log dirs %v offsets rf %d", c.LogDirs, c.OffsetsTopicReplicationFactor)
+	}
+	// Without listeners: the ZooKeeper-mode default's one broker listener.
+	c = mustLoad(t, "", "broker.id=1", "zookeeper.connect=zk:2181")
+	if b, ok := c.BrokerListener(); !ok || b.Addr() != "127.0.0.1:9092" || len(c.Listeners) != 1 {
+		t.Fatalf("listeners %v", c.Listeners)
+	}
+	// A migrating ZooKeeper-mode broker by overrides alone.
+	c = mustLoad(t, "", "broker.id=1", "zookeeper.connect=zk:2181", "zookeeper.metadata.migration.enable=true",
+		"controller.quorum.voters=3000@127.0.0.1:9093", "controller.listener.names=CONTROLLER")
+	if c.Mode() != ModeZooKeeper || !c.ZooKeeperMigrationEnable {
+		t.Fatalf("migrating broker: mode %s flag %v", c.Mode(), c.ZooKeeperMigrationEnable)
+	}
+	// An empty zookeeper.connect (unset) keeps the quorum default.
+	if c := mustLoad(t, "", "zookeeper.connect="); c.Mode() != ModeQuorum {
+		t.Fatalf("zookeeper.connect= chose mode %s", c.Mode())
+	}
+}
+
 // Every error names the key(s) and the value.
 func TestErrors(t *testing.T) {
 	const quorum = "process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@127.0.0.1:9093\n" +
@@ -311,8 +348,10 @@ func TestErrors(t *testing.T) {
 		{"controller listener missing", "", []string{"controller.listener.names="}, ErrInconsistent, `controller.listener.names is required when process.roles is set`},
 		{"controller listener not in listeners", "", []string{"controller.listener.names=CTL", "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,CTL:PLAINTEXT"}, ErrInconsistent, `controller.listener.names: CTL is not in listeners (PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093)`},
 		{"neither mode", "log.dirs=/x", nil, ErrInconsistent, `neither process.roles (quorum mode) nor zookeeper.connect (zookeeper mode) is set`},
-		{"both modes", "", []string{"zookeeper.connect=zk:2181"}, ErrInconsistent, `process.roles=broker,controller and zookeeper.connect are both set`},
-		{"both modes migration broker", "", []string{"zookeeper.connect=zk:2181", "zookeeper.metadata.migration.enable=true"}, ErrInconsistent, `process.roles=broker,controller and zookeeper.connect are both set`},
+		{"both modes", "", []string{"zookeeper.connect=zk:2181", "process.roles=broker,controller"}, ErrInconsistent, `process.roles=broker,controller and zookeeper.connect are both set`},
+		{"both modes in file", quorum + "zookeeper.connect=zk:2181", nil, ErrInconsistent, `process.roles=broker,controller and zookeeper.connect are both set`},
+		{"zk mode by overrides without broker.id", "", []string{"zookeeper.connect=zk:2181"}, ErrInconsistent, `broker.id (or node.id) is required in zookeeper mode`},
+		{"zk migration broker by overrides without voters", "", []string{"zookeeper.connect=zk:2181", "broker.id=1", "zookeeper.metadata.migration.enable=true"}, ErrInconsistent, `needs controller.quorum.voters and controller.listener.names`},
 		{"migrating controller without zk", "process.roles=controller\nnode.id=1\ncontroller.quorum.voters=1@127.0.0.1:9093\nlisteners=CONTROLLER://127.0.0.1:9093\ncontroller.listener.names=CONTROLLER\nzookeeper.metadata.migration.enable=true", nil, ErrInconsistent, `zookeeper.metadata.migration.enable=true with process.roles=controller needs zookeeper.connect`},
 		{"migration flag on quorum broker", "", []string{"zookeeper.metadata.migration.enable=true"}, ErrInconsistent, `zookeeper.metadata.migration.enable=true is for zookeeper-mode brokers and controllers, not process.roles=broker,controller`},
 		{"zk mode without broker.id", "zookeeper.connect=zk:2181", nil, ErrInconsistent, `broker.id (or node.id) is required in zookeeper mode`},

@@ -5,7 +5,9 @@
 //
 // Load(path, overrides) parses the file (or, with path "", the embedded
 // default in default.properties: one combined broker+controller on
-// 127.0.0.1), applies the overrides (later wins), resolves the keys that
+// 127.0.0.1; or, when the overrides set zookeeper.connect and not
+// process.roles, the ZooKeeper-mode default in default-zookeeper.properties),
+// applies the overrides (later wins), resolves the keys that
 // depend on each other (node.id/broker.id, log.retention.ms/minutes/hours,
 // log.dirs/log.dir, metadata.log.dir, inter.broker.listener.name) and
 // validates the result. It owns no goroutines and does no I/O but reading
