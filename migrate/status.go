@@ -19,6 +19,7 @@ type ZkStatus struct {
 	Migration       *zk.MigrationZNode // nil: no /migration (never migrated or rolled back)
 	Brokers         []int32            // /brokers/ids
 	FinalizePending bool
+	Finalized       *FinalizedZNode // FinalizedPath (nil: not finalized as far as ZooKeeper knows)
 }
 
 // ReadZkStatus reads /controller, /controller_epoch, /migration and /brokers/ids.
@@ -62,7 +63,10 @@ func ReadZkStatus(conn *gozk.Conn, chroot string) (ZkStatus, error) {
 		}
 	}
 	slices.Sort(st.Brokers)
-	st.FinalizePending, err = FinalizePending(conn, chroot)
+	if st.FinalizePending, err = FinalizePending(conn, chroot); err != nil {
+		return st, err
+	}
+	st.Finalized, err = Finalized(conn, chroot)
 	return st, err
 }
 

@@ -495,13 +495,15 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 		mc.rollBroker(id, phaseQuorum)
 		p.waitMore(t, 5, fmt.Sprintf("after broker %d moved to quorum mode", id))
 	}
-	mc.waitStatus("quorum-mode brokers", "quorum-mode brokers: [1 2 3]")
+	mc.waitStatus("quorum-mode brokers", "quorum-mode brokers: [1 2 3]", "all in quorum mode [1 2 3], none left in /brokers/ids")
 
 	// Step 5: controllers restarted without the ZooKeeper keys finalize.
 	for id := int32(11); id <= 13; id++ {
 		mc.rollController(id, false)
 	}
-	mc.waitStatus("finalized", "state:               POST_MIGRATION")
+	if out := mc.waitStatus("finalized", "state:               POST_MIGRATION", "dual-write:           stopped at the finalize"); strings.Contains(out, "lag") {
+		t.Fatalf("status after finalize still reports a dual-write lag:\n%s", out)
+	}
 	p.waitMore(t, 5, "after finalize")
 	// Rollback after finalize is refused (issue 13 part 1): the log says
 	// POST_MIGRATION and ZooKeeper is left as it was.

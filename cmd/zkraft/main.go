@@ -41,7 +41,7 @@ func main() {
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprint(os.Stderr, usage)
+			fmt.Fprint(os.Stderr, ue.usage())
 			os.Exit(2)
 		}
 		fmt.Fprintf(os.Stderr, "zkraft: %v\n", err)
@@ -49,9 +49,18 @@ func main() {
 	}
 }
 
-type usageError struct{}
+// usageError makes main print a usage text to stderr and exit 2: text, or
+// the top-level usage when it is empty.
+type usageError struct{ text string }
 
 func (usageError) Error() string { return "usage" }
+
+func (u usageError) usage() string {
+	if u.text == "" {
+		return usage
+	}
+	return u.text
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {

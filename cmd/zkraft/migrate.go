@@ -32,9 +32,18 @@ See docs/migration.md.
 
 // migrateMain runs `zkraft migrate <sub> [flags]` (args exclude "migrate").
 func migrateMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
+		return usageError{text: migrateUsage}
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, migrateUsage)
 		return nil
+	}
+	switch args[0] {
+	case "status", "finalize", "rollback":
+	default:
+		fmt.Fprintf(stderr, "zkraft migrate: unknown subcommand %q\n", args[0])
+		return usageError{text: migrateUsage}
 	}
 	fs := flag.NewFlagSet("zkraft migrate "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -66,7 +75,7 @@ func migrateMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return migrateRollback(ctx, *zkConnect, *bootstrap, stdout)
 	}
-	return fmt.Errorf("migrate: unknown subcommand %q\n%s", args[0], migrateUsage)
+	return usageError{text: migrateUsage}
 }
 
 // splitZkConnect parses host:port[,host:port][/chroot] (port 2181 if missing).
@@ -133,6 +142,10 @@ func migrateStatus(ctx context.Context, zkConnect, bootstrap string, w io.Writer
 		if st.FinalizePending {
 			fmt.Fprintln(w, "  finalize requested, not yet done")
 		}
+		if f := st.Finalized; f != nil {
+			fmt.Fprintf(w, "  finalized:           yes, by controller %d (ZooKeeper mirrored up to offset %d): no rollback\n",
+				f.KRaftControllerID, f.KRaftMetadataOffset)
+		}
 	}
 	if bootstrap == "" {
 		return nil
@@ -158,6 +171,25 @@ func migrateStatus(ctx context.Context, zkConnect, bootstrap string, w io.Writer
 	fmt.Fprintf(w, "  topics/partitions:   %d/%d\n", ls.Topics, ls.Partitions)
 	fmt.Fprintf(w, "  log end offset:      %d\n", ls.Offset)
 	if zs != nil {
+		for _, l := range migrationSummary(*zs, ls) {
+			fmt.Fprintln(w, l)
+		}
+	}
+	return nil
+}
+
+// migrationSummary is what ZooKeeper and the log together say, in the
+// terms of the log's state: which brokers the migration still waits for
+// (PRE_MIGRATION, MIGRATION while ZooKeeper-mode brokers remain), that
+// every broker runs in quorum mode (after step 4), how far dual-write lags
+// (MIGRATION only: after the finalize nothing is mirrored any more).
+func migrationSummary(zs migrate.ZkStatus, ls migrate.LogStatus) []string {
+	var out []string
+	mirrored := int64(-1)
+	if zs.Migration != nil {
+		mirrored = zs.Migration.KRaftMetadataOffset
+	}
+	expected := func() string {
 		all := append(slices.Clone(ls.RegisteredBrokers), ls.KRaftBrokers...)
 		var missing []int32
 		for _, id := range zs.Brokers {
@@ -165,16 +197,43 @@ func migrateStatus(ctx context.Context, zkConnect, bootstrap string, w io.Writer
 				missing = append(missing, id)
 			}
 		}
-		fmt.Fprintf(w, "brokers registered vs expected: %d/%d", len(zs.Brokers)-len(missing), len(zs.Brokers))
+		l := fmt.Sprintf("brokers registered vs expected: %d/%d", len(zs.Brokers)-len(missing), len(zs.Brokers))
 		if len(missing) > 0 {
-			fmt.Fprintf(w, " (missing %v: restart them with zookeeper.metadata.migration.enable=true)", missing)
+			l += fmt.Sprintf(" (missing %v: restart them with zookeeper.metadata.migration.enable=true)", missing)
 		}
-		fmt.Fprintln(w)
-		if zs.Migration != nil && zs.Migration.KRaftMetadataOffset >= 0 {
-			fmt.Fprintf(w, "dual-write lag:        %d offsets\n", max(ls.Offset-zs.Migration.KRaftMetadataOffset, 0))
-		}
+		return l
 	}
-	return nil
+	switch ls.State {
+	case metadata.ZkMigrationNone:
+		out = append(out, "migration:            none (this metadata log was not created for a migration)")
+	case metadata.ZkMigrationPreMigration:
+		if len(zs.Brokers) == 0 {
+			out = append(out, "brokers registered vs expected: 0/0 (no ZooKeeper-mode broker in /brokers/ids: is --zookeeper's chroot right?)")
+		} else {
+			out = append(out, expected())
+		}
+	case metadata.ZkMigrationMigration:
+		switch {
+		case len(zs.Brokers) > 0:
+			out = append(out, expected())
+		case len(ls.KRaftBrokers) > 0:
+			out = append(out, fmt.Sprintf("brokers:              all in quorum mode %v, none left in /brokers/ids (step 4 done: finalize, or roll back)", ls.KRaftBrokers))
+		default:
+			out = append(out, "brokers:              none registered, none in /brokers/ids")
+		}
+		if mirrored >= 0 {
+			out = append(out, fmt.Sprintf("dual-write lag:        %d offsets", max(ls.Offset-mirrored, 0)))
+		} else {
+			out = append(out, "dual-write:           not started (nothing mirrored yet)")
+		}
+	case metadata.ZkMigrationPostMigration:
+		out = append(out, fmt.Sprintf("brokers:              quorum mode %v", ls.KRaftBrokers))
+		if len(zs.Brokers) > 0 {
+			out = append(out, fmt.Sprintf("  ZooKeeper-mode brokers still in /brokers/ids %v are not part of the cluster", zs.Brokers))
+		}
+		out = append(out, fmt.Sprintf("dual-write:           stopped at the finalize: ZooKeeper holds the log up to offset %d and is not written again (no rollback)", mirrored))
+	}
+	return out
 }
 
 // readLogStatus reads the committed metadata log of a live quorum
