@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -63,6 +62,8 @@ func writeBenchTree(b *testing.B, conn *gozk.Conn, chroot string, partitions int
 // BenchmarkMigrationLoad measures the migration's ZooKeeper -> log load at
 // 10k partitions (100k with ZKRAFT_BENCH_100K=1): a tree of 1000-partition
 // topics, a single-voter quorum in PRE_MIGRATION, both brokers registered;
+// with the tree read on the driver's session alone (sessions=0, as before
+// issue 13) and with DefaultConfig's extra read sessions;
 // timed from the driver's start to DUAL_WRITE (takeover, reading the tree,
 // the transaction committed and applied, /migration written). Reported:
 // load-ms (read + append, Status.LoadTime), read-ms (reading the tree)
@@ -72,7 +73,7 @@ func BenchmarkMigrationLoad(b *testing.B) {
 	if os.Getenv("ZKRAFT_BENCH_100K") != "" {
 		sizes = append(sizes, 100000)
 	}
-	srv := zktest.Start(b)
+	srv := zktest.StartWith(b, zktest.Options{}) // the JVM defaults, as Debian runs ZooKeeper
 	conn, err := Connect(context.Background(), []string{srv.Addr}, 30*time.Second, 30*time.Second, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -80,71 +81,73 @@ func BenchmarkMigrationLoad(b *testing.B) {
 	defer conn.Close()
 	run := 0
 	for _, n := range sizes {
-		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			var load, read time.Duration
-			var records int
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				run++
-				chroot := fmt.Sprintf("/bench%d", run)
-				writeBenchTree(b, conn, chroot, n)
-				qcfg := quorum.DefaultConfig()
-				qcfg.NodeID, qcfg.Voters, qcfg.BindAddr, qcfg.Dir = 100, map[int32]string{100: "127.0.0.1:0"}, "127.0.0.1:0", b.TempDir()
-				qcfg.SnapshotThreshold = 1 << 30
-				cfg := DefaultConfig()
-				cfg.Servers, cfg.Chroot, cfg.NodeID, cfg.PollInterval = []string{srv.Addr}, chroot, 100, 20*time.Millisecond
-				cfg.SessionTimeout = 30 * time.Second
-				drv, err := New(cfg, zap.NewNop())
-				if err != nil {
-					b.Fatal(err)
-				}
-				node, err := quorum.New(qcfg, zap.NewNop(), drv)
-				if err != nil {
-					b.Fatal(err)
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-				if err := node.Start(ctx); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := node.WaitLeader(ctx); err != nil {
-					b.Fatal(err)
-				}
-				// PRE_MIGRATION and the registrations before the clock starts.
-				if _, err := node.AppendRecords(ctx, "bench", nil, []metadata.Record{
-					&metadata.ZkMigrationStateRecord{ZkMigrationState: metadata.ZkMigrationPreMigration}}); err != nil {
-					b.Fatal(err)
-				}
-				for _, id := range []int32{1, 2} {
-					if _, err := node.RegisterBroker(ctx, metadata.BrokerRegistration{ID: id, IncarnationID: metadata.RandomUuid(),
-						IsMigratingZkBroker: true, Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092}}}); err != nil {
+		for _, sessions := range []int{0, DefaultConfig().LoadSessions} {
+			b.Run(fmt.Sprintf("%d/sessions=%d", n, sessions), func(b *testing.B) {
+				var load, read time.Duration
+				var records int
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					run++
+					chroot := fmt.Sprintf("/bench%d", run)
+					writeBenchTree(b, conn, chroot, n)
+					qcfg := quorum.DefaultConfig()
+					qcfg.NodeID, qcfg.Voters, qcfg.BindAddr, qcfg.Dir = 100, map[int32]string{100: "127.0.0.1:0"}, "127.0.0.1:0", b.TempDir()
+					qcfg.SnapshotThreshold = 1 << 30
+					cfg := DefaultConfig()
+					cfg.Servers, cfg.Chroot, cfg.NodeID, cfg.PollInterval = []string{srv.Addr}, chroot, 100, 20*time.Millisecond
+					cfg.SessionTimeout, cfg.LoadSessions = 30*time.Second, sessions
+					drv, err := New(cfg, zap.NewNop())
+					if err != nil {
 						b.Fatal(err)
 					}
-				}
-				b.StartTimer()
-				if err := drv.Start(ctx, node); err != nil {
-					b.Fatal(err)
-				}
-				for drv.State() != DualWrite {
-					if ctx.Err() != nil {
-						b.Fatalf("no DUAL_WRITE: driver %s", drv.State())
+					node, err := quorum.New(qcfg, zap.NewNop(), drv)
+					if err != nil {
+						b.Fatal(err)
 					}
-					time.Sleep(5 * time.Millisecond)
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+					if err := node.Start(ctx); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := node.WaitLeader(ctx); err != nil {
+						b.Fatal(err)
+					}
+					// PRE_MIGRATION and the registrations before the clock starts.
+					if _, err := node.AppendRecords(ctx, "bench", nil, []metadata.Record{
+						&metadata.ZkMigrationStateRecord{ZkMigrationState: metadata.ZkMigrationPreMigration}}); err != nil {
+						b.Fatal(err)
+					}
+					for _, id := range []int32{1, 2} {
+						if _, err := node.RegisterBroker(ctx, metadata.BrokerRegistration{ID: id, IncarnationID: metadata.RandomUuid(),
+							IsMigratingZkBroker: true, Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092}}}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StartTimer()
+					if err := drv.Start(ctx, node); err != nil {
+						b.Fatal(err)
+					}
+					for drv.State() != DualWrite {
+						if ctx.Err() != nil {
+							b.Fatalf("no DUAL_WRITE: driver %s", drv.State())
+						}
+						time.Sleep(5 * time.Millisecond)
+					}
+					b.StopTimer()
+					st := drv.Status()
+					load += st.LoadTime
+					read += st.ReadTime
+					records = st.RecordsLoaded
+					if got := node.Image().PartitionCount(); got != n {
+						b.Fatalf("%d partitions in the log, want %d", got, n)
+					}
+					_ = drv.Close()
+					_ = node.Close()
+					cancel()
 				}
-				b.StopTimer()
-				st := drv.Status()
-				load += st.LoadTime
-				read += st.ReadTime
-				records = st.RecordsLoaded
-				if got := node.Image().PartitionCount(); got != n {
-					b.Fatalf("%d partitions in the log, want %d", got, n)
-				}
-				_ = drv.Close()
-				_ = node.Close()
-				cancel()
-			}
-			b.ReportMetric(float64(load.Milliseconds())/float64(b.N), "load-ms")
-			b.ReportMetric(float64(read.Milliseconds())/float64(b.N), "read-ms")
-			b.ReportMetric(float64(records), "records")
-		})
+				b.ReportMetric(float64(load.Milliseconds())/float64(b.N), "load-ms")
+				b.ReportMetric(float64(read.Milliseconds())/float64(b.N), "read-ms")
+				b.ReportMetric(float64(records), "records")
+			})
+		}
 	}
 }

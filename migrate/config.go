@@ -27,6 +27,10 @@ type Config struct {
 	// LoadConcurrency is how many ZooKeeper reads are in flight while the
 	// tree is loaded.
 	LoadConcurrency int
+	// LoadSessions is how many extra ZooKeeper sessions read the tree (the
+	// load and SYNC_KRAFT_TO_ZK), LoadConcurrency reads in flight on each
+	// (zk.LoadTreeFrom); 0 reads on the driver's own session only.
+	LoadSessions int
 	// PollInterval is how often the driver checks leadership, brokers and
 	// the finalize request when nothing else wakes it.
 	PollInterval time.Duration
@@ -46,6 +50,7 @@ func DefaultConfig() Config {
 		BatchSize:         2000,
 		MaxMultiOps:       1000,
 		LoadConcurrency:   64,
+		LoadSessions:      4,
 		PollInterval:      250 * time.Millisecond,
 	}
 }
@@ -70,6 +75,8 @@ func (c Config) Validate() error {
 		return bad("max multi ops", "%d must be >= 3", c.MaxMultiOps)
 	case c.LoadConcurrency < 1:
 		return bad("load concurrency", "%d must be >= 1", c.LoadConcurrency)
+	case c.LoadSessions < 0 || c.LoadSessions > 64:
+		return bad("load sessions", "%d must be in [0, 64]", c.LoadSessions)
 	case c.PollInterval <= 0:
 		return bad("poll interval", "%v must be > 0", c.PollInterval)
 	}

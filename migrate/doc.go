@@ -48,6 +48,9 @@
 // failed load appends AbortTransactionRecord, and a new leader aborts an
 // open transaction before it retries (quorum.Node.AppendTransaction).
 // Broker registrations are not loaded: the brokers registered themselves.
+// The tree is read with zk.LoadTreeFrom over Config.LoadSessions extra
+// read-only sessions (ZooKeeper serves one session's requests in order),
+// opened for the read and closed before the load is appended.
 //
 // Topics the fenced ZooKeeper controller had not finished (a topic znode
 // without id or states) are completed as it would have (LoadRecords) and

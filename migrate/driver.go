@@ -344,9 +344,9 @@ func (d *Driver) migrate(ctx context.Context) error {
 		d.cfg.AfterTakeover(ctx)
 	}
 	start := time.Now()
-	tree, err := zk.LoadTree(d.conn, d.cfg.Chroot, d.cfg.LoadConcurrency)
+	tree, err := loadTree(ctx, d.conn, d.cfg, d.log.Named("zk"))
 	if err != nil {
-		return fmt.Errorf("%w: load the tree: %v", ErrZooKeeper, err)
+		return err
 	}
 	deleting, err := d.s.pendingDeletions()
 	if err != nil {
@@ -454,9 +454,9 @@ func (d *Driver) migration(ctx context.Context, img *metadata.Image) error {
 			d.log.Info("took over /controller", zap.Int32("controller_epoch", f.zkEpoch), zap.Int64("kraft_controller_epoch", d.term))
 		}
 		d.setState(SyncKRaftToZk)
-		tree, err := zk.LoadTree(d.conn, d.cfg.Chroot, d.cfg.LoadConcurrency)
+		tree, err := loadTree(ctx, d.conn, d.cfg, d.log.Named("zk"))
 		if err != nil {
-			return fmt.Errorf("%w: load the tree: %v", ErrZooKeeper, err)
+			return err
 		}
 		deleting, err := d.s.pendingDeletions()
 		if err != nil {

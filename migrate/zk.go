@@ -202,6 +202,35 @@ func (s *session) takeover(nodeID int32, kraftEpoch int32, now time.Time) (*fenc
 	return nil, fmt.Errorf("%s keeps changing: %w", zk.ControllerPath, ErrControllerMoved)
 }
 
+// loadTree reads the whole tree on conn plus sessions extra read-only
+// sessions (closed before it returns): zk.LoadTreeFrom.
+func loadTree(ctx context.Context, conn *gozk.Conn, cfg Config, logger *zap.Logger) (*zk.Tree, error) {
+	type reader struct {
+		conn   *gozk.Conn
+		events <-chan gozk.Event
+	}
+	var readers []reader
+	defer func() {
+		for _, r := range readers {
+			zk.CloseWait(r.conn, r.events, cfg.ConnectionTimeout)
+		}
+	}()
+	conns := make([]*gozk.Conn, 0, cfg.LoadSessions)
+	for i := 0; i < cfg.LoadSessions; i++ {
+		c, ev, err := connect(ctx, cfg.Servers, cfg.SessionTimeout, cfg.ConnectionTimeout, logger)
+		if err != nil {
+			return nil, fmt.Errorf("open read session %d of %d: %w", i+1, cfg.LoadSessions, err)
+		}
+		readers = append(readers, reader{c, ev})
+		conns = append(conns, c)
+	}
+	tree, err := zk.LoadTreeFrom(conn, conns, cfg.Chroot, cfg.LoadConcurrency)
+	if err != nil {
+		return nil, fmt.Errorf("%w: load the tree: %v", ErrZooKeeper, err)
+	}
+	return tree, nil
+}
+
 func (s *session) request(op zk.Op) any {
 	switch op.Kind {
 	case zk.OpCreate:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,6 +130,78 @@ func BenchmarkControllerFailover(b *testing.B) {
 				b.ReportMetric(float64(all.Milliseconds()), "detect+failover-ms")
 				_ = b2.Close()
 				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkLoadTree measures LoadTreeFrom (the migration's read of the
+// whole tree, also `zkraft meta zk-diff`'s) at 10k partitions (100k with
+// ZKRAFT_BENCH_100K=1) in topics of 1000 partitions, on fresh sessions per
+// run (no watches left from an earlier read), with 0 (LoadTree: one
+// session), 4 and 8 reader sessions. Reported: load-ms.
+func BenchmarkLoadTree(b *testing.B) {
+	sizes := []int{10000}
+	if os.Getenv("ZKRAFT_BENCH_100K") != "" {
+		sizes = append(sizes, 100000)
+	}
+	s := zktest.StartWith(b, zktest.Options{}) // the JVM defaults, as Debian runs ZooKeeper
+	conn, _, err := gozk.Connect([]string{s.Addr}, 30*time.Second, gozk.WithLogInfo(false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	for _, n := range sizes {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			chroot := fmt.Sprintf("/load%d", n)
+			acl := gozk.WorldACL(gozk.PermAll)
+			for _, p := range append([]string{""}, PersistentPaths...) {
+				cur := chroot
+				for _, part := range strings.Split(strings.Trim(p, "/"), "/") {
+					if part != "" {
+						cur += "/" + part
+					}
+					if _, err := conn.Create(cur, nil, 0, acl); err != nil && err != gozk.ErrNodeExists {
+						b.Fatal(err)
+					}
+				}
+			}
+			writeBenchTree(b, conn, chroot, n)
+			for _, readers := range []int{0, 4, 8} {
+				b.Run(fmt.Sprintf("readers=%d", readers), func(b *testing.B) {
+					for i := 0; i < b.N; i++ {
+						b.StopTimer()
+						conns := make([]*gozk.Conn, readers+1)
+						for j := range conns {
+							if conns[j], _, err = gozk.Connect([]string{s.Addr}, 30*time.Second, gozk.WithLogInfo(false)); err != nil {
+								b.Fatal(err)
+							}
+							for conns[j].State() != gozk.StateHasSession {
+								time.Sleep(time.Millisecond)
+							}
+						}
+						b.StartTimer()
+						t0 := time.Now()
+						tree, err := LoadTreeFrom(conns[0], conns[1:], chroot, 64)
+						took := time.Since(t0)
+						b.StopTimer()
+						for _, c := range conns {
+							c.Close()
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+						got := 0
+						for _, t := range tree.Topics {
+							got += len(t.States)
+						}
+						if got != n {
+							b.Fatalf("loaded %d partition states, want %d", got, n)
+						}
+						b.ReportMetric(float64(took.Milliseconds()), "load-ms")
+						b.StartTimer()
+					}
+				})
 			}
 		})
 	}

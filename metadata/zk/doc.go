@@ -67,7 +67,8 @@
 // go-zookeeper's own goroutines deliver events to a non-blocking queue
 // (eventQueue); Close closes the connection and waits until they have ended
 // (CloseWait: the library closes its event channel last). Loading the tree
-// starts LoadConcurrency short-lived readers, joined before it returns.
+// starts LoadConcurrency short-lived readers (per reader session with
+// LoadTreeFrom, which sets no data watches), joined before it returns.
 // Callers of CreateTopics etc. write from their own goroutine and wait for
 // the image.
 //

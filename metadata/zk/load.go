@@ -12,10 +12,21 @@ import (
 // LoadTree reads Kafka's tree under chroot with concurrency reads in flight:
 // /cluster/id, /brokers/ids, /brokers/topics with their states,
 // /config/topics and /config/brokers, /latest_producer_id_block. The
-// migration's initial load uses it with Tree.Records. It sets watches on
-// what it reads; a caller that does not want them should use a session of
-// its own.
+// migration's initial load uses it with Tree.Records. It is LoadTreeFrom
+// with conn as the only reader.
 func LoadTree(conn *gozk.Conn, chroot string, concurrency int) (*Tree, error) {
+	return LoadTreeFrom(conn, nil, chroot, concurrency)
+}
+
+// LoadTreeFrom is LoadTree with the bulk of the reads (topic, config and
+// partition state znodes) spread over readers, concurrency reads in flight
+// on each, and no data watches on them (nobody reads their events). A
+// ZooKeeper server answers one session's requests in order but several
+// sessions' in parallel, so a few sessions read a large tree several
+// times faster than one (docs/benchmarks.md). The lists (/brokers/ids,
+// /brokers/topics, ...) are read on conn, with watches; readers nil or
+// empty means conn does everything, with watches (LoadTree).
+func LoadTreeFrom(conn *gozk.Conn, readers []*gozk.Conn, chroot string, concurrency int) (*Tree, error) {
 	cfg := DefaultConfig()
 	cfg.Chroot, cfg.LoadConcurrency = chroot, max(concurrency, 1)
 	b := &Backend{cfg: cfg, log: zap.NewNop()}
@@ -31,7 +42,10 @@ func LoadTree(conn *gozk.Conn, chroot string, concurrency int) (*Tree, error) {
 		return nil, fmt.Errorf("zk: read %s: %w", ClusterIDPath, err)
 	}
 	b.clusterID.Store(id)
-	s := &syncer{b: b, conn: conn, log: b.log, tree: NewTree(), paths: map[string]bool{}, dirty: newDirty(), deletes: map[string]bool{}}
+	s := &syncer{b: b, conn: conn, readers: readers, log: b.log, tree: NewTree(), paths: map[string]bool{}, dirty: newDirty(), deletes: map[string]bool{}}
+	if len(readers) == 0 {
+		s.readers = nil
+	}
 	if err := s.reload(); err != nil {
 		return nil, fmt.Errorf("zk: load tree: %w", err)
 	}

@@ -27,6 +27,9 @@ type syncer struct {
 	b    *Backend
 	conn *gozk.Conn
 	log  *zap.Logger
+	// readers, when set (LoadTreeFrom), spread fetch's reads over several
+	// sessions, without data watches.
+	readers []*gozk.Conn
 
 	tree      *Tree
 	published bool
@@ -577,16 +580,21 @@ func (s *syncer) fetch(paths []string, watch func(i int) bool) []fetchResult {
 	}
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for w := 0; w < min(s.b.cfg.LoadConcurrency, len(paths)); w++ {
+	conns := s.readers
+	if len(conns) == 0 {
+		conns = []*gozk.Conn{s.conn}
+	}
+	for w := 0; w < min(s.b.cfg.LoadConcurrency*len(conns), len(paths)); w++ {
+		conn := conns[w%len(conns)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
 				var r fetchResult
-				if watch(i) {
-					r.data, r.stat, _, r.err = s.conn.GetW(s.abs(paths[i]))
+				if s.readers == nil && watch(i) {
+					r.data, r.stat, _, r.err = conn.GetW(s.abs(paths[i]))
 				} else {
-					r.data, r.stat, r.err = s.conn.Get(s.abs(paths[i]))
+					r.data, r.stat, r.err = conn.Get(s.abs(paths[i]))
 				}
 				out[i] = r
 			}

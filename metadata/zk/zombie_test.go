@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
+	gozk "github.com/go-zookeeper/zk"
 	"go.uber.org/goleak"
 
 	"github.com/zkraft/zkraft/metadata"
@@ -133,5 +135,16 @@ func TestLoadTreeRealZooKeeper(t *testing.T) {
 	}
 	if ok, _, _ := raw.Exists("/brokers"); ok {
 		t.Fatal("tree written outside the chroot")
+	}
+	// LoadTreeFrom with reader sessions (the migration's load, issue 13
+	// part 4) reads the same tree, one read in flight per reader so every
+	// reader serves some.
+	readers := []*gozk.Conn{rawConn(t, s), rawConn(t, s), rawConn(t, s)}
+	spread, err := LoadTreeFrom(raw, readers, "/kafka", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(spread, tree) {
+		t.Fatalf("LoadTreeFrom read another tree\nreaders: %+v\nLoadTree: %+v", spread, tree)
 	}
 }

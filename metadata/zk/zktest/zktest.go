@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -51,10 +52,29 @@ func findJar() (string, error) {
 	return "", errors.New("zookeeper.jar not found in " + strings.Join(jarCandidates, ", "))
 }
 
+// TestJVMFlags are Start's JVM flags: a small heap and the C1 compiler
+// only, for a quick start on a machine many tests share.
+var TestJVMFlags = []string{"-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"}
+
+// Options choose how StartWith runs the server.
+type Options struct {
+	// JVMFlags go before the class path; nil = the JVM's defaults (heap a
+	// quarter of the RAM, G1, full JIT), as Debian's zkServer.sh runs
+	// ZooKeeper (JAVA_OPTS=""). Benchmarks at 100k znodes use that: with
+	// TestJVMFlags the server spends most of its time collecting garbage.
+	JVMFlags []string
+}
+
 // Start starts a ZooKeeper server and waits until it serves requests. It
 // fails the test if ZooKeeper or java is missing or the server does not come
 // up within 60 s.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	return StartWith(t, Options{JVMFlags: TestJVMFlags})
+}
+
+// StartWith is Start with opts.
+func StartWith(t testing.TB, opts Options) *Server {
 	t.Helper()
 	jar, err := findJar()
 	if err != nil {
@@ -73,7 +93,7 @@ func Start(t testing.TB) *Server {
 			t.Fatal(err)
 		}
 		s.Addr = fmt.Sprintf("127.0.0.1:%d", port)
-		if lastErr = s.launch(java, jar, port); lastErr == nil {
+		if lastErr = s.launch(java, jar, port, opts.JVMFlags); lastErr == nil {
 			t.Cleanup(s.Stop)
 			return s
 		}
@@ -82,7 +102,7 @@ func Start(t testing.TB) *Server {
 	return nil
 }
 
-func (s *Server) launch(java, jar string, port int) error {
+func (s *Server) launch(java, jar string, port int, jvmFlags []string) error {
 	data := filepath.Join(s.Dir, "data")
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return err
@@ -105,9 +125,9 @@ admin.enableServer=false
 	if err != nil {
 		return err
 	}
-	s.cmd = exec.Command(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-		"-Dzookeeper.admin.enableServer=false", "-cp", jar,
+	args := append(slices.Clone(jvmFlags), "-Dzookeeper.admin.enableServer=false", "-cp", jar,
 		"org.apache.zookeeper.server.quorum.QuorumPeerMain", cfgPath)
+	s.cmd = exec.Command(java, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
 		logf.Close()
