@@ -151,3 +151,79 @@ func BenchmarkMigrationLoad(b *testing.B) {
 		}
 	}
 }
+
+// benchImage is a quorum image of topics of 1000 partitions (RF 2 over
+// brokers 1 and 2), built with the pure controller functions.
+func benchImage(b *testing.B, partitions int) *metadata.Image {
+	img := metadata.EmptyImage()
+	apply := func(recs []metadata.Record, err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := metadata.NewDelta(img)
+		for _, r := range recs {
+			if err := d.Replay(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		img = d.Apply()
+	}
+	for id := int32(1); id <= 2; id++ {
+		apply(metadata.RegisterBroker(img, metadata.BrokerRegistration{ID: id, Epoch: int64(id), IncarnationID: metadata.RandomUuid(),
+			Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092}}}, false))
+		apply(metadata.UnfenceBroker(img, id, int64(id)))
+	}
+	const per = 1000
+	for t := 0; t*per < partitions; t++ {
+		apply(metadata.CreateTopic(img, metadata.CreateTopicSpec{Name: fmt.Sprintf("bench-%d", t),
+			NumPartitions: int32(min(per, partitions-t*per)), ReplicationFactor: 2}, metadata.DefaultControllerConfig()))
+	}
+	d := metadata.NewDelta(img)
+	d.SetClusterID("vp10JlDESliyXcs4B4Tllw")
+	d.SetProvenance(1000, 3)
+	return d.Apply()
+}
+
+// BenchmarkReverseExport measures Export (issue 13 part 3: the quorum's
+// image written into an empty ZooKeeper tree, fenced multis of
+// DefaultConfig().MaxMultiOps ops) at 10k partitions (100k with
+// ZKRAFT_BENCH_100K=1), ZooKeeper with the JVM defaults. Reported:
+// export-ms (paths, takeover, reading the empty tree, every write),
+// write-ms and ops.
+func BenchmarkReverseExport(b *testing.B) {
+	sizes := []int{10000}
+	if os.Getenv("ZKRAFT_BENCH_100K") != "" {
+		sizes = append(sizes, 100000)
+	}
+	srv := zktest.StartWith(b, zktest.Options{}) // the JVM defaults, as Debian runs ZooKeeper
+	conn, err := Connect(context.Background(), []string{srv.Addr}, 30*time.Second, 30*time.Second, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	run := 0
+	for _, n := range sizes {
+		img := benchImage(b, n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				run++
+				cfg := DefaultConfig()
+				cfg.Servers, cfg.Chroot, cfg.NodeID, cfg.SessionTimeout = []string{srv.Addr}, fmt.Sprintf("/export%d", run), 100, 30*time.Second
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+				t0 := time.Now()
+				res, err := Export(ctx, conn, cfg, img, 3, zap.NewNop())
+				took := time.Since(t0)
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.Partitions != n {
+					b.Fatalf("exported %d partitions, want %d", res.Partitions, n)
+				}
+				b.ReportMetric(float64(took.Milliseconds()), "export-ms")
+				b.ReportMetric(float64(res.WriteTime.Milliseconds()), "write-ms")
+				b.ReportMetric(float64(res.Ops), "ops")
+			}
+		})
+	}
+}

@@ -87,6 +87,14 @@
 // DiffOps(last mirrored image, committed image): commits are coalesced, so
 // a burst costs one diff over the topics whose TopicImage pointer changed.
 //
+// # The reverse export
+//
+// Export writes a quorum image into an empty or stale tree (the first step
+// of the reverse migration, issue 13 part 3): /cluster/id checked or
+// created, the takeover above, then SyncOps from the tree as read to the
+// image, behind the same fence. Idempotent: a second Export finishes an
+// interrupted one. The rest of the reverse migration is not built.
+//
 // # Goroutines
 //
 // Driver.Start runs one loop (woken by Publish and a PollInterval ticker);

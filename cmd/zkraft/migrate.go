@@ -301,8 +301,8 @@ func migrateFinalize(ctx context.Context, zkConnect, bootstrap string, w io.Writ
 // rollbackFinalized is why a finalized migration cannot be rolled back.
 const rollbackFinalized = `the migration was finalized (POST_MIGRATION): ZooKeeper stopped being written at the finalize,
 so ZooKeeper-mode brokers electing a controller on it would serve a stale tree (topics created since missing,
-leaders and ISRs out of date). Nothing was changed. To go back to ZooKeeper mode from a finalized cluster, use
-the reverse migration: docs/migration.md, "From the quorum back to ZooKeeper mode"`
+leaders and ISRs out of date). Nothing was changed. Going back to ZooKeeper mode from a finalized cluster takes
+the reverse migration: docs/migration.md, "From the quorum back to ZooKeeper mode" (not complete yet: see there)`
 
 func migrateRollback(ctx context.Context, zkConnect, bootstrap string, w io.Writer) error {
 	if bootstrap != "" {
