@@ -69,16 +69,7 @@ func writeBenchTree(b *testing.B, conn *gozk.Conn, chroot string, partitions int
 // load-ms (read + append, Status.LoadTime), read-ms (reading the tree)
 // and records.
 func BenchmarkMigrationLoad(b *testing.B) {
-	sizes := []int{10000}
-	if os.Getenv("ZKRAFT_BENCH_100K") != "" {
-		sizes = append(sizes, 100000)
-	}
-	srv := zktest.StartWith(b, zktest.Options{}) // the JVM defaults, as Debian runs ZooKeeper
-	conn, err := Connect(context.Background(), []string{srv.Addr}, 30*time.Second, 30*time.Second, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
+	sizes, srv, conn := benchZooKeeper(b)
 	run := 0
 	for _, n := range sizes {
 		for _, sessions := range []int{0, DefaultConfig().LoadSessions} {
@@ -152,6 +143,23 @@ func BenchmarkMigrationLoad(b *testing.B) {
 	}
 }
 
+// benchZooKeeper is the benchmarks' sizes (10k, and 100k with
+// ZKRAFT_BENCH_100K=1) and a ZooKeeper with the JVM defaults, as Debian
+// runs it, with a session to it (closed at the end of the benchmark).
+func benchZooKeeper(b *testing.B) ([]int, *zktest.Server, *gozk.Conn) {
+	sizes := []int{10000}
+	if os.Getenv("ZKRAFT_BENCH_100K") != "" {
+		sizes = append(sizes, 100000)
+	}
+	srv := zktest.StartWith(b, zktest.Options{})
+	conn, err := Connect(context.Background(), []string{srv.Addr}, 30*time.Second, 30*time.Second, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(conn.Close)
+	return sizes, srv, conn
+}
+
 // benchImage is a quorum image of topics of 1000 partitions (RF 2 over
 // brokers 1 and 2), built with the pure controller functions.
 func benchImage(b *testing.B, partitions int) *metadata.Image {
@@ -191,16 +199,7 @@ func benchImage(b *testing.B, partitions int) *metadata.Image {
 // export-ms (paths, takeover, reading the empty tree, every write),
 // write-ms and ops.
 func BenchmarkReverseExport(b *testing.B) {
-	sizes := []int{10000}
-	if os.Getenv("ZKRAFT_BENCH_100K") != "" {
-		sizes = append(sizes, 100000)
-	}
-	srv := zktest.StartWith(b, zktest.Options{}) // the JVM defaults, as Debian runs ZooKeeper
-	conn, err := Connect(context.Background(), []string{srv.Addr}, 30*time.Second, 30*time.Second, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
+	sizes, srv, conn := benchZooKeeper(b)
 	run := 0
 	for _, n := range sizes {
 		img := benchImage(b, n)
