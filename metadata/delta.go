@@ -175,7 +175,7 @@ func (d *Delta) Replay(rec Record) error {
 		d.nextPID = &v
 		return nil
 	case *ZkMigrationStateRecord:
-		if r.ZkMigrationState < ZkMigrationNone || r.ZkMigrationState > ZkMigrationPostMigration {
+		if (r.ZkMigrationState < ZkMigrationNone || r.ZkMigrationState > ZkMigrationPostMigration) && r.ZkMigrationState != ZkMigrationReverse {
 			return invalid("zk migration state %d", r.ZkMigrationState)
 		}
 		v := r.ZkMigrationState

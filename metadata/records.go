@@ -107,6 +107,12 @@ const (
 	ZkMigrationMigration     int8 = 1
 	ZkMigrationPreMigration  int8 = 2
 	ZkMigrationPostMigration int8 = 3
+	// ZkMigrationReverse is zkraft's own (Kafka has no way back; its 4,
+	// ZK, is never persisted): the reverse migration, quorum -> ZooKeeper
+	// mode. The image was exported to ZooKeeper, which the active
+	// controller dual-writes until the ZooKeeper-mode brokers take
+	// /controller back (migrate.Rollback).
+	ZkMigrationReverse int8 = 5
 )
 
 // Endpoint is a broker listener (RegisterBrokerRecord.EndPoints[]).

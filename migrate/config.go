@@ -31,6 +31,12 @@ type Config struct {
 	// load and SYNC_KRAFT_TO_ZK), LoadConcurrency reads in flight on each
 	// (zk.LoadTreeFrom); 0 reads on the driver's own session only.
 	LoadSessions int
+	// Reverse is zookeeper.metadata.migration.reverse.enable: the reverse
+	// migration (quorum -> ZooKeeper mode). A log in NONE (born in quorum
+	// mode) or POST_MIGRATION is exported to ZooKeeper (Export), then
+	// REVERSE_MIGRATION is appended and every change dual-written, until
+	// the ZooKeeper-mode brokers take /controller back (Rollback).
+	Reverse bool
 	// PollInterval is how often the driver checks leadership, brokers and
 	// the finalize request when nothing else wakes it.
 	PollInterval time.Duration

@@ -10,6 +10,7 @@
 // Persisted in the log (ZkMigrationStateRecord, Kafka's numbering):
 //
 //	NONE (0) --(empty log, flag on)--> PRE_MIGRATION (2) --(load)--> MIGRATION (1) --(finalize)--> POST_MIGRATION (3)
+//	NONE or POST_MIGRATION --(Config.Reverse: export)--> REVERSE_MIGRATION (5, zkraft's own)
 //
 // In memory, on the active controller (DriverState, Kafka's
 // MigrationDriverState): INACTIVE (not leader, or finalized) ->
@@ -87,13 +88,17 @@
 // DiffOps(last mirrored image, committed image): commits are coalesced, so
 // a burst costs one diff over the topics whose TopicImage pointer changed.
 //
-// # The reverse export
+// # The reverse migration
 //
-// Export writes a quorum image into an empty or stale tree (the first step
-// of the reverse migration, issue 13 part 3): /cluster/id checked or
+// With Config.Reverse (zookeeper.metadata.migration.reverse.enable) the
+// active controller of a log in NONE (born in quorum mode) or
+// POST_MIGRATION exports its image (Export: /cluster/id checked or
 // created, the takeover above, then SyncOps from the tree as read to the
-// image, behind the same fence. Idempotent: a second Export finishes an
-// interrupted one. The rest of the reverse migration is not built.
+// image, behind the same fence), then appends REVERSE_MIGRATION and
+// dual-writes as in MIGRATION (no finalize). An export not yet recorded
+// (a crash, a leader change) is done again by the next leader: it is
+// idempotent. ZooKeeper-mode brokers take /controller back with Rollback
+// once every broker is back in ZooKeeper mode.
 //
 // # Goroutines
 //

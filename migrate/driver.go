@@ -190,7 +190,7 @@ func (d *Driver) loop(ctx context.Context) {
 
 // step advances the driver by what the log and ZooKeeper say now.
 func (d *Driver) step(ctx context.Context) {
-	if !d.marked && d.q.Image().ZkMigrationState() == metadata.ZkMigrationPostMigration {
+	if !d.marked && !d.cfg.Reverse && d.q.Image().ZkMigrationState() == metadata.ZkMigrationPostMigration {
 		// Finalized, perhaps by a controller without the ZooKeeper keys:
 		// record it so that a rollback is refused (leader or not).
 		if err := d.s.markFinalized(d.cfg.NodeID, time.Now()); err != nil {
@@ -228,18 +228,29 @@ func (d *Driver) step(ctx context.Context) {
 	d.status.State = img.ZkMigrationState()
 	d.mu.Unlock()
 	var err error
-	switch img.ZkMigrationState() {
-	case metadata.ZkMigrationNone:
+	switch st := img.ZkMigrationState(); {
+	case d.cfg.Reverse && (st == metadata.ZkMigrationNone || st == metadata.ZkMigrationPostMigration):
+		err = d.reverse(ctx, img)
+	case d.cfg.Reverse && st == metadata.ZkMigrationPreMigration:
+		if d.State() != Inactive {
+			d.log.Error("zookeeper.metadata.migration.reverse.enable on a log in PRE_MIGRATION: nothing to export; " +
+				"finish or abandon the forward migration first")
+		}
+		d.setState(Inactive)
+		return
+	case st == metadata.ZkMigrationReverse:
+		err = d.migration(ctx, img) // dual-write; a new leader takes over and resyncs first
+	case st == metadata.ZkMigrationNone:
 		err = d.bootstrap(ctx, img)
-	case metadata.ZkMigrationPostMigration:
+	case st == metadata.ZkMigrationPostMigration:
 		if d.State() != Inactive {
 			d.log.Info("migration finalized (POST_MIGRATION): no more writes to ZooKeeper")
 		}
 		d.setState(Inactive)
 		return
-	case metadata.ZkMigrationPreMigration:
+	case st == metadata.ZkMigrationPreMigration:
 		err = d.preMigration(ctx, img)
-	case metadata.ZkMigrationMigration:
+	case st == metadata.ZkMigrationMigration:
 		err = d.migration(ctx, img)
 	}
 	if err != nil && ctx.Err() == nil {
@@ -439,7 +450,7 @@ func (d *Driver) setMirrored(off int64) {
 // migration is the MIGRATION state: take over (after a leader change or a
 // restart), repair ZooKeeper from the image, then mirror every change.
 func (d *Driver) migration(ctx context.Context, img *metadata.Image) error {
-	if d.fence != nil && d.mirrored != nil && d.finalizeRequested() {
+	if img.ZkMigrationState() == metadata.ZkMigrationMigration && d.fence != nil && d.mirrored != nil && d.finalizeRequested() {
 		return d.finalize(ctx)
 	}
 	if d.fence == nil || d.mirrored == nil {
@@ -488,6 +499,36 @@ func (d *Driver) migration(ctx context.Context, img *metadata.Image) error {
 		d.setMirrored(img.Offset())
 	}
 	d.mirrored = img
+	return nil
+}
+
+// reverse is the start of the reverse migration: export the image to
+// ZooKeeper behind a fresh takeover, then append REVERSE_MIGRATION, after
+// which migration dual-writes what was committed since the export. A
+// failure anywhere (a leader change, kill -9) leaves the log in NONE or
+// POST_MIGRATION, and the next active controller exports again.
+func (d *Driver) reverse(ctx context.Context, img *metadata.Image) error {
+	d.setState(BecomeController)
+	f, res, err := d.s.export(ctx, d.cfg, img, int32(d.term), d.log)
+	if err != nil {
+		return fmt.Errorf("reverse migration: export to ZooKeeper: %w", err)
+	}
+	d.fence = f
+	d.setZkEpoch(f.zkEpoch)
+	from := img.ZkMigrationState()
+	if _, err := d.q.AppendRecords(ctx, "migration: reverse", func(cur *metadata.Image) error {
+		if s := cur.ZkMigrationState(); s != from {
+			return fmt.Errorf("state is %s: %w", StateName(s), ErrWrongState)
+		}
+		return nil
+	}, []metadata.Record{&metadata.ZkMigrationStateRecord{ZkMigrationState: metadata.ZkMigrationReverse}}); err != nil {
+		return fmt.Errorf("reverse migration: record REVERSE_MIGRATION: %w", err)
+	}
+	d.mirrored = img
+	d.setMirrored(img.Offset())
+	d.log.Info("reverse migration: image exported to ZooKeeper, dual-writing until the ZooKeeper-mode brokers take /controller back",
+		zap.Int("partitions", res.Partitions), zap.Int32("controller_epoch", f.zkEpoch), zap.Duration("took", res.ReadTime+res.WriteTime))
+	d.setState(DualWrite)
 	return nil
 }
 

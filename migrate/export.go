@@ -58,10 +58,8 @@ type ExportResult struct {
 //     over and finishes the job: the export is idempotent.
 //
 // Broker registrations have no ZooKeeper form here: ZooKeeper-mode brokers
-// register in /brokers/ids themselves when they roll. Export does not keep
-// dual-writing: that, the reverse state record and the hand-over of
-// /controller to the ZooKeeper-mode brokers (Rollback) are not built yet
-// (docs/migration.md).
+// register in /brokers/ids themselves when they roll. A Driver with
+// Config.Reverse runs it, records REVERSE_MIGRATION and dual-writes.
 func Export(ctx context.Context, conn *gozk.Conn, cfg Config, img *metadata.Image, kraftEpoch int32, logger *zap.Logger) (ExportResult, error) {
 	if err := cfg.Validate(); err != nil {
 		return ExportResult{}, err
@@ -69,32 +67,38 @@ func Export(ctx context.Context, conn *gozk.Conn, cfg Config, img *metadata.Imag
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	s := newSession(conn, cfg.Chroot)
+	_, res, err := newSession(conn, cfg.Chroot).export(ctx, cfg, img, kraftEpoch, logger)
+	return res, err
+}
+
+// export is Export, also returning the fence for the dual-write that
+// follows (Driver.reverse).
+func (s *session) export(ctx context.Context, cfg Config, img *metadata.Image, kraftEpoch int32, logger *zap.Logger) (*fence, ExportResult, error) {
 	res := ExportResult{Topics: img.TopicCount(), Partitions: img.PartitionCount()}
 	if err := s.createTopLevelPaths(); err != nil {
-		return res, err
+		return nil, res, err
 	}
 	if err := s.ensureClusterID(img.ClusterID()); err != nil {
-		return res, err
+		return nil, res, err
 	}
 	f, err := s.takeover(cfg.NodeID, kraftEpoch, time.Now())
 	if err != nil {
-		return res, err
+		return nil, res, err
 	}
 	res.ZkControllerEpoch = f.zkEpoch
 	start := time.Now()
 	tree, err := loadTree(ctx, s.conn, cfg, logger)
 	if err != nil {
-		return res, err
+		return nil, res, err
 	}
 	deleting, err := s.pendingDeletions()
 	if err != nil {
-		return res, err
+		return nil, res, err
 	}
 	res.ReadTime = time.Since(start)
 	ops, err := SyncOps(tree, deleting, img, f.zkEpoch)
 	if err != nil {
-		return res, err
+		return nil, res, err
 	}
 	// Stale topics that are incomplete (no id or states: not in the tree's
 	// image, so not seen by SyncOps) would be completed by the ZooKeeper
@@ -105,19 +109,19 @@ func Export(ctx context.Context, conn *gozk.Conn, cfg Config, img *metadata.Imag
 		}
 	}
 	if ok, _, err := s.conn.Exists(s.abs(FinalizedPath)); err != nil {
-		return res, fmt.Errorf("%w: read %s: %v", ErrZooKeeper, FinalizedPath, err)
+		return nil, res, fmt.Errorf("%w: read %s: %v", ErrZooKeeper, FinalizedPath, err)
 	} else if ok {
 		ops = append(ops, zk.Op{Kind: zk.OpDelete, Path: FinalizedPath, Version: -1, Tolerant: true})
 	}
 	start = time.Now()
 	if err := s.writeFenced(f, ops, img.Offset(), int32(img.Epoch()), cfg.MaxMultiOps); err != nil {
-		return res, err
+		return nil, res, err
 	}
 	res.Ops, res.WriteTime = len(ops), time.Since(start)
 	logger.Info("exported the metadata image to ZooKeeper", zap.Int("topics", res.Topics), zap.Int("partitions", res.Partitions),
 		zap.Int("ops", res.Ops), zap.Int32("controller_epoch", f.zkEpoch), zap.Int64("offset", img.Offset()),
 		zap.Duration("read", res.ReadTime), zap.Duration("write", res.WriteTime))
-	return res, nil
+	return f, res, nil
 }
 
 // ensureClusterID creates /cluster/id with id, or checks that it holds id.

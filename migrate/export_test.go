@@ -250,3 +250,74 @@ func TestExportRepairsStaleTreeAndFences(t *testing.T) {
 		t.Fatalf("export into another cluster's tree: %v, want ErrWrongState", err)
 	}
 }
+
+// TestReverseMigration (issue 13 part 3): a driver with Config.Reverse on
+// a log born in quorum mode exports the image, records REVERSE_MIGRATION
+// in the log and dual-writes: a topic created afterwards reaches
+// ZooKeeper. An export left unrecorded by a controller that died after it
+// (Export alone here) is simply done again, behind a newer
+// /controller_epoch. Rollback then hands /controller to the ZooKeeper-mode
+// brokers, which see every topic.
+func TestReverseMigration(t *testing.T) {
+	srv := zktest.Start(t)
+	const chroot = "/kafka"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	node := quorumCluster(t, ctx)
+	conn := rawConn(t, srv)
+	cfg := exportConfig(srv.Addr, chroot)
+	cfg.Reverse = true
+	term, _ := node.LeaderTerm()
+	dead, err := Export(ctx, conn, cfg, node.Image(), int32(term), zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drv, err := New(cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := drv.Start(ctx, node); err != nil {
+		t.Fatal(err)
+	}
+	defer drv.Close()
+	eventually(t, 20*time.Second, "REVERSE_MIGRATION, dual-writing", func() error {
+		if s := node.Image().ZkMigrationState(); s != metadata.ZkMigrationReverse || drv.State() != DualWrite {
+			return fmt.Errorf("log %s, driver %s", StateName(s), drv.State())
+		}
+		return nil
+	})
+	if st := drv.Status(); st.ZkControllerEpoch <= dead.ZkControllerEpoch {
+		t.Fatalf("controller epoch %d after the export of a dead controller at %d", st.ZkControllerEpoch, dead.ZkControllerEpoch)
+	}
+	b1 := zkBroker(t, srv.Addr, chroot, 1)
+	if errs := node.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "during-reverse", NumPartitions: 2, ReplicationFactor: 2}}, false); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	eventually(t, 20*time.Second, "ZooKeeper holds the log", func() error { return sameAsLog(conn, chroot, node.Image()) })
+	eventually(t, 20*time.Second, "the ZooKeeper-mode broker sees the new topic", func() error {
+		if _, ok := b1.Image().Topic("during-reverse"); !ok {
+			return errors.New("no during-reverse")
+		}
+		return nil
+	})
+	if b1.IsController() {
+		t.Fatal("a ZooKeeper-mode broker elected itself during the reverse migration")
+	}
+	img := node.Image()
+	drv.Close()
+	if _, err := Rollback(ctx, conn, chroot, 4); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the ZooKeeper-mode broker is controller", func() error {
+		if !b1.IsController() {
+			return errors.New("not controller")
+		}
+		return nil
+	})
+	for _, lt := range img.Topics() {
+		zt, ok := b1.Image().Topic(lt.Name)
+		if !ok || zt.ID != lt.ID {
+			t.Fatalf("after the hand-over, %s: %v %+v (log id %v)", lt.Name, ok, zt, lt.ID)
+		}
+	}
+}

@@ -41,6 +41,8 @@ func StateName(s int8) string {
 		return "PRE_MIGRATION"
 	case metadata.ZkMigrationPostMigration:
 		return "POST_MIGRATION"
+	case metadata.ZkMigrationReverse:
+		return "REVERSE_MIGRATION"
 	}
 	return "UNKNOWN"
 }

@@ -107,7 +107,9 @@ func propsArgs(t *testing.T, dir string, kv []string) []string {
 	return []string{"serve", path}
 }
 
-func (mc *migCluster) controllerArgs(id int32, migrating bool) []string {
+// controllerArgs writes controller id's properties: migrating adds the
+// forward migration's keys, extra any others (key=value).
+func (mc *migCluster) controllerArgs(id int32, migrating bool, extra ...string) []string {
 	n := mc.controllers[id]
 	kv := []string{
 		"process.roles=controller",
@@ -123,7 +125,7 @@ func (mc *migCluster) controllerArgs(id int32, migrating bool) []string {
 	if migrating {
 		kv = append(kv, "zookeeper.connect="+mc.zk.Addr, "zookeeper.metadata.migration.enable=true", "zookeeper.session.timeout.ms=4000")
 	}
-	return propsArgs(mc.t, n.dir, kv)
+	return propsArgs(mc.t, n.dir, append(kv, extra...))
 }
 
 // startMigCluster is step 1: three ZooKeeper-mode brokers.
@@ -420,6 +422,45 @@ func readAll(t *testing.T, seeds []string, want map[int32]map[int64]string) map[
 	return got
 }
 
+// nothingLost checks what every migration test promises once the producer
+// has stopped: every acknowledged record readable at its offset, the topic
+// ids of ids unchanged (and every topic of also present), the committed
+// offsets of group mig-g unchanged. what names the moment in messages.
+func (mc *migCluster) nothingLost(what string, acked map[int32]map[int64]string, ids map[string][16]byte, committed map[int32]int64, also ...string) {
+	t := mc.t
+	t.Helper()
+	got := readAll(t, mc.seeds(), acked)
+	n := 0
+	for part, recs := range acked {
+		for off, v := range recs {
+			n++
+			if got[part][off] != v {
+				t.Fatalf("acked %s-%d@%d = %q, read %q %s", migTopic, part, off, v, got[part][off], what)
+			}
+		}
+	}
+	t.Logf("%d acknowledged records readable %s", n, what)
+	cl := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...))
+	after := topicIDs(t, cl, append([]string{migTopic, "__consumer_offsets"}, also...)...) // fails unless every topic is there
+	for name, id := range ids {
+		if after[name] != id {
+			t.Fatalf("topic id of %s changed %s: %x -> %x", name, what, id, after[name])
+		}
+	}
+	eventually(t, migWait, "committed offsets unchanged "+what, func() error {
+		off, err := offsetFetch(cl, "mig-g")
+		if err != nil {
+			return err
+		}
+		for part, o := range committed {
+			if off[part] != o {
+				return fmt.Errorf("partition %d: committed %d, now %d", part, o, off[part])
+			}
+		}
+		return nil
+	})
+}
+
 // prepareMigration is step 1 with data: topic mig (RF 3), 30 records
 // consumed and committed by group mig-g, then a producer and a consumer
 // that run until the test ends.
@@ -526,40 +567,7 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 	})
 	c.stop()
 
-	// Every acknowledged record is readable at its offset.
-	got := readAll(t, mc.seeds(), acked)
-	n := 0
-	for part, recs := range acked {
-		for off, v := range recs {
-			n++
-			if got[part][off] != v {
-				t.Fatalf("acked %s-%d@%d = %q, read %q", migTopic, part, off, v, got[part][off])
-			}
-		}
-	}
-	t.Logf("%d acknowledged records readable after the migration", n)
-
-	// Topic ids and committed offsets unchanged.
-	cl := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...))
-	if after := topicIDs(t, cl, migTopic, "__consumer_offsets"); after != nil {
-		for name, id := range ids {
-			if after[name] != id {
-				t.Fatalf("topic id of %s changed: %x -> %x", name, id, after[name])
-			}
-		}
-	}
-	eventually(t, migWait, "committed offsets unchanged", func() error {
-		off, err := offsetFetch(cl, "mig-g")
-		if err != nil {
-			return err
-		}
-		for part, o := range committed {
-			if off[part] != o {
-				return fmt.Errorf("partition %d: committed %d, now %d", part, o, off[part])
-			}
-		}
-		return nil
-	})
+	mc.nothingLost("after the migration", acked, ids, committed)
 
 	// zkraft meta shows the records loaded from ZooKeeper.
 	out, err = mc.zkraft("meta", "dump", "--bootstrap-controller", mc.bootstrap())
@@ -633,30 +641,7 @@ func TestE2EMigrateRollback(t *testing.T) {
 	}
 	acked := p.stop()
 	c.stop()
-	got := readAll(t, mc.seeds(), acked)
-	for part, recs := range acked {
-		for off, v := range recs {
-			if got[part][off] != v {
-				t.Fatalf("acked %s-%d@%d = %q, read %q after rollback", migTopic, part, off, v, got[part][off])
-			}
-		}
-	}
-	cl := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...))
-	after := topicIDs(t, cl, migTopic, "__consumer_offsets")
-	for name, id := range ids {
-		if after[name] != id {
-			t.Fatalf("topic id of %s changed: %x -> %x", name, id, after[name])
-		}
-	}
-	off, err := offsetFetch(cl, "mig-g")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for part, o := range committed {
-		if off[part] != o {
-			t.Fatalf("partition %d: committed %d, now %d", part, o, off[part])
-		}
-	}
+	mc.nothingLost("after rollback", acked, ids, committed)
 	// Nothing is offline: every partition has a leader in ZooKeeper.
 	for part := int32(0); part < 3; part++ {
 		st, _, err := zkState(mc.raw, migTopic, part)

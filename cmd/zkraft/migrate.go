@@ -226,6 +226,14 @@ func migrationSummary(zs migrate.ZkStatus, ls migrate.LogStatus) []string {
 		} else {
 			out = append(out, "dual-write:           not started (nothing mirrored yet)")
 		}
+	case metadata.ZkMigrationReverse:
+		if len(ls.KRaftBrokers) > 0 {
+			out = append(out, fmt.Sprintf("reverse migration:    roll quorum-mode brokers %v to ZooKeeper mode with zookeeper.metadata.migration.enable=true (in ZooKeeper mode: %v)",
+				ls.KRaftBrokers, zs.Brokers))
+		} else {
+			out = append(out, fmt.Sprintf("reverse migration:    every broker in ZooKeeper mode %v: stop the controllers, then zkraft migrate rollback", zs.Brokers))
+		}
+		out = append(out, fmt.Sprintf("dual-write lag:        %d offsets", max(ls.Offset-mirrored, 0)))
 	case metadata.ZkMigrationPostMigration:
 		out = append(out, fmt.Sprintf("brokers:              quorum mode %v", ls.KRaftBrokers))
 		if len(zs.Brokers) > 0 {
@@ -302,7 +310,7 @@ func migrateFinalize(ctx context.Context, zkConnect, bootstrap string, w io.Writ
 const rollbackFinalized = `the migration was finalized (POST_MIGRATION): ZooKeeper stopped being written at the finalize,
 so ZooKeeper-mode brokers electing a controller on it would serve a stale tree (topics created since missing,
 leaders and ISRs out of date). Nothing was changed. Going back to ZooKeeper mode from a finalized cluster takes
-the reverse migration: docs/migration.md, "From the quorum back to ZooKeeper mode" (not complete yet: see there)`
+the reverse migration: docs/migration.md, "From the quorum back to ZooKeeper mode"`
 
 func migrateRollback(ctx context.Context, zkConnect, bootstrap string, w io.Writer) error {
 	if bootstrap != "" {

@@ -43,6 +43,12 @@ func TestMigrationSummary(t *testing.T) {
 			migrate.LogStatus{State: metadata.ZkMigrationPostMigration, KRaftBrokers: []int32{1, 2, 3}, Offset: 900},
 			[]string{"quorum mode [1 2 3]", "dual-write:           stopped at the finalize", "up to offset 70", "no rollback"},
 			[]string{"lag", "0/0"}},
+		{"reverse, brokers to roll", migrate.ZkStatus{Brokers: []int32{1}, Migration: mig(80)},
+			migrate.LogStatus{State: metadata.ZkMigrationReverse, RegisteredBrokers: []int32{1}, KRaftBrokers: []int32{2, 3}, Offset: 81},
+			[]string{"roll quorum-mode brokers [2 3] to ZooKeeper mode", "dual-write lag:        1 offsets"}, []string{"0/0", "finalize"}},
+		{"reverse, brokers rolled", migrate.ZkStatus{Brokers: []int32{1, 2, 3}, Migration: mig(90)},
+			migrate.LogStatus{State: metadata.ZkMigrationReverse, RegisteredBrokers: []int32{1, 2, 3}, Offset: 90},
+			[]string{"every broker in ZooKeeper mode [1 2 3]: stop the controllers, then zkraft migrate rollback"}, nil},
 		{"never migrated", migrate.ZkStatus{}, migrate.LogStatus{State: metadata.ZkMigrationNone, KRaftBrokers: []int32{1}, Offset: 9},
 			[]string{"not created for a migration"}, []string{"lag", "0/0"}},
 	} {

@@ -223,7 +223,7 @@ func (h *hybridMetadata) run(ctx context.Context, interval time.Duration) {
 // POST_MIGRATION for a broker restarted late).
 func logHoldsMetadata(img *metadata.Image) bool {
 	s := img.ZkMigrationState()
-	return s == metadata.ZkMigrationMigration || s == metadata.ZkMigrationPostMigration
+	return s == metadata.ZkMigrationMigration || s == metadata.ZkMigrationPostMigration || s == metadata.ZkMigrationReverse
 }
 
 // switchLocked moves the broker to img (the log's when toLog, else the

@@ -20,7 +20,9 @@ import (
 // controllerMigration is the migration side of a process.roles=controller
 // node (docs/migration.md). With zookeeper.connect and
 // zookeeper.metadata.migration.enable=true it runs the migration driver
-// (package migrate) and formats the log with ZooKeeper's /cluster/id.
+// (package migrate) and formats the log with ZooKeeper's /cluster/id; with
+// zookeeper.metadata.migration.reverse.enable=true it runs the driver of
+// the reverse migration (quorum -> ZooKeeper mode).
 // Without them it is the finalizer: when this controller is active and the
 // log is still in MIGRATION, it writes POST_MIGRATION (step 5 of the
 // runbook: controllers restarted without the ZooKeeper keys).
@@ -35,6 +37,13 @@ type controllerMigration struct {
 // gets ZooKeeper's cluster id.
 func newControllerMigration(ctx context.Context, cfg *config.Config, qcfg *quorum.Config, logger *zap.Logger) (*controllerMigration, error) {
 	m := &controllerMigration{log: logger.Named("migration")}
+	if cfg.ZooKeeperConnect != "" && cfg.ZooKeeperReverseEnable {
+		// The reverse migration: the log keeps its own cluster id, which
+		// the export writes to (or checks in) ZooKeeper.
+		var err error
+		m.drv, err = migrate.New(driverConfig(cfg, true), logger)
+		return m, err
+	}
 	if cfg.ZooKeeperConnect == "" || !cfg.ZooKeeperMigrationEnable {
 		return m, nil
 	}
@@ -56,13 +65,19 @@ func newControllerMigration(ctx context.Context, cfg *config.Config, qcfg *quoru
 	default:
 		return nil, fmt.Errorf("read %s: %w", zk.ClusterIDPath, err)
 	}
-	mcfg := migrate.DefaultConfig()
-	mcfg.Servers, mcfg.Chroot, mcfg.NodeID = cfg.ZooKeeperServers, cfg.ZooKeeperChroot, cfg.NodeID
-	mcfg.SessionTimeout, mcfg.ConnectionTimeout = cfg.ZooKeeperSessionTimeout, cfg.ZooKeeperConnectionTimeout
-	if m.drv, err = migrate.New(mcfg, logger); err != nil {
+	if m.drv, err = migrate.New(driverConfig(cfg, false), logger); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// driverConfig is the migration driver's configuration from the node's.
+func driverConfig(cfg *config.Config, reverse bool) migrate.Config {
+	mcfg := migrate.DefaultConfig()
+	mcfg.Servers, mcfg.Chroot, mcfg.NodeID = cfg.ZooKeeperServers, cfg.ZooKeeperChroot, cfg.NodeID
+	mcfg.SessionTimeout, mcfg.ConnectionTimeout = cfg.ZooKeeperSessionTimeout, cfg.ZooKeeperConnectionTimeout
+	mcfg.Reverse = reverse
+	return mcfg
 }
 
 // publishers go to quorum.New: the driver mirrors what the node publishes.

@@ -47,6 +47,7 @@ type Config struct {
 	ZooKeeperSessionTimeout    time.Duration // zookeeper.session.timeout.ms
 	ZooKeeperConnectionTimeout time.Duration // zookeeper.connection.timeout.ms
 	ZooKeeperMigrationEnable   bool          // zookeeper.metadata.migration.enable
+	ZooKeeperReverseEnable     bool          // zookeeper.metadata.migration.reverse.enable (controllers: quorum -> ZooKeeper mode)
 
 	LogDirs        []string // log.dirs, else log.dir
 	MetadataLogDir string   // metadata.log.dir, else LogDirs[0]

@@ -197,6 +197,10 @@ func TestValues(t *testing.T) {
 			func(c *Config) bool { return slices.Equal(c.LogDirs, []string{"/y", "/z"}) && c.MetadataLogDir == "/y" }},
 		{"log.dir alone", zk + "log.dir=/x", nil,
 			func(c *Config) bool { return slices.Equal(c.LogDirs, []string{"/x"}) }},
+		{"reverse controller", "process.roles=controller\nnode.id=1\ncontroller.quorum.voters=1@127.0.0.1:9093\nlisteners=CONTROLLER://127.0.0.1:9093\ncontroller.listener.names=CONTROLLER\nzookeeper.connect=zk:2181/kafka\nzookeeper.metadata.migration.reverse.enable=true", nil,
+			func(c *Config) bool {
+				return c.ZooKeeperReverseEnable && !c.ZooKeeperMigrationEnable && c.ZooKeeperChroot == "/kafka"
+			}},
 		{"zk chroot and default port", "broker.id=1\nzookeeper.connect=a:2181, b ,[::1]:2182/kafka/prod", nil,
 			func(c *Config) bool {
 				return slices.Equal(c.ZooKeeperServers, []string{"a:2181", "b:2181", "[::1]:2182"}) && c.ZooKeeperChroot == "/kafka/prod"
@@ -353,6 +357,10 @@ func TestErrors(t *testing.T) {
 		{"zk mode by overrides without broker.id", "", []string{"zookeeper.connect=zk:2181"}, ErrInconsistent, `broker.id (or node.id) is required in zookeeper mode`},
 		{"zk migration broker by overrides without voters", "", []string{"zookeeper.connect=zk:2181", "broker.id=1", "zookeeper.metadata.migration.enable=true"}, ErrInconsistent, `needs controller.quorum.voters and controller.listener.names`},
 		{"migrating controller without zk", "process.roles=controller\nnode.id=1\ncontroller.quorum.voters=1@127.0.0.1:9093\nlisteners=CONTROLLER://127.0.0.1:9093\ncontroller.listener.names=CONTROLLER\nzookeeper.metadata.migration.enable=true", nil, ErrInconsistent, `zookeeper.metadata.migration.enable=true with process.roles=controller needs zookeeper.connect`},
+		{"reverse flag on zk broker", zk + "zookeeper.metadata.migration.reverse.enable=true", nil, ErrInconsistent, `zookeeper.metadata.migration.reverse.enable=true is for controllers`},
+		{"reverse flag on combined node", "", []string{"zookeeper.connect=zk:2181", "process.roles=broker,controller", "zookeeper.metadata.migration.reverse.enable=true"}, ErrInconsistent, `is for process.roles=controller, not process.roles=broker,controller`},
+		{"reverse controller without zk", "process.roles=controller\nnode.id=1\ncontroller.quorum.voters=1@127.0.0.1:9093\nlisteners=CONTROLLER://127.0.0.1:9093\ncontroller.listener.names=CONTROLLER\nzookeeper.metadata.migration.reverse.enable=true", nil, ErrInconsistent, `zookeeper.metadata.migration.reverse.enable=true needs zookeeper.connect`},
+		{"both directions", "process.roles=controller\nnode.id=1\ncontroller.quorum.voters=1@127.0.0.1:9093\nlisteners=CONTROLLER://127.0.0.1:9093\ncontroller.listener.names=CONTROLLER\nzookeeper.connect=zk:2181\nzookeeper.metadata.migration.enable=true\nzookeeper.metadata.migration.reverse.enable=true", nil, ErrInconsistent, `set one (forward or reverse)`},
 		{"migration flag on quorum broker", "", []string{"zookeeper.metadata.migration.enable=true"}, ErrInconsistent, `zookeeper.metadata.migration.enable=true is for zookeeper-mode brokers and controllers, not process.roles=broker,controller`},
 		{"zk mode without broker.id", "zookeeper.connect=zk:2181", nil, ErrInconsistent, `broker.id (or node.id) is required in zookeeper mode`},
 		{"zk migration broker without voters", zk + "zookeeper.metadata.migration.enable=true", nil, ErrInconsistent, `needs controller.quorum.voters and controller.listener.names`},

@@ -95,7 +95,8 @@ var keys = map[string]setter{
 	"zookeeper.connection.timeout.ms": msKey(1, func(b *builder, d time.Duration) {
 		b.zkConnTimeout = &d
 	}),
-	"zookeeper.metadata.migration.enable": boolKey(func(b *builder, x bool) { b.ZooKeeperMigrationEnable = x }),
+	"zookeeper.metadata.migration.enable":         boolKey(func(b *builder, x bool) { b.ZooKeeperMigrationEnable = x }),
+	"zookeeper.metadata.migration.reverse.enable": boolKey(func(b *builder, x bool) { b.ZooKeeperReverseEnable = x }),
 	"log.dirs": func(b *builder, v string) error {
 		b.logDirs = append([]string{}, splitList(v)...)
 		return nil

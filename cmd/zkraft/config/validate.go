@@ -94,6 +94,10 @@ func (c *Config) validateMode() error {
 		if c.ZooKeeperMigrationEnable && (len(c.ControllerQuorumVoters) == 0 || len(c.ControllerListenerNames) == 0) {
 			return inconsistent("zookeeper.metadata.migration.enable=true on a zookeeper-mode broker needs controller.quorum.voters and controller.listener.names")
 		}
+		if c.ZooKeeperReverseEnable {
+			return inconsistent("zookeeper.metadata.migration.reverse.enable=true is for controllers (process.roles=controller); " +
+				"zookeeper-mode brokers of a reverse migration use zookeeper.metadata.migration.enable=true")
+		}
 		return nil
 	}
 
@@ -102,9 +106,19 @@ func (c *Config) validateMode() error {
 		return inconsistent("node.id is required when process.roles is set (process.roles=%s)", roles)
 	}
 	controllerOnly := !c.HasRole(RoleBroker)
-	if c.ZooKeeperConnect != "" && !(c.ZooKeeperMigrationEnable && controllerOnly) {
+	if c.ZooKeeperReverseEnable {
+		switch {
+		case !controllerOnly:
+			return inconsistent("zookeeper.metadata.migration.reverse.enable=true is for process.roles=controller, not process.roles=%s", roles)
+		case c.ZooKeeperMigrationEnable:
+			return inconsistent("zookeeper.metadata.migration.enable and zookeeper.metadata.migration.reverse.enable are both true; set one (forward or reverse)")
+		case c.ZooKeeperConnect == "":
+			return inconsistent("zookeeper.metadata.migration.reverse.enable=true needs zookeeper.connect")
+		}
+	}
+	if c.ZooKeeperConnect != "" && !((c.ZooKeeperMigrationEnable || c.ZooKeeperReverseEnable) && controllerOnly) {
 		return inconsistent("process.roles=%s and zookeeper.connect are both set; only a migrating controller "+
-			"(process.roles=controller with zookeeper.metadata.migration.enable=true) may have both", roles)
+			"(process.roles=controller with zookeeper.metadata.migration.enable=true or zookeeper.metadata.migration.reverse.enable=true) may have both", roles)
 	}
 	if c.ZooKeeperMigrationEnable && controllerOnly && c.ZooKeeperConnect == "" {
 		return inconsistent("zookeeper.metadata.migration.enable=true with process.roles=controller needs zookeeper.connect")

@@ -154,6 +154,8 @@ func zkStateName(s int8) string {
 		return "PRE_MIGRATION"
 	case metadata.ZkMigrationPostMigration:
 		return "POST_MIGRATION"
+	case metadata.ZkMigrationReverse:
+		return "REVERSE_MIGRATION"
 	}
 	return "UNKNOWN(" + strconv.Itoa(int(s)) + ")"
 }
