@@ -47,6 +47,9 @@ type Status struct {
 	ReadTime          time.Duration // reading the tree
 	MirroredOffset    int64         // last log offset mirrored to ZooKeeper (-1 none)
 	ZkControllerEpoch int32         // /controller_epoch after the takeover (0 before)
+	// HandedOver: the log is in REVERSE_MIGRATION and /migration is gone
+	// (Rollback ran): the driver leaves ZooKeeper to its brokers.
+	HandedOver bool
 }
 
 // Driver is the migration driver (Kafka's KRaftMigrationDriver). It runs
@@ -239,6 +242,23 @@ func (d *Driver) step(ctx context.Context) {
 		d.setState(Inactive)
 		return
 	case st == metadata.ZkMigrationReverse:
+		if d.fence == nil {
+			if m, _, ok, rerr := d.s.readMigration(); rerr == nil && (!ok || m.KRaftControllerID < 0) {
+				// Rollback deleted /migration (Start recreates it empty):
+				// the ZooKeeper-mode brokers own the metadata; taking
+				// /controller back would rewrite ZooKeeper from a log that
+				// stopped at the hand-over.
+				if !d.handedOver() {
+					d.log.Error("reverse migration handed over to ZooKeeper mode (no /migration): not taking /controller back; " +
+						"remove zookeeper.connect from this controller")
+				}
+				d.mu.Lock()
+				d.status.HandedOver = true
+				d.mu.Unlock()
+				d.setState(Inactive)
+				return
+			}
+		}
 		err = d.migration(ctx, img) // dual-write; a new leader takes over and resyncs first
 	case st == metadata.ZkMigrationNone:
 		err = d.bootstrap(ctx, img)
@@ -433,6 +453,12 @@ func (d *Driver) migrate(ctx context.Context) error {
 	d.setState(KRaftControllerToBrokerComm)
 	d.setState(DualWrite)
 	return nil
+}
+
+func (d *Driver) handedOver() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.status.HandedOver
 }
 
 func (d *Driver) setZkEpoch(e int32) {

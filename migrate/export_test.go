@@ -320,4 +320,23 @@ func TestReverseMigration(t *testing.T) {
 			t.Fatalf("after the hand-over, %s: %v %+v (log id %v)", lt.Name, ok, zt, lt.ID)
 		}
 	}
+	// A reverse controller started again on the log after the hand-over
+	// leaves ZooKeeper alone.
+	again, err := New(cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Start(ctx, node); err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	eventually(t, 20*time.Second, "the driver sees the hand-over", func() error {
+		if !again.Status().HandedOver {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	if c, _ := readController(t, conn, chroot); c.IsKRaft() || !b1.IsController() {
+		t.Fatalf("/controller after the hand-over and a restarted reverse controller: %+v", c)
+	}
 }
