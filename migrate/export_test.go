@@ -272,14 +272,7 @@ func TestReverseMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	drv, err := New(cfg, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := drv.Start(ctx, node); err != nil {
-		t.Fatal(err)
-	}
-	defer drv.Close()
+	drv := startDriver(t, ctx, cfg, node)
 	eventually(t, 20*time.Second, "REVERSE_MIGRATION, dual-writing", func() error {
 		if s := node.Image().ZkMigrationState(); s != metadata.ZkMigrationReverse || drv.State() != DualWrite {
 			return fmt.Errorf("log %s, driver %s", StateName(s), drv.State())
@@ -322,14 +315,7 @@ func TestReverseMigration(t *testing.T) {
 	}
 	// A reverse controller started again on the log after the hand-over
 	// leaves ZooKeeper alone.
-	again, err := New(cfg, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := again.Start(ctx, node); err != nil {
-		t.Fatal(err)
-	}
-	defer again.Close()
+	again := startDriver(t, ctx, cfg, node)
 	eventually(t, 20*time.Second, "the driver sees the hand-over", func() error {
 		if !again.Status().HandedOver {
 			return errors.New("not yet")
@@ -339,4 +325,18 @@ func TestReverseMigration(t *testing.T) {
 	if c, _ := readController(t, conn, chroot); c.IsKRaft() || !b1.IsController() {
 		t.Fatalf("/controller after the hand-over and a restarted reverse controller: %+v", c)
 	}
+}
+
+// startDriver starts a driver on node, closed when the test ends.
+func startDriver(t *testing.T, ctx context.Context, cfg Config, node Quorum) *Driver {
+	t.Helper()
+	drv, err := New(cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := drv.Start(ctx, node); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = drv.Close() })
+	return drv
 }

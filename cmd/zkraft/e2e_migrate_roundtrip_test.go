@@ -112,17 +112,7 @@ func TestE2EMigrateRoundTrip(t *testing.T) {
 	if out, err := mc.zkraft("migrate", "rollback", "--zookeeper", mc.zk.Addr); err != nil {
 		t.Fatalf("zkraft migrate rollback: %v\n%s", err, out)
 	}
-	eventually(t, migWait, "a ZooKeeper-mode broker is controller", func() error {
-		data, _, err := mc.raw.Get(zk.ControllerPath)
-		if err != nil {
-			return err
-		}
-		c, err := zk.DecodeController(data)
-		if err != nil || c.IsKRaft() {
-			return fmt.Errorf("/controller %s: %v", data, err)
-		}
-		return nil
-	})
+	mc.waitZkController()
 	for id := int32(1); id <= 3; id++ {
 		mc.rollBroker(id, phaseZk)
 		p.waitMore(t, 5, fmt.Sprintf("after broker %d dropped the migration keys", id))

@@ -422,11 +422,9 @@ func readAll(t *testing.T, seeds []string, want map[int32]map[int64]string) map[
 	return got
 }
 
-// nothingLost checks what every migration test promises once the producer
-// has stopped: every acknowledged record readable at its offset, the topic
-// ids of ids unchanged (and every topic of also present), the committed
-// offsets of group mig-g unchanged. what names the moment in messages.
-func (mc *migCluster) nothingLost(what string, acked map[int32]map[int64]string, ids map[string][16]byte, committed map[int32]int64, also ...string) {
+// ackedReadable checks that every acknowledged record is readable at its
+// offset (what names the moment in messages).
+func (mc *migCluster) ackedReadable(what string, acked map[int32]map[int64]string) {
 	t := mc.t
 	t.Helper()
 	got := readAll(t, mc.seeds(), acked)
@@ -440,6 +438,33 @@ func (mc *migCluster) nothingLost(what string, acked map[int32]map[int64]string,
 		}
 	}
 	t.Logf("%d acknowledged records readable %s", n, what)
+}
+
+// waitZkController waits until a ZooKeeper-mode broker holds /controller
+// (after a rollback).
+func (mc *migCluster) waitZkController() {
+	mc.t.Helper()
+	eventually(mc.t, migWait, "a ZooKeeper-mode broker is controller", func() error {
+		data, _, err := mc.raw.Get(zk.ControllerPath)
+		if err != nil {
+			return err
+		}
+		c, err := zk.DecodeController(data)
+		if err != nil || c.IsKRaft() {
+			return fmt.Errorf("/controller %s: %v", data, err)
+		}
+		return nil
+	})
+}
+
+// nothingLost checks what every migration test promises once the producer
+// has stopped: every acknowledged record readable at its offset, the topic
+// ids of ids unchanged (and every topic of also present), the committed
+// offsets of group mig-g unchanged. what names the moment in messages.
+func (mc *migCluster) nothingLost(what string, acked map[int32]map[int64]string, ids map[string][16]byte, committed map[int32]int64, also ...string) {
+	t := mc.t
+	t.Helper()
+	mc.ackedReadable(what, acked)
 	cl := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...))
 	after := topicIDs(t, cl, append([]string{migTopic, "__consumer_offsets"}, also...)...) // fails unless every topic is there
 	for name, id := range ids {
@@ -623,17 +648,7 @@ func TestE2EMigrateRollback(t *testing.T) {
 	}
 	t.Logf("rollback:\n%s", out)
 	mustContain(t, "rollback output", out, "deleted /controller", "deleted /migration")
-	eventually(t, migWait, "a ZooKeeper-mode broker is controller", func() error {
-		data, _, err := mc.raw.Get(zk.ControllerPath)
-		if err != nil {
-			return err
-		}
-		c, err := zk.DecodeController(data)
-		if err != nil || c.IsKRaft() {
-			return fmt.Errorf("/controller %s: %v", data, err)
-		}
-		return nil
-	})
+	mc.waitZkController()
 	// Rollback roll 2: plain ZooKeeper mode.
 	for id := int32(1); id <= 3; id++ {
 		mc.rollBroker(id, phaseZk)
@@ -780,16 +795,5 @@ func TestE2EMigrateControllerFailover(t *testing.T) {
 		t.Fatal("/zombie written")
 	}
 	p.waitMore(t, 10, "after the failover")
-	acked := p.stop()
-	got := readAll(t, mc.seeds(), acked)
-	n := 0
-	for part, recs := range acked {
-		for off, v := range recs {
-			n++
-			if got[part][off] != v {
-				t.Fatalf("acked %s-%d@%d = %q, read %q", migTopic, part, off, v, got[part][off])
-			}
-		}
-	}
-	t.Logf("%d acknowledged records readable after the failover", n)
+	mc.ackedReadable("after the failover", p.stop())
 }
