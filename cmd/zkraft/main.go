@@ -28,7 +28,7 @@ Usage:
   zkraft topics --bootstrap-server H:P --list|--describe|--create|--delete|--alter [flags]
         manage topics over the Kafka protocol, as kafka-topics.sh (see zkraft topics --help)
   zkraft migrate status|finalize|rollback [flags]
-        ZooKeeper -> quorum migration (see zkraft migrate help, docs/migration.md)
+        ZooKeeper <-> quorum migration, both ways (see zkraft migrate help, docs/migration.md)
   zkraft version
 `
 

@@ -27,6 +27,8 @@ const migrateUsage = `Usage:
         after stopping the controllers: delete /controller and /migration, raise /controller_epoch
         above every partition state's stamp, so ZooKeeper-mode brokers elect a controller again;
         refused once the migration is finalized (ZooKeeper's marker, or the log if it can be read)
+The reverse migration (quorum -> ZooKeeper mode) starts with the controllers' key
+zookeeper.metadata.migration.reverse.enable=true and ends with zkraft migrate rollback.
 See docs/migration.md.
 `
 
