@@ -20,7 +20,9 @@ package broker
 // to the request's timeout (REQUEST_TIMED_OUT on expiry). Anything else is
 // INVALID_REQUIRED_ACKS. A transactional produce is refused
 // (TRANSACTIONAL_ID_AUTHORIZATION_FAILED: transactions are not implemented).
-// v8+ responses carry the error message.
+// v8+ responses carry the error message. v10+ answers to
+// NOT_LEADER_OR_FOLLOWER carry the current leader and its endpoint
+// (KIP-951, leaderHints).
 
 import (
 	"context"
@@ -28,6 +30,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zkraft/zkraft/broker/network"
@@ -44,7 +47,7 @@ type committedWait struct {
 	original int64
 }
 
-func (b *Broker) handleProduce(ctx context.Context, _ *network.Request, req *kmsg.ProduceRequest) (kmsg.Response, error) {
+func (b *Broker) handleProduce(ctx context.Context, nreq *network.Request, req *kmsg.ProduceRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	var reqErr error
 	switch {
@@ -117,7 +120,50 @@ func (b *Broker) handleProduce(ctx context.Context, _ *network.Request, req *kms
 			}
 		}
 	}
+	if req.Version >= 10 {
+		b.leaderHints(resp, nreq.Listener)
+	}
 	return resp, nil
+}
+
+// leaderHints fills KIP-951's CurrentLeader of every NOT_LEADER_OR_FOLLOWER
+// partition from the latest image, and NodeEndpoints with those leaders'
+// endpoints on the request's listener, so a client moves to the new leader
+// at once instead of waiting for a metadata refresh (which franz-go spaces
+// by its 5 s metadata min age). A partition without a leader, or one the
+// image still names this broker leader of, gets no hint.
+func (b *Broker) leaderHints(resp *kmsg.ProduceResponse, listener string) {
+	img := b.Image()
+	var hinted map[int32]bool
+	for ti := range resp.Topics {
+		rt := &resp.Topics[ti]
+		t, ok := img.Topic(rt.Topic)
+		if !ok {
+			continue
+		}
+		for pi := range rt.Partitions {
+			p := &rt.Partitions[pi]
+			if p.ErrorCode != kerr.NotLeaderForPartition.Code {
+				continue
+			}
+			reg, ok := t.Partitions[p.Partition]
+			if !ok || reg.Leader < 0 || reg.Leader == b.cfg.NodeID {
+				continue
+			}
+			p.CurrentLeader.LeaderID, p.CurrentLeader.LeaderEpoch = reg.Leader, reg.LeaderEpoch
+			if hinted == nil {
+				hinted = map[int32]bool{}
+			}
+			hinted[reg.Leader] = true
+		}
+	}
+	for _, mb := range b.metadataBrokers(img, listener) {
+		if hinted[mb.NodeID] {
+			pb := kmsg.NewProduceResponseBroker()
+			pb.NodeID, pb.Host, pb.Port, pb.Rack = mb.NodeID, mb.Host, mb.Port, mb.Rack
+			resp.Brokers = append(resp.Brokers, pb)
+		}
+	}
 }
 
 // appendPartition appends one partition's batches to the local log.

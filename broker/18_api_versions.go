@@ -27,6 +27,7 @@ var apiRanges = map[int16][2]int16{
 	1:  {4, 13}, // Fetch: v4 is the first with record batches; v13 = topic ids
 	2:  {1, 7},  // ListOffsets: v8+ adds tiered-storage timestamps
 	3:  {1, 12}, // Metadata: v13 adds a top-level error code only
+	7:  {1, 3},  // ControlledShutdown (ZooKeeper mode only, see servesKey): v0 has a non-standard header
 	8:  {0, 8},  // OffsetCommit: v9+ = KIP-848 member epochs
 	9:  {0, 8},  // OffsetFetch: v9+ = KIP-848 member epochs
 	10: {0, 4},  // FindCoordinator: v5+ = KIP-890 / share groups
@@ -53,22 +54,39 @@ var _ network.Versioner = (*Broker)(nil)
 func (b *Broker) Versions() map[int16][2]int16 {
 	out := make(map[int16][2]int16, len(apiRanges))
 	for k, v := range apiRanges {
-		out[k] = v
+		if b.servesKey(k) {
+			out[k] = v
+		}
 	}
 	return out
 }
 
+// servesKey: every key of apiRanges, except ControlledShutdown (7) unless
+// the controller implements ControlledShutdowner (ZooKeeper mode).
+func (b *Broker) servesKey(key int16) bool {
+	if _, ok := apiRanges[key]; !ok {
+		return false
+	}
+	if key == 7 {
+		_, ok := b.ctrl.(ControlledShutdowner)
+		return ok
+	}
+	return true
+}
+
 // versionRange reports the range this broker serves for key.
-func versionRange(key int16) (lo, hi int16, ok bool) {
-	r, ok := apiRanges[key]
-	return r[0], r[1], ok
+func (b *Broker) versionRange(key int16) (lo, hi int16, ok bool) {
+	r := apiRanges[key]
+	return r[0], r[1], b.servesKey(key)
 }
 
 func (b *Broker) handleApiVersions(_ context.Context, _ *network.Request, req *kmsg.ApiVersionsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
 	keys := make([]int16, 0, len(apiRanges))
 	for k := range apiRanges {
-		keys = append(keys, k)
+		if b.servesKey(k) {
+			keys = append(keys, k)
+		}
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
 	for _, k := range keys {

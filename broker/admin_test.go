@@ -298,14 +298,25 @@ func TestDescribeConfigs(t *testing.T) {
 }
 
 // TestApiVersions: the advertised table is sorted, within kmsg's support,
-// and identical to what Versions gives the network server.
+// and identical to what Versions gives the network server. A controller
+// without ControlledShutdowner (quorum mode, this fake) means no key 7.
 func TestApiVersions(t *testing.T) {
 	h := newHarness(t, nil)
 	req := kmsg.NewPtrApiVersionsRequest()
 	req.Version = 3
 	resp := h.handle(req).(*kmsg.ApiVersionsResponse)
-	if resp.ErrorCode != 0 || len(resp.ApiKeys) != len(apiRanges) {
+	if resp.ErrorCode != 0 || len(resp.ApiKeys) != len(apiRanges)-1 {
 		t.Fatalf("%+v", resp)
+	}
+	for _, k := range resp.ApiKeys {
+		if k.ApiKey == 7 {
+			t.Fatal("ControlledShutdown advertised without a ControlledShutdowner")
+		}
+	}
+	cs := kmsg.NewPtrControlledShutdownRequest()
+	cs.Version = 3
+	if _, err := h.b.Handle(ctxT(t), networkRequest{req: cs, listener: "PLAINTEXT"}.build()); !errors.Is(err, ErrUnsupportedAPI) {
+		t.Fatalf("controlled shutdown without a ControlledShutdowner: %v", err)
 	}
 	if !sort.SliceIsSorted(resp.ApiKeys, func(i, j int) bool { return resp.ApiKeys[i].ApiKey < resp.ApiKeys[j].ApiKey }) {
 		t.Fatal("keys not sorted")

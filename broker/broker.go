@@ -87,7 +87,7 @@ var _ network.Handler = (*Broker)(nil)
 // what Kafka does for a request it cannot serve at all.
 func (b *Broker) Handle(ctx context.Context, req *network.Request) (kmsg.Response, error) {
 	if req.APIKey != 18 { // ApiVersions answers any version itself (KIP-511)
-		if lo, hi, ok := versionRange(req.APIKey); !ok || req.Version < lo || req.Version > hi {
+		if lo, hi, ok := b.versionRange(req.APIKey); !ok || req.Version < lo || req.Version > hi {
 			return nil, fmt.Errorf("%w: key %d version %d", ErrUnsupportedAPI, req.APIKey, req.Version)
 		}
 	}
@@ -100,6 +100,8 @@ func (b *Broker) Handle(ctx context.Context, req *network.Request) (kmsg.Respons
 		return b.handleListOffsets(ctx, req, body)
 	case *kmsg.MetadataRequest:
 		return b.handleMetadata(ctx, req, body)
+	case *kmsg.ControlledShutdownRequest:
+		return b.handleControlledShutdown(ctx, req, body)
 	case *kmsg.ApiVersionsRequest:
 		return b.handleApiVersions(ctx, req, body)
 	case *kmsg.CreateTopicsRequest:

@@ -28,3 +28,23 @@ type Controller interface {
 	DeleteTopics(ctx context.Context, names []string) []error
 	AllocateProducerIDs(ctx context.Context, brokerID int32) (first int64, count int64, err error)
 }
+
+// ControlledShutdowner is the optional half of Controller that a
+// ZooKeeper-mode controller implements: Kafka's ControlledShutdown (api key
+// 7), which a broker sends to the controller before it stops. In quorum
+// mode controlled shutdown rides on heartbeats instead, so the key is only
+// served (and advertised by ApiVersions) when the controller implements it.
+//
+// Contract:
+//   - ControlledShutdown moves leadership of every partition brokerID leads
+//     (with another usable ISR member) to that member and takes brokerID out
+//     of the ISRs it follows in, then returns the partitions it still leads.
+//     It returns once those writes are done; the broker asks again until
+//     nothing remains or it gives up.
+//   - Errors wrap metadata.ErrNotController (this broker is not the
+//     controller), metadata.ErrUnknownBroker / ErrStaleBrokerEpoch (brokerID
+//     is not registered with brokerEpoch), or the write's error.
+//   - Must return once ctx is done; safe for concurrent use.
+type ControlledShutdowner interface {
+	ControlledShutdown(ctx context.Context, brokerID int32, brokerEpoch int64) ([]metadata.TopicPartition, error)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -125,6 +126,56 @@ func TestProduceErrors(t *testing.T) {
 				t.Fatalf("error answer with base offset %d, message %v", p.BaseOffset, p.ErrorMessage)
 			}
 		})
+	}
+}
+
+// TestProduceNotLeaderHint: from v10 a NOT_LEADER_OR_FOLLOWER answer names
+// the current leader, its leader epoch and its endpoint (KIP-951), so a
+// client moves at once; v9 has no such fields.
+func TestProduceNotLeaderHint(t *testing.T) {
+	h := newHarness(t, nil)
+	cl := h.client()
+	other := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 19092}
+	h.ctrl.register(t, 2, other) // a broker with an endpoint but no server
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "elsewhere", -1, -1
+	ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+	ra.Partition, ra.Replicas = 0, []int32{2}
+	rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
+	req.Topics = append(req.Topics, rt)
+	if resp, err := req.RequestWith(ctxT(t), cl); err != nil || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create elsewhere: %v %+v", err, resp)
+	}
+	et, _ := h.b.Image().Topic("elsewhere")
+	reg := et.Partitions[0]
+	good := buildBatch(batchSpec{producerID: -1, producerEpoch: -1, baseSequence: -1, timestamp: 1, values: []string{"v"}})
+	for _, version := range []int16{9, 10, 11} {
+		preq := kmsg.NewPtrProduceRequest()
+		preq.Version, preq.Acks, preq.TimeoutMillis = version, 1, 5000
+		prt := kmsg.NewProduceRequestTopic()
+		prt.Topic = "elsewhere"
+		prp := kmsg.NewProduceRequestTopicPartition()
+		prp.Records = append([]byte{}, good...)
+		prt.Partitions = append(prt.Partitions, prp)
+		preq.Topics = append(preq.Topics, prt)
+		resp := h.handle(preq).(*kmsg.ProduceResponse)
+		p := resp.Topics[0].Partitions[0]
+		if p.ErrorCode != kerr.NotLeaderForPartition.Code {
+			t.Fatalf("v%d: code %d", version, p.ErrorCode)
+		}
+		if version < 10 {
+			if len(resp.Brokers) != 0 {
+				t.Fatalf("v%d: brokers %+v", version, resp.Brokers)
+			}
+			continue
+		}
+		if p.CurrentLeader.LeaderID != 2 || p.CurrentLeader.LeaderEpoch != reg.LeaderEpoch {
+			t.Fatalf("v%d: current leader %+v, want 2 at epoch %d", version, p.CurrentLeader, reg.LeaderEpoch)
+		}
+		if len(resp.Brokers) != 1 || resp.Brokers[0].NodeID != 2 || resp.Brokers[0].Host != "127.0.0.1" || resp.Brokers[0].Port != 19092 {
+			t.Fatalf("v%d: brokers %+v", version, resp.Brokers)
+		}
 	}
 }
 

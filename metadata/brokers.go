@@ -166,6 +166,11 @@ func moveAway(img *Image, id int32, usable map[int32]bool, cfg *ControllerConfig
 
 // ControlledShutdown returns BrokerRegistrationChangeRecord(InControlledShutdown=1)
 // and moves leadership and ISR membership away from the broker (KIP-841).
+// Where the broker only follows, the change shrinks the ISR and keeps the
+// leader and its leader epoch (as Kafka does since KAFKA-15021): a leader
+// epoch bump there would fence every client of an unchanged leader for
+// nothing. A partition it leads gets the next usable ISR member (a new
+// leader epoch), or leader -1 when there is none.
 func ControlledShutdown(img *Image, id int32, epoch int64) ([]Record, error) {
 	if err := CheckBrokerEpoch(img, id, epoch); err != nil {
 		return nil, fmt.Errorf("controlled shutdown: %w", err)
@@ -177,7 +182,17 @@ func ControlledShutdown(img *Image, id int32, epoch int64) ([]Record, error) {
 	}
 	usable := usableSet(img)
 	usable[id] = false
-	return append(recs, moveAway(img, id, usable, nil)...), nil
+	for _, r := range moveAway(img, id, usable, nil) {
+		if pc, ok := r.(*PartitionChangeRecord); ok {
+			if t, ok := img.TopicByID(pc.TopicID); ok {
+				if p, ok := t.Partitions[pc.PartitionID]; ok && p.Leader == pc.Leader {
+					pc.Leader = NoLeaderChange
+				}
+			}
+		}
+		recs = append(recs, r)
+	}
+	return recs, nil
 }
 
 func usableSet(img *Image) map[int32]bool {

@@ -358,6 +358,19 @@ func TestControlledShutdown(t *testing.T) {
 	if p := next.mustPartition(t, "t", 0); p.Leader != 2 || !slices.Equal(p.ISR, []int32{2}) {
 		t.Fatalf("partition %+v", p)
 	}
+	// Where the broker only follows, the ISR shrinks and the leader keeps
+	// its leader epoch (KAFKA-15021): its clients are not fenced.
+	img = replayAll(t, img, part(id, 1, 2, 2, 1))
+	before := img.mustPartition(t, "t", 1)
+	recs, err = ControlledShutdown(img, 1, 101)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next = replayAll(t, img, recs...)
+	if p := next.mustPartition(t, "t", 1); p.Leader != 2 || p.LeaderEpoch != before.LeaderEpoch ||
+		p.PartitionEpoch != before.PartitionEpoch+1 || !slices.Equal(p.ISR, []int32{2}) {
+		t.Fatalf("followed partition %+v, was %+v", p, before)
+	}
 	if _, err := ControlledShutdown(img, 1, 1); !errors.Is(err, ErrStaleBrokerEpoch) {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ var (
 	ErrUnknownBroker               = errors.New("metadata: unknown broker")
 	ErrStaleBrokerEpoch            = errors.New("metadata: stale broker epoch")
 	ErrDuplicateBrokerRegistration = errors.New("metadata: duplicate broker registration")
+	ErrNotController               = errors.New("metadata: not the active controller")
 
 	// AlterPartition errors.
 	ErrNotLeader          = errors.New("metadata: not leader or follower")

@@ -303,3 +303,24 @@ func topicEqual(a, b *TopicImage) bool {
 	}
 	return true
 }
+
+// TopicPartition names one partition by topic name.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// LeadsReplicated lists the partitions with more than one replica that img
+// names broker id leader of (what a controlled shutdown moves), in topic
+// then partition order.
+func LeadsReplicated(img *Image, id int32) []TopicPartition {
+	var out []TopicPartition
+	for _, t := range img.Topics() {
+		for _, pid := range t.PartitionIDs() {
+			if p := t.Partitions[pid]; p.Leader == id && len(p.Replicas) > 1 {
+				out = append(out, TopicPartition{Topic: t.Name, Partition: pid})
+			}
+		}
+	}
+	return out
+}

@@ -34,6 +34,7 @@ var MetadataCodes = []Code{
 	{Err: metadata.ErrUnknownBroker, Code: kerr.StaleBrokerEpoch.Code},
 	{Err: metadata.ErrStaleBrokerEpoch, Code: kerr.StaleBrokerEpoch.Code},
 	{Err: metadata.ErrDuplicateBrokerRegistration, Code: kerr.DuplicateBrokerRegistration.Code},
+	{Err: metadata.ErrNotController, Code: kerr.NotController.Code},
 	{Err: metadata.ErrNotLeader, Code: kerr.NotLeaderForPartition.Code},
 	{Err: metadata.ErrFencedLeaderEpoch, Code: kerr.FencedLeaderEpoch.Code},
 	{Err: metadata.ErrInvalidUpdateEpoch, Code: kerr.InvalidUpdateVersion.Code},

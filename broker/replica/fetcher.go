@@ -144,6 +144,7 @@ func (f *fetcher) run() {
 		}
 	}()
 	states := make(map[storage.TopicPartition]*fetchState)
+	fails := 0 // consecutive failed rounds
 	for f.ctx.Err() == nil {
 		f.sync(states)
 		now := f.m.now()
@@ -187,11 +188,43 @@ func (f *fetcher) run() {
 		if err == nil && len(ready) > 0 {
 			err = f.fetch(src, ready)
 		}
-		if err != nil && f.ctx.Err() == nil {
-			f.logger.Info("fetch from leader failed; backing off", zap.Error(err))
+		switch {
+		case err == nil:
+			fails = 0
+		case f.ctx.Err() != nil:
+		case fails == 0:
+			// The first failure is retried at once (after quickRetry): it is
+			// typically a connection to a leader's previous process that
+			// restarted (EOF), which the next request re-dials.
+			fails++
+			f.logger.Info("fetch from leader failed; retrying", zap.Error(err))
+			f.sleep(f.quickRetry())
+		default:
+			fails++
+			f.logger.Info("fetch from leader failed; backing off", zap.Error(err), zap.Int("failures", fails))
 			f.sleep(f.m.cfg.FetchBackoff)
 		}
 	}
+}
+
+// quickRetry is the pause before retrying what a leader change explains:
+// a leader (or a follower) that has not applied the new leader epoch yet,
+// or a first connection failure. Waiting the whole replica.fetch.backoff.ms
+// (1 s) there holds every acks=all produce of the partition for as long,
+// at every leader change.
+func (f *fetcher) quickRetry() time.Duration { return min(leaderChangeRetry, f.m.cfg.FetchBackoff) }
+
+// leaderChangeRetry: see quickRetry.
+const leaderChangeRetry = 50 * time.Millisecond
+
+// partitionBackoff is the pause after a partition error: quickRetry for
+// the errors of a leader change in flight (NOT_LEADER_OR_FOLLOWER,
+// UNKNOWN_LEADER_EPOCH, FENCED_LEADER_EPOCH), else replica.fetch.backoff.ms.
+func (f *fetcher) partitionBackoff(err error) time.Duration {
+	if errors.Is(err, kerr.NotLeaderForPartition) || errors.Is(err, kerr.UnknownLeaderEpoch) || errors.Is(err, kerr.FencedLeaderEpoch) {
+		return f.quickRetry()
+	}
+	return f.m.cfg.FetchBackoff
 }
 
 // sleep waits d, or until the assignment changes or the fetcher stops.
@@ -263,9 +296,10 @@ func (f *fetcher) truncate(src source, states []*fetchState) error {
 			}
 			delete(asked, st.p.tp)
 			if rp.ErrorCode != 0 {
+				perr := kerr.ErrorForCode(rp.ErrorCode)
 				f.logger.Info("offset for leader epoch refused", zap.String("topic", t.Topic),
-					zap.Int32("partition", rp.Partition), zap.Error(kerr.ErrorForCode(rp.ErrorCode)))
-				st.backoffUntil = f.m.now().Add(f.m.cfg.FetchBackoff)
+					zap.Int32("partition", rp.Partition), zap.Error(perr))
+				st.backoffUntil = f.m.now().Add(f.partitionBackoff(perr))
 				continue
 			}
 			f.truncateByEpoch(st, rp.LeaderEpoch, rp.EndOffset)
@@ -408,7 +442,7 @@ func (f *fetcher) applyFetched(st *fetchState, rp *kmsg.FetchResponseTopicPartit
 		return
 	default:
 		p.logger.Debug("fetch partition refused", zap.Int32("leader", f.leader), zap.Error(err))
-		st.backoffUntil = f.m.now().Add(f.m.cfg.FetchBackoff)
+		st.backoffUntil = f.m.now().Add(f.partitionBackoff(err))
 		return
 	}
 	if len(rp.RecordBatches) > 0 {

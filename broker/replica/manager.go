@@ -60,6 +60,7 @@ type Manager struct {
 	retired  []*fetcher // cancelled when their leader moved; Close waits for them
 	alterQ   []*partition
 	closed   bool
+	noFetch  bool // StopFetching was called: followed partitions get no fetcher
 
 	alterWake chan struct{} // capacity 1
 	ctx       context.Context
@@ -153,6 +154,25 @@ func (m *Manager) Close() error {
 		p.mu.Unlock()
 	}
 	return nil
+}
+
+// StopFetching stops every fetcher and starts none for partitions followed
+// later, and waits for the fetchers to end; leaders keep serving. A broker
+// in controlled shutdown calls it before asking the controller to move its
+// leaderships (Kafka's controller sends it StopReplica for the partitions
+// it follows): a follower that no longer fetches cannot be added back to
+// an ISR it is about to leave, where acks=all produces would then wait for
+// it until replica.lag.time.max.ms.
+func (m *Manager) StopFetching() {
+	m.mu.Lock()
+	m.noFetch = true
+	fs := m.fetchers
+	m.fetchers = map[int32]*fetcher{}
+	m.mu.Unlock()
+	for _, f := range fs {
+		f.stop()
+	}
+	m.logger.Info("stopped fetching for controlled shutdown", zap.Int("fetchers", len(fs)))
 }
 
 // Apply is the broker's metadata publisher hook: it runs after the broker
@@ -308,7 +328,7 @@ func (m *Manager) drop(lp metadata.LocalPartition) {
 func (m *Manager) assign(p *partition, leader int32, addr string, epoch int32) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
+	if m.closed || m.noFetch {
 		return
 	}
 	f, ok := m.fetchers[leader]

@@ -24,6 +24,31 @@ const startupTimeout = 60 * time.Second
 // spawned broker must exit within 10 s of it.
 const controlledShutdownTimeout = 5 * time.Second
 
+// shutdownDrain is how long a broker keeps serving after its leaderships
+// moved in a controlled shutdown. Clients that still send to it in that
+// time are answered NOT_LEADER_OR_FOLLOWER with the new leader (KIP-951)
+// and move at once; a client that instead finds the connection gone
+// retries the dead address until its next metadata refresh, which franz-go
+// spaces by its metadata min age (5 s). A producer with data sends at least
+// once per linger plus a round trip, far below this.
+const shutdownDrain = 500 * time.Millisecond
+
+// drainClients keeps serving for shutdownDrain (or until ctx ends) when the
+// controlled shutdown moved moved > 0 leaderships off this broker.
+func drainClients(ctx context.Context, moved int, logger *zap.Logger) {
+	if moved == 0 {
+		return
+	}
+	logger.Info("leaderships moved; serving a little longer so clients learn the new leaders",
+		zap.Int("partitions", moved), zap.Duration("drain", shutdownDrain))
+	t := time.NewTimer(shutdownDrain)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
 // serveBroker runs process.roles=broker: the LogManager, a controller
 // client that registers, heartbeats and follows the metadata log from the
 // active controller (the voters in controller.quorum.voters are the only
@@ -99,11 +124,14 @@ func runBroker(ctx, startCtx context.Context, cfg *config.Config, logger *zap.Lo
 		zap.Int64("broker.epoch", client.BrokerEpoch()))
 
 	<-ctx.Done()
-	logger.Info("shutting down: controlled shutdown")
+	led := len(metadata.LeadsReplicated(client.Image(), cfg.NodeID))
+	logger.Info("shutting down: controlled shutdown", zap.Int("partitions_led", led))
 	sctx, cancel := context.WithTimeout(context.Background(), controlledShutdownTimeout)
 	defer cancel()
 	if err := client.Shutdown(sctx); err != nil {
 		logger.Warn("controlled shutdown incomplete", zap.Error(err))
+	} else {
+		drainClients(sctx, led, logger)
 	}
 	if cerr := srv.Close(); cerr != nil {
 		logger.Warn("close network server", zap.Error(cerr))

@@ -112,13 +112,18 @@ func serveMigratingZooKeeper(ctx context.Context, cfg *config.Config, logger *za
 
 	<-ctx.Done()
 	logger.Info("shutting down")
-	if h.migrated() {
-		sctx, cancel := context.WithTimeout(context.Background(), controlledShutdownTimeout)
-		if err := client.Shutdown(sctx); err != nil {
-			logger.Warn("controlled shutdown incomplete", zap.Error(err))
-		}
-		cancel()
+	sctx, cancel := context.WithTimeout(context.Background(), controlledShutdownTimeout)
+	var serr error
+	if h.zkControlsShutdown(sctx) {
+		serr = zkControlledShutdown(sctx, cfg, backend, epoch, repl, logger)
+	} else {
+		logger.Info("shutting down: controlled shutdown through the controller quorum")
+		serr = client.Shutdown(sctx)
 	}
+	if serr != nil {
+		logger.Warn("controlled shutdown incomplete", zap.Error(serr))
+	}
+	cancel()
 	if cerr := srv.Close(); cerr != nil {
 		logger.Warn("close network server", zap.Error(cerr))
 	}
@@ -266,6 +271,35 @@ func (h *hybridMetadata) attach(b *broker.Broker) {
 	h.b, h.last = b, img
 }
 
+// zkControlsShutdown reports whether this broker's controlled shutdown goes
+// to a ZooKeeper-mode controller (ControlledShutdown, zkControlledShutdown)
+// rather than to the quorum (heartbeats, quorum.Client.Shutdown): whichever
+// controller is current, looked up now rather than at the last periodic
+// check. A ZooKeeper-mode broker holding /controller (before the takeover,
+// or after a rollback) means ZooKeeper; a KRaft controller there means the
+// quorum. While /controller is empty (right after a rollback deleted the
+// quorum's, before a ZooKeeper-mode broker won the election) it waits for
+// the election, up to ctx; then it goes by the image source.
+func (h *hybridMetadata) zkControlsShutdown(ctx context.Context) bool {
+	for {
+		h.mu.Lock()
+		h.reconcileLocked()
+		id, _ := h.zk.Controller()
+		zkCtrl, useLog := h.zkControllerLocked(), h.useLog
+		h.mu.Unlock()
+		if id >= 0 {
+			return zkCtrl
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return !useLog
+		case <-t.C:
+		}
+	}
+}
+
 func (h *hybridMetadata) migrated() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -364,4 +398,12 @@ func (h *hybridMetadata) AlterPartition(ctx context.Context, req metadata.AlterP
 	}
 	req.BrokerEpoch = h.client.BrokerEpoch()
 	return h.client.AlterPartition(ctx, req)
+}
+
+// ControlledShutdown implements broker.ControlledShutdowner: while this
+// broker is the ZooKeeper-mode controller (before the takeover, or after a
+// rollback), other ZooKeeper-mode brokers' ControlledShutdown requests are
+// its to serve; otherwise the backend answers NOT_CONTROLLER.
+func (h *hybridMetadata) ControlledShutdown(ctx context.Context, brokerID int32, brokerEpoch int64) ([]metadata.TopicPartition, error) {
+	return h.zk.ControlledShutdown(ctx, brokerID, brokerEpoch)
 }

@@ -22,7 +22,8 @@ import (
 // its ISR changes go through Backend.AlterPartition, a setData of the
 // partition state conditioned on its zkVersion = partition epoch), the
 // broker handlers and the socket server. Every ZooKeeper-mode broker is a
-// controller candidate, as in Kafka.
+// controller candidate, as in Kafka. On SIGTERM it runs controlled shutdown
+// (zkControlledShutdown) while still serving, then closes.
 func serveZooKeeper(ctx context.Context, cfg *config.Config, logger *zap.Logger) (err error) {
 	if cfg.ZooKeeperMigrationEnable {
 		return serveMigratingZooKeeper(ctx, cfg, logger) // serve_migrating_zk.go
@@ -84,6 +85,11 @@ func serveZooKeeper(ctx context.Context, cfg *config.Config, logger *zap.Logger)
 		zap.Int64("broker.epoch", epoch))
 
 	<-ctx.Done()
+	sctx, scancel := context.WithTimeout(context.Background(), controlledShutdownTimeout)
+	if err := zkControlledShutdown(sctx, cfg, backend, epoch, repl, logger); err != nil {
+		logger.Warn("controlled shutdown incomplete", zap.Error(err))
+	}
+	scancel()
 	logger.Info("shutting down")
 	if cerr := srv.Close(); cerr != nil {
 		logger.Warn("close network server", zap.Error(cerr))

@@ -58,9 +58,10 @@ type Backend struct {
 	failovers        atomic.Int64
 	lastFailover     atomic.Pointer[FailoverStats]
 
-	events *eventQueue
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	events     *eventQueue
+	shutdownCh chan shutdownReq // ControlledShutdown requests for the loop (shutdown.go)
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 // FailoverStats describes the last time this broker became controller.
@@ -89,7 +90,7 @@ func New(cfg Config, logger *zap.Logger, pubs ...Publisher) (*Backend, error) {
 	b := &Backend{
 		cfg: cfg, log: logger.Named("zk").With(zap.Int32("broker", cfg.BrokerID)), pubs: pubs,
 		acl: gozk.WorldACL(gozk.PermAll), imgCh: make(chan struct{}), caughtUp: make(chan struct{}),
-		events: newEventQueue(), oldSess: map[int64]bool{},
+		events: newEventQueue(), oldSess: map[int64]bool{}, shutdownCh: make(chan shutdownReq),
 	}
 	b.img.Store(metadata.EmptyImage())
 	b.clusterID.Store("")

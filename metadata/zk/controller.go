@@ -189,7 +189,8 @@ func (s *syncer) reconcile() (int, error) {
 		}
 	}
 	img := s.b.Image()
-	recs, base, err := failoverRecords(img, live, bounced)
+	s.forgetShutdowns()
+	recs, base, err := failoverRecords(img, live, bounced, s.isShuttingDown)
 	if err != nil {
 		return 0, err
 	}
@@ -259,9 +260,10 @@ func (s *syncer) knowBrokers() {
 // for dead brokers (onBrokerFailure) and for leaderless partitions whose
 // ISR holds a live broker (onBrokerStartup / OnlinePartition). Bounced
 // brokers are live but are first moved out of ISRs and leadership like dead
-// ones. base is the image the records apply to (img plus fenced stand-ins
-// for dead brokers).
-func failoverRecords(img *metadata.Image, live func(int32) bool, bounced map[int32]bool) ([]metadata.Record, *metadata.Image, error) {
+// ones. Brokers in controlled shutdown (shuttingDown) are not elected.
+// base is the image the records apply to (img plus fenced stand-ins for
+// dead brokers).
+func failoverRecords(img *metadata.Image, live func(int32) bool, bounced map[int32]bool, shuttingDown func(int32) bool) ([]metadata.Record, *metadata.Image, error) {
 	dead := map[int32]bool{}
 	gone := func(id int32) bool { return !live(id) || bounced[id] }
 	for _, t := range img.Topics() {
@@ -317,7 +319,7 @@ func failoverRecords(img *metadata.Image, live func(int32) bool, bounced map[int
 				continue
 			}
 			for _, r := range p.Replicas {
-				if live(r) && p.InISR(r) {
+				if live(r) && p.InISR(r) && !shuttingDown(r) {
 					rec := metadata.NewPartitionChangeRecord(t.ID, pid)
 					rec.Leader = r
 					recs = append(recs, rec)

@@ -42,6 +42,7 @@ type syncer struct {
 	dirty     dirtySet
 	deletes   map[string]bool // children of /admin/delete_topics
 	lastNotif string          // last /config/changes child handled
+	shutdowns []shutdownReq   // ControlledShutdown requests to answer (shutdown.go)
 
 	ctrl ctrlState
 }
@@ -54,6 +55,9 @@ type ctrlState struct {
 	// brokers are the broker epochs (czxids) the last complete reconcile
 	// saw; nil right after the election (no bounce is detected then).
 	brokers map[int32]int64
+	// shuttingDown: brokers in controlled shutdown -> their epoch (Kafka's
+	// controllerContext.shuttingDownBrokerIds); never elected leader.
+	shuttingDown map[int32]int64
 }
 
 type dirtySet struct {
@@ -75,6 +79,7 @@ func (b *Backend) loop(ctx context.Context, session int64) {
 	defer b.wg.Done()
 	s := &syncer{b: b, conn: b.conn, log: b.log, tree: NewTree(), session: session, full: true, elect: true,
 		paths: map[string]bool{}, dirty: newDirty(), deletes: map[string]bool{}}
+	defer s.failShutdowns(ErrClosed)
 	backoff := 100 * time.Millisecond
 	for {
 		for _, ev := range b.events.drain() {
@@ -97,11 +102,14 @@ func (b *Backend) loop(ctx context.Context, session int64) {
 				retry = time.After(200 * time.Millisecond)
 			}
 		}
+		s.serveShutdowns()
 		select {
 		case <-ctx.Done():
 			return
 		case <-b.events.signal:
 		case <-retry:
+		case r := <-b.shutdownCh:
+			s.shutdowns = append(s.shutdowns, r)
 		}
 	}
 }

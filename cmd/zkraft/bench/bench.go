@@ -19,6 +19,8 @@ subcommands:
   produce   load-generate with a Kafka client (kgo) against zkraft, kfake or both, alternating
   disk      measure the disk's sequential write bandwidth (1 MiB writes, then fsync)
   metadata  quorum scale: create partitions, time controller failover after kill -9, snapshots
+  roll      roll a 3-broker RF 3 cluster (SIGTERM, restart, full ISR) under an acks=all producer;
+            report the longest gap between acks (--mode zk or quorum)
 
 run 'zkraft bench <subcommand> -h' for its flags.
 `
@@ -29,7 +31,7 @@ run 'zkraft bench <subcommand> -h' for its flags.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("%w: missing subcommand (produce, disk, metadata)", ErrUsage)
+		return fmt.Errorf("%w: missing subcommand (produce, disk, metadata, roll)", ErrUsage)
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
@@ -41,12 +43,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return ServeKfake(ctx, rest, stdout, stderr)
 	case "metadata":
 		return mainMetadata(ctx, rest, stdout, stderr)
+	case "roll":
+		return mainRoll(ctx, rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown subcommand %q (want produce, disk or metadata)", ErrUsage, sub)
+	return fmt.Errorf("%w: unknown subcommand %q (want produce, disk, metadata or roll)", ErrUsage, sub)
 }
 
 func mainProduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -17,7 +17,7 @@
 //	  ├─ MeasureDisk (once, in --dir)
 //	  ├─ for pair in 1..--pairs: for target in [zkraft, kfake] (or the one --target):
 //	  │     spawnBroker   fresh temp dir; `<bin> serve --override ...` or `<bin> bench kfake-serve`
-//	  │     ensureTopic   kmsg CreateTopicsRequest (RF 1), then Metadata until every partition has a leader
+//	  │     ensureTopic   kmsg CreateTopicsRequest (RF 1; roll: RF 3), then Metadata until every partition has a leader
 //	  │     cpuTicks      /proc/<pid>/stat utime+stime of the child
 //	  │     runLoad       one kgo client; 1 untimed warm-up record; then --records or --duration
 //	  │     cpuTicks      again; stop the child (SIGTERM, then SIGKILL after 10 s); remove the dir

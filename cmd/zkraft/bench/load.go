@@ -22,6 +22,11 @@ type loadSpec struct {
 	acks       int16         // -1 (all), 1, 0
 	linger     time.Duration
 	rate       float64 // records/s; 0 = as fast as the client can buffer
+	// stop, when closed, ends the run like its duration does (nil: never).
+	stop <-chan struct{}
+	// onAck, if set, is called with the time of every acknowledged record, from the
+	// client's promise goroutines (concurrently across partitions).
+	onAck func(time.Time)
 }
 
 // loadResult is what one run observed. sent = acked + failed once the run returns.
@@ -93,7 +98,7 @@ func runLoad(ctx context.Context, spec loadSpec, logger *zap.Logger) (loadResult
 	var sent int64
 	for sent < spec.records && ctx.Err() == nil {
 		now := time.Now()
-		if !now.Before(deadline) {
+		if !now.Before(deadline) || closed(spec.stop) {
 			break
 		}
 		if spec.rate > 0 {
@@ -105,6 +110,7 @@ func runLoad(ctx context.Context, spec loadSpec, logger *zap.Logger) (loadResult
 				select {
 				case <-ctx.Done():
 				case <-t.C:
+				case <-spec.stop:
 				}
 				t.Stop()
 				continue // re-check ctx, deadline and schedule
@@ -121,6 +127,9 @@ func runLoad(ctx context.Context, spec loadSpec, logger *zap.Logger) (loadResult
 			}
 			acked.Add(1)
 			hist.Record(done.Sub(t0))
+			if spec.onAck != nil {
+				spec.onAck(done)
+			}
 		})
 		sent++
 	}
@@ -144,4 +153,14 @@ func runLoad(ctx context.Context, spec loadSpec, logger *zap.Logger) (loadResult
 		return res, fmt.Errorf("%w: %d records sent but %d acked + %d failed", ErrProduce, sent, res.acked, res.failed)
 	}
 	return res, nil
+}
+
+// closed reports whether ch is closed (false for nil).
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }

@@ -286,22 +286,12 @@ type benchControllers struct {
 func startControllers(ctx context.Context, cfg MetadataConfig, dir string, logger *zap.Logger) (*benchControllers, error) {
 	qc := &benchControllers{cfg: cfg, dir: dir, log: logger, voters: map[int32]string{},
 		procs: map[int32]*exec.Cmd{}, done: map[int32]chan struct{}{}, logs: map[int32]*os.File{}}
-	// Hold every listener until all three ports are picked, so the kernel
-	// cannot hand the same free port out twice.
-	var held []net.Listener
-	for id := int32(1); id <= 3; id++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			for _, h := range held {
-				h.Close()
-			}
-			return nil, err
-		}
-		held = append(held, l)
-		qc.voters[id] = l.Addr().String()
+	ports, err := freePortList(3)
+	if err != nil {
+		return nil, err
 	}
-	for _, h := range held {
-		h.Close()
+	for id := int32(1); id <= 3; id++ {
+		qc.voters[id] = fmt.Sprintf("127.0.0.1:%d", ports[id-1])
 	}
 	for id := int32(1); id <= 3; id++ {
 		if err := qc.spawn(id); err != nil {

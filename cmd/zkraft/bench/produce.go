@@ -191,7 +191,7 @@ func oneRun(ctx context.Context, cfg ProduceConfig, dir, target, kind string, ra
 		defer b.stop(10 * time.Second) // no-op after the stop below; covers early returns
 		brokers = []string{b.addr}
 	}
-	if err := ensureTopic(ctx, brokers, cfg.Topic, cfg.Partitions, time.Now().Add(cfg.StartTimeout)); err != nil {
+	if err := ensureTopic(ctx, brokers, cfg.Topic, cfg.Partitions, 1, time.Now().Add(cfg.StartTimeout)); err != nil {
 		if b != nil {
 			err = fmt.Errorf("%w\n%s", err, b.logTail())
 		}

@@ -261,7 +261,7 @@ func TestServeKfake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ensureTopic(ctx, []string{addr}, "t", 2, time.Now().Add(20*time.Second)); err != nil {
+	if err := ensureTopic(ctx, []string{addr}, "t", 2, 1, time.Now().Add(20*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("v")}).FirstErr(); err != nil {

@@ -83,25 +83,9 @@ func spawnBroker(ctx context.Context, target string, sc spawnConfig, logger *zap
 		return b, fmt.Errorf("%w: unknown target %q", ErrBrokerStart, target)
 	}
 
-	b.logf, err = os.Create(b.logPath)
-	if err != nil {
+	if err := b.exec(sc.binary, args, logger); err != nil {
 		return b, fmt.Errorf("%w: %s: %v", ErrBrokerStart, target, err)
 	}
-	b.cmd = exec.Command(sc.binary, args...)
-	b.cmd.Dir = dir
-	b.cmd.Stdout = b.logf
-	b.cmd.Stderr = b.logf
-	dieWithParent(b.cmd)
-	if err := b.cmd.Start(); err != nil {
-		b.cmd = nil
-		return b, fmt.Errorf("%w: %s: exec %s: %v", ErrBrokerStart, target, sc.binary, err)
-	}
-	go func() {
-		b.waitErr = b.cmd.Wait()
-		close(b.done)
-	}()
-	logger.Info("spawned broker", zap.Int("pid", b.cmd.Process.Pid),
-		zap.String("dir", dir), zap.Strings("args", args))
 
 	deadline := time.Now().Add(sc.timeout)
 	if target == TargetKfake {
@@ -125,6 +109,33 @@ func spawnBroker(ctx context.Context, target string, sc spawnConfig, logger *zap
 		return b, err
 	}
 	return b, nil
+}
+
+// exec starts `binary args...` in b.dir with stdout and stderr appended to b.logPath (a
+// restart keeps the earlier output) and the goroutine that waits for it. b must not be running.
+func (b *broker) exec(binary string, args []string, logger *zap.Logger) error {
+	logf, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = b.dir
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("exec %s: %w", binary, err)
+	}
+	b.cmd, b.logf, b.done, b.waitErr = cmd, logf, make(chan struct{}), nil
+	done := b.done
+	go func() {
+		b.waitErr = cmd.Wait()
+		close(done)
+	}()
+	logger.Info("spawned broker", zap.Int("pid", cmd.Process.Pid),
+		zap.String("dir", b.dir), zap.Strings("args", args))
+	return nil
 }
 
 // waitReady polls until a kgo client gets a Metadata response from the broker.
@@ -206,16 +217,26 @@ func (b *broker) logTail() string {
 
 // freePorts returns two loopback ports that were free a moment ago.
 func freePorts() (int, int, error) {
-	var ports [2]int
+	ports, err := freePortList(2)
+	if err != nil {
+		return 0, 0, err
+	}
+	return ports[0], ports[1], nil
+}
+
+// freePortList returns n loopback ports that were free a moment ago, all held open until
+// every one is picked so that none is handed out twice.
+func freePortList(n int) ([]int, error) {
+	ports := make([]int, n)
 	for i := range ports {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return 0, 0, fmt.Errorf("find a free port: %w", err)
+			return nil, fmt.Errorf("find a free port: %w", err)
 		}
 		defer l.Close()
 		ports[i] = l.Addr().(*net.TCPAddr).Port
 	}
-	return ports[0], ports[1], nil
+	return ports, nil
 }
 
 // poll calls fn every interval until it reports done, returns an error, ctx ends or the
@@ -239,10 +260,10 @@ func poll(ctx context.Context, deadline time.Time, interval time.Duration, fn fu
 	}
 }
 
-// ensureTopic creates topic with the given partitions and replication factor 1 through a kmsg
+// ensureTopic creates topic with the given partitions and replication factor rf through a kmsg
 // CreateTopicsRequest (an existing topic is accepted), then waits until a Metadata response
 // shows every partition with a leader.
-func ensureTopic(ctx context.Context, brokers []string, topic string, partitions int32, deadline time.Time) error {
+func ensureTopic(ctx context.Context, brokers []string, topic string, partitions int32, rf int16, deadline time.Time) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		return fmt.Errorf("%w: %s: client: %v", ErrTopic, topic, err)
@@ -254,7 +275,7 @@ func ensureTopic(ctx context.Context, brokers []string, topic string, partitions
 	rt := kmsg.NewCreateTopicsRequestTopic()
 	rt.Topic = topic
 	rt.NumPartitions = partitions
-	rt.ReplicationFactor = 1
+	rt.ReplicationFactor = rf
 	req.Topics = append(req.Topics, rt)
 	var created, existed bool
 	var last error

@@ -75,6 +75,11 @@ type Config struct {
 	BrokerSessionTimeout       time.Duration // broker.session.timeout.ms
 	GroupInitialRebalanceDelay time.Duration // group.initial.rebalance.delay.ms
 
+	// ZooKeeper mode: ControlledShutdown to the controller on SIGTERM.
+	ControlledShutdownEnable       bool          // controlled.shutdown.enable
+	ControlledShutdownMaxRetries   int           // controlled.shutdown.max.retries
+	ControlledShutdownRetryBackoff time.Duration // controlled.shutdown.retry.backoff.ms
+
 	MetadataMaxRecordBytesBetweenSnapshots int64         // metadata.log.max.record.bytes.between.snapshots
 	MetadataMaxSnapshotInterval            time.Duration // metadata.log.max.snapshot.interval.ms; 0 = size only
 	MetadataSnapshotRetain                 int           // zkraft.metadata.snapshot.retain: snapshots kept (and the log back to the oldest)

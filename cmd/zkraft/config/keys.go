@@ -131,6 +131,11 @@ var keys = map[string]setter{
 	"broker.heartbeat.interval.ms":   msKey(1, func(b *builder, d time.Duration) { b.BrokerHeartbeatInterval = d }),
 	"broker.session.timeout.ms":      msKey(1, func(b *builder, d time.Duration) { b.BrokerSessionTimeout = d }),
 	"unclean.leader.election.enable": boolKey(func(b *builder, x bool) { b.UncleanLeaderElectionEnable = x }),
+	"controlled.shutdown.enable":     boolKey(func(b *builder, x bool) { b.ControlledShutdownEnable = x }),
+	"controlled.shutdown.max.retries": intKey(0, math.MaxInt32, func(b *builder, n int64) {
+		b.ControlledShutdownMaxRetries = int(n)
+	}),
+	"controlled.shutdown.retry.backoff.ms": msKey(0, func(b *builder, d time.Duration) { b.ControlledShutdownRetryBackoff = d }),
 	"log.message.timestamp.type": func(b *builder, v string) error {
 		if v != "CreateTime" && v != "LogAppendTime" {
 			return errors.New("want CreateTime or LogAppendTime")
@@ -155,7 +160,7 @@ var keys = map[string]setter{
 // common tuning) that zkraft accepts without using.
 var ignoredKeys = []string{
 	"auto.leader.rebalance.enable", "background.threads", "broker.rack", "compression.type",
-	"controlled.shutdown.enable", "controlled.shutdown.max.retries", "controller.quorum.election.timeout.ms",
+	"controller.quorum.election.timeout.ms",
 	"controller.quorum.fetch.timeout.ms", "delete.topic.enable", "group.coordinator.rebalance.protocols",
 	"group.max.session.timeout.ms", "group.min.session.timeout.ms", "inter.broker.protocol.version",
 	"leader.imbalance.check.interval.seconds", "leader.imbalance.per.broker.percentage",
@@ -203,6 +208,10 @@ func baseConfig() *Config {
 		BrokerHeartbeatInterval:       2 * time.Second,
 		BrokerSessionTimeout:          9 * time.Second,
 		GroupInitialRebalanceDelay:    3 * time.Second,
+
+		ControlledShutdownEnable:       true,
+		ControlledShutdownMaxRetries:   3,
+		ControlledShutdownRetryBackoff: 5 * time.Second,
 
 		MetadataMaxRecordBytesBetweenSnapshots: 20 << 20,
 		MetadataMaxSnapshotInterval:            time.Hour,
