@@ -15,6 +15,11 @@
 //     replica.lag.time.max.ms grace period) and remembers the log end at
 //     the term's start. A new follower term hands the partition to the
 //     fetcher of its leader, which first truncates it.
+//   - Errors a leader change explains (NOT_LEADER_OR_FOLLOWER,
+//     UNKNOWN_LEADER_EPOCH, FENCED_LEADER_EPOCH from a leader that has not
+//     applied the change yet, a first connection failure to a restarted
+//     leader) are retried after 50 ms; others after replica.fetch.backoff.ms.
+//     StopFetching (controlled shutdown) stops every fetcher for good.
 //   - Followers: one fetcher goroutine per source broker batches all its
 //     partitions into one Kafka Fetch (replica id set) sent through franz-go
 //     (kgo negotiates versions, kmsg encodes). Fetched batches are appended

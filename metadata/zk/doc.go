@@ -37,7 +37,10 @@
 //     registration disappears or returns, topic deletions. EVERY controller
 //     write is multi(Check(/controller_epoch, zkVersion), op...): a zombie
 //     controller (session expired while paused) writes nothing, gets
-//     ErrControllerMoved and resigns.
+//     ErrControllerMoved and resigns. The controller also serves
+//     ControlledShutdown (shutdown.go): the stopping broker's leaderships
+//     move to other ISR members and it leaves the ISRs, written the same
+//     way, before the broker deregisters.
 //   - Bounced brokers: a broker whose /brokers/ids/<id> czxid changed since
 //     the controller's last complete pass (restarted, or re-registered on a
 //     new session, without the controller seeing the znode missing) is
@@ -63,7 +66,9 @@
 // # Goroutines
 //
 // Backend owns one loop goroutine (started by Start, ended by Close) that
-// owns the tree, publishes images and runs the election and the controller.
+// owns the tree, publishes images and runs the election and the controller
+// (including ControlledShutdown requests, handed to it on a channel and
+// answered on a buffered one, so the loop never blocks on a caller).
 // go-zookeeper's own goroutines deliver events to a non-blocking queue
 // (eventQueue); Close closes the connection and waits until they have ended
 // (CloseWait: the library closes its event channel last). Loading the tree

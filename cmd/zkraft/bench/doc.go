@@ -9,6 +9,10 @@
 //	zkraft bench metadata [flags]  3 controller processes: create partitions to each scale, kill -9
 //	                               the active controller and time the next CreateTopics; image
 //	                               bytes per partition; snapshot size and load time
+//	zkraft bench roll [flags]      a 3-broker RF 3 cluster (--mode zk on --zookeeper, or quorum:
+//	                               1 controller + 3 brokers) rolled broker by broker (SIGTERM,
+//	                               restart, full ISR) under one acks=all producer (roll.go); the
+//	                               longest gap between acks per roll
 //	zkraft bench kfake-serve       hidden: serve kfake in this process (ServeKfake)
 //
 // # How a produce benchmark runs
@@ -29,7 +33,7 @@
 // # Goroutines
 //
 // A spawned broker owns one goroutine (cmd.Wait, which closes broker.done); broker.stop waits
-// for it. runLoad owns one kgo client whose goroutines end with Close before runLoad returns.
+// for it. Roll runs runLoad in one goroutine it joins (stop channel) before it returns. runLoad owns one kgo client whose goroutines end with Close before runLoad returns.
 // ServeKfake owns the kfake cluster and closes it before returning. Nothing outlives the call
 // that started it.
 //
