@@ -74,16 +74,7 @@ func TestProduceErrors(t *testing.T) {
 	h.createTopic(cl, "t", 1, map[string]string{"min.insync.replicas": "2"})
 	h.createTopic(cl, "small", 1, map[string]string{"max.message.bytes": "100"})
 	h.ctrl.register(t, 2, nil) // a broker without a server
-	req := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "elsewhere", -1, -1
-	ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
-	ra.Partition, ra.Replicas = 0, []int32{2}
-	rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
-	req.Topics = append(req.Topics, rt)
-	if resp, err := req.RequestWith(ctxT(t), cl); err != nil || resp.Topics[0].ErrorCode != 0 {
-		t.Fatalf("create elsewhere: %v %+v", err, resp)
-	}
+	createElsewhere(t, cl)
 
 	good := buildBatch(batchSpec{producerID: -1, producerEpoch: -1, baseSequence: -1, timestamp: 1, values: []string{"v"}})
 	corrupt := append([]byte{}, good...)
@@ -129,14 +120,9 @@ func TestProduceErrors(t *testing.T) {
 	}
 }
 
-// TestProduceNotLeaderHint: from v10 a NOT_LEADER_OR_FOLLOWER answer names
-// the current leader, its leader epoch and its endpoint (KIP-951), so a
-// client moves at once; v9 has no such fields.
-func TestProduceNotLeaderHint(t *testing.T) {
-	h := newHarness(t, nil)
-	cl := h.client()
-	other := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 19092}
-	h.ctrl.register(t, 2, other) // a broker with an endpoint but no server
+// createElsewhere creates topic "elsewhere", one partition on broker 2 only.
+func createElsewhere(t *testing.T, cl *kgo.Client) {
+	t.Helper()
 	req := kmsg.NewPtrCreateTopicsRequest()
 	rt := kmsg.NewCreateTopicsRequestTopic()
 	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "elsewhere", -1, -1
@@ -147,6 +133,17 @@ func TestProduceNotLeaderHint(t *testing.T) {
 	if resp, err := req.RequestWith(ctxT(t), cl); err != nil || resp.Topics[0].ErrorCode != 0 {
 		t.Fatalf("create elsewhere: %v %+v", err, resp)
 	}
+}
+
+// TestProduceNotLeaderHint: from v10 a NOT_LEADER_OR_FOLLOWER answer names
+// the current leader, its leader epoch and its endpoint (KIP-951), so a
+// client moves at once; v9 has no such fields.
+func TestProduceNotLeaderHint(t *testing.T) {
+	h := newHarness(t, nil)
+	cl := h.client()
+	other := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 19092}
+	h.ctrl.register(t, 2, other) // a broker with an endpoint but no server
+	createElsewhere(t, cl)
 	et, _ := h.b.Image().Topic("elsewhere")
 	reg := et.Partitions[0]
 	good := buildBatch(batchSpec{producerID: -1, producerEpoch: -1, baseSequence: -1, timestamp: 1, values: []string{"v"}})

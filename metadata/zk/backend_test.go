@@ -105,15 +105,7 @@ func TestBouncedBrokerLosesLeadership(t *testing.T) {
 	s := zktest.Start(t)
 	raw := rawConn(t, s)
 	bs := map[int32]*Backend{1: testBackend(t, s.Addr, 1), 2: testBackend(t, s.Addr, 2)}
-	var ctrl int32
-	eventually(t, 20*time.Second, "a controller", func() error {
-		id, err := controllerOf(t, raw)
-		if err == nil && !bs[id].IsController() {
-			err = fmt.Errorf("/controller names %d, which does not know it yet", id)
-		}
-		ctrl = id
-		return err
-	})
+	ctrl := waitController(t, raw, bs)
 	x := 3 - ctrl
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -222,13 +222,8 @@ func (s *syncer) reconcile() (int, error) {
 		s.knowBrokers()
 		return 0, nil
 	}
-	results, err := s.b.execFenced(s.conn, s.ctrl.zkVersion, ops)
-	for _, r := range results {
-		s.written(r)
-	}
+	results, err := s.writeFenced(ops)
 	if errors.Is(err, ErrControllerMoved) {
-		s.resign(err.Error())
-		s.elect = true
 		return started + elected, err
 	}
 	if err != nil {
@@ -244,6 +239,21 @@ func (s *syncer) reconcile() (int, error) {
 		s.knowBrokers()
 	}
 	return started + elected, nil
+}
+
+// writeFenced is a controller write (execFenced) whose applied ops go into
+// the tree at once (written); a controller that moved resigns and runs the
+// election again.
+func (s *syncer) writeFenced(ops []Op) ([]opResult, error) {
+	results, err := s.b.execFenced(s.conn, s.ctrl.zkVersion, ops)
+	for _, r := range results {
+		s.written(r)
+	}
+	if errors.Is(err, ErrControllerMoved) {
+		s.resign(err.Error())
+		s.elect = true
+	}
+	return results, err
 }
 
 // knowBrokers remembers the broker epochs (czxids) a complete reconcile

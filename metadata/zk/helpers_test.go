@@ -89,3 +89,19 @@ func epochOf(t testing.TB, c *gozk.Conn) int32 {
 	}
 	return e
 }
+
+// waitController waits until /controller names one of bs and that backend
+// knows it is controller.
+func waitController(t testing.TB, raw *gozk.Conn, bs map[int32]*Backend) int32 {
+	t.Helper()
+	var ctrl int32
+	eventually(t, 20*time.Second, "a controller", func() error {
+		id, err := controllerOf(t, raw)
+		if err == nil && (bs[id] == nil || !bs[id].IsController()) {
+			err = fmt.Errorf("/controller names %d, which does not know it yet", id)
+		}
+		ctrl = id
+		return err
+	})
+	return ctrl
+}

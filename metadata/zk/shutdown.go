@@ -166,13 +166,8 @@ func (s *syncer) controlledShutdown(id int32, epoch int64) ([]metadata.TopicPart
 		if err != nil {
 			return nil, fmt.Errorf("controlled shutdown of broker %d: %w", id, err)
 		}
-		results, err := s.b.execFenced(s.conn, s.ctrl.zkVersion, ops)
-		for _, r := range results {
-			s.written(r)
-		}
+		_, err = s.writeFenced(ops)
 		if errors.Is(err, ErrControllerMoved) {
-			s.resign(err.Error())
-			s.elect = true
 			return nil, fmt.Errorf("controlled shutdown of broker %d: %w (%w)", id, metadata.ErrNotController, err)
 		}
 		if err != nil {

@@ -101,15 +101,20 @@ func mainMetadata(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	rep, err := Metadata(ctx, cfg, newLogger(stderr))
 	if rep != nil {
-		if cfg.JSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			_ = enc.Encode(rep)
-		} else {
-			rep.WriteText(stdout)
-		}
+		writeReport(stdout, cfg.JSON, rep, rep.WriteText)
 	}
 	return err
+}
+
+// writeReport prints rep as one indented JSON document, or as text.
+func writeReport(stdout io.Writer, asJSON bool, rep any, text func(io.Writer)) {
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+		return
+	}
+	text(stdout)
 }
 
 // WriteText prints one line per scale.

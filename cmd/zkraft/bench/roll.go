@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -176,13 +175,7 @@ func mainRoll(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	rep, err := Roll(ctx, c, newLogger(stderr))
 	if rep != nil {
-		if c.JSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			_ = enc.Encode(rep)
-		} else {
-			rep.WriteText(stdout)
-		}
+		writeReport(stdout, c.JSON, rep, rep.WriteText)
 	}
 	return err
 }
