@@ -248,6 +248,16 @@ func TestValues(t *testing.T) {
 					c.ConnectionsMaxIdle == 1500*time.Millisecond && c.LogSegmentBytes == 1<<20 &&
 					c.MetadataMaxRecordBytesBetweenSnapshots == 1000 && c.MinInsyncReplicas == 2 && c.DefaultReplicationFactor == 3
 			}},
+		{"controlled shutdown keys", "", []string{"controlled.shutdown.enable=false", "controlled.shutdown.max.retries=0",
+			"controlled.shutdown.retry.backoff.ms=250"},
+			func(c *Config) bool {
+				return !c.ControlledShutdownEnable && c.ControlledShutdownMaxRetries == 0 &&
+					c.ControlledShutdownRetryBackoff == 250*time.Millisecond && !slices.Contains(c.Ignored, "controlled.shutdown.enable")
+			}},
+		{"controlled shutdown defaults (Kafka's)", "", nil,
+			func(c *Config) bool {
+				return c.ControlledShutdownEnable && c.ControlledShutdownMaxRetries == 3 && c.ControlledShutdownRetryBackoff == 5*time.Second
+			}},
 		{"bootstrap servers beside voters ignored", "", []string{"controller.quorum.bootstrap.servers=127.0.0.1:9093"},
 			func(c *Config) bool { return len(c.ControllerQuorumVoters) == 1 }},
 		{"ignored key listed", "", []string{"num.io.threads=8", "log.flush.interval.ms=1"},
