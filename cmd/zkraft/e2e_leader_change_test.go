@@ -33,8 +33,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// groupWatch is a group consumer of the replica topic that records
-// truncation reports and redeliveries.
+// groupWatch is a group consumer of one topic that records truncation
+// reports and redeliveries, per partition.
 type groupWatch struct {
 	cl     *kgo.Client
 	cancel context.CancelFunc
@@ -42,21 +42,28 @@ type groupWatch struct {
 	once   sync.Once
 
 	mu          sync.Mutex
-	received    map[int64]int // offset -> times received
-	gen         int32         // generation of the last poll that returned records
-	maxSeen     int64         // highest offset received in generation gen (-1 none)
-	committed   int64         // next offset after the last successful commit (0 none)
-	dataLoss    []string      // *kgo.ErrDataLoss reports
-	redelivered []string      // offsets received again, with why
+	received    map[int32]map[int64]int // partition -> offset -> times received
+	n           int                     // records received
+	gen         int32                   // generation of the last poll that returned records
+	maxSeen     map[int32]int64         // highest offset received in generation gen
+	committed   map[int32]int64         // next offset after the last successful commit
+	dataLoss    []string                // *kgo.ErrDataLoss reports
+	redelivered []string                // offsets received again, with why
 }
 
-func startGroupWatch(t *testing.T, qc *quorumCluster, group string) *groupWatch {
+// startReplicaGroupWatch watches the replica topic on qc's brokers.
+func startReplicaGroupWatch(t *testing.T, qc *quorumCluster, group string) *groupWatch {
 	t.Helper()
 	var seeds []string
 	for _, n := range qc.brokers {
 		seeds = append(seeds, n.addr)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(replicaTopic),
+	return startGroupWatch(t, seeds, replicaTopic, group)
+}
+
+func startGroupWatch(t *testing.T, seeds []string, topic, group string) *groupWatch {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
 		kgo.HeartbeatInterval(500*time.Millisecond), kgo.SessionTimeout(10*time.Second),
 		kgo.FetchMaxWait(200*time.Millisecond), kgo.MetadataMinAge(10*time.Millisecond),
@@ -65,7 +72,8 @@ func startGroupWatch(t *testing.T, qc *quorumCluster, group string) *groupWatch 
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &groupWatch{cl: cl, cancel: cancel, done: make(chan struct{}), received: map[int64]int{}, gen: -1, maxSeen: -1}
+	w := &groupWatch{cl: cl, cancel: cancel, done: make(chan struct{}), received: map[int32]map[int64]int{}, gen: -1,
+		maxSeen: map[int32]int64{}, committed: map[int32]int64{}}
 	go func() {
 		defer close(w.done)
 		for ctx.Err() == nil {
@@ -89,7 +97,9 @@ func startGroupWatch(t *testing.T, qc *quorumCluster, group string) *groupWatch 
 			ccancel()
 			if err == nil {
 				w.mu.Lock()
-				w.committed = max(w.committed, recs[len(recs)-1].Offset+1)
+				for _, r := range recs {
+					w.committed[r.Partition] = max(w.committed[r.Partition], r.Offset+1)
+				}
 				w.mu.Unlock()
 			}
 		}
@@ -98,22 +108,48 @@ func startGroupWatch(t *testing.T, qc *quorumCluster, group string) *groupWatch 
 	return w
 }
 
-// note records one poll's records (all of partition 0, in offset order).
+// note records one poll's records (in offset order per partition).
 func (w *groupWatch) note(gen int32, recs []*kgo.Record) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if gen != w.gen {
-		w.gen, w.maxSeen = gen, -1
+		w.gen = gen
+		clear(w.maxSeen)
 	}
 	for _, r := range recs {
+		p := r.Partition
+		seen, ok := w.maxSeen[p]
 		switch {
-		case r.Offset < w.committed:
-			w.redelivered = append(w.redelivered, fmt.Sprintf("offset %d below the committed %d (generation %d)", r.Offset, w.committed, gen))
-		case r.Offset <= w.maxSeen:
-			w.redelivered = append(w.redelivered, fmt.Sprintf("offset %d after offset %d in generation %d", r.Offset, w.maxSeen, gen))
+		case r.Offset < w.committed[p]:
+			w.redelivered = append(w.redelivered, fmt.Sprintf("%s-%d offset %d below the committed %d (generation %d)", r.Topic, p, r.Offset, w.committed[p], gen))
+		case ok && r.Offset <= seen:
+			w.redelivered = append(w.redelivered, fmt.Sprintf("%s-%d offset %d after offset %d in generation %d", r.Topic, p, r.Offset, seen, gen))
 		}
-		w.maxSeen = max(w.maxSeen, r.Offset)
-		w.received[r.Offset]++
+		w.maxSeen[p] = max(seen, r.Offset) // offsets are >= 0, so also right when !ok
+		if w.received[p] == nil {
+			w.received[p] = map[int64]int{}
+		}
+		w.received[p][r.Offset]++
+		w.n++
+	}
+}
+
+// count is how many records were received (redeliveries included).
+func (w *groupWatch) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
+}
+
+// checkClean fails the test if the consumer was told of a truncation or
+// received a record again (see groupWatch).
+func (w *groupWatch) checkClean(t *testing.T, what string) {
+	t.Helper()
+	dataLoss, redelivered := w.report()
+	t.Logf("%s: group consumer received %d records, %d truncation reports, %d redeliveries", what, w.count(), len(dataLoss), len(redelivered))
+	if len(dataLoss) > 0 || len(redelivered) > 0 {
+		t.Errorf("%s: group consumer: %d truncation reports %q, %d redeliveries %q", what,
+			len(dataLoss), dataLoss[:min(len(dataLoss), 5)], len(redelivered), redelivered[:min(len(redelivered), 5)])
 	}
 }
 
@@ -125,13 +161,13 @@ func (w *groupWatch) stop() {
 	})
 }
 
-// missing counts the offsets below hw not received yet.
+// missing counts the offsets of partition 0 below hw not received yet.
 func (w *groupWatch) missing(hw int64) int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var n int64
 	for off := int64(0); off < hw; off++ {
-		if w.received[off] == 0 {
+		if w.received[0][off] == 0 {
 			n++
 		}
 	}

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -329,93 +328,6 @@ func (p *migProducer) waitMore(t *testing.T, n int, what string) {
 	})
 }
 
-// migConsumer is a franz-go group consumer (group <topic>-live) reading
-// the topic from the start the whole time. It records every data-loss
-// error the client reports (kgo.ErrDataLoss: the broker's
-// OffsetForLeaderEpoch answer says the log was truncated below what the
-// consumer had read, KIP-320) and every redelivery: a record at an offset
-// at or below one already received for its partition with no rebalance in
-// between. Rebalances are blocked while a poll's records are handled
-// (kgo.BlockRebalanceOnPoll), so "in between" is exact: the assigned,
-// revoked and lost callbacks run only between polls, and each forgets the
-// offsets received so far.
-type migConsumer struct {
-	mu          sync.Mutex
-	seen        int
-	last        map[int32]int64 // highest offset received per partition since the last rebalance
-	dataLoss    []string
-	redelivered []string
-	stop        func()
-}
-
-func startMigConsumer(t *testing.T, seeds []string, topic string) *migConsumer {
-	c := &migConsumer{last: map[int32]int64{}}
-	forget := func(context.Context, *kgo.Client, map[string][]int32) {
-		c.mu.Lock()
-		clear(c.last)
-		c.mu.Unlock()
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumerGroup(topic+"-live"),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond),
-		kgo.MetadataMinAge(100*time.Millisecond), kgo.BlockRebalanceOnPoll(),
-		kgo.OnPartitionsAssigned(forget), kgo.OnPartitionsRevoked(forget), kgo.OnPartitionsLost(forget))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			fs := cl.PollFetches(ctx)
-			c.mu.Lock()
-			fs.EachError(func(topic string, p int32, err error) {
-				var dl *kgo.ErrDataLoss
-				if errors.As(err, &dl) {
-					c.dataLoss = append(c.dataLoss, dl.Error())
-				}
-			})
-			fs.EachRecord(func(r *kgo.Record) {
-				c.seen++
-				if last, ok := c.last[r.Partition]; ok && r.Offset <= last {
-					c.redelivered = append(c.redelivered, fmt.Sprintf("%s-%d@%d after %d", r.Topic, r.Partition, r.Offset, last))
-				}
-				c.last[r.Partition] = max(c.last[r.Partition], r.Offset)
-			})
-			c.mu.Unlock()
-			cl.AllowRebalance()
-		}
-	}()
-	var once sync.Once
-	c.stop = func() { once.Do(func() { cancel(); <-done; cl.Close() }) }
-	t.Cleanup(c.stop)
-	return c
-}
-
-func (c *migConsumer) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.seen
-}
-
-// checkClean fails the test if the consumer was told of a truncation or
-// received a record twice (see migConsumer).
-func (c *migConsumer) checkClean(t *testing.T, what string) {
-	t.Helper()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.dataLoss) > 0 {
-		t.Errorf("%s: the group consumer was told of %d truncations, e.g. %s", what, len(c.dataLoss), c.dataLoss[0])
-	}
-	if len(c.redelivered) > 0 {
-		t.Errorf("%s: the group consumer received %d records again without a rebalance, e.g. %s",
-			what, len(c.redelivered), c.redelivered[0])
-	}
-	if len(c.dataLoss) == 0 && len(c.redelivered) == 0 {
-		t.Logf("%s: group consumer received %d records, no truncation, no redelivery", what, c.seen)
-	}
-}
-
 // topicIDs asks a broker for the topic ids (Metadata v12).
 func topicIDs(t *testing.T, cl *kgo.Client, topics ...string) map[string][16]byte {
 	t.Helper()
@@ -550,7 +462,7 @@ func (mc *migCluster) nothingLost(what string, acked map[int32]map[int64]string,
 // prepareMigration is step 1 with data: topic mig (RF 3), 30 records
 // consumed and committed by group mig-g, then a producer and a consumer
 // that run until the test ends.
-func prepareMigration(t *testing.T) (*migCluster, *migProducer, *migConsumer, map[int32]int64, map[string][16]byte) {
+func prepareMigration(t *testing.T) (*migCluster, *migProducer, *groupWatch, map[int32]int64, map[string][16]byte) {
 	t.Helper()
 	mc := startMigCluster(t)
 	admin := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...))
@@ -576,7 +488,7 @@ func prepareMigration(t *testing.T) (*migCluster, *migProducer, *migConsumer, ma
 	g.Close()
 	ids := topicIDs(t, admin, migTopic, "__consumer_offsets")
 	p := startMigProducer(t, mc.seeds(), migTopic)
-	c := startMigConsumer(t, mc.seeds(), migTopic)
+	c := startGroupWatch(t, mc.seeds(), migTopic, "mig-live")
 	p.waitMore(t, 10, "ZooKeeper mode")
 	return mc, p, c, committed, ids
 }

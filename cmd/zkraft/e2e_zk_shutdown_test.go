@@ -104,9 +104,9 @@ func waitFullISR(t *testing.T, raw *gozk.Conn, topic string, parts int32, what s
 // key 7, to the controller): leadership and ISR membership leave it before
 // it deregisters (movedBeforeExit), and Metadata from the others names new
 // leaders. It is restarted and rejoins every ISR; then the leader of
-// partition 0 is killed with kill -9 and restarted. The group consumer is
-// never told of a truncation and never receives a record twice without a
-// rebalance in between.
+// partition 0 is killed with kill -9 and restarted. The group consumer
+// (groupWatch) is never told of a truncation and never receives a record
+// again in one generation, nor one below its committed offset.
 func TestE2EZkControlledShutdown(t *testing.T) {
 	_, raw, qc := startZkReplicaCluster(t)
 	var seeds []string
@@ -119,7 +119,7 @@ func TestE2EZkControlledShutdown(t *testing.T) {
 	zkCreateTopic(ctx, t, admin, csTopic, 3, 3, map[string]string{"min.insync.replicas": "2"})
 	waitFullISR(t, raw, csTopic, 3, "topic cs with full ISRs")
 	p := startMigProducer(t, seeds, csTopic)
-	c := startMigConsumer(t, seeds, csTopic)
+	c := startGroupWatch(t, seeds, csTopic, "cs-live")
 	p.waitMore(t, 20, "before the controlled shutdown")
 
 	// The victim: a partition leader that is not the controller, so the
