@@ -21,7 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
-	"github.com/zkraft/zkraft/broker/network"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 func (b *Broker) handleControlledShutdown(ctx context.Context, _ *network.Request, req *kmsg.ControlledShutdownRequest) (kmsg.Response, error) {

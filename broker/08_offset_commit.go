@@ -13,7 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/zkraft/zkraft/broker/network"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 func (b *Broker) handleOffsetCommit(ctx context.Context, _ *network.Request, body *kmsg.OffsetCommitRequest) (kmsg.Response, error) {

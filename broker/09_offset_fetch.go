@@ -12,7 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/zkraft/zkraft/broker/network"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 func (b *Broker) handleOffsetFetch(ctx context.Context, _ *network.Request, body *kmsg.OffsetFetchRequest) (kmsg.Response, error) {

@@ -17,7 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zkraft/zkraft/broker/group"
-	"github.com/zkraft/zkraft/broker/network"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 func (b *Broker) handleFindCoordinator(ctx context.Context, req *network.Request, body *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/zkraft/zkraft/broker/network"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 func (b *Broker) handleJoinGroup(ctx context.Context, req *network.Request, body *kmsg.JoinGroupRequest) (kmsg.Response, error) {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/zkraft/zkraft/broker/network"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 func (b *Broker) handleListGroups(ctx context.Context, _ *network.Request, body *kmsg.ListGroupsRequest) (kmsg.Response, error) {

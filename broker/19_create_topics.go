@@ -21,8 +21,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
-	"github.com/zkraft/zkraft/broker/network"
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 func (b *Broker) handleCreateTopics(ctx context.Context, _ *network.Request, req *kmsg.CreateTopicsRequest) (kmsg.Response, error) {

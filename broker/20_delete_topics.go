@@ -16,8 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
-	"github.com/zkraft/zkraft/broker/network"
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 func (b *Broker) handleDeleteTopics(ctx context.Context, _ *network.Request, req *kmsg.DeleteTopicsRequest) (kmsg.Response, error) {

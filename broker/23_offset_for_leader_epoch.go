@@ -27,7 +27,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/zkraft/zkraft/broker/network"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *network.Request, req *kmsg.OffsetForLeaderEpochRequest) (kmsg.Response, error) {

@@ -25,8 +25,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/zkraft/zkraft/broker/network"
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 func (b *Broker) handleDescribeConfigs(_ context.Context, _ *network.Request, req *kmsg.DescribeConfigsRequest) (kmsg.Response, error) {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/zkraft/zkraft/broker/network"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 func (b *Broker) handleOffsetDelete(ctx context.Context, _ *network.Request, body *kmsg.OffsetDeleteRequest) (kmsg.Response, error) {

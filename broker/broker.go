@@ -9,9 +9,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkraft/zkraft/broker/group"
-	"github.com/zkraft/zkraft/broker/network"
 	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 // Broker answers client requests from the current metadata image and the

@@ -5,8 +5,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
-	"github.com/zkraft/zkraft/broker/network"
 	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 // Sentinel errors of this package. Handlers wrap them with facts; the Kafka

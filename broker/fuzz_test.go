@@ -9,8 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
-	"github.com/zkraft/zkraft/broker/network"
 	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 // FuzzHandle drives every handler with arbitrary field values: record

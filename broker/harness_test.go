@@ -15,9 +15,9 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/zkraft/zkraft/broker/network"
 	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

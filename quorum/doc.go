@@ -91,7 +91,7 @@
 // Raft's StreamLayer dials with 0xA1 first; a Kafka frame's size is a
 // non-negative int32, so its first byte is at most 0x7F and Kafka clients
 // connect unchanged (the peeked byte is given back). Kafka connections go to
-// a broker/network.Server running controllerHandler (handler.go): BrokerRegistration,
+// a metadata/network.Server running controllerHandler (handler.go): BrokerRegistration,
 // BrokerHeartbeat, CreateTopics, DeleteTopics, AllocateProducerIds,
 // AlterPartition, DescribeQuorum, DescribeCluster, ApiVersions, and Fetch /
 // FetchSnapshot of __cluster_metadata for brokers (fetch.go has the batch

@@ -15,8 +15,8 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"go.uber.org/zap"
 
-	"github.com/zkraft/zkraft/broker/network"
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 // Node is one metadata quorum voter: raft with its stores, the FSM holding

@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/zkraft/zkraft/broker/network"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 func TestParseBootstrap(t *testing.T) {

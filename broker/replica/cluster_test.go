@@ -25,10 +25,10 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/broker"
-	"github.com/zkraft/zkraft/broker/network"
 	"github.com/zkraft/zkraft/broker/replica"
 	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 // controller is a fake active controller: metadata's pure logic on an

@@ -9,10 +9,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkraft/zkraft/broker"
-	"github.com/zkraft/zkraft/broker/network"
 	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/cmd/zkraft/config"
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/network"
 	"github.com/zkraft/zkraft/quorum"
 )
 
