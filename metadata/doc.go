@@ -31,6 +31,10 @@
 //     Delta.Apply costs O(partitions of the touched topics), not O(cluster).
 //   - WriteImage(img) replayed into NewDelta(EmptyImage()) yields an image
 //     Equal to img (provenance and cluster id are not records).
+//   - FullDelta(img) applied gives img (provenance and cluster id
+//     included) and says what replaying WriteImage(img) would say;
+//     DeltaBetween(prev, next) applied gives next, based on prev where
+//     records can get there, else it is FullDelta(next).
 //   - Replay of a PartitionChangeRecord follows Kafka's merge rule: a Leader
 //     other than -2 bumps the leader epoch, every change bumps the partition
 //     epoch.

@@ -97,31 +97,13 @@ func (f *fsm) markCaughtUpLocked() {
 func (f *fsm) publishFullLocked() {
 	defer f.markCaughtUpLocked() // after publishing: WaitCaughtUp promises a published image
 	img := f.img.Load()
-	d, err := fullDelta(img)
-	if err != nil {
-		f.fail(fmt.Errorf("rebuild image at offset %d for publishing: %w", img.Offset(), err))
-		return
-	}
-	f.publishLocked(d, img)
+	f.publishLocked(metadata.FullDelta(img), img)
 }
 
 func (f *fsm) publishLocked(d *metadata.Delta, img *metadata.Image) {
 	for _, p := range f.pubs {
 		p.Publish(d, img)
 	}
-}
-
-// fullDelta is a delta from the empty image to img.
-func fullDelta(img *metadata.Image) (*metadata.Delta, error) {
-	d := metadata.NewDelta(metadata.EmptyImage())
-	for _, r := range metadata.WriteImage(img) {
-		if err := d.Replay(r); err != nil {
-			return nil, err
-		}
-	}
-	d.SetProvenance(img.Offset(), img.Epoch())
-	d.SetClusterID(img.ClusterID())
-	return d, nil
 }
 
 // fail records an apply error so that it is visible (logged, counted, kept).
@@ -298,12 +280,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.log.Info("restored metadata snapshot", zap.Int64("offset", h.Offset), zap.Int64("epoch", h.Epoch),
 		zap.Int("records", len(recs)), zap.Int("topics", img.TopicCount()))
 	if f.caughtUp {
-		pd, err := deltaBetween(prev, img)
-		if err != nil {
-			f.fail(fmt.Errorf("delta from offset %d to snapshot offset %d: %w", prev.Offset(), img.Offset(), err))
-			return nil
-		}
-		f.publishLocked(pd, img)
+		f.publishLocked(metadata.DeltaBetween(prev, img), img)
 	}
 	return nil
 }

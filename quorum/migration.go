@@ -202,11 +202,12 @@ func (f *fsm) txIsOpen() bool {
 	return f.txOpen
 }
 
-// DeltaBetween is a delta on prev whose Apply equals next (what a snapshot
-// load publishes); a ZooKeeper-mode broker switching its image source from
-// the tree to the log uses it.
+// DeltaBetween is metadata.DeltaBetween with the error result the migrating
+// broker's source switch (cmd/zkraft) still expects.
+//
+// Deprecated: call metadata.DeltaBetween; this goes once cmd/zkraft does.
 func DeltaBetween(prev, next *metadata.Image) (*metadata.Delta, error) {
-	return deltaBetween(prev, next)
+	return metadata.DeltaBetween(prev, next), nil
 }
 
 func migrationStr(s string) *string { return &s }

@@ -238,61 +238,6 @@ func FuzzParseMetaProperties(f *testing.F) {
 	})
 }
 
-// deltaBetween's result applies to exactly the next image, and says what a
-// broker lost (Deletes) and gained, not just "everything is new".
-func TestDeltaBetween(t *testing.T) {
-	build := func(base *metadata.Image, recs ...metadata.Record) *metadata.Image {
-		d := metadata.NewDelta(base)
-		for _, r := range recs {
-			if err := d.Replay(r); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return d.Apply()
-	}
-	gone, kept, fresh := metadata.RandomUuid(), metadata.RandomUuid(), metadata.RandomUuid()
-	part := func(id metadata.Uuid, p int32, leader int32) *metadata.PartitionRecord {
-		return &metadata.PartitionRecord{TopicID: id, PartitionID: p, Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: leader}
-	}
-	v := "1000"
-	prev := build(metadata.EmptyImage(),
-		&metadata.RegisterBrokerRecord{BrokerID: 1, BrokerEpoch: 5}, &metadata.RegisterBrokerRecord{BrokerID: 3, BrokerEpoch: 6},
-		&metadata.TopicRecord{Name: "gone", TopicID: gone}, part(gone, 0, 1),
-		&metadata.ConfigRecord{ResourceType: metadata.TopicResource, ResourceName: "gone", Name: "retention.ms", Value: &v},
-		&metadata.TopicRecord{Name: "kept", TopicID: kept}, part(kept, 0, 1), part(kept, 1, 2),
-		&metadata.ProducerIdsRecord{NextProducerID: 1000})
-	next := build(metadata.EmptyImage(),
-		&metadata.RegisterBrokerRecord{BrokerID: 1, BrokerEpoch: 9},
-		&metadata.TopicRecord{Name: "kept", TopicID: kept}, part(kept, 0, 2), part(kept, 1, 2),
-		&metadata.ConfigRecord{ResourceType: metadata.TopicResource, ResourceName: "kept", Name: "retention.ms", Value: &v},
-		&metadata.TopicRecord{Name: "gone", TopicID: fresh}, part(fresh, 0, 1),
-		&metadata.ProducerIdsRecord{NextProducerID: 3000})
-	d, err := deltaBetween(prev, next)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.Base() != prev {
-		t.Fatalf("delta is not based on the previous image (fell back to the full delta)")
-	}
-	if !d.Apply().Equal(next) {
-		t.Fatalf("prev + delta != next")
-	}
-	lc := d.LocalChanges(1)
-	var deleted, followed []string
-	for _, p := range lc.Deletes {
-		deleted = append(deleted, p.Topic+"/"+p.TopicID.String())
-	}
-	for _, p := range lc.Followers {
-		followed = append(followed, p.Topic)
-	}
-	if len(lc.Deletes) != 1 || lc.Deletes[0].TopicID != gone {
-		t.Errorf("deletes for broker 1 = %v, want the old 'gone' topic", deleted)
-	}
-	if len(lc.Followers) != 1 || lc.Followers[0].Topic != "kept" || lc.Followers[0].Partition != 0 {
-		t.Errorf("broker 1 now follows %v, want kept-0", followed)
-	}
-}
-
 func TestHclogAdapter(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	l := newHclog(zap.New(core), "raft").With("peer", "n2")
