@@ -56,7 +56,7 @@ func DefaultConfig() Config {
 		BatchSize:         2000,
 		MaxMultiOps:       1000,
 		LoadConcurrency:   64,
-		LoadSessions:      4,
+		LoadSessions:      8,
 		PollInterval:      250 * time.Millisecond,
 	}
 }
