@@ -501,6 +501,75 @@ func (x *BrokerRegistrationChangeRecord) readBody(r *reader, v int16) {
 	})
 }
 
+// --- SCRAM credentials ------------------------------------------------------
+
+func (x *UserScramCredentialRecord) appendBody(dst []byte) []byte {
+	dst = appendCompactString(dst, x.Name)
+	dst = appendInt8(dst, int8(x.Mechanism))
+	dst = appendCompactBytes(dst, x.Salt)
+	dst = appendCompactBytes(dst, x.StoredKey)
+	dst = appendCompactBytes(dst, x.ServerKey)
+	dst = appendInt32(dst, x.Iterations)
+	return append(dst, 0)
+}
+
+func (x *UserScramCredentialRecord) readBody(r *reader, _ int16) {
+	x.Name = r.string("Name")
+	x.Mechanism = ScramMechanism(r.int8("Mechanism"))
+	x.Salt = r.bytes("Salt")
+	x.StoredKey = r.bytes("StoredKey")
+	x.ServerKey = r.bytes("ServerKey")
+	x.Iterations = r.int32("Iterations")
+	r.taggedFields(nil)
+}
+
+func (x *RemoveUserScramCredentialRecord) appendBody(dst []byte) []byte {
+	dst = appendCompactString(dst, x.Name)
+	dst = appendInt8(dst, int8(x.Mechanism))
+	return append(dst, 0)
+}
+
+func (x *RemoveUserScramCredentialRecord) readBody(r *reader, _ int16) {
+	x.Name = r.string("Name")
+	x.Mechanism = ScramMechanism(r.int8("Mechanism"))
+	r.taggedFields(nil)
+}
+
+// --- ACLs -------------------------------------------------------------------
+
+func (x *AccessControlEntryRecord) appendBody(dst []byte) []byte {
+	dst = appendUuid(dst, x.ID)
+	dst = appendInt8(dst, int8(x.ResourceType))
+	dst = appendCompactString(dst, x.ResourceName)
+	dst = appendInt8(dst, int8(x.PatternType))
+	dst = appendCompactString(dst, x.Principal)
+	dst = appendCompactString(dst, x.Host)
+	dst = appendInt8(dst, int8(x.Operation))
+	dst = appendInt8(dst, int8(x.Permission))
+	return append(dst, 0)
+}
+
+func (x *AccessControlEntryRecord) readBody(r *reader, _ int16) {
+	x.ID = r.uuid("Id")
+	x.ResourceType = AclResourceType(r.int8("ResourceType"))
+	x.ResourceName = r.string("ResourceName")
+	x.PatternType = AclPatternType(r.int8("PatternType"))
+	x.Principal = r.string("Principal")
+	x.Host = r.string("Host")
+	x.Operation = AclOperation(r.int8("Operation"))
+	x.Permission = AclPermission(r.int8("PermissionType"))
+	r.taggedFields(nil)
+}
+
+func (x *RemoveAccessControlEntryRecord) appendBody(dst []byte) []byte {
+	return append(appendUuid(dst, x.ID), 0)
+}
+
+func (x *RemoveAccessControlEntryRecord) readBody(r *reader, _ int16) {
+	x.ID = r.uuid("Id")
+	r.taggedFields(nil)
+}
+
 // --- NoOp, ZkMigrationState, transactions -----------------------------------
 
 func (x *NoOpRecord) appendBody(dst []byte) []byte { return append(dst, 0) }

@@ -52,6 +52,15 @@ func allRecords() []Record {
 		&EndTransactionRecord{},
 		&AbortTransactionRecord{Reason: strp("Controller failover")},
 		&AbortTransactionRecord{},
+		&UserScramCredentialRecord{Name: "alice", Mechanism: ScramSHA256, Salt: []byte{1, 2, 3},
+			StoredKey: []byte{4, 5}, ServerKey: []byte{6}, Iterations: 4096},
+		&UserScramCredentialRecord{Name: "bob", Mechanism: ScramSHA512, Salt: []byte{}, StoredKey: []byte{},
+			ServerKey: []byte{}, Iterations: 8192},
+		&RemoveUserScramCredentialRecord{Name: "alice", Mechanism: ScramSHA512},
+		&AccessControlEntryRecord{ID: testID(9), ResourceType: AclResourceTopic, ResourceName: "foo",
+			PatternType: AclPatternPrefixed, Principal: "User:alice", Host: "*", Operation: AclOpRead,
+			Permission: AclPermissionAllow},
+		&RemoveAccessControlEntryRecord{ID: testID(9)},
 	}
 }
 
@@ -106,6 +115,21 @@ func TestRecordBytes(t *testing.T) {
 		{"PartitionChangeRecord leader only", &PartitionChangeRecord{PartitionID: 2, TopicID: id, Leader: 3,
 			LeaderRecoveryState: NoLeaderRecoveryStateChange},
 			"010500" + "00000002" + idHex + "01" + "01" + "04" + "00000003"},
+		// UserScramCredentialRecord.json v0: Name string, Mechanism int8,
+		// Salt/StoredKey/ServerKey compact bytes, Iterations int32.
+		{"UserScramCredentialRecord", &UserScramCredentialRecord{Name: "al", Mechanism: ScramSHA512,
+			Salt: []byte{0xaa}, StoredKey: []byte{0xbb, 0xcc}, ServerKey: []byte{}, Iterations: 4096},
+			"010b00" + "03616c" + "02" + "02aa" + "03bbcc" + "01" + "00001000" + "00"},
+		{"RemoveUserScramCredentialRecord", &RemoveUserScramCredentialRecord{Name: "al", Mechanism: ScramSHA256},
+			"011600" + "03616c" + "01" + "00"},
+		// AccessControlEntryRecord.json v0: Id uuid, ResourceType int8,
+		// ResourceName, PatternType int8, Principal, Host, Operation int8,
+		// PermissionType int8.
+		{"AccessControlEntryRecord", &AccessControlEntryRecord{ID: id, ResourceType: AclResourceGroup,
+			ResourceName: "g", PatternType: AclPatternLiteral, Principal: "User:a", Host: "*",
+			Operation: AclOpRead, Permission: AclPermissionDeny},
+			"011200" + idHex + "03" + "0267" + "03" + "07557365723a61" + "022a" + "03" + "02" + "00"},
+		{"RemoveAccessControlEntryRecord", &RemoveAccessControlEntryRecord{ID: id}, "011300" + idHex + "00"},
 		{"BrokerRegistrationChangeRecord fence", &BrokerRegistrationChangeRecord{BrokerID: 1, BrokerEpoch: 2, Fenced: FenceFence},
 			"011101" + "00000001" + "0000000000000002" + "01" + "00" + "01" + "01"},
 	}
@@ -307,6 +331,12 @@ func TestRecordJSON(t *testing.T) {
 		{&BrokerRegistrationChangeRecord{BrokerID: 1, BrokerEpoch: 5, Fenced: -1},
 			`{"type":"BROKER_REGISTRATION_CHANGE_RECORD","version":1,"data":{"brokerId":1,"brokerEpoch":5,"fenced":-1}}`},
 		{&NoOpRecord{}, `{"type":"NO_OP_RECORD","version":0,"data":{}}`},
+		{&UserScramCredentialRecord{Name: "alice", Mechanism: ScramSHA256, Salt: []byte("salt"), StoredKey: []byte{1},
+			ServerKey: []byte{2}, Iterations: 4096},
+			`{"type":"USER_SCRAM_CREDENTIAL_RECORD","version":0,"data":{"name":"alice","mechanism":1,"salt":"c2FsdA==","storedKey":"AQ==","serverKey":"Ag==","iterations":4096}}`},
+		{&AccessControlEntryRecord{ID: id, ResourceType: AclResourceTopic, ResourceName: "foo", PatternType: AclPatternLiteral,
+			Principal: "User:alice", Host: "*", Operation: AclOpWrite, Permission: AclPermissionAllow},
+			`{"type":"ACCESS_CONTROL_ENTRY_RECORD","version":0,"data":{"id":"5zoAlv-xEh9xRANKXt1Lbg","resourceType":2,"resourceName":"foo","patternType":3,"principal":"User:alice","host":"*","operation":4,"permissionType":3}}`},
 	}
 	for _, tt := range tests {
 		got, err := RecordJSON(tt.rec)

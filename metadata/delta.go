@@ -24,7 +24,9 @@ type Delta struct {
 	createdNames map[string]Uuid               // names of topics created by this delta
 	brokers      map[int32]*BrokerRegistration // nil value = unregistered
 	configs      map[ConfigResource]map[string]string
-	features     map[string]int16 // 0 = removed
+	features     map[string]int16                   // 0 = removed
+	scram        map[scramDeltaKey]*ScramCredential // nil value = removed
+	acls         map[Uuid]*AclBinding               // nil value = removed
 	zkState      *int8
 	nextPID      *int64
 }
@@ -61,6 +63,8 @@ func NewDelta(base *Image) *Delta {
 		brokers:      map[int32]*BrokerRegistration{},
 		configs:      map[ConfigResource]map[string]string{},
 		features:     map[string]int16{},
+		scram:        map[scramDeltaKey]*ScramCredential{},
+		acls:         map[Uuid]*AclBinding{},
 	}
 }
 
@@ -181,6 +185,10 @@ func (d *Delta) Replay(rec Record) error {
 		v := r.ZkMigrationState
 		d.zkState = &v
 		return nil
+	case *UserScramCredentialRecord, *RemoveUserScramCredentialRecord:
+		return d.replayScram(rec)
+	case *AccessControlEntryRecord, *RemoveAccessControlEntryRecord:
+		return d.replayAcl(rec)
 	case *NoOpRecord, *BeginTransactionRecord, *EndTransactionRecord, *AbortTransactionRecord:
 		return nil
 	case nil:
@@ -399,6 +407,7 @@ func (d *Delta) Apply() *Image {
 	next := &Image{
 		offset: b.offset, epoch: b.epoch, clusterID: b.clusterID,
 		topicsByName: b.topicsByName, topicsByID: b.topicsByID, brokers: b.brokers, configs: b.configs,
+		scram: b.scram, acls: b.acls,
 		features: b.features, partitions: b.partitions,
 		zkMigrationState: b.zkMigrationState, nextProducerID: b.nextProducerID,
 	}
@@ -467,6 +476,7 @@ func (d *Delta) Apply() *Image {
 		}
 		next.features = f
 	}
+	d.applySecurity(next)
 	if d.zkState != nil {
 		next.zkMigrationState = *d.zkState
 	}

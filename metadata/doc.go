@@ -5,7 +5,9 @@
 // into records (topic creation and deletion, replica placement, broker
 // registration and fencing, leader election from the ISR, unclean leader
 // election when unclean.leader.election.enable allows it (unclean.go),
-// AlterPartition validation, producer id blocks).
+// AlterPartition validation, producer id blocks). The image also holds the
+// security metadata (security.go): SCRAM credentials by user and mechanism
+// and ACLs by id, with Kafka's enum codes.
 //
 // The quorum (Raft) backend, the ZooKeeper backend and the migration all
 // produce and consume these records; the broker sees only Images.
@@ -35,6 +37,8 @@
 //     included) and says what replaying WriteImage(img) would say;
 //     DeltaBetween(prev, next) applied gives next, based on prev where
 //     records can get there, else it is FullDelta(next).
+//   - An ACL id is used once; removing an unknown ACL or SCRAM credential
+//     is an invalid record (Kafka's AclsDelta and ScramControlManager).
 //   - Replay of a PartitionChangeRecord follows Kafka's merge rule: a Leader
 //     other than -2 bumps the leader epoch, every change bumps the partition
 //     epoch.
@@ -51,11 +55,15 @@
 //	                                                          3 RemovingReplicas, 4 AddingReplicas,
 //	                                                          5 LeaderRecoveryState
 //	      9  RemoveTopicRecord                 0      0
+//	     11  UserScramCredentialRecord         0      0
 //	     12  FeatureLevelRecord                0      0
 //	     15  ProducerIdsRecord                 0      0
 //	     17  BrokerRegistrationChangeRecord    1      0-1    0 Fenced, 1 InControlledShutdown
+//	     18  AccessControlEntryRecord          0      0
+//	     19  RemoveAccessControlEntryRecord    0      0
 //	     20  NoOpRecord                        0      0
 //	     21  ZkMigrationStateRecord            0      0
+//	     22  RemoveUserScramCredentialRecord   0      0
 //	     23  BeginTransactionRecord            0      0      0 Name
 //	     24  EndTransactionRecord              0      0
 //	     25  AbortTransactionRecord            0      0      0 Reason

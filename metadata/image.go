@@ -112,6 +112,8 @@ type Image struct {
 	topicsByID   *iradix.Tree // id[:] -> *TopicImage
 	brokers      *iradix.Tree // brokerKey(id) -> *BrokerRegistration
 	configs      *iradix.Tree // configKey(type, name) -> map[string]string (immutable)
+	scram        *iradix.Tree // scramKey(user, mechanism) -> *ScramCredential
+	acls         *iradix.Tree // id[:] -> *AclBinding
 	features     map[string]int16
 	partitions   int
 
@@ -122,6 +124,7 @@ type Image struct {
 var emptyImage = &Image{
 	offset: -1, epoch: -1,
 	topicsByName: iradix.New(), topicsByID: iradix.New(), brokers: iradix.New(), configs: iradix.New(),
+	scram: iradix.New(), acls: iradix.New(),
 	features: map[string]int16{},
 }
 
@@ -281,7 +284,7 @@ func (i *Image) Equal(o *Image) bool {
 		equal = ok && maps.Equal(v.(map[string]string), w.(map[string]string))
 		return !equal
 	})
-	return equal
+	return equal && i.securityEqual(o)
 }
 
 func brokerEqual(a, b *BrokerRegistration) bool {

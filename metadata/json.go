@@ -20,6 +20,15 @@ func ints(a []int32) any {
 	return a
 }
 
+// nonNilBytes makes a nil bytes field print as "" (Kafka's bytes fields are
+// never null here).
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
 // RecordJSON renders a record like kafka-dump-log --cluster-metadata-decoder:
 // {"type":"TOPIC_RECORD","version":0,"data":{"name":"foo","topicId":"..."}}.
 // Field names are Kafka's camelCase; tagged fields at their default value are
@@ -130,6 +139,19 @@ func jsonFields(rec Record) ([]jsonField, error) {
 			f = append(f, jsonField{"inControlledShutdown", r.InControlledShutdown})
 		}
 		return f, nil
+	case *UserScramCredentialRecord:
+		// bytes print as base64, as Kafka's generated JSON converters do.
+		return []jsonField{{"name", r.Name}, {"mechanism", r.Mechanism}, {"salt", nonNilBytes(r.Salt)},
+			{"storedKey", nonNilBytes(r.StoredKey)}, {"serverKey", nonNilBytes(r.ServerKey)},
+			{"iterations", r.Iterations}}, nil
+	case *RemoveUserScramCredentialRecord:
+		return []jsonField{{"name", r.Name}, {"mechanism", r.Mechanism}}, nil
+	case *AccessControlEntryRecord:
+		return []jsonField{{"id", r.ID}, {"resourceType", r.ResourceType}, {"resourceName", r.ResourceName},
+			{"patternType", r.PatternType}, {"principal", r.Principal}, {"host", r.Host},
+			{"operation", r.Operation}, {"permissionType", r.Permission}}, nil
+	case *RemoveAccessControlEntryRecord:
+		return []jsonField{{"id", r.ID}}, nil
 	case *NoOpRecord, *EndTransactionRecord:
 		return nil, nil
 	case *ZkMigrationStateRecord:

@@ -9,21 +9,25 @@ type RecordType int16
 
 // Record types handled by zkraft.
 const (
-	RegisterBrokerRecordType           RecordType = 0
-	UnregisterBrokerRecordType         RecordType = 1
-	TopicRecordType                    RecordType = 2
-	PartitionRecordType                RecordType = 3
-	ConfigRecordType                   RecordType = 4
-	PartitionChangeRecordType          RecordType = 5
-	RemoveTopicRecordType              RecordType = 9
-	FeatureLevelRecordType             RecordType = 12
-	ProducerIdsRecordType              RecordType = 15
-	BrokerRegistrationChangeRecordType RecordType = 17
-	NoOpRecordType                     RecordType = 20
-	ZkMigrationStateRecordType         RecordType = 21
-	BeginTransactionRecordType         RecordType = 23
-	EndTransactionRecordType           RecordType = 24
-	AbortTransactionRecordType         RecordType = 25
+	RegisterBrokerRecordType            RecordType = 0
+	UnregisterBrokerRecordType          RecordType = 1
+	TopicRecordType                     RecordType = 2
+	PartitionRecordType                 RecordType = 3
+	ConfigRecordType                    RecordType = 4
+	PartitionChangeRecordType           RecordType = 5
+	RemoveTopicRecordType               RecordType = 9
+	UserScramCredentialRecordType       RecordType = 11
+	FeatureLevelRecordType              RecordType = 12
+	ProducerIdsRecordType               RecordType = 15
+	BrokerRegistrationChangeRecordType  RecordType = 17
+	AccessControlEntryRecordType        RecordType = 18
+	RemoveAccessControlEntryRecordType  RecordType = 19
+	NoOpRecordType                      RecordType = 20
+	ZkMigrationStateRecordType          RecordType = 21
+	RemoveUserScramCredentialRecordType RecordType = 22
+	BeginTransactionRecordType          RecordType = 23
+	EndTransactionRecordType            RecordType = 24
+	AbortTransactionRecordType          RecordType = 25
 )
 
 // recordTypeInfo is one row of the record table: names, the version we write
@@ -36,21 +40,25 @@ type recordTypeInfo struct {
 }
 
 var recordTypes = map[RecordType]recordTypeInfo{
-	RegisterBrokerRecordType:           {"RegisterBrokerRecord", "REGISTER_BROKER_RECORD", 2, 0, func() Record { return new(RegisterBrokerRecord) }},
-	UnregisterBrokerRecordType:         {"UnregisterBrokerRecord", "UNREGISTER_BROKER_RECORD", 0, 0, func() Record { return new(UnregisterBrokerRecord) }},
-	TopicRecordType:                    {"TopicRecord", "TOPIC_RECORD", 0, 0, func() Record { return new(TopicRecord) }},
-	PartitionRecordType:                {"PartitionRecord", "PARTITION_RECORD", 0, 0, func() Record { return new(PartitionRecord) }},
-	ConfigRecordType:                   {"ConfigRecord", "CONFIG_RECORD", 0, 0, func() Record { return new(ConfigRecord) }},
-	PartitionChangeRecordType:          {"PartitionChangeRecord", "PARTITION_CHANGE_RECORD", 0, 0, func() Record { return new(PartitionChangeRecord) }},
-	RemoveTopicRecordType:              {"RemoveTopicRecord", "REMOVE_TOPIC_RECORD", 0, 0, func() Record { return new(RemoveTopicRecord) }},
-	FeatureLevelRecordType:             {"FeatureLevelRecord", "FEATURE_LEVEL_RECORD", 0, 0, func() Record { return new(FeatureLevelRecord) }},
-	ProducerIdsRecordType:              {"ProducerIdsRecord", "PRODUCER_IDS_RECORD", 0, 0, func() Record { return new(ProducerIdsRecord) }},
-	BrokerRegistrationChangeRecordType: {"BrokerRegistrationChangeRecord", "BROKER_REGISTRATION_CHANGE_RECORD", 1, 0, func() Record { return new(BrokerRegistrationChangeRecord) }},
-	NoOpRecordType:                     {"NoOpRecord", "NO_OP_RECORD", 0, 0, func() Record { return new(NoOpRecord) }},
-	ZkMigrationStateRecordType:         {"ZkMigrationStateRecord", "ZK_MIGRATION_STATE_RECORD", 0, 0, func() Record { return new(ZkMigrationStateRecord) }},
-	BeginTransactionRecordType:         {"BeginTransactionRecord", "BEGIN_TRANSACTION_RECORD", 0, 0, func() Record { return new(BeginTransactionRecord) }},
-	EndTransactionRecordType:           {"EndTransactionRecord", "END_TRANSACTION_RECORD", 0, 0, func() Record { return new(EndTransactionRecord) }},
-	AbortTransactionRecordType:         {"AbortTransactionRecord", "ABORT_TRANSACTION_RECORD", 0, 0, func() Record { return new(AbortTransactionRecord) }},
+	RegisterBrokerRecordType:            {"RegisterBrokerRecord", "REGISTER_BROKER_RECORD", 2, 0, func() Record { return new(RegisterBrokerRecord) }},
+	UnregisterBrokerRecordType:          {"UnregisterBrokerRecord", "UNREGISTER_BROKER_RECORD", 0, 0, func() Record { return new(UnregisterBrokerRecord) }},
+	TopicRecordType:                     {"TopicRecord", "TOPIC_RECORD", 0, 0, func() Record { return new(TopicRecord) }},
+	PartitionRecordType:                 {"PartitionRecord", "PARTITION_RECORD", 0, 0, func() Record { return new(PartitionRecord) }},
+	ConfigRecordType:                    {"ConfigRecord", "CONFIG_RECORD", 0, 0, func() Record { return new(ConfigRecord) }},
+	PartitionChangeRecordType:           {"PartitionChangeRecord", "PARTITION_CHANGE_RECORD", 0, 0, func() Record { return new(PartitionChangeRecord) }},
+	RemoveTopicRecordType:               {"RemoveTopicRecord", "REMOVE_TOPIC_RECORD", 0, 0, func() Record { return new(RemoveTopicRecord) }},
+	FeatureLevelRecordType:              {"FeatureLevelRecord", "FEATURE_LEVEL_RECORD", 0, 0, func() Record { return new(FeatureLevelRecord) }},
+	ProducerIdsRecordType:               {"ProducerIdsRecord", "PRODUCER_IDS_RECORD", 0, 0, func() Record { return new(ProducerIdsRecord) }},
+	BrokerRegistrationChangeRecordType:  {"BrokerRegistrationChangeRecord", "BROKER_REGISTRATION_CHANGE_RECORD", 1, 0, func() Record { return new(BrokerRegistrationChangeRecord) }},
+	UserScramCredentialRecordType:       {"UserScramCredentialRecord", "USER_SCRAM_CREDENTIAL_RECORD", 0, 0, func() Record { return new(UserScramCredentialRecord) }},
+	AccessControlEntryRecordType:        {"AccessControlEntryRecord", "ACCESS_CONTROL_ENTRY_RECORD", 0, 0, func() Record { return new(AccessControlEntryRecord) }},
+	RemoveAccessControlEntryRecordType:  {"RemoveAccessControlEntryRecord", "REMOVE_ACCESS_CONTROL_ENTRY_RECORD", 0, 0, func() Record { return new(RemoveAccessControlEntryRecord) }},
+	RemoveUserScramCredentialRecordType: {"RemoveUserScramCredentialRecord", "REMOVE_USER_SCRAM_CREDENTIAL_RECORD", 0, 0, func() Record { return new(RemoveUserScramCredentialRecord) }},
+	NoOpRecordType:                      {"NoOpRecord", "NO_OP_RECORD", 0, 0, func() Record { return new(NoOpRecord) }},
+	ZkMigrationStateRecordType:          {"ZkMigrationStateRecord", "ZK_MIGRATION_STATE_RECORD", 0, 0, func() Record { return new(ZkMigrationStateRecord) }},
+	BeginTransactionRecordType:          {"BeginTransactionRecord", "BEGIN_TRANSACTION_RECORD", 0, 0, func() Record { return new(BeginTransactionRecord) }},
+	EndTransactionRecordType:            {"EndTransactionRecord", "END_TRANSACTION_RECORD", 0, 0, func() Record { return new(EndTransactionRecord) }},
+	AbortTransactionRecordType:          {"AbortTransactionRecord", "ABORT_TRANSACTION_RECORD", 0, 0, func() Record { return new(AbortTransactionRecord) }},
 }
 
 // String returns the Go/Java class name, e.g. "TopicRecord".
@@ -225,6 +233,46 @@ type BrokerRegistrationChangeRecord struct {
 	InControlledShutdown int8 // tag 1 (v1+): 0 no change, 1 in controlled shutdown
 }
 
+// UserScramCredentialRecord (api key 11, v0): one user's credential for one
+// SCRAM mechanism (KIP-554); it replaces an earlier one for the same user
+// and mechanism. The password itself is never stored: StoredKey =
+// H(HMAC(SaltedPassword, "Client Key")), ServerKey = HMAC(SaltedPassword,
+// "Server Key") (RFC 5802 §3).
+type UserScramCredentialRecord struct {
+	Name       string
+	Mechanism  ScramMechanism
+	Salt       []byte
+	StoredKey  []byte
+	ServerKey  []byte
+	Iterations int32
+}
+
+// RemoveUserScramCredentialRecord (api key 22, v0): removes one user's
+// credential for one mechanism.
+type RemoveUserScramCredentialRecord struct {
+	Name      string
+	Mechanism ScramMechanism
+}
+
+// AccessControlEntryRecord (api key 18, v0): one ACL, identified by ID
+// (Kafka's StandardAcl with its id). Kafka's api key 6 (AccessControlRecord)
+// is retired; 18/19 are the ones Kafka 3.x writes.
+type AccessControlEntryRecord struct {
+	ID           Uuid
+	ResourceType AclResourceType
+	ResourceName string
+	PatternType  AclPatternType
+	Principal    string // "User:alice", "User:*"
+	Host         string // "*" = any host
+	Operation    AclOperation
+	Permission   AclPermission // PermissionType in Kafka's schema
+}
+
+// RemoveAccessControlEntryRecord (api key 19, v0): removes the ACL with ID.
+type RemoveAccessControlEntryRecord struct {
+	ID Uuid
+}
+
 // NoOpRecord (api key 20, v0): appended to keep the log moving; no effect.
 type NoOpRecord struct{}
 
@@ -257,10 +305,18 @@ func (*FeatureLevelRecord) Type() RecordType             { return FeatureLevelRe
 func (*ProducerIdsRecord) Type() RecordType              { return ProducerIdsRecordType }
 func (*BrokerRegistrationChangeRecord) Type() RecordType { return BrokerRegistrationChangeRecordType }
 func (*NoOpRecord) Type() RecordType                     { return NoOpRecordType }
-func (*ZkMigrationStateRecord) Type() RecordType         { return ZkMigrationStateRecordType }
-func (*BeginTransactionRecord) Type() RecordType         { return BeginTransactionRecordType }
-func (*EndTransactionRecord) Type() RecordType           { return EndTransactionRecordType }
-func (*AbortTransactionRecord) Type() RecordType         { return AbortTransactionRecordType }
+func (*UserScramCredentialRecord) Type() RecordType      { return UserScramCredentialRecordType }
+func (*RemoveUserScramCredentialRecord) Type() RecordType {
+	return RemoveUserScramCredentialRecordType
+}
+func (*AccessControlEntryRecord) Type() RecordType { return AccessControlEntryRecordType }
+func (*RemoveAccessControlEntryRecord) Type() RecordType {
+	return RemoveAccessControlEntryRecordType
+}
+func (*ZkMigrationStateRecord) Type() RecordType { return ZkMigrationStateRecordType }
+func (*BeginTransactionRecord) Type() RecordType { return BeginTransactionRecordType }
+func (*EndTransactionRecord) Type() RecordType   { return EndTransactionRecordType }
+func (*AbortTransactionRecord) Type() RecordType { return AbortTransactionRecordType }
 
 func (r *RegisterBrokerRecord) Version() int16           { return recordTypes[r.Type()].version }
 func (r *UnregisterBrokerRecord) Version() int16         { return recordTypes[r.Type()].version }
@@ -273,6 +329,12 @@ func (r *FeatureLevelRecord) Version() int16             { return recordTypes[r.
 func (r *ProducerIdsRecord) Version() int16              { return recordTypes[r.Type()].version }
 func (r *BrokerRegistrationChangeRecord) Version() int16 { return recordTypes[r.Type()].version }
 func (r *NoOpRecord) Version() int16                     { return recordTypes[r.Type()].version }
+func (r *UserScramCredentialRecord) Version() int16      { return recordTypes[r.Type()].version }
+func (r *RemoveUserScramCredentialRecord) Version() int16 {
+	return recordTypes[r.Type()].version
+}
+func (r *AccessControlEntryRecord) Version() int16       { return recordTypes[r.Type()].version }
+func (r *RemoveAccessControlEntryRecord) Version() int16 { return recordTypes[r.Type()].version }
 func (r *ZkMigrationStateRecord) Version() int16         { return recordTypes[r.Type()].version }
 func (r *BeginTransactionRecord) Version() int16         { return recordTypes[r.Type()].version }
 func (r *EndTransactionRecord) Version() int16           { return recordTypes[r.Type()].version }

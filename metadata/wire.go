@@ -46,6 +46,12 @@ func appendCompactNullableString(dst []byte, s *string) []byte {
 	return appendCompactString(dst, *s)
 }
 
+// appendCompactBytes writes a non-nullable compact bytes field (nil as empty).
+func appendCompactBytes(dst []byte, b []byte) []byte {
+	dst = appendUvarint(dst, uint64(len(b))+1)
+	return append(dst, b...)
+}
+
 // appendCompactInt32s writes a non-nullable array (nil is written as empty).
 func appendCompactInt32s(dst []byte, a []int32) []byte {
 	dst = appendUvarint(dst, uint64(len(a))+1)
@@ -231,6 +237,24 @@ func (r *reader) nullableStringPtr(what string) *string {
 		return nil
 	}
 	return &s
+}
+
+// bytes reads a non-nullable compact bytes field into a fresh slice
+// (empty decodes as an empty, non-nil slice; null is an error).
+func (r *reader) bytes(what string) []byte {
+	n := r.uvarint32(what)
+	if r.err != nil {
+		return nil
+	}
+	if n == 0 {
+		r.fail("%s: null for non-nullable bytes", what)
+		return nil
+	}
+	b := r.take(n-1, what)
+	if r.err != nil {
+		return nil
+	}
+	return append([]byte{}, b...)
 }
 
 // arrayLen reads a compact array length; -1 means null. elemMin is the

@@ -10,7 +10,8 @@ import (
 // migration export and tests. Order follows Kafka's snapshot layout:
 // features (metadata.version first, then the ZK migration state), cluster
 // (brokers by id), topics by name (TopicRecord then PartitionRecords by id),
-// configs (by resource type then name, keys sorted), producer ids.
+// configs (by resource type then name, keys sorted), producer ids, ACLs
+// (by id), SCRAM credentials (by user, then mechanism).
 // Provenance and the cluster id are not records and are not written.
 func WriteImage(img *Image) []Record {
 	out := make([]Record, 0, 8+img.BrokerCount()+img.TopicCount()+img.PartitionCount())
@@ -61,6 +62,12 @@ func WriteImage(img *Image) []Record {
 
 	if img.nextProducerID != 0 {
 		out = append(out, &ProducerIdsRecord{BrokerID: -1, BrokerEpoch: -1, NextProducerID: img.nextProducerID})
+	}
+	for _, a := range img.Acls() {
+		out = append(out, AclRecord(a.ID, a.Binding))
+	}
+	for _, c := range img.ScramCredentials() {
+		out = append(out, ScramCredentialRecord(c.User, c.Mechanism, c.Credential))
 	}
 	return out
 }

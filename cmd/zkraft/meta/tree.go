@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -47,6 +48,9 @@ var Version = "dev"
 //	/image/topics/{byName/<t>, byId/<uuid>}/{id, name, <partition>}
 //	/image/configs/<type>/<name | <default>>/<key>
 //	/image/producerIds/nextProducerId
+//	/image/acls/byId/<uuid>            (only when the image holds ACLs)
+//	/image/scram/<mechanism>/<user>    (only when it holds credentials;
+//	                                   salt in hex, keys never shown)
 //	/local/{version, source}
 func BuildTree(st *State, l *Log) *Node {
 	img := st.Image
@@ -106,14 +110,21 @@ func BuildTree(st *State, l *Log) *Node {
 	}
 
 	pid := img.NextProducerID()
-	image := dir("image",
+	image := dir("image")
+	if img.AclCount() > 0 {
+		image.Children = append(image.Children, aclsNode(img))
+	}
+	image.Children = append(image.Children,
 		cluster,
 		configs,
 		features,
 		dir("producerIds", leaf("nextProducerId", strconv.FormatInt(pid, 10), pid)),
 		leaf("provenance", prov, provJSON),
-		dir("topics", byID, byName),
 	)
+	if img.ScramCount() > 0 {
+		image.Children = append(image.Children, scramNode(img))
+	}
+	image.Children = append(image.Children, dir("topics", byID, byName))
 	source := fmt.Sprintf("%s (image at offset %d from %s)", l.Source(), st.At, st.From)
 	sourceJSON := map[string]any{"dir": l.Dir, "at": st.At, "from": st.From}
 	if l.live() {
@@ -122,6 +133,40 @@ func BuildTree(st *State, l *Log) *Node {
 	local := dir("local", leaf("source", source, sourceJSON),
 		leaf("version", Version, Version))
 	return dir("", image, local)
+}
+
+// aclsNode is /image/acls/byId/<uuid>: Kafka's StandardAcl text.
+func aclsNode(img *metadata.Image) *Node {
+	byID := dir("byId")
+	for _, a := range img.Acls() {
+		b := a.Binding
+		byID.Children = append(byID.Children, leaf(a.ID.String(), b.String(), map[string]any{
+			"resourceType": b.ResourceType.String(), "resourceName": b.ResourceName,
+			"patternType": b.PatternType.String(), "principal": b.Principal, "host": b.Host,
+			"operation": b.Operation.String(), "permissionType": b.Permission.String()}))
+	}
+	sort.Slice(byID.Children, func(i, j int) bool { return byID.Children[i].Name < byID.Children[j].Name })
+	return dir("acls", byID)
+}
+
+// scramNode is /image/scram/<mechanism>/<user>: the salt (hex) and the
+// iteration count; the stored and server keys are never shown.
+func scramNode(img *metadata.Image) *Node {
+	n := dir("scram")
+	for _, e := range img.ScramCredentials() {
+		mech := e.Mechanism.String()
+		md, ok := n.Child(mech)
+		if !ok {
+			md = dir(mech)
+			n.Children = append(n.Children, md)
+		}
+		salt := hex.EncodeToString(e.Credential.Salt)
+		md.Children = append(md.Children, leaf(e.User,
+			fmt.Sprintf("ScramCredentialData(salt=%s, storedKey=[hidden], serverKey=[hidden], iterations=%d)", salt, e.Credential.Iterations),
+			map[string]any{"salt": salt, "iterations": e.Credential.Iterations}))
+	}
+	sort.Slice(n.Children, func(i, j int) bool { return n.Children[i].Name < n.Children[j].Name })
+	return n
 }
 
 func topicNode(name string, t *metadata.TopicImage) *Node {
