@@ -25,6 +25,13 @@ func FullDelta(img *Image) *Delta {
 		d.configs[res] = img.Configs(res.Type, res.Name)
 	}
 	maps.Copy(d.features, img.features)
+	for _, e := range img.ScramCredentials() {
+		d.scram[scramDeltaKey{e.User, e.Mechanism}] = e.Credential
+	}
+	img.acls.Root().Walk(func(k []byte, v any) bool {
+		d.acls[Uuid(k)] = v.(*AclBinding)
+		return false
+	})
 	if img.zkMigrationState != ZkMigrationNone {
 		v := img.zkMigrationState
 		d.zkState = &v
@@ -44,12 +51,14 @@ func FullDelta(img *Image) *Delta {
 // or when a broker switches its metadata source. Topics gone from next (or
 // whose id now names another topic) are removed, so LocalChanges reports
 // their replicas as deleted; new ones are created; partitions, brokers,
-// configs, features, the ZK migration state and the producer-id block are
+// configs, features, the ZK migration state, the producer-id block, SCRAM
+// credentials and ACLs are
 // set where they differ. Where no such delta exists (prev is empty, or next
 // cannot be reached from prev by records, e.g. a lower next producer id) it
 // returns FullDelta(next), whose Base is the empty image.
 func DeltaBetween(prev, next *Image) *Delta {
-	if prev.TopicCount() == 0 && prev.BrokerCount() == 0 && prev.configs.Len() == 0 {
+	if prev.TopicCount() == 0 && prev.BrokerCount() == 0 && prev.configs.Len() == 0 &&
+		prev.scram.Len() == 0 && prev.acls.Len() == 0 {
 		return FullDelta(next)
 	}
 	d, err := diffDelta(prev, next)
@@ -171,6 +180,9 @@ func diffDelta(prev, next *Image) (*Delta, error) {
 		}
 	}
 
+	if err := diffSecurity(prev, next, replay); err != nil {
+		return nil, err
+	}
 	if next.nextProducerID != prev.nextProducerID {
 		if err := replay(&ProducerIdsRecord{BrokerID: -1, BrokerEpoch: -1, NextProducerID: next.nextProducerID}); err != nil {
 			return nil, err

@@ -408,6 +408,40 @@ func (d *Delta) applySecurity(next *Image) {
 	}
 }
 
+// diffSecurity replays the records that turn prev's credentials and ACLs
+// into next's: removals first, then additions and replacements.
+func diffSecurity(prev, next *Image, replay func(Record) error) error {
+	for _, e := range prev.ScramCredentials() {
+		if _, ok := next.ScramCredential(e.User, e.Mechanism); !ok {
+			if err := replay(&RemoveUserScramCredentialRecord{Name: e.User, Mechanism: e.Mechanism}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, a := range prev.Acls() {
+		if b, ok := next.Acl(a.ID); !ok || b != a.Binding {
+			if err := replay(&RemoveAccessControlEntryRecord{ID: a.ID}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range next.ScramCredentials() {
+		if old, ok := prev.ScramCredential(e.User, e.Mechanism); !ok || !old.Equal(e.Credential) {
+			if err := replay(ScramCredentialRecord(e.User, e.Mechanism, e.Credential)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, a := range next.Acls() {
+		if b, ok := prev.Acl(a.ID); !ok || b != a.Binding {
+			if err := replay(AclRecord(a.ID, a.Binding)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // securityEqual compares credentials and ACLs (ids included).
 func (i *Image) securityEqual(o *Image) bool {
 	if i.scram.Len() != o.scram.Len() || i.acls.Len() != o.acls.Len() {

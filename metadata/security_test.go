@@ -169,3 +169,32 @@ func TestSecurityEnumNames(t *testing.T) {
 		t.Fatal("mechanism names are case-sensitive")
 	}
 }
+
+// FullDelta carries credentials and ACLs; DeltaBetween replays their
+// differences on prev (an ACL whose content changed under the same id is
+// removed and added again) rather than falling back to the full delta.
+func TestSecurityDeltaBetween(t *testing.T) {
+	prev := replayAll(t, image1(t),
+		scramRec("alice", ScramSHA256, 1), scramRec("bob", ScramSHA256, 2),
+		aclRec(1, AclResourceTopic, "a", AclPatternLiteral, "User:alice", AclOpRead, AclPermissionAllow),
+		aclRec(2, AclResourceTopic, "b", AclPatternLiteral, "User:alice", AclOpRead, AclPermissionAllow))
+	next := replayAll(t, image1(t),
+		scramRec("alice", ScramSHA256, 9), scramRec("carol", ScramSHA512, 3),
+		aclRec(1, AclResourceTopic, "a", AclPatternLiteral, "User:alice", AclOpRead, AclPermissionAllow),
+		aclRec(2, AclResourceTopic, "b", AclPatternLiteral, "User:alice", AclOpWrite, AclPermissionAllow),
+		aclRec(3, AclResourceGroup, "g", AclPatternPrefixed, "User:bob", AclOpRead, AclPermissionDeny))
+	if full := FullDelta(next).Apply(); !full.Equal(next) {
+		t.Fatal("FullDelta drops credentials or ACLs")
+	}
+	d := DeltaBetween(prev, next)
+	if d.Base() != prev {
+		t.Fatal("fell back to the full delta")
+	}
+	if !d.Apply().Equal(next) {
+		t.Fatal("prev + delta != next")
+	}
+	onlySecurity := replayAll(t, EmptyImage(), scramRec("x", ScramSHA256, 1))
+	if d := DeltaBetween(onlySecurity, next); d.Base() != onlySecurity || !d.Apply().Equal(next) {
+		t.Fatal("a prev holding only credentials is not empty")
+	}
+}
