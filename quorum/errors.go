@@ -34,3 +34,8 @@ var ErrUnsupportedAPI = errors.New("quorum: unsupported api on the controller li
 // ErrBadResponse: a controller's answer did not make sense (missing
 // partition, impossible sizes).
 var ErrBadResponse = errors.New("quorum: bad response from controller")
+
+// ErrSnapshotMoved: a FetchSnapshot download was started over
+// maxSnapshotRestarts times because the controller kept replacing the image
+// it served (or the active controller kept changing) while it was read.
+var ErrSnapshotMoved = errors.New("quorum: snapshot replaced while it was fetched")

@@ -180,65 +180,21 @@ func fetchPartition(r *kmsg.FetchResponse) (kmsg.FetchResponseTopicPartition, bo
 	return kmsg.FetchResponseTopicPartition{}, false
 }
 
-// loadSnapshot fetches the controller's image in chunks and restores it.
+// loadSnapshot fetches the controller's image (downloadSnapshot: its
+// restart policy) and restores it into the fsm; the next fetch starts at the
+// image's end offset.
 func (f *follower) loadSnapshot(ctx context.Context) error {
-	var (
-		buf   []byte
-		end   int64 = -1
-		epoch int32 = -1
-	)
-	for {
-		req := kmsg.NewPtrFetchSnapshotRequest()
-		req.ReplicaID, req.MaxBytes = f.c.cfg.NodeID, fetchMaxBytes
-		rt := kmsg.NewFetchSnapshotRequestTopic()
-		rt.Topic = MetadataTopic
-		rp := kmsg.NewFetchSnapshotRequestTopicPartition()
-		rp.SnapshotID.EndOffset, rp.SnapshotID.Epoch, rp.Position = end, epoch, int64(len(buf))
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-		resp, err := f.c.call(ctx, "fetch", req, func(r kmsg.Response) bool {
-			for _, t := range r.(*kmsg.FetchSnapshotResponse).Topics {
-				for _, p := range t.Partitions {
-					if isNotController(p.ErrorCode) {
-						return true
-					}
-				}
-			}
-			return false
-		})
-		if err != nil {
-			return err
-		}
-		r := resp.(*kmsg.FetchSnapshotResponse)
-		if len(r.Topics) != 1 || len(r.Topics[0].Partitions) != 1 {
-			return fmt.Errorf("fetch snapshot: %d topics in the answer: %w", len(r.Topics), ErrBadResponse)
-		}
-		p := r.Topics[0].Partitions[0]
-		switch {
-		case p.ErrorCode == kerr.SnapshotNotFound.Code:
-			buf, end, epoch = nil, -1, -1 // the controller moved on: start over
-			continue
-		case p.ErrorCode != 0:
-			return fmt.Errorf("fetch snapshot: %w", codeError(p.ErrorCode))
-		case p.Size < 0 || p.Size > maxSnapshotBytes || p.Position != int64(len(buf)):
-			return fmt.Errorf("fetch snapshot: size %d position %d, have %d bytes: %w", p.Size, p.Position, len(buf), ErrBadResponse)
-		}
-		if len(buf) == 0 {
-			end, epoch = p.SnapshotID.EndOffset, p.SnapshotID.Epoch
-			buf = make([]byte, 0, p.Size)
-		}
-		buf = append(buf, p.Bytes...)
-		if int64(len(buf)) >= p.Size {
-			break
-		}
-		if len(p.Bytes) == 0 {
-			return fmt.Errorf("fetch snapshot: empty chunk at %d of %d: %w", len(buf), p.Size, ErrBadResponse)
-		}
+	call := func(ctx context.Context, req kmsg.Request, nc func(kmsg.Response) bool) (kmsg.Response, error) {
+		return f.c.call(ctx, "fetch", req, nc)
 	}
-	if err := f.fsm.Restore(io.NopCloser(bytes.NewReader(buf))); err != nil {
-		return fmt.Errorf("load metadata snapshot ending at %d: %w", end, err)
+	s, err := downloadSnapshot(ctx, call, f.c.cfg.NodeID)
+	if err != nil {
+		return err
 	}
-	f.next.Store(end)
-	f.log.Info("loaded metadata snapshot", zap.Int64("end_offset", end), zap.Int("bytes", len(buf)))
+	if err := f.fsm.Restore(io.NopCloser(bytes.NewReader(s.data))); err != nil {
+		return fmt.Errorf("load metadata snapshot ending at %d: %w", s.end, err)
+	}
+	f.next.Store(s.end)
+	f.log.Info("loaded metadata snapshot", zap.Int64("end_offset", s.end), zap.Int("bytes", len(s.data)))
 	return nil
 }

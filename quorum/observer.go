@@ -281,69 +281,18 @@ func (o *logObserver) compacted(ctx context.Context, out *ObservedLog) error {
 	return nil
 }
 
-// snapshot loads the controller's current image in chunks (as
-// follower.loadSnapshot does).
+// snapshot loads the controller's current image (downloadSnapshot: its
+// restart policy) and decodes it.
 func (o *logObserver) snapshot(ctx context.Context) (*ObservedSnapshot, error) {
-	var (
-		buf   []byte
-		end   int64 = -1
-		epoch int32 = -1
-	)
-	for restarts := 0; ; {
-		req := kmsg.NewPtrFetchSnapshotRequest()
-		req.ReplicaID, req.MaxBytes = -1, fetchMaxBytes
-		rt := kmsg.NewFetchSnapshotRequestTopic()
-		rt.Topic = MetadataTopic
-		rp := kmsg.NewFetchSnapshotRequestTopicPartition()
-		rp.SnapshotID.EndOffset, rp.SnapshotID.Epoch, rp.Position = end, epoch, int64(len(buf))
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-		resp, err := o.call(ctx, req, func(r kmsg.Response) bool {
-			for _, t := range r.(*kmsg.FetchSnapshotResponse).Topics {
-				for _, p := range t.Partitions {
-					if isNotController(p.ErrorCode) {
-						return true
-					}
-				}
-			}
-			return false
-		})
-		if err != nil {
-			return nil, err
-		}
-		r := resp.(*kmsg.FetchSnapshotResponse)
-		if len(r.Topics) != 1 || len(r.Topics[0].Partitions) != 1 {
-			return nil, fmt.Errorf("quorum: fetch snapshot from %s: %d topics in the answer: %w", o.conns[o.cur].addr, len(r.Topics), ErrBadResponse)
-		}
-		p := r.Topics[0].Partitions[0]
-		switch {
-		case p.ErrorCode == kerr.SnapshotNotFound.Code && restarts < maxSnapshotLoads:
-			restarts++
-			buf, end, epoch = nil, -1, -1
-			continue
-		case p.ErrorCode != 0:
-			return nil, fmt.Errorf("quorum: fetch snapshot from %s: %w", o.conns[o.cur].addr, codeError(p.ErrorCode))
-		case p.Size < 0 || p.Size > maxSnapshotBytes || p.Position != int64(len(buf)):
-			return nil, fmt.Errorf("quorum: fetch snapshot from %s: size %d position %d, have %d bytes: %w",
-				o.conns[o.cur].addr, p.Size, p.Position, len(buf), ErrBadResponse)
-		}
-		if len(buf) == 0 {
-			end, epoch = p.SnapshotID.EndOffset, p.SnapshotID.Epoch
-			buf = make([]byte, 0, p.Size)
-		}
-		buf = append(buf, p.Bytes...)
-		if int64(len(buf)) >= p.Size {
-			break
-		}
-		if len(p.Bytes) == 0 {
-			return nil, fmt.Errorf("quorum: fetch snapshot from %s: empty chunk at %d of %d: %w", o.conns[o.cur].addr, len(buf), p.Size, ErrBadResponse)
-		}
-	}
-	h, recs, err := decodeSnapshot(buf)
+	s, err := downloadSnapshot(ctx, o.call, -1)
 	if err != nil {
-		return nil, fmt.Errorf("quorum: snapshot ending at %d from %s: %w", end, o.conns[o.cur].addr, err)
+		return nil, fmt.Errorf("quorum: snapshot from %s: %w", o.conns[o.cur].addr, err)
 	}
-	return &ObservedSnapshot{EndOffset: end, Epoch: epoch, Size: len(buf), Header: SnapshotHeader(h), Records: recs}, nil
+	h, recs, err := decodeSnapshot(s.data)
+	if err != nil {
+		return nil, fmt.Errorf("quorum: snapshot ending at %d from %s: %w", s.end, o.conns[o.cur].addr, err)
+	}
+	return &ObservedSnapshot{EndOffset: s.end, Epoch: s.epoch, Size: len(s.data), Header: SnapshotHeader(h), Records: recs}, nil
 }
 
 // describe asks the serving controller for the cluster id and the active
