@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"time"
 
 	gozk "github.com/go-zookeeper/zk"
 	"go.uber.org/zap"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/migrate"
 	"github.com/zkraft/zkraft/quorum"
 )
@@ -80,32 +80,10 @@ func migrateMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return usageError{text: migrateUsage}
 }
 
-// splitZkConnect parses host:port[,host:port][/chroot] (port 2181 if missing).
-func splitZkConnect(s string) (servers []string, chroot string, err error) {
-	hosts := s
-	if i := strings.IndexByte(s, '/'); i >= 0 {
-		hosts, chroot = s[:i], strings.TrimSuffix(s[i:], "/")
-	}
-	for _, h := range strings.Split(hosts, ",") {
-		h = strings.TrimSpace(h)
-		if h == "" {
-			continue
-		}
-		if !strings.Contains(h, ":") {
-			h += ":2181"
-		}
-		servers = append(servers, h)
-	}
-	if len(servers) == 0 {
-		return nil, "", fmt.Errorf("--zookeeper %q: no server", s)
-	}
-	return servers, chroot, nil
-}
-
 func dialZk(ctx context.Context, s string) (*gozk.Conn, string, error) {
-	servers, chroot, err := splitZkConnect(s)
+	servers, chroot, err := zk.ParseConnect(s)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("--zookeeper: %w", err)
 	}
 	conn, err := migrate.Connect(ctx, servers, 10*time.Second, 20*time.Second, zap.NewNop())
 	return conn, chroot, err

@@ -8,6 +8,9 @@ var (
 	// ErrInvalidConfig: a Config field is out of range; the message names
 	// its server.properties key.
 	ErrInvalidConfig = errors.New("zk: invalid config")
+	// ErrInvalidConnect: a ZooKeeper connect string (zookeeper.connect,
+	// --zookeeper) does not parse; the message names the value.
+	ErrInvalidConnect = errors.New("zk: invalid connect string")
 	// ErrCorruptZNode: a znode's data does not decode (bad JSON, unknown
 	// version, missing or out-of-range field).
 	ErrCorruptZNode = errors.New("zk: corrupt znode")

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zkraft/zkraft/metadata/zk"
 )
 
 // builder is the state of one FromProperties call: the Config being filled
@@ -495,38 +497,11 @@ func parseVoters(v string) ([]Voter, error) {
 	return out, nil
 }
 
-// parseZooKeeperConnect parses host[:port][,host[:port]]...[/chroot]; a
-// missing port is ZooKeeper's 2181.
+// parseZooKeeperConnect parses zookeeper.connect with zk.ParseConnect (the
+// one connect-string parser); empty means unset.
 func parseZooKeeperConnect(v string) (servers []string, chroot string, err error) {
 	if v == "" {
 		return nil, "", nil
 	}
-	hosts := v
-	if i := strings.IndexByte(v, '/'); i >= 0 {
-		hosts, chroot = v[:i], v[i:]
-		if chroot == "/" {
-			chroot = ""
-		}
-		if strings.HasSuffix(chroot, "/") || strings.Contains(chroot, "//") || strings.ContainsAny(chroot, ", ") {
-			return nil, "", fmt.Errorf("bad chroot %q", v[i:])
-		}
-	}
-	for _, e := range strings.Split(hosts, ",") {
-		e = strings.TrimSpace(e)
-		if e == "" {
-			return nil, "", errors.New("empty server in list")
-		}
-		if !strings.Contains(strings.TrimPrefix(strings.TrimSuffix(e, "]"), "["), ":") || strings.HasSuffix(e, "]") {
-			e = net.JoinHostPort(strings.Trim(e, "[]"), "2181")
-		}
-		host, _, err := splitHostPort(e, false)
-		if err != nil {
-			return nil, "", fmt.Errorf("server %q: %v", e, err)
-		}
-		if host == "" {
-			return nil, "", fmt.Errorf("server %q: empty host", e)
-		}
-		servers = append(servers, e)
-	}
-	return servers, chroot, nil
+	return zk.ParseConnect(v)
 }

@@ -28,13 +28,13 @@ type zkRead struct {
 // within timeout, with one error saying so; the client's goroutines end
 // when it returns.
 func readZkTree(ctx context.Context, connect string, timeout time.Duration) (*zkRead, error) {
-	servers, chroot := connect, ""
-	if i := strings.IndexByte(connect, '/'); i >= 0 {
-		servers, chroot = connect[:i], strings.TrimSuffix(connect[i:], "/")
+	servers, chroot, err := zkmeta.ParseConnect(connect)
+	if err != nil {
+		return nil, fmt.Errorf("--zookeeper: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	conn, _, err := gozk.Connect(strings.Split(servers, ","), min(timeout, 10*time.Second),
+	conn, _, err := gozk.Connect(servers, min(timeout, 10*time.Second),
 		// go-zookeeper logs a line per failed connection attempt, forever:
 		// silenced, the caller reports one clear error instead.
 		gozk.WithLogInfo(false), gozk.WithLogger(zkmeta.ClientLogger(zap.NewNop())))
@@ -45,7 +45,7 @@ func readZkTree(ctx context.Context, connect string, timeout time.Duration) (*zk
 	for conn.State() != gozk.StateHasSession {
 		select {
 		case <-ctx.Done():
-			return nil, timeoutError(ctx, fmt.Sprintf("no ZooKeeper session with %s", servers), timeout, conn.State().String())
+			return nil, timeoutError(ctx, fmt.Sprintf("no ZooKeeper session with %s", strings.Join(servers, ",")), timeout, conn.State().String())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
