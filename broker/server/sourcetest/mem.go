@@ -102,14 +102,7 @@ func (m *Mem) Start(ctx context.Context, pub metadata.Publisher) error {
 	if err := m.applyLocked(recs); err != nil {
 		return err
 	}
-	d := metadata.NewDelta(metadata.EmptyImage())
-	for _, r := range metadata.WriteImage(m.img) {
-		if err := d.Replay(r); err != nil {
-			return err
-		}
-	}
-	d.SetProvenance(m.img.Offset(), m.img.Epoch())
-	d.SetClusterID(m.img.ClusterID())
+	d := metadata.FullDelta(m.img)
 	img := d.Apply()
 	m.pub, m.img = pub, img
 	pub.Publish(d, img)
