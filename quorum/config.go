@@ -36,9 +36,18 @@ type Config struct {
 	// id derived from the voter set so that identically configured voters agree.
 	ClusterID string
 
-	// SnapshotThreshold is the number of raft log entries since the last
-	// snapshot that triggers a new one (metadata.log.max.record.bytes.between.snapshots
-	// counts bytes in Kafka; raft counts entries).
+	// SnapshotMaxBytes: a snapshot is taken once this many bytes of
+	// records were applied since the last one
+	// (metadata.log.max.record.bytes.between.snapshots, Kafka's 20 MiB).
+	SnapshotMaxBytes int64
+	// SnapshotMaxInterval: a snapshot is taken once this long passed since
+	// the last one with records applied in between
+	// (metadata.log.max.snapshot.interval.ms, Kafka's 1 h); 0 = by size only.
+	SnapshotMaxInterval time.Duration
+	// SnapshotThreshold is raft's own trigger, a ceiling in entries: a
+	// snapshot is also taken once this many raft log entries followed the
+	// last one (whichever of the three comes first). It bounds raft.db in
+	// entries, which TrailingLogs counts in.
 	SnapshotThreshold uint64
 	// SnapshotInterval is how often raft checks SnapshotThreshold.
 	SnapshotInterval time.Duration
@@ -88,6 +97,8 @@ func DefaultConfig() Config {
 		Voters:               map[int32]string{1: "127.0.0.1:9093"},
 		Dir:                  "data/metadata",
 		BindAddr:             "127.0.0.1:9093",
+		SnapshotMaxBytes:     20 << 20,
+		SnapshotMaxInterval:  time.Hour,
 		SnapshotThreshold:    8192,
 		SnapshotInterval:     30 * time.Second,
 		TrailingLogs:         10240,
@@ -141,6 +152,12 @@ func (c Config) Validate() error {
 		if _, err := metadata.ParseUuid(c.ClusterID); err != nil {
 			return bad("cluster.id", "%v", err)
 		}
+	}
+	if c.SnapshotMaxBytes < 1 {
+		return bad("metadata.log.max.record.bytes.between.snapshots", "%d must be >= 1", c.SnapshotMaxBytes)
+	}
+	if c.SnapshotMaxInterval < 0 {
+		return bad("metadata.log.max.snapshot.interval.ms", "%v must be >= 0", c.SnapshotMaxInterval)
 	}
 	if c.SnapshotThreshold == 0 {
 		return bad("snapshot threshold", "must be > 0")

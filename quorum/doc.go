@@ -43,6 +43,13 @@
 // that entry; AbortTransaction drops them. Raft is refused a snapshot while a
 // transaction is open (it retries at its next interval).
 //
+// Snapshots (snapshot_policy.go): every voter snapshots its own image once
+// Config.SnapshotMaxBytes bytes of entries were applied since its last
+// snapshot, or Config.SnapshotMaxInterval passed since it with entries
+// applied in between (Kafka's two keys and semantics), or, as a ceiling,
+// after raft's SnapshotThreshold entries; any snapshot (or an installed
+// one) restarts the counts.
+//
 // # Snapshot file
 //
 //	+------+-----------+-----------+-----------+-----------+------------+----------------------------+
@@ -119,7 +126,7 @@
 // accept loop and one short handshake goroutine per new connection, the
 // controller listener's network.Server (reader/writer per connection), one
 // controller loop (leadership notifications, start-up catch-up, session
-// checks on the leader), and one short helper per in-flight raft future
+// checks on the leader), one snapshot loop (snapshotLoop), and one short helper per in-flight raft future
 // waited on with a ctx (each ends when raft resolves the future; Close
 // waits for them). Close closes the raft connections hashicorp's transport
 // leaves open, and leaves no goroutine behind.

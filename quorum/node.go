@@ -73,6 +73,8 @@ type Node struct {
 	// progress is what this node, as leader, heard from the voters and
 	// the observers (progress.go), for DescribeQuorum.
 	progress progressTracker
+	// snapPolicy triggers snapshots by bytes and interval (snapshot_policy.go).
+	snapPolicy *snapshotPolicy
 }
 
 // New checks cfg and formats cfg.Dir (meta.properties) when it is new. It
@@ -105,6 +107,8 @@ func New(cfg Config, logger *zap.Logger, pubs ...Publisher) (*Node, error) {
 		stopCtx:  stopCtx,
 		stop:     stop,
 		writeSem: make(chan struct{}, 1),
+
+		snapPolicy: newSnapshotPolicy(cfg),
 	}, nil
 }
 
@@ -207,7 +211,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("quorum: inspect raft state in %s: %w", n.cfg.Dir, err)
 	}
-	r, err := raft.NewRaft(rc, n.fsm, logs, store, snaps, trans)
+	r, err := raft.NewRaft(rc, countingFSM{n.fsm, n.snapPolicy}, logs, store, snaps, trans)
 	if err != nil {
 		return fmt.Errorf("quorum: start raft: %w", err)
 	}
@@ -235,8 +239,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		n.srv.Start()
 	}
 	n.log.Info("started", zap.String("addr", string(trans.LocalAddr())), zap.Uint64("replay_target", target))
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.loop(r)
+	go n.snapshotLoop(r)
 	return nil
 }
 

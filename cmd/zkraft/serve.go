@@ -58,9 +58,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	logger := newLogger(stderr)
 	defer func() { _ = logger.Sync() }()
-	for _, k := range cfg.Ignored {
-		logger.Warn("configuration key accepted but has no effect in zkraft", zap.String("key", k))
-	}
+	cfg.WarnIgnored(logger)
 	if cfg.Mode() == config.ModeZooKeeper {
 		return serveZooKeeper(ctx, cfg, logger)
 	}

@@ -154,7 +154,16 @@ func openBroker(cfg *config.Config, logger *zap.Logger) ([]metadata.Endpoint, *s
 }
 
 func openLogs(cfg *config.Config, logger *zap.Logger) (*storage.Manager, error) {
-	logs, err := storage.Open(storage.Config{
+	logs, err := storage.Open(storageConfig(cfg), logger.Named("storage"))
+	if err != nil {
+		return nil, fmt.Errorf("open log dirs %v: %w", cfg.LogDirs, err)
+	}
+	logs.Start()
+	return logs, nil
+}
+
+func storageConfig(cfg *config.Config) storage.Config {
+	return storage.Config{
 		Dirs:                   cfg.LogDirs,
 		SegmentBytes:           cfg.LogSegmentBytes,
 		RetentionMs:            cfg.LogRetentionMs,
@@ -162,12 +171,7 @@ func openLogs(cfg *config.Config, logger *zap.Logger) (*storage.Manager, error) 
 		IndexIntervalBytes:     int(cfg.LogIndexIntervalBytes),
 		MaxOpenFiles:           cfg.MaxOpenFiles,
 		RetentionCheckInterval: cfg.LogRetentionCheckInterval,
-	}, logger.Named("storage"))
-	if err != nil {
-		return nil, fmt.Errorf("open log dirs %v: %w", cfg.LogDirs, err)
 	}
-	logs.Start()
-	return logs, nil
 }
 
 func brokerConfig(cfg *config.Config, clusterID string, endpoints []metadata.Endpoint) broker.Config {
@@ -204,10 +208,14 @@ func serveKafka(cfg *config.Config, b *broker.Broker, logger *zap.Logger) (*netw
 }
 
 func newKafkaServer(cfg *config.Config, b *broker.Broker, logger *zap.Logger) *network.Server {
+	return network.NewServer(networkConfig(cfg), b, logger.Named("network"))
+}
+
+func networkConfig(cfg *config.Config) network.Config {
 	ncfg := network.DefaultConfig()
 	ncfg.MaxRequestBytes = cfg.SocketRequestMaxBytes
 	ncfg.ConnectionsMaxIdle = cfg.ConnectionsMaxIdle
-	return network.NewServer(ncfg, b, logger.Named("network"))
+	return ncfg
 }
 
 // serveKafkaGossip is serveKafka for process.roles=broker with memberlist

@@ -28,13 +28,16 @@ func quorumConfig(cfg *config.Config, ctrl config.Listener) quorum.Config {
 	qcfg.Controller.UncleanLeaderElection = cfg.UncleanLeaderElectionEnable
 	qcfg.Network.MaxRequestBytes = cfg.SocketRequestMaxBytes
 	qcfg.Network.ConnectionsMaxIdle = cfg.ConnectionsMaxIdle
+	qcfg.SnapshotMaxBytes = cfg.MetadataMaxRecordBytesBetweenSnapshots
+	qcfg.SnapshotMaxInterval = cfg.MetadataMaxSnapshotInterval
 	retainSnapshots(&qcfg, cfg.MetadataSnapshotRetain)
 	return qcfg
 }
 
 // retainSnapshots keeps n snapshots and enough of the log behind the
 // newest that it still reaches the oldest, about n-1 snapshot thresholds
-// back (snapshots are SnapshotThreshold entries apart or a little more):
+// back (snapshots are at most SnapshotThreshold entries apart or a little
+// more; the byte and interval triggers only bring them closer):
 // `zkraft meta --at` and diff can then rebuild any image from the oldest
 // snapshot on, not just at the snapshots themselves.
 func retainSnapshots(qcfg *quorum.Config, n int) {

@@ -13,6 +13,15 @@ import (
 // the ISR (replica.lag.time.max.ms) through ctrl's AlterPartition. Close it
 // after the network server and before the logs.
 func startReplication(cfg *config.Config, logs *storage.Manager, ctrl replica.Controller, logger *zap.Logger) (*replica.Manager, error) {
+	m, err := replica.New(replicaConfig(cfg), logs, ctrl, logger)
+	if err != nil {
+		return nil, err
+	}
+	m.Start()
+	return m, nil
+}
+
+func replicaConfig(cfg *config.Config) replica.Config {
 	rcfg := replica.DefaultConfig()
 	rcfg.NodeID = cfg.NodeID
 	if cfg.InterBrokerListenerName != "" {
@@ -25,10 +34,5 @@ func startReplication(cfg *config.Config, logs *storage.Manager, ctrl replica.Co
 	}
 	rcfg.MinInsyncReplicas = cfg.MinInsyncReplicas
 	rcfg.UncleanLeaderElection = cfg.UncleanLeaderElectionEnable
-	m, err := replica.New(rcfg, logs, ctrl, logger)
-	if err != nil {
-		return nil, err
-	}
-	m.Start()
-	return m, nil
+	return rcfg
 }

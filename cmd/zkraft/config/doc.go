@@ -15,8 +15,10 @@
 //
 // Invariants of a returned Config:
 //   - Every key given is one zkraft uses (a typed field) or one it knowingly
-//     ignores (listed in Config.Ignored for a warning); any other key is an
-//     error naming it.
+//     ignores (listed in Config.Ignored; Config.WarnIgnored logs one warning
+//     each); any other key is an error naming it. Every key declares where
+//     its value goes (keys.go, Destinations), and cmd/zkraft's test checks
+//     that it gets there.
 //   - Every error names the key(s) and the value, and where the value came
 //     from (file and line, or --override #n).
 //   - Mode() is "quorum" exactly when process.roles is set; the node's

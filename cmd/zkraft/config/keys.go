@@ -28,10 +28,46 @@ type builder struct {
 // setter parses v into the builder; its error is the reason v is bad.
 type setter func(b *builder, v string) error
 
+// key is one key zkraft uses: how its value is parsed (set) and where the
+// value goes (to). Every entry of to is one of
+//
+//   - "<component>.<Field>[.<Field>]": a field of a component's Config that
+//     cmd/zkraft sets from this key, the component being one of storage,
+//     replica, broker, network, client (quorum.ClientConfig), quorum, gossip,
+//     zk or migrate;
+//   - "cmd.<Field>": the Config field this key sets, which cmd/zkraft itself
+//     reads to decide what to run (mode, roles, controlled shutdown);
+//   - DestIgnored: accepted, checked against the other keys, and otherwise
+//     without effect; FromProperties lists it in Config.Ignored, and serve
+//     warns about it (WarnIgnored);
+//   - DestChecked: its value only constrains other keys (Validate) and no
+//     component reads it (listener.security.protocol.map, while PLAINTEXT is
+//     the one protocol).
+//
+// cmd/zkraft's config-key test sets each key to a probe value and checks
+// that every destination it names changes, so a key added here without
+// being wired fails that test.
+type key struct {
+	set setter
+	to  []string
+}
+
+// Destinations of key.to that are not component fields.
+const (
+	DestIgnored = "ignored"
+	DestChecked = "checked"
+)
+
+func to(dst ...string) []string { return dst }
+
+// nodeID is where node.id and broker.id go.
+var nodeID = to("broker.NodeID", "replica.NodeID", "client.NodeID", "quorum.NodeID", "gossip.NodeID",
+	"zk.BrokerID", "migrate.NodeID")
+
 // keys are the keys zkraft uses. Each setter checks its own value's range;
 // relations between keys are checked in validate.
-var keys = map[string]setter{
-	"process.roles": func(b *builder, v string) error {
+var keys = map[string]key{
+	"process.roles": {func(b *builder, v string) error {
 		b.ProcessRoles = nil
 		for _, r := range splitList(v) {
 			if r != RoleBroker && r != RoleController {
@@ -43,18 +79,18 @@ var keys = map[string]setter{
 			b.ProcessRoles = append(b.ProcessRoles, r)
 		}
 		return nil
-	},
-	"node.id":   func(b *builder, v string) error { return setID(&b.nodeID, v) },
-	"broker.id": func(b *builder, v string) error { return setID(&b.brokerID, v) },
-	"listeners": func(b *builder, v string) (err error) {
+	}, to("cmd.ProcessRoles")},
+	"node.id":   {func(b *builder, v string) error { return setID(&b.nodeID, v) }, nodeID},
+	"broker.id": {func(b *builder, v string) error { return setID(&b.brokerID, v) }, nodeID},
+	"listeners": {func(b *builder, v string) (err error) {
 		b.Listeners, err = parseListeners(v, true)
 		return err
-	},
-	"advertised.listeners": func(b *builder, v string) (err error) {
+	}, to("broker.Listeners", "client.Endpoints", "quorum.BindAddr")},
+	"advertised.listeners": {func(b *builder, v string) (err error) {
 		b.AdvertisedListeners, err = parseListeners(v, false)
 		return err
-	},
-	"listener.security.protocol.map": func(b *builder, v string) error {
+	}, to("broker.Listeners", "client.Endpoints")},
+	"listener.security.protocol.map": {func(b *builder, v string) error {
 		m := map[string]string{}
 		for _, e := range splitList(v) {
 			name, proto, ok := strings.Cut(e, ":")
@@ -72,90 +108,130 @@ var keys = map[string]setter{
 		}
 		b.ListenerSecurityProtocolMap = m
 		return nil
-	},
-	"controller.listener.names": func(b *builder, v string) error {
+	}, to(DestChecked)},
+	"controller.listener.names": {func(b *builder, v string) error {
 		b.ControllerListenerNames = nil
 		for _, n := range splitList(v) {
 			b.ControllerListenerNames = append(b.ControllerListenerNames, strings.ToUpper(n))
 		}
 		return nil
-	},
-	"inter.broker.listener.name": func(b *builder, v string) error {
+	}, to("quorum.BindAddr")},
+	"inter.broker.listener.name": {func(b *builder, v string) error {
 		b.InterBrokerListenerName = strings.ToUpper(v)
 		return nil
-	},
-	"controller.quorum.voters": func(b *builder, v string) (err error) {
+	}, to("replica.ListenerName")},
+	"controller.quorum.voters": {func(b *builder, v string) (err error) {
 		b.ControllerQuorumVoters, err = parseVoters(v)
 		return err
-	},
-	"zookeeper.connect": func(b *builder, v string) (err error) {
+	}, to("quorum.Voters", "client.Voters", "gossip.Seeds")},
+	"zookeeper.connect": {func(b *builder, v string) (err error) {
 		b.ZooKeeperConnect = v
 		b.ZooKeeperServers, b.ZooKeeperChroot, err = parseZooKeeperConnect(v)
 		return err
-	},
-	"zookeeper.session.timeout.ms": msKey(1, func(b *builder, d time.Duration) { b.ZooKeeperSessionTimeout = d }),
-	"zookeeper.connection.timeout.ms": msKey(1, func(b *builder, d time.Duration) {
-		b.zkConnTimeout = &d
-	}),
-	"zookeeper.metadata.migration.enable":         boolKey(func(b *builder, x bool) { b.ZooKeeperMigrationEnable = x }),
-	"zookeeper.metadata.migration.reverse.enable": boolKey(func(b *builder, x bool) { b.ZooKeeperReverseEnable = x }),
-	"log.dirs": func(b *builder, v string) error {
+	}, to("zk.Servers", "zk.Chroot", "migrate.Servers", "migrate.Chroot")},
+	"zookeeper.session.timeout.ms": {msKey(1, func(b *builder, d time.Duration) { b.ZooKeeperSessionTimeout = d }),
+		to("zk.SessionTimeout", "migrate.SessionTimeout")},
+	"zookeeper.connection.timeout.ms": {msKey(1, func(b *builder, d time.Duration) { b.zkConnTimeout = &d }),
+		to("zk.ConnectionTimeout", "migrate.ConnectionTimeout")},
+	"zookeeper.metadata.migration.enable": {boolKey(func(b *builder, x bool) { b.ZooKeeperMigrationEnable = x }),
+		to("cmd.ZooKeeperMigrationEnable")},
+	"zookeeper.metadata.migration.reverse.enable": {boolKey(func(b *builder, x bool) { b.ZooKeeperReverseEnable = x }),
+		to("cmd.ZooKeeperReverseEnable")},
+	"log.dirs": {func(b *builder, v string) error {
 		b.logDirs = append([]string{}, splitList(v)...)
 		return nil
-	},
-	"log.dir": func(b *builder, v string) error {
+	}, to("storage.Dirs")},
+	"log.dir": {func(b *builder, v string) error {
 		b.logDir = append([]string{}, splitList(v)...)
 		return nil
-	},
-	"metadata.log.dir": func(b *builder, v string) error {
+	}, to("storage.Dirs")},
+	"metadata.log.dir": {func(b *builder, v string) error {
 		b.MetadataLogDir = v
 		return nil
-	},
-	"num.partitions":             intKey(1, math.MaxInt32, func(b *builder, n int64) { b.NumPartitions = int32(n) }),
-	"default.replication.factor": intKey(1, math.MaxInt16, func(b *builder, n int64) { b.DefaultReplicationFactor = int16(n) }),
-	"min.insync.replicas":        intKey(1, math.MaxInt32, func(b *builder, n int64) { b.MinInsyncReplicas = int32(n) }),
-	"log.segment.bytes":          intKey(14, math.MaxInt32, func(b *builder, n int64) { b.LogSegmentBytes = n }),
-	"log.retention.ms":           retentionKey(func(b *builder) **int64 { return &b.retentionMs }),
-	"log.retention.minutes":      retentionKey(func(b *builder) **int64 { return &b.retentionMin }),
-	"log.retention.hours":        retentionKey(func(b *builder) **int64 { return &b.retHrs }),
-	"log.retention.bytes": intKey(math.MinInt64, math.MaxInt64, func(b *builder, n int64) {
+	}, to("quorum.Dir")},
+	"num.partitions": {intKey(1, math.MaxInt32, func(b *builder, n int64) { b.NumPartitions = int32(n) }),
+		to("broker.NumPartitions", "quorum.Controller.DefaultNumPartitions", "zk.Controller.DefaultNumPartitions")},
+	"default.replication.factor": {intKey(1, math.MaxInt16, func(b *builder, n int64) { b.DefaultReplicationFactor = int16(n) }),
+		to("broker.DefaultReplicationFactor", "quorum.Controller.DefaultReplicationFactor", "zk.Controller.DefaultReplicationFactor")},
+	"min.insync.replicas": {intKey(1, math.MaxInt32, func(b *builder, n int64) { b.MinInsyncReplicas = int32(n) }),
+		to("broker.MinInsyncReplicas", "replica.MinInsyncReplicas")},
+	"log.segment.bytes": {intKey(14, math.MaxInt32, func(b *builder, n int64) { b.LogSegmentBytes = n }),
+		to("storage.SegmentBytes", "broker.LogSegmentBytes")},
+	"log.retention.ms":      {retentionKey(func(b *builder) **int64 { return &b.retentionMs }), retention},
+	"log.retention.minutes": {retentionKey(func(b *builder) **int64 { return &b.retentionMin }), retention},
+	"log.retention.hours":   {retentionKey(func(b *builder) **int64 { return &b.retHrs }), retention},
+	"log.retention.bytes": {intKey(math.MinInt64, math.MaxInt64, func(b *builder, n int64) {
 		b.LogRetentionBytes = max(n, -1)
-	}),
-	"log.retention.check.interval.ms": msKey(1, func(b *builder, d time.Duration) { b.LogRetentionCheckInterval = d }),
-	"log.index.interval.bytes":        intKey(0, math.MaxInt32, func(b *builder, n int64) { b.LogIndexIntervalBytes = int32(n) }),
-	"socket.request.max.bytes":        intKey(1, math.MaxInt32, func(b *builder, n int64) { b.SocketRequestMaxBytes = int32(n) }),
-	"auto.create.topics.enable":       boolKey(func(b *builder, x bool) { b.AutoCreateTopicsEnable = x }),
-	"offsets.topic.num.partitions":    intKey(1, math.MaxInt32, func(b *builder, n int64) { b.OffsetsTopicNumPartitions = int32(n) }),
-	"offsets.topic.replication.factor": intKey(1, math.MaxInt16, func(b *builder, n int64) {
+	}), to("storage.RetentionBytes", "broker.LogRetentionBytes")},
+	"log.retention.check.interval.ms": {msKey(1, func(b *builder, d time.Duration) { b.LogRetentionCheckInterval = d }),
+		to("storage.RetentionCheckInterval")},
+	"log.index.interval.bytes": {intKey(0, math.MaxInt32, func(b *builder, n int64) { b.LogIndexIntervalBytes = int32(n) }),
+		to("storage.IndexIntervalBytes")},
+	"socket.request.max.bytes": {intKey(1, math.MaxInt32, func(b *builder, n int64) { b.SocketRequestMaxBytes = int32(n) }),
+		to("network.MaxRequestBytes", "quorum.Network.MaxRequestBytes")},
+	"auto.create.topics.enable": {boolKey(func(b *builder, x bool) { b.AutoCreateTopicsEnable = x }),
+		to("broker.AutoCreateTopics")},
+	"offsets.topic.num.partitions": {intKey(1, math.MaxInt32, func(b *builder, n int64) { b.OffsetsTopicNumPartitions = int32(n) }),
+		to("broker.OffsetsTopicNumPartitions")},
+	"offsets.topic.replication.factor": {intKey(1, math.MaxInt16, func(b *builder, n int64) {
 		b.OffsetsTopicReplicationFactor = int16(n)
-	}),
-	"replica.lag.time.max.ms":        msKey(1, func(b *builder, d time.Duration) { b.ReplicaLagTimeMax = d }),
-	"broker.heartbeat.interval.ms":   msKey(1, func(b *builder, d time.Duration) { b.BrokerHeartbeatInterval = d }),
-	"broker.session.timeout.ms":      msKey(1, func(b *builder, d time.Duration) { b.BrokerSessionTimeout = d }),
-	"unclean.leader.election.enable": boolKey(func(b *builder, x bool) { b.UncleanLeaderElectionEnable = x }),
-	"controlled.shutdown.enable":     boolKey(func(b *builder, x bool) { b.ControlledShutdownEnable = x }),
-	"controlled.shutdown.max.retries": intKey(0, math.MaxInt32, func(b *builder, n int64) {
+	}), to("broker.OffsetsTopicReplicationFactor")},
+	"replica.lag.time.max.ms": {msKey(1, func(b *builder, d time.Duration) { b.ReplicaLagTimeMax = d }),
+		to("replica.ReplicaLagTime")},
+	"broker.heartbeat.interval.ms": {msKey(1, func(b *builder, d time.Duration) { b.BrokerHeartbeatInterval = d }),
+		to("client.HeartbeatInterval")},
+	"broker.session.timeout.ms": {msKey(1, func(b *builder, d time.Duration) { b.BrokerSessionTimeout = d }),
+		to("quorum.BrokerSessionTimeout")},
+	"unclean.leader.election.enable": {boolKey(func(b *builder, x bool) { b.UncleanLeaderElectionEnable = x }),
+		to("replica.UncleanLeaderElection", "quorum.Controller.UncleanLeaderElection")},
+	"controlled.shutdown.enable": {boolKey(func(b *builder, x bool) { b.ControlledShutdownEnable = x }),
+		to("cmd.ControlledShutdownEnable")},
+	"controlled.shutdown.max.retries": {intKey(0, math.MaxInt32, func(b *builder, n int64) {
 		b.ControlledShutdownMaxRetries = int(n)
-	}),
-	"controlled.shutdown.retry.backoff.ms": msKey(0, func(b *builder, d time.Duration) { b.ControlledShutdownRetryBackoff = d }),
-	"log.message.timestamp.type": func(b *builder, v string) error {
+	}), to("cmd.ControlledShutdownMaxRetries")},
+	"controlled.shutdown.retry.backoff.ms": {msKey(0, func(b *builder, d time.Duration) { b.ControlledShutdownRetryBackoff = d }),
+		to("cmd.ControlledShutdownRetryBackoff")},
+	"log.message.timestamp.type": {func(b *builder, v string) error {
 		if v != "CreateTime" && v != "LogAppendTime" {
 			return errors.New("want CreateTime or LogAppendTime")
 		}
 		b.LogMessageTimestampType = v
 		return nil
-	},
-	"metadata.log.max.record.bytes.between.snapshots": intKey(1, math.MaxInt64, func(b *builder, n int64) {
+	}, to("broker.LogMessageTimestampType")},
+	"metadata.log.max.record.bytes.between.snapshots": {intKey(1, math.MaxInt64, func(b *builder, n int64) {
 		b.MetadataMaxRecordBytesBetweenSnapshots = n
-	}),
-	"metadata.log.max.snapshot.interval.ms": msKey(0, func(b *builder, d time.Duration) { b.MetadataMaxSnapshotInterval = d }),
-	"connections.max.idle.ms":               msKey(1, func(b *builder, d time.Duration) { b.ConnectionsMaxIdle = d }),
-	"group.initial.rebalance.delay.ms":      msKey(0, func(b *builder, d time.Duration) { b.GroupInitialRebalanceDelay = d }),
-	"zkraft.max.open.files":                 intKey(2, math.MaxInt32, func(b *builder, n int64) { b.MaxOpenFiles = int(n) }),
-	"zkraft.metadata.snapshot.retain":       intKey(1, 100, func(b *builder, n int64) { b.MetadataSnapshotRetain = int(n) }),
+	}), to("quorum.SnapshotMaxBytes")},
+	"metadata.log.max.snapshot.interval.ms": {msKey(0, func(b *builder, d time.Duration) { b.MetadataMaxSnapshotInterval = d }),
+		to("quorum.SnapshotMaxInterval")},
+	"connections.max.idle.ms": {msKey(1, func(b *builder, d time.Duration) { b.ConnectionsMaxIdle = d }),
+		to("network.ConnectionsMaxIdle", "quorum.Network.ConnectionsMaxIdle")},
+	"group.initial.rebalance.delay.ms": {msKey(0, func(b *builder, d time.Duration) { b.GroupInitialRebalanceDelay = d }),
+		to("broker.GroupInitialRebalanceDelay")},
+	"zkraft.max.open.files": {intKey(2, math.MaxInt32, func(b *builder, n int64) { b.MaxOpenFiles = int(n) }),
+		to("storage.MaxOpenFiles")},
+	"zkraft.metadata.snapshot.retain": {intKey(1, 100, func(b *builder, n int64) { b.MetadataSnapshotRetain = int(n) }),
+		to("quorum.SnapshotRetain")},
 	// KIP-853 dynamic quorum: zkraft needs the static voter list; accepted
-	// only next to controller.quorum.voters (checked in validate).
-	"controller.quorum.bootstrap.servers": func(*builder, string) error { return nil },
+	// only next to controller.quorum.voters (checked in validate), then
+	// ignored with a warning.
+	"controller.quorum.bootstrap.servers": {func(*builder, string) error { return nil }, to(DestIgnored)},
+}
+
+// retention is where log.retention.{ms,minutes,hours} go.
+var retention = to("storage.RetentionMs", "broker.LogRetentionMs")
+
+// Destinations returns where each key zkraft parses goes (see key): the
+// component fields, cmd.<Field>, DestIgnored or DestChecked; the keys of
+// ignoredKeys map to DestIgnored. The result is a copy.
+func Destinations() map[string][]string {
+	m := make(map[string][]string, len(keys)+len(ignoredKeys))
+	for k, e := range keys {
+		m[k] = slices.Clone(e.to)
+	}
+	for _, k := range ignoredKeys {
+		m[k] = to(DestIgnored)
+	}
+	return m
 }
 
 // ignoredKeys are Kafka keys (from its sample server.properties files and
@@ -232,7 +308,7 @@ func FromProperties(props []Property) (*Config, error) {
 	b.Set = map[string]string{}
 	ignored := map[string]bool{}
 	for i, p := range props {
-		set, known := keys[p.Key]
+		e, known := keys[p.Key]
 		switch {
 		case known:
 		case slices.Contains(ignoredKeys, p.Key):
@@ -245,7 +321,10 @@ func FromProperties(props []Property) (*Config, error) {
 			continue
 		}
 		b.Set[p.Key] = p.Value
-		if err := set(b, p.Value); err != nil {
+		if slices.Contains(e.to, DestIgnored) {
+			ignored[p.Key] = true
+		}
+		if err := e.set(b, p.Value); err != nil {
 			return nil, fmt.Errorf("%w %q for %s: %v (%s)", ErrInvalidValue, p.Value, p.Key, err, p.where())
 		}
 	}

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/zkraft/zkraft/cmd/zkraft/config"
+)
+
+// componentConfigs are the component configurations serve builds from cfg,
+// by the functions serve calls, named as config.Destinations names them.
+// A component serve does not run in cfg's mode is still built: the
+// builders copy keys whatever the mode.
+func componentConfigs(t *testing.T, cfg *config.Config) map[string]any {
+	t.Helper()
+	eps, err := advertisedEndpoints(cfg)
+	if err != nil && cfg.HasRole(config.RoleBroker) {
+		t.Fatalf("advertised endpoints: %v", err)
+	}
+	ctrl, _ := cfg.ControllerListener()
+	return map[string]any{
+		"storage": storageConfig(cfg),
+		"replica": replicaConfig(cfg),
+		"broker":  brokerConfig(cfg, "cluster", eps),
+		"network": networkConfig(cfg),
+		"client":  clientConfig(cfg, eps),
+		"quorum":  quorumConfig(cfg, ctrl),
+		"gossip":  gossipConfig(cfg),
+		"zk":      zkConfig(cfg),
+		"migrate": driverConfig(cfg, cfg.ZooKeeperReverseEnable),
+	}
+}
+
+// Bases the probes start from: valid configurations of each kind of node.
+const (
+	combinedBase = `process.roles=broker,controller
+node.id=1
+listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
+controller.listener.names=CONTROLLER
+controller.quorum.voters=1@127.0.0.1:9093
+log.dirs=/data/kafka-logs
+metadata.log.dir=/data/metadata
+offsets.topic.replication.factor=1
+`
+	zkBase = `broker.id=1
+zookeeper.connect=127.0.0.1:2181
+listeners=PLAINTEXT://127.0.0.1:9092
+log.dirs=/data/kafka-logs
+`
+	migratingControllerBase = `process.roles=controller
+node.id=3000
+listeners=CONTROLLER://127.0.0.1:9093
+controller.listener.names=CONTROLLER
+controller.quorum.voters=3000@127.0.0.1:9093
+zookeeper.connect=127.0.0.1:2181
+zookeeper.metadata.migration.enable=true
+log.dirs=/data/kafka-logs
+`
+)
+
+// probe changes one key: base (with the keys in without removed) against
+// base plus set. Every destination the key declares must differ.
+type probe struct {
+	base    string
+	without []string
+	set     []string
+}
+
+// probes has one entry per key that reaches a component or cmd; a key
+// added to config's table without one here fails TestEveryKeyReachesAComponent.
+var probes = map[string]probe{
+	"process.roles":        {base: combinedBase, set: []string{"process.roles=controller,broker"}},
+	"node.id":              {base: combinedBase + "controller.quorum.voters=1@127.0.0.1:9093,2@127.0.0.2:9093\n", set: []string{"node.id=2"}},
+	"broker.id":            {base: zkBase, set: []string{"broker.id=2"}},
+	"listeners":            {base: combinedBase, set: []string{"listeners=PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"}},
+	"advertised.listeners": {base: combinedBase, set: []string{"advertised.listeners=PLAINTEXT://broker1.example:9092"}},
+	"controller.listener.names": {
+		base: combinedBase + "listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093,C2://127.0.0.1:9094\n" +
+			"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,C2:PLAINTEXT\n",
+		set: []string{"controller.listener.names=C2"}},
+	"inter.broker.listener.name": {
+		base: combinedBase + "listeners=PLAINTEXT://127.0.0.1:9092,INTERNAL://127.0.0.1:9094,CONTROLLER://127.0.0.1:9093\n" +
+			"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT\n",
+		set: []string{"inter.broker.listener.name=INTERNAL"}},
+	"controller.quorum.voters":        {base: combinedBase, set: []string{"controller.quorum.voters=1@127.0.0.1:9093,2@127.0.0.2:9093"}},
+	"zookeeper.connect":               {base: zkBase, set: []string{"zookeeper.connect=zk1:2181,zk2:2181/kafka"}},
+	"zookeeper.session.timeout.ms":    {base: zkBase, set: []string{"zookeeper.session.timeout.ms=6000"}},
+	"zookeeper.connection.timeout.ms": {base: zkBase, set: []string{"zookeeper.connection.timeout.ms=1000"}},
+	"zookeeper.metadata.migration.enable": {base: zkBase, set: []string{"zookeeper.metadata.migration.enable=true",
+		"controller.quorum.voters=3000@127.0.0.1:9093", "controller.listener.names=CONTROLLER"}},
+	"zookeeper.metadata.migration.reverse.enable": {base: migratingControllerBase, set: []string{
+		"zookeeper.metadata.migration.enable=false", "zookeeper.metadata.migration.reverse.enable=true"}},
+	"log.dirs":                             {base: combinedBase, set: []string{"log.dirs=/other/a,/other/b"}},
+	"log.dir":                              {base: combinedBase, without: []string{"log.dirs"}, set: []string{"log.dir=/other"}},
+	"metadata.log.dir":                     {base: combinedBase, set: []string{"metadata.log.dir=/other/metadata"}},
+	"num.partitions":                       {base: combinedBase, set: []string{"num.partitions=3"}},
+	"default.replication.factor":           {base: combinedBase, set: []string{"default.replication.factor=3"}},
+	"min.insync.replicas":                  {base: combinedBase, set: []string{"min.insync.replicas=2"}},
+	"log.segment.bytes":                    {base: combinedBase, set: []string{"log.segment.bytes=1048576"}},
+	"log.retention.ms":                     {base: combinedBase, set: []string{"log.retention.ms=1000"}},
+	"log.retention.minutes":                {base: combinedBase, set: []string{"log.retention.minutes=5"}},
+	"log.retention.hours":                  {base: combinedBase, set: []string{"log.retention.hours=1"}},
+	"log.retention.bytes":                  {base: combinedBase, set: []string{"log.retention.bytes=1000000"}},
+	"log.retention.check.interval.ms":      {base: combinedBase, set: []string{"log.retention.check.interval.ms=1000"}},
+	"log.index.interval.bytes":             {base: combinedBase, set: []string{"log.index.interval.bytes=100"}},
+	"socket.request.max.bytes":             {base: combinedBase, set: []string{"socket.request.max.bytes=1000000"}},
+	"auto.create.topics.enable":            {base: combinedBase, set: []string{"auto.create.topics.enable=false"}},
+	"offsets.topic.num.partitions":         {base: combinedBase, set: []string{"offsets.topic.num.partitions=5"}},
+	"offsets.topic.replication.factor":     {base: combinedBase, set: []string{"offsets.topic.replication.factor=2"}},
+	"replica.lag.time.max.ms":              {base: combinedBase, set: []string{"replica.lag.time.max.ms=10000"}},
+	"broker.heartbeat.interval.ms":         {base: combinedBase, set: []string{"broker.heartbeat.interval.ms=1000"}},
+	"broker.session.timeout.ms":            {base: combinedBase, set: []string{"broker.session.timeout.ms=20000"}},
+	"unclean.leader.election.enable":       {base: combinedBase, set: []string{"unclean.leader.election.enable=true"}},
+	"controlled.shutdown.enable":           {base: zkBase, set: []string{"controlled.shutdown.enable=false"}},
+	"controlled.shutdown.max.retries":      {base: zkBase, set: []string{"controlled.shutdown.max.retries=1"}},
+	"controlled.shutdown.retry.backoff.ms": {base: zkBase, set: []string{"controlled.shutdown.retry.backoff.ms=100"}},
+	"log.message.timestamp.type":           {base: combinedBase, set: []string{"log.message.timestamp.type=LogAppendTime"}},
+	"metadata.log.max.record.bytes.between.snapshots": {base: combinedBase,
+		set: []string{"metadata.log.max.record.bytes.between.snapshots=1000"}},
+	"metadata.log.max.snapshot.interval.ms": {base: combinedBase, set: []string{"metadata.log.max.snapshot.interval.ms=60000"}},
+	"connections.max.idle.ms":               {base: combinedBase, set: []string{"connections.max.idle.ms=1000"}},
+	"group.initial.rebalance.delay.ms":      {base: combinedBase, set: []string{"group.initial.rebalance.delay.ms=0"}},
+	"zkraft.max.open.files":                 {base: combinedBase, set: []string{"zkraft.max.open.files=10"}},
+	"zkraft.metadata.snapshot.retain":       {base: combinedBase, set: []string{"zkraft.metadata.snapshot.retain=5"}},
+}
+
+// ignoredValues are values for ignored keys that need a particular form;
+// the others get "1".
+var ignoredValues = map[string]string{"controller.quorum.bootstrap.servers": "127.0.0.1:9093"}
+
+func loadProbe(t *testing.T, key, base string, without, set []string) *config.Config {
+	t.Helper()
+	props, err := config.Parse([]byte(base), key+" probe base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	props = slices.DeleteFunc(props, func(p config.Property) bool { return slices.Contains(without, p.Key) })
+	for _, s := range set {
+		k, v, _ := strings.Cut(s, "=")
+		props = append(props, config.Property{Key: k, Value: v, Source: key + " probe"})
+	}
+	cfg, err := config.FromProperties(props)
+	if err != nil {
+		t.Fatalf("%s probe: %v", key, err)
+	}
+	return cfg
+}
+
+// field follows a dotted path of field names from v.
+func field(t *testing.T, v reflect.Value, path string) reflect.Value {
+	t.Helper()
+	for _, name := range strings.Split(path, ".") {
+		for v.Kind() == reflect.Pointer {
+			v = v.Elem()
+		}
+		if v.Kind() != reflect.Struct {
+			t.Fatalf("%s: %s is not a struct field", path, name)
+		}
+		f := v.FieldByName(name)
+		if !f.IsValid() {
+			t.Fatalf("%s: no field %s in %s", path, name, v.Type())
+		}
+		v = f
+	}
+	return v
+}
+
+// cmdSelectors are the names cmd/zkraft's own (non-test) code selects
+// (x.Name), by file.
+func cmdSelectors(t *testing.T) map[string]string {
+	t.Helper()
+	fset := token.NewFileSet()
+	ents, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]string{}
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, e.Name(), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if s, ok := n.(*ast.SelectorExpr); ok {
+				if _, seen := used[s.Sel.Name]; !seen {
+					used[s.Sel.Name] = e.Name()
+				}
+			}
+			return true
+		})
+	}
+	return used
+}
+
+// TestEveryKeyReachesAComponent (issue 17): every key config parses either
+// reaches a component — setting it changes each component Config field it
+// declares, as built by the functions serve uses — or is read by cmd itself
+// (cmd.<Field>: the probe changes that config.Config field, and cmd/zkraft's
+// code reads it), or is accepted but ignored and then warned about at
+// startup, one warning per key the operator set.
+func TestEveryKeyReachesAComponent(t *testing.T) {
+	dests := config.Destinations()
+	selectors := cmdSelectors(t)
+	for key, to := range dests {
+		t.Run(key, func(t *testing.T) {
+			if len(to) == 0 {
+				t.Fatalf("%s declares no destination in cmd/zkraft/config/keys.go", key)
+			}
+			switch {
+			case slices.Contains(to, config.DestIgnored):
+				checkIgnored(t, key)
+				return
+			case slices.Contains(to, config.DestChecked):
+				if len(to) != 1 {
+					t.Fatalf("%s: %v mixes checked with destinations", key, to)
+				}
+				return
+			}
+			p, ok := probes[key]
+			if !ok {
+				t.Fatalf("%s goes to %v but has no probe in config_keys_test.go: add one that changes its value", key, to)
+			}
+			before := loadProbe(t, key, p.base, p.without, nil)
+			after := loadProbe(t, key, p.base, p.without, p.set)
+			cb, ca := componentConfigs(t, before), componentConfigs(t, after)
+			for _, d := range to {
+				root, path, ok := strings.Cut(d, ".")
+				if !ok {
+					t.Fatalf("%s: destination %q is not component.Field", key, d)
+				}
+				if root == "cmd" {
+					b, a := field(t, reflect.ValueOf(before), path), field(t, reflect.ValueOf(after), path)
+					if reflect.DeepEqual(b.Interface(), a.Interface()) {
+						t.Errorf("%s: %v leaves config.Config.%s at %v", key, p.set, path, b)
+					}
+					if _, read := selectors[path]; !read {
+						t.Errorf("%s: config.Config.%s is read nowhere in cmd/zkraft", key, path)
+					}
+					continue
+				}
+				b, ok := cb[root]
+				if !ok {
+					t.Fatalf("%s: destination %q names no component (have storage, replica, broker, network, client, quorum, gossip, zk, migrate)", key, d)
+				}
+				bv, av := field(t, reflect.ValueOf(b), path), field(t, reflect.ValueOf(ca[root]), path)
+				if reflect.DeepEqual(bv.Interface(), av.Interface()) {
+					t.Errorf("%s: %v leaves %s at %v: the key does not reach it", key, p.set, d, bv)
+				}
+			}
+		})
+	}
+	for key := range probes {
+		if _, ok := dests[key]; !ok {
+			t.Errorf("probe for %s, which config does not parse", key)
+		}
+	}
+}
+
+// checkIgnored: an ignored key set by the operator is listed in
+// Config.Ignored and draws exactly one startup warning naming it.
+func checkIgnored(t *testing.T, key string) {
+	t.Helper()
+	v, ok := ignoredValues[key]
+	if !ok {
+		v = "1"
+	}
+	cfg := loadProbe(t, key, combinedBase, nil, []string{key + "=" + v, key + "=" + v})
+	if !slices.Equal(cfg.Ignored, []string{key}) {
+		t.Fatalf("Ignored = %v, want [%s]", cfg.Ignored, key)
+	}
+	core, logs := observer.New(zap.WarnLevel)
+	cfg.WarnIgnored(zap.New(core))
+	got := logs.FilterField(zap.String("key", key)).Len()
+	if got != 1 || logs.Len() != 1 {
+		t.Fatalf("%d warnings (%d naming %s), want one naming it", logs.Len(), got, key)
+	}
+}
+
+// TestServeWarnsAboutIgnoredKeys: `zkraft serve` logs one warning per
+// ignored key the operator set, whatever the number of times it is set.
+// The node is asked to stop before it starts (ctx already cancelled): the
+// warnings come first.
+func TestServeWarnsAboutIgnoredKeys(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stderr bytes.Buffer
+	err := serve(ctx, []string{
+		"--override", "log.dirs=" + filepath.Join(dir, "logs"),
+		"--override", "metadata.log.dir=" + filepath.Join(dir, "metadata"),
+		"--override", "num.io.threads=8",
+		"--override", "log.flush.interval.ms=1000",
+		"--override", "num.io.threads=16",
+		"--override", "num.partitions=2", // used: no warning
+	}, &stderr)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("serve = %v, want it to stop on the cancelled context", err)
+	}
+	var warned []string
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(line, "accepted but has no effect") {
+			warned = append(warned, line)
+		}
+	}
+	if len(warned) != 2 || !strings.Contains(warned[0], `"log.flush.interval.ms"`) || !strings.Contains(warned[1], `"num.io.threads"`) {
+		t.Fatalf("warnings %q, want one for log.flush.interval.ms and one for num.io.threads", warned)
+	}
+}
