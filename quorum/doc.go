@@ -102,8 +102,9 @@
 // BrokerHeartbeat, CreateTopics, DeleteTopics, AllocateProducerIds,
 // AlterPartition, DescribeQuorum, DescribeCluster, ApiVersions, and Fetch /
 // FetchSnapshot of __cluster_metadata for brokers (fetch.go has the batch
-// layout; snapshot_download.go the one client-side FetchSnapshot loop and
-// its restart policy, shared by brokers and the observer). Writes on a non-leader answer NOT_CONTROLLER. Raft server ids
+// layout; fetch_client.go the client side, one Fetch request and one
+// FetchSnapshot loop with its restart policy, shared by brokers and the
+// observer). Writes on a non-leader answer NOT_CONTROLLER. Raft server ids
 // are the decimal node ids. hashicorp loggers write to zap through an hclog
 // adapter. Tests inject raft.InmemTransport instead (no port, no listener).
 //

@@ -97,32 +97,15 @@ func (f *follower) learnTarget(ctx context.Context) error {
 	return nil
 }
 
-// fetch sends one metadata Fetch at offset to the active controller and
-// returns its answer for the metadata partition.
+// fetch sends one metadata Fetch at offset to the active controller
+// (fetchMetadata) and returns its answer for the metadata partition.
 func (f *follower) fetch(ctx context.Context, offset int64, maxWait time.Duration, maxBytes int32) (kmsg.FetchResponseTopicPartition, error) {
-	req := kmsg.NewPtrFetchRequest()
-	req.Version = 12
-	req.ReplicaID = f.c.cfg.NodeID
-	req.MaxWaitMillis = int32(maxWait.Milliseconds())
-	req.MinBytes, req.MaxBytes = 1, maxBytes
-	rt := kmsg.NewFetchRequestTopic()
-	rt.Topic = MetadataTopic
-	rp := kmsg.NewFetchRequestTopicPartition()
-	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = 0, offset, maxBytes
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	resp, err := f.c.call(ctx, "fetch", req, func(r kmsg.Response) bool {
-		p, ok := fetchPartition(r.(*kmsg.FetchResponse))
-		return ok && isNotController(p.ErrorCode)
-	})
-	if err != nil {
-		return kmsg.FetchResponseTopicPartition{}, err
-	}
-	p, ok := fetchPartition(resp.(*kmsg.FetchResponse))
-	if !ok {
-		return p, fmt.Errorf("fetch response without %s-0: %w", MetadataTopic, ErrBadResponse)
-	}
-	return p, nil
+	return fetchMetadata(ctx, f.call, f.c.cfg.NodeID, offset, maxWait, maxBytes)
+}
+
+// call is the follower's controllerCall: Client.call for fetches.
+func (f *follower) call(ctx context.Context, req kmsg.Request, notController func(kmsg.Response) bool) (kmsg.Response, error) {
+	return f.c.call(ctx, "fetch", req, notController)
 }
 
 func (f *follower) fetchOnce(ctx context.Context) error {
@@ -184,10 +167,7 @@ func fetchPartition(r *kmsg.FetchResponse) (kmsg.FetchResponseTopicPartition, bo
 // restart policy) and restores it into the fsm; the next fetch starts at the
 // image's end offset.
 func (f *follower) loadSnapshot(ctx context.Context) error {
-	call := func(ctx context.Context, req kmsg.Request, nc func(kmsg.Response) bool) (kmsg.Response, error) {
-		return f.c.call(ctx, "fetch", req, nc)
-	}
-	s, err := downloadSnapshot(ctx, call, f.c.cfg.NodeID)
+	s, err := downloadSnapshot(ctx, f.call, f.c.cfg.NodeID)
 	if err != nil {
 		return err
 	}

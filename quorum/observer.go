@@ -308,30 +308,13 @@ func (o *logObserver) describe(ctx context.Context, out *ObservedLog) {
 }
 
 // fetch sends one Fetch of the metadata partition at offset (no long
-// poll) to the active controller.
+// poll) to the active controller (fetchMetadata).
 func (o *logObserver) fetch(ctx context.Context, offset int64, maxBytes int32) (kmsg.FetchResponseTopicPartition, error) {
-	req := kmsg.NewPtrFetchRequest()
-	req.Version = 12
-	req.ReplicaID = -1
-	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = 0, 1, fetchMaxBytes
-	rt := kmsg.NewFetchRequestTopic()
-	rt.Topic = MetadataTopic
-	rp := kmsg.NewFetchRequestTopicPartition()
-	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = 0, offset, maxBytes
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	resp, err := o.call(ctx, req, func(r kmsg.Response) bool {
-		p, ok := fetchPartition(r.(*kmsg.FetchResponse))
-		return ok && isNotController(p.ErrorCode)
-	})
-	if err != nil {
-		return kmsg.FetchResponseTopicPartition{}, err
+	p, err := fetchMetadata(ctx, o.call, -1, offset, 0, maxBytes)
+	if err != nil && errors.Is(err, ErrBadResponse) {
+		return p, fmt.Errorf("quorum: from %s: %w", o.conns[o.cur].addr, err)
 	}
-	p, ok := fetchPartition(resp.(*kmsg.FetchResponse))
-	if !ok {
-		return p, fmt.Errorf("quorum: fetch response from %s without %s-0: %w", o.conns[o.cur].addr, MetadataTopic, ErrBadResponse)
-	}
-	return p, nil
+	return p, err
 }
 
 func (o *logObserver) send(ctx context.Context, i int, req kmsg.Request) (kmsg.Response, error) {

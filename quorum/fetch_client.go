@@ -3,10 +3,17 @@ package quorum
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
+
+// The client side of fetching the metadata log (fetch.go has the server
+// side and the wire): one Fetch of the metadata partition and the
+// FetchSnapshot download, shared by a broker's follower (follower.go) and
+// the tools' observer (observer.go), which differ only in how they reach
+// the active controller (controllerCall) and their replica id.
 
 // controllerCall sends req to the active controller, moving on to another
 // controller while notController says the answer came from a voter that is
@@ -115,4 +122,33 @@ func fetchSnapshotChunk(ctx context.Context, call controllerCall, replicaID int3
 		return kmsg.FetchSnapshotResponseTopicPartition{}, fmt.Errorf("fetch snapshot: %d topics in the answer: %w", len(r.Topics), ErrBadResponse)
 	}
 	return r.Topics[0].Partitions[0], nil
+}
+
+// fetchMetadata sends one Fetch (v12) of the metadata partition at offset,
+// as replicaID, waiting up to maxWait on the controller for new entries
+// (0: answer at once), and returns the answer's partition.
+func fetchMetadata(ctx context.Context, call controllerCall, replicaID int32, offset int64, maxWait time.Duration, maxBytes int32) (kmsg.FetchResponseTopicPartition, error) {
+	req := kmsg.NewPtrFetchRequest()
+	req.Version = 12
+	req.ReplicaID = replicaID
+	req.MaxWaitMillis = int32(maxWait.Milliseconds())
+	req.MinBytes, req.MaxBytes = 1, maxBytes
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = MetadataTopic
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = 0, offset, maxBytes
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := call(ctx, req, func(r kmsg.Response) bool {
+		p, ok := fetchPartition(r.(*kmsg.FetchResponse))
+		return ok && isNotController(p.ErrorCode)
+	})
+	if err != nil {
+		return kmsg.FetchResponseTopicPartition{}, err
+	}
+	p, ok := fetchPartition(resp.(*kmsg.FetchResponse))
+	if !ok {
+		return p, fmt.Errorf("fetch response without %s-0: %w", MetadataTopic, ErrBadResponse)
+	}
+	return p, nil
 }
