@@ -69,3 +69,56 @@ func TestLogAppendTimeTopic(t *testing.T) {
 		}
 	}
 }
+
+// TestProduceResponseLogAppendTime: through the Produce handler, a
+// LogAppendTime topic (topic-level message.timestamp.type over the broker's
+// CreateTime default) answers with the time it stamped, and a consumer sees
+// every record of the batch at exactly that time; a CreateTime topic
+// answers -1 and keeps the producer's timestamps (KIP-32, Kafka's
+// LogValidator).
+func TestProduceResponseLogAppendTime(t *testing.T) {
+	h := newHarness(t, nil) // log.message.timestamp.type=CreateTime
+	cl := h.client()
+	h.createTopic(cl, "lat", 1, map[string]string{"message.timestamp.type": "LogAppendTime"})
+	h.createTopic(cl, "ct", 1, nil)
+
+	before := time.Now().UnixMilli()
+	lat := h.produceRaw(cl, "lat", 0, -1, buildBatch(plain(1000, "a", "b")))
+	after := time.Now().UnixMilli()
+	ct := h.produceRaw(cl, "ct", 0, -1, buildBatch(plain(1000, "a", "b")))
+	if lat.ErrorCode != 0 || ct.ErrorCode != 0 {
+		t.Fatalf("produce errors: lat %d, ct %d", lat.ErrorCode, ct.ErrorCode)
+	}
+	if lat.LogAppendTime < before || lat.LogAppendTime > after {
+		t.Fatalf("LogAppendTime topic answered LogAppendTime %d, want the append time in [%d, %d]", lat.LogAppendTime, before, after)
+	}
+	if ct.LogAppendTime != -1 {
+		t.Fatalf("CreateTime topic answered LogAppendTime %d, want -1", ct.LogAppendTime)
+	}
+
+	for _, tc := range []struct {
+		topic   string
+		logTime bool
+		want    []int64
+	}{
+		{"lat", true, []int64{lat.LogAppendTime, lat.LogAppendTime}},
+		{"ct", false, []int64{1000, 1001}},
+	} {
+		c := h.client(kgo.ConsumeTopics(tc.topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		var got []*kgo.Record
+		for len(got) < 2 {
+			fs := c.PollRecords(ctxT(t), 2)
+			if err := fs.Err(); err != nil {
+				t.Fatalf("consume %s: %v", tc.topic, err)
+			}
+			got = append(got, fs.Records()...)
+		}
+		c.Close()
+		for i, r := range got {
+			if r.Timestamp.UnixMilli() != tc.want[i] || (r.Attrs.TimestampType() == 1) != tc.logTime {
+				t.Errorf("%s record %d: timestamp %d (type %d), want %d (LogAppendTime %v)",
+					tc.topic, i, r.Timestamp.UnixMilli(), r.Attrs.TimestampType(), tc.want[i], tc.logTime)
+			}
+		}
+	}
+}
