@@ -155,14 +155,7 @@ func TestDeltaBetweenProperty(t *testing.T) {
 	for seed := uint64(1); seed <= 10; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 7))
-			cfg := ControllerConfig{DefaultNumPartitions: 3, DefaultReplicationFactor: 2,
-				NewUuid: func() Uuid {
-					var u Uuid
-					for i := range u {
-						u[i] = byte(rng.UintN(256))
-					}
-					return u
-				}}
+			cfg := randomControllerConfig(rng)
 			img := EmptyImage()
 			history := []*Image{img}
 			for step := 0; step < 60; step++ {

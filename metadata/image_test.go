@@ -361,14 +361,7 @@ func TestWriteImageRoundTripProperty(t *testing.T) {
 	for seed := uint64(1); seed <= 20; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 99))
-			cfg := ControllerConfig{DefaultNumPartitions: 3, DefaultReplicationFactor: 2,
-				NewUuid: func() Uuid {
-					var u Uuid
-					for i := range u {
-						u[i] = byte(rng.UintN(256))
-					}
-					return u
-				}}
+			cfg := randomControllerConfig(rng)
 			img := EmptyImage()
 			var all []Record
 			counts := map[RecordType]int{}
@@ -399,6 +392,19 @@ func TestWriteImageRoundTripProperty(t *testing.T) {
 			t.Logf("records: %v; final image %d topics %d partitions", counts, img.TopicCount(), img.PartitionCount())
 		})
 	}
+}
+
+// randomControllerConfig is the controller config of the random-walk
+// tests: 3 partitions, replication factor 2, topic ids drawn from rng.
+func randomControllerConfig(rng *rand.Rand) ControllerConfig {
+	return ControllerConfig{DefaultNumPartitions: 3, DefaultReplicationFactor: 2,
+		NewUuid: func() Uuid {
+			var u Uuid
+			for i := range u {
+				u[i] = byte(rng.UintN(256))
+			}
+			return u
+		}}
 }
 
 func randomRequest(rng *rand.Rand, img *Image, cfg ControllerConfig) []Record {
