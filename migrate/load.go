@@ -18,7 +18,9 @@ const MigrationTransactionName = "ZK Migration"
 // with the quorum themselves, IsMigratingZkBroker, before the load could
 // start), in batches of at most batchSize records, a topic's TopicRecord
 // and PartitionRecords kept together when they fit. The last batch ends
-// with ZkMigrationStateRecord(MIGRATION). Topic ids, leaders, ISRs, leader
+// with ZkMigrationStateRecord(MIGRATION). SCRAM credentials
+// (/config/users) and ACLs (/kafka-acl, /kafka-acl-extended) come after the
+// producer-id block, ACL ids derived from their content (zk.AclID). Topic ids, leaders, ISRs, leader
 // epochs and partition epochs (= state zkVersions) come from the tree.
 // A topic the ZooKeeper controller had not finished when the takeover
 // fenced it (see completedTopicRecords) is completed as that controller
@@ -77,6 +79,8 @@ func LoadRecords(t *zk.Tree, deleting map[string]bool, batchSize int) [][]metada
 	if r := t.ProducerIDsRecord(); r != nil {
 		add([]metadata.Record{r})
 	}
+	// SCRAM credentials and ACLs (Kafka's migrateClientQuotas and migrateAcls).
+	add(t.SecurityRecords(metadata.EmptyImage()))
 	for _, r := range removes {
 		add([]metadata.Record{r})
 	}

@@ -14,7 +14,8 @@ import (
 // topic znodes whose assignment changed, partition states whose leader,
 // leader epoch, ISR or recovery state changed (stamped with
 // controller_epoch = zkEpoch), topic and broker configs (each followed by a
-// /config/changes notification), and the producer-id block. Brokers,
+// /config/changes notification), the producer-id block, and SCRAM
+// credentials and ACLs (zk.SecurityOps, each with its notification). Brokers,
 // features and the migration state have no ZooKeeper form.
 //
 // The same function mirrors one committed delta (prev = the last mirrored
@@ -60,6 +61,7 @@ func DiffOps(prev, next *metadata.Image, zkEpoch int32) []zk.Op {
 		}
 	}
 	ops = append(ops, configOps(prev, next)...)
+	ops = append(ops, zk.SecurityOps(prev, next)...)
 	if n := next.NextProducerID(); n != prev.NextProducerID() && n >= metadata.ProducerIDBlockSize {
 		ops = append(ops, zk.Op{Kind: zk.OpSet, Path: zk.ProducerIDBlockPath, Version: -1, Tolerant: true,
 			Data: zk.EncodeProducerIDBlock(zk.ProducerIDBlock{Broker: -1, BlockStart: n - metadata.ProducerIDBlockSize, BlockEnd: n - 1})})

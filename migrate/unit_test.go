@@ -116,6 +116,14 @@ func TestDiffOps(t *testing.T) {
 			[]string{"create /config/brokers/<default>", "create /config/changes/config_change_"}},
 		{"producer ids", image(t, base, &metadata.ProducerIdsRecord{BrokerID: 2, BrokerEpoch: -1, NextProducerID: 3000}),
 			[]string{"set /latest_producer_id_block"}},
+		{"scram credential", image(t, base, &metadata.UserScramCredentialRecord{Name: "alice", Mechanism: metadata.ScramSHA256,
+			Salt: []byte{1}, StoredKey: []byte{2}, ServerKey: []byte{3}, Iterations: 4096}),
+			[]string{"create /config/users/alice", "create /config/changes/config_change_"}},
+		{"acl", image(t, base, &metadata.AccessControlEntryRecord{ID: metadata.RandomUuid(), ResourceType: metadata.AclResourceTopic,
+			ResourceName: "foo", PatternType: metadata.AclPatternLiteral, Principal: "User:alice", Host: "*",
+			Operation: metadata.AclOpRead, Permission: metadata.AclPermissionAllow}),
+			[]string{"create /kafka-acl", "create /kafka-acl/Topic", "create /kafka-acl/Topic/foo",
+				"create /kafka-acl-changes", "create /kafka-acl-changes/acl_changes_"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,6 +221,40 @@ func TestLoadRecords(t *testing.T) {
 	}
 	if got := AssignedBrokers(tree, nil); !slices.Equal(got, []int32{1, 2, 7}) {
 		t.Fatalf("assigned brokers %v", got)
+	}
+}
+
+// TestLoadRecordsSecurity: the load carries /config/users SCRAM
+// credentials and /kafka-acl ACLs (it used to drop them), before the
+// migration state record, and SyncOps from that tree to the log's image
+// writes nothing for them.
+func TestLoadRecordsSecurity(t *testing.T) {
+	tree := zk.NewTree()
+	cred := &metadata.ScramCredential{Salt: []byte{1}, StoredKey: []byte{2}, ServerKey: []byte{3}, Iterations: 4096}
+	tree.Scram["alice"] = map[metadata.ScramMechanism]*metadata.ScramCredential{metadata.ScramSHA256: cred, metadata.ScramSHA512: cred}
+	read := zk.AclZNodeEntry{Principal: "User:alice", Permission: metadata.AclPermissionAllow, Operation: metadata.AclOpRead, Host: "*"}
+	tree.Acls[zk.AclResource{Type: metadata.AclResourceTopic, Name: "orders", Pattern: metadata.AclPatternLiteral}] = []zk.AclZNodeEntry{read}
+	tree.Acls[zk.AclResource{Type: metadata.AclResourceGroup, Name: "app-", Pattern: metadata.AclPatternPrefixed}] = []zk.AclZNodeEntry{read}
+	var all []metadata.Record
+	for _, b := range LoadRecords(tree, nil, 2) {
+		all = append(all, b...)
+	}
+	var kinds []string
+	for _, r := range all {
+		kinds = append(kinds, r.Type().String())
+	}
+	want := []string{"UserScramCredentialRecord", "UserScramCredentialRecord", "AccessControlEntryRecord",
+		"AccessControlEntryRecord", "ZkMigrationStateRecord"}
+	if !slices.Equal(kinds, want) {
+		t.Fatalf("load records %v", kinds)
+	}
+	img := image(t, metadata.EmptyImage(), all...)
+	if img.ScramCount() != 2 || img.AclCount() != 2 {
+		t.Fatalf("image: %d credentials %d acls", img.ScramCount(), img.AclCount())
+	}
+	ops, err := SyncOps(tree, nil, img, 3)
+	if err != nil || len(ops) != 0 {
+		t.Fatalf("SyncOps %v %v", opPaths(ops), err)
 	}
 }
 

@@ -19,6 +19,15 @@
 //	                                         zkVersion = partition epoch
 //	/admin/delete_topics/<t>, /config/{topics,brokers,...}/<n>, /config/changes/config_change_N,
 //	/latest_producer_id_block, /feature, /migration, /isr_change_notification, ...
+//	/config/users/<sanitized user>           {"version":1,"config":{"SCRAM-SHA-256":"salt=..,stored_key=..,
+//	                                         server_key=..,iterations=4096"}}   (security.go)
+//	/kafka-acl/<Type>/<name>, /kafka-acl-extended/prefixed/<Type>/<name>
+//	                                         {"version":1,"acls":[{"principal":..,"permissionType":"Allow",
+//	                                         "operation":"Read","host":"*"}]}
+//	/kafka-acl-changes/acl_changes_N "TOPIC:foo"; /kafka-acl-extended-changes/acl_changes_N {..JSON..}
+//
+// ACLs read from ZooKeeper get content ids (AclID); images are compared by
+// ACL content wherever a tree meets a log (SecurityRecords, SecurityOps).
 //
 // # Who writes what
 //

@@ -14,6 +14,9 @@ func FuzzDecoders(f *testing.F) {
 		`{"version":1,"config":{"a":"b"}}`, `{"version":2,"entity_path":"topics/foo"}`,
 		`{"version":1,"broker":0,"block_start":"0","block_end":"999"}`, `7`, `{"version":0}`,
 		`{"version":1,"partitions":[{"topic":"foo","partition":0}]}`,
+		`{"version":1,"acls":[{"principal":"User:alice","permissionType":"Allow","operation":"Read","host":"*"}]}`,
+		`{"version":1,"resourceType":"TOPIC","name":"orders-","patternType":"PREFIXED"}`, `TOPIC:foo`,
+		`salt=AQ==,stored_key=Ag==,server_key=Aw==,iterations=4096`, `a%20b`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -26,6 +29,29 @@ func FuzzDecoders(f *testing.F) {
 		_, _ = DecodePartitionList(data)
 		_, _ = DecodeLogDirEvent(data)
 		_, _ = DecodeEntityConfig(data)
+		_, _ = DecodeAclChange(false, data)
+		_, _ = DecodeAclChange(true, data)
+		if u, err := DesanitizeEntity(string(data)); err == nil {
+			if back, err := DesanitizeEntity(SanitizeEntity(u)); err != nil || back != u {
+				t.Fatalf("sanitize round trip %q: %q %v", u, back, err)
+			}
+		}
+		if c, err := DecodeScramCredential(string(data)); err == nil {
+			if c2, err := DecodeScramCredential(EncodeScramCredential(c)); err != nil || !c2.Equal(c) {
+				t.Fatalf("scram round trip: %+v -> %+v %v", c, c2, err)
+			}
+		}
+		if es, err := DecodeAcls(data); err == nil {
+			es2, err := DecodeAcls(EncodeAcls(es))
+			if err != nil || len(es2) != len(es) {
+				t.Fatalf("acls round trip: %+v -> %+v %v", es, es2, err)
+			}
+			for i := range es {
+				if es[i] != es2[i] {
+					t.Fatalf("acls round trip: %+v -> %+v", es, es2)
+				}
+			}
+		}
 		if c, err := DecodeController(data); err == nil {
 			if c2, err := DecodeController(EncodeController(c)); err != nil || c2 != c {
 				t.Fatalf("controller round trip: %+v -> %+v %v", c, c2, err)

@@ -54,6 +54,9 @@ func (o Op) String() string { return fmt.Sprintf("%s %s v%d", o.Kind, o.Path, o.
 //	ConfigRecord (topic, broker)    create-or-set /config/<type>/<name>, then a
 //	                                /config/changes/config_change_ notification
 //	ProducerIdsRecord               set /latest_producer_id_block
+//	(Remove)UserScramCredentialRecord,
+//	(Remove)AccessControlEntryRecord  SecurityOps: /config/users/<u>, /kafka-acl...,
+//	                                and their change notifications
 //
 // Broker registrations, fencing, features, the migration state, no-ops and
 // transaction markers have no ZooKeeper form and yield no ops. State znodes
@@ -74,7 +77,7 @@ func RecordsToOps(prev *metadata.Image, recs []metadata.Record, controllerEpoch 
 		}
 	}
 	tr.flushConfigs()
-	return tr.ops, nil
+	return append(tr.ops, SecurityOps(prev, next)...), nil
 }
 
 type partKey struct {

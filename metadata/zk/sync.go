@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,6 +66,8 @@ type dirtySet struct {
 	topics  map[string]bool
 	configs map[ConfigEntity]bool
 	pids    bool
+	// security: SCRAM credentials or ACLs were re-read (compared whole).
+	security bool
 }
 
 func newDirty() dirtySet {
@@ -72,7 +75,7 @@ func newDirty() dirtySet {
 }
 
 func (d dirtySet) empty() bool {
-	return len(d.brokers) == 0 && len(d.topics) == 0 && len(d.configs) == 0 && !d.pids
+	return len(d.brokers) == 0 && len(d.topics) == 0 && len(d.configs) == 0 && !d.pids && !d.security
 }
 
 func (b *Backend) loop(ctx context.Context, session int64) {
@@ -204,6 +207,9 @@ func (s *syncer) refresh(p string) error {
 	}
 	if t, ok := ParseTopicPath(p); ok {
 		return s.refreshTopic(t)
+	}
+	if isAclChangePath(p) {
+		return s.reloadAcls()
 	}
 	switch p {
 	case BrokerIDsPath:
@@ -470,6 +476,11 @@ func (s *syncer) refreshConfigChanges() error {
 						return err
 					}
 				}
+				if typ == ConfigUsers && !strings.Contains(name, "/") { // not users/<u>/clients/<c>
+					if err := s.reloadUser(name); err != nil {
+						return err
+					}
+				}
 			}
 		} else if !errors.Is(err, gozk.ErrNoNode) {
 			return fmt.Errorf("read config change %s: %w", n, err)
@@ -555,6 +566,12 @@ func (s *syncer) reload() error {
 		return restore(err)
 	}
 	if err := s.refreshProducerIDs(); err != nil {
+		return restore(err)
+	}
+	if err := s.reloadUsers(); err != nil {
+		return restore(err)
+	}
+	if err := s.reloadAcls(); err != nil {
 		return restore(err)
 	}
 	// Everything in the old image is re-examined too.
@@ -721,6 +738,9 @@ func diffRecords(t *Tree, img *metadata.Image, dirty dirtySet) []metadata.Record
 		if r := t.ProducerIDsRecord(); r != nil && r.NextProducerID > img.NextProducerID() {
 			out = append(out, r)
 		}
+	}
+	if dirty.security {
+		out = append(out, t.SecurityRecords(img)...)
 	}
 	return out
 }

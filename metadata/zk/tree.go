@@ -19,6 +19,12 @@ type Tree struct {
 	// "<default>" broker entity is the cluster default).
 	Configs     map[ConfigEntity]map[string]string
 	ProducerIDs *ProducerIDBlock // nil if /latest_producer_id_block is empty
+	// Scram holds the SCRAM credentials of /config/users/<user>, by
+	// (desanitized) user name; users without one are absent.
+	Scram map[string]map[metadata.ScramMechanism]*metadata.ScramCredential
+	// Acls holds /kafka-acl/<Type>/<name> and
+	// /kafka-acl-extended/prefixed/<Type>/<name>; empty znodes are absent.
+	Acls map[AclResource][]AclZNodeEntry
 }
 
 // BrokerNode is a live broker: its znode and the znode's czxid (the broker epoch).
@@ -47,7 +53,8 @@ const DefaultEntity = "<default>"
 
 // NewTree returns an empty tree.
 func NewTree() *Tree {
-	return &Tree{Brokers: map[int32]BrokerNode{}, Topics: map[string]*TopicNode{}, Configs: map[ConfigEntity]map[string]string{}}
+	return &Tree{Brokers: map[int32]BrokerNode{}, Topics: map[string]*TopicNode{}, Configs: map[ConfigEntity]map[string]string{},
+		Scram: map[string]map[metadata.ScramMechanism]*metadata.ScramCredential{}, Acls: map[AclResource][]AclZNodeEntry{}}
 }
 
 // Complete reports whether the topic has a topic id and a state znode for
@@ -117,7 +124,8 @@ func EntityFor(r metadata.ConfigResource) (ConfigEntity, bool) {
 // Kafka's migration load (ZkMigrationClient.readAllMetadata): brokers, then
 // per topic its TopicRecord, PartitionRecords (leader, ISR and epochs from
 // the state znode, PartitionEpoch = the state's zkVersion) and topic
-// configs, then broker configs and the producer id block. Replayed into an
+// configs, then broker configs, the producer id block, SCRAM credentials
+// and ACLs (SecurityRecords). Replayed into an
 // empty image they give the image of this tree. Brokers are live and
 // unfenced with epoch = czxid. Incomplete topics are left out.
 func (t *Tree) Records() []metadata.Record {
@@ -138,7 +146,7 @@ func (t *Tree) Records() []metadata.Record {
 	if r := t.ProducerIDsRecord(); r != nil {
 		out = append(out, r)
 	}
-	return out
+	return append(out, t.SecurityRecords(metadata.EmptyImage())...)
 }
 
 func compareEntity(a, b ConfigEntity) int {
