@@ -135,7 +135,10 @@ func (n *Node) snapshotLoop(r *raft.Raft) {
 		case <-p.due:
 		case <-timerC:
 		}
-		if p.shouldSnapshot(p.now()) {
+		// While a metadata transaction is open raft would be refused (and
+		// log it) on every entry of the transaction; the entry that ends
+		// it signals due again.
+		if p.shouldSnapshot(p.now()) && !n.fsm.txIsOpen() {
 			applied := p.applied.Load()
 			err := r.Snapshot().Error()
 			switch {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/zkraft/zkraft/metadata"
 )
 
 // lastSnapshotIndex is raft's index of node n's latest snapshot (0: none).
@@ -116,4 +118,36 @@ func TestSnapshotAfterInterval(t *testing.T) {
 	c.createTopic("one", 1)
 	n := c.nodes[0]
 	eventually(t, "a snapshot after the interval", func() bool { return lastSnapshotIndex(t, n) > 0 })
+}
+
+// TestSnapshotWaitsForTransaction: records of an open metadata transaction
+// (KIP-868) count toward the threshold, but the snapshot waits for the
+// transaction to end (its records are not in the image before), and the
+// entry that ends it brings the snapshot.
+func TestSnapshotWaitsForTransaction(t *testing.T) {
+	c := newCluster(t, 1, func(cfg *Config) {
+		cfg.SnapshotMaxBytes = 256
+		cfg.SnapshotMaxInterval = 0
+	})
+	n := c.nodes[c.leader()]
+	id := metadata.RandomUuid()
+	batch := func(recs ...metadata.Record) []byte { return metadata.AppendBatch(nil, recs) }
+	applyRaw(t, n, batch(&metadata.BeginTransactionRecord{}, &metadata.TopicRecord{Name: "tx", TopicID: id}))
+	for p := int32(0); n.snapPolicy.applied.Load() < 256; p++ {
+		if got := lastSnapshotIndex(t, n); got != 0 {
+			t.Fatalf("snapshot at index %d inside the open transaction", got)
+		}
+		applyRaw(t, n, batch(&metadata.PartitionRecord{PartitionID: p, TopicID: id, Replicas: []int32{1}, ISR: []int32{1}, Leader: 1}))
+	}
+	if !n.fsm.txIsOpen() {
+		t.Fatal("transaction closed early")
+	}
+	end := applyRaw(t, n, batch(&metadata.EndTransactionRecord{}))
+	if end.Err != nil {
+		t.Fatal(end.Err)
+	}
+	eventually(t, "a snapshot after the transaction ended", func() bool { return lastSnapshotIndex(t, n) > 0 })
+	if _, ok := n.Image().Topic("tx"); !ok {
+		t.Fatal("topic of the transaction missing")
+	}
 }

@@ -137,6 +137,12 @@ var probes = map[string]probe{
 	"zkraft.metadata.snapshot.retain":       {base: combinedBase, set: []string{"zkraft.metadata.snapshot.retain=5"}},
 }
 
+// checkedOnly are the keys whose value only constrains other keys:
+// listener.security.protocol.map, while PLAINTEXT is the one protocol
+// zkraft speaks (every listener maps to it, so no component field can
+// differ). A key is only accepted as config.DestChecked when listed here.
+var checkedOnly = []string{"listener.security.protocol.map"}
+
 // ignoredValues are values for ignored keys that need a particular form;
 // the others get "1".
 var ignoredValues = map[string]string{"controller.quorum.bootstrap.servers": "127.0.0.1:9093"}
@@ -229,6 +235,9 @@ func TestEveryKeyReachesAComponent(t *testing.T) {
 			case slices.Contains(to, config.DestChecked):
 				if len(to) != 1 {
 					t.Fatalf("%s: %v mixes checked with destinations", key, to)
+				}
+				if !slices.Contains(checkedOnly, key) {
+					t.Fatalf("%s is declared checked-only (no component reads it): wire it, or add it to checkedOnly with the reason", key)
 				}
 				return
 			}
