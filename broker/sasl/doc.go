@@ -1,0 +1,30 @@
+// Package sasl is the server side of SASL/SCRAM (RFC 5802, RFC 7677) for
+// the broker's SaslAuthenticate exchange, over the xdg-go/scram library:
+// the credential derivation AlterUserScramCredentials and the bootstrap
+// need (salted password -> stored key and server key, Kafka's
+// ScramFormatter), and a conversation driver that checks a client against
+// the credentials of the metadata image (Kafka's ScramSaslServer).
+//
+// It imports only metadata of ours. Handlers (SaslHandshake,
+// SaslAuthenticate, AlterUserScramCredentials) and the network wiring use
+// it; it knows nothing of connections or frames.
+//
+// # Goroutines
+//
+// None. A ScramServer is safe for concurrent use; a Conversation belongs to
+// the goroutine serving one connection.
+//
+// # Invariants
+//
+//   - A conversation is two client messages (client-first, client-final)
+//     and two replies (server-first, server-final). Any other sequence, a
+//     message larger than MaxMessageBytes, a wrong proof, an unknown user,
+//     an authorization id other than the user, channel binding or a
+//     credential of another mechanism ends it with an error wrapping
+//     ErrAuthenticationFailed, and Principal stays "".
+//   - Nothing tells an unknown user from a wrong password: an unknown user
+//     gets a server-first message with a salt derived from the user name
+//     and a per-server secret and the same iteration count as real users,
+//     and fails at the proof, with the same error.
+//   - Credentials are never logged or put in errors.
+package sasl
