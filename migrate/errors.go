@@ -18,6 +18,10 @@ var (
 	ErrFinalized = errors.New("migrate: migration finalized")
 	// ErrClosed: the driver was closed.
 	ErrClosed = errors.New("migrate: closed")
+	// ErrClusterIDMismatch: the controller quorum's cluster id is not
+	// ZooKeeper's /cluster/id (a migrating broker pointed at the wrong
+	// quorum, or controllers formatted without the ZooKeeper keys).
+	ErrClusterIDMismatch = errors.New("migrate: cluster id mismatch")
 	// ErrZooKeeper wraps a ZooKeeper failure with the path involved.
 	ErrZooKeeper = errors.New("migrate: zookeeper")
 )

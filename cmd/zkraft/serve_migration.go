@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"time"
 
 	gozk "github.com/go-zookeeper/zk"
 	"go.uber.org/zap"
 
 	"github.com/zkraft/zkraft/cmd/zkraft/config"
-	"github.com/zkraft/zkraft/metadata"
 	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/migrate"
 	"github.com/zkraft/zkraft/quorum"
@@ -23,20 +20,18 @@ import (
 // (package migrate) and formats the log with ZooKeeper's /cluster/id; with
 // zookeeper.metadata.migration.reverse.enable=true it runs the driver of
 // the reverse migration (quorum -> ZooKeeper mode).
-// Without them it is the finalizer: when this controller is active and the
-// log is still in MIGRATION, it writes POST_MIGRATION (step 5 of the
-// runbook: controllers restarted without the ZooKeeper keys).
+// Without them it runs migrate.Finalizer: when this controller is active
+// and the log is still in MIGRATION, it writes POST_MIGRATION (step 5 of
+// the runbook: controllers restarted without the ZooKeeper keys).
 type controllerMigration struct {
-	log    *zap.Logger
-	drv    *migrate.Driver
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	drv *migrate.Driver
+	fin *migrate.Finalizer
 }
 
 // newControllerMigration prepares it before the quorum node exists; qcfg
 // gets ZooKeeper's cluster id.
 func newControllerMigration(ctx context.Context, cfg *config.Config, qcfg *quorum.Config, logger *zap.Logger) (*controllerMigration, error) {
-	m := &controllerMigration{log: logger.Named("migration")}
+	m := &controllerMigration{}
 	if cfg.ZooKeeperConnect != "" && cfg.ZooKeeperReverseEnable {
 		// The reverse migration: the log keeps its own cluster id, which
 		// the export writes to (or checks in) ZooKeeper.
@@ -45,6 +40,7 @@ func newControllerMigration(ctx context.Context, cfg *config.Config, qcfg *quoru
 		return m, err
 	}
 	if cfg.ZooKeeperConnect == "" || !cfg.ZooKeeperMigrationEnable {
+		m.fin = migrate.NewFinalizer(0, logger)
 		return m, nil
 	}
 	conn, err := migrate.Connect(ctx, cfg.ZooKeeperServers, cfg.ZooKeeperSessionTimeout, cfg.ZooKeeperConnectionTimeout, logger)
@@ -61,7 +57,7 @@ func newControllerMigration(ctx context.Context, cfg *config.Config, qcfg *quoru
 		}
 		qcfg.ClusterID = id // the quorum takes over ZooKeeper's cluster
 	case errors.Is(err, gozk.ErrNoNode):
-		m.log.Warn("no /cluster/id in ZooKeeper yet: the quorum's cluster id will not match the ZooKeeper brokers'")
+		logger.Named("migration").Warn("no /cluster/id in ZooKeeper yet: the quorum's cluster id will not match the ZooKeeper brokers'")
 	default:
 		return nil, fmt.Errorf("read %s: %w", zk.ClusterIDPath, err)
 	}
@@ -88,7 +84,7 @@ func (m *controllerMigration) publishers() []quorum.Publisher {
 	return []quorum.Publisher{m.drv}
 }
 
-// start runs the driver, or the finalizer loop.
+// start runs the driver, or the finalizer.
 func (m *controllerMigration) start(ctx context.Context, node *quorum.Node) error {
 	if m.drv != nil {
 		if err := m.drv.Start(ctx, node); err != nil {
@@ -96,38 +92,12 @@ func (m *controllerMigration) start(ctx context.Context, node *quorum.Node) erro
 		}
 		return nil
 	}
-	lctx, cancel := context.WithCancel(context.Background())
-	m.cancel = cancel
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-lctx.Done():
-				return
-			case <-t.C:
-			}
-			if !node.IsController() || node.Image().ZkMigrationState() != metadata.ZkMigrationMigration {
-				continue
-			}
-			if err := migrate.Finalize(lctx, node); err != nil {
-				if lctx.Err() == nil {
-					m.log.Warn("finalize the migration", zap.Error(err))
-				}
-				continue
-			}
-			m.log.Info("migration finalized: ZkMigrationState POST_MIGRATION, ZooKeeper is no longer written")
-		}
-	}()
-	return nil
+	return m.fin.Start(ctx, node)
 }
 
 func (m *controllerMigration) close() {
-	if m.cancel != nil {
-		m.cancel()
-		m.wg.Wait()
+	if m.fin != nil {
+		_ = m.fin.Close()
 	}
 	if m.drv != nil {
 		_ = m.drv.Close()

@@ -39,6 +39,10 @@ type Config struct {
 	FenceClientWrites bool
 }
 
+// ConnectString is zookeeper.connect as Servers and Chroot say it
+// ("h1:p1,h2:p2/chroot").
+func (c Config) ConnectString() string { return strings.Join(c.Servers, ",") + c.Chroot }
+
 // DefaultConfig returns Kafka's defaults: 18 s session, broker id 0.
 func DefaultConfig() Config {
 	return Config{

@@ -1,4 +1,4 @@
-package main
+package migrate
 
 import (
 	"context"
@@ -11,36 +11,33 @@ import (
 	"time"
 
 	gozk "github.com/go-zookeeper/zk"
-	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
 	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
-	"github.com/zkraft/zkraft/migrate"
 	"github.com/zkraft/zkraft/quorum"
 )
 
 // TestMigrateWindowWritesGoToQuorum holds the migration driver between its
-// takeover of /controller and the load of the tree (migrate.Config
+// takeover of /controller and the load of the tree (Config
 // .AfterTakeover) and, inside that window, has a migrating ZooKeeper-mode
-// broker (hybridMetadata) create a topic and shrink an ISR, while a topic
+// broker (BrokerSource) create a topic and shrink an ISR, while a topic
 // a broker wrote just before the takeover lacks its partition states. The
 // ZooKeeper path refuses the writes (zk.ErrKRaftController), the quorum
 // refuses them in PRE_MIGRATION (NOT_CONTROLLER), the broker's client
 // retries, and after the load each change is in the log and in ZooKeeper
 // exactly once; the half-created topic is completed in both.
 func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) }) // runs after every cleanup below
 	srv := zktest.Start(t)
 	const chroot = "/kafka"
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	h1 := &hybridMetadata{log: zaptest.NewLogger(t).Named("hybrid1")}
-	b1 := windowZkBroker(t, ctx, srv.Addr, chroot, 1, zkSide{h1})
+	h1 := newBrokerSource(zaptest.NewLogger(t).Named("source1"))
+	b1 := windowZkBroker(t, ctx, srv.Addr, chroot, 1, treeSide{h1})
 	windowZkBroker(t, ctx, srv.Addr, chroot, 2)
-	windowEventually(t, "both brokers in broker 1's image", func() error {
+	eventually(t, 30*time.Second, "both brokers in broker 1's image", func() error {
 		if n := b1.Image().BrokerCount(); n != 2 {
 			return fmt.Errorf("%d brokers", n)
 		}
@@ -64,7 +61,7 @@ func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
 	inWindow, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	releaseWindow := sync.OnceFunc(func() { close(release) })
-	mcfg := migrate.DefaultConfig()
+	mcfg := DefaultConfig()
 	mcfg.Servers, mcfg.Chroot, mcfg.NodeID = []string{srv.Addr}, chroot, 3000
 	mcfg.SessionTimeout, mcfg.ConnectionTimeout, mcfg.PollInterval = 4*time.Second, 20*time.Second, 50*time.Millisecond
 	mcfg.AfterTakeover = func(ctx context.Context) {
@@ -74,7 +71,7 @@ func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
 		case <-ctx.Done():
 		}
 	}
-	drv, err := migrate.New(mcfg, zaptest.NewLogger(t))
+	drv, err := New(mcfg, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,13 +96,13 @@ func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
 	t.Cleanup(func() { releaseWindow(); _ = drv.Close() }) // before node.Close (cleanups run last-in first-out)
 
 	// Both brokers register with the quorum as migrating ZooKeeper brokers;
-	// broker 1's client feeds its hybrid metadata.
+	// broker 1's client feeds its source's log side.
 	c1 := windowClient(t, ctx, node, 1, logSide{h1})
 	windowClient(t, ctx, node, 2)
 	h1.zk, h1.client = b1, c1
 	<-inWindow
 	// Heartbeats unfence the brokers in PRE_MIGRATION (placement needs them).
-	windowEventually(t, "brokers 1 and 2 unfenced by the quorum", func() error {
+	eventually(t, 30*time.Second, "brokers 1 and 2 unfenced by the quorum", func() error {
 		for _, id := range []int32{1, 2} {
 			if b, ok := node.Image().Broker(id); !ok || b.Fenced {
 				return fmt.Errorf("broker %d: %+v", id, b)
@@ -122,7 +119,7 @@ func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
 		t.Fatalf("quorum CreateTopics in PRE_MIGRATION: %v, want ErrPreMigration (NOT_CONTROLLER)", errs[0])
 	}
 	// A topic a broker wrote just before the takeover: no partition state.
-	conn, err := migrate.Connect(ctx, []string{srv.Addr}, 10*time.Second, 20*time.Second, nil)
+	conn, err := Connect(ctx, []string{srv.Addr}, 10*time.Second, 20*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,8 +170,8 @@ func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
 	if ar.err != nil || !slices.Equal(ar.reg.ISR, []int32{1}) {
 		t.Fatalf("ISR shrink during the window: %+v, %v", ar.reg, ar.err)
 	}
-	windowEventually(t, "dual-write", func() error {
-		if s := drv.State(); s != migrate.DualWrite {
+	eventually(t, 30*time.Second, "dual-write", func() error {
+		if s := drv.State(); s != DualWrite {
 			return fmt.Errorf("driver %s", s)
 		}
 		return nil
@@ -182,7 +179,7 @@ func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
 
 	// The log: each change once, the half-created topic completed.
 	img := node.Image()
-	if got := slices.Sorted(maps.Keys(topicNames(img))); !slices.Equal(got, []string{"during", "foo", "half"}) {
+	if got := slices.Sorted(maps.Keys(topicSet(img))); !slices.Equal(got, []string{"during", "foo", "half"}) {
 		t.Fatalf("topics in the log: %v", got)
 	}
 	during, _ := img.Topic("during")
@@ -194,7 +191,7 @@ func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
 		t.Fatalf("half in the log: id %v (want %v), %+v", halfT.ID, halfID, halfT.Partitions[0])
 	}
 	// ZooKeeper: the same, through dual-write and the load's completion.
-	windowEventually(t, "ZooKeeper holds the log's changes", func() error {
+	eventually(t, 30*time.Second, "ZooKeeper holds the log's changes", func() error {
 		tree, err := zk.LoadTree(conn, chroot, 4)
 		if err != nil {
 			return err
@@ -224,29 +221,6 @@ func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-// topicNames is the set of topic names of img.
-func topicNames(img *metadata.Image) map[string]bool {
-	out := map[string]bool{}
-	for _, t := range img.Topics() {
-		out[t.Name] = true
-	}
-	return out
-}
-
-// windowEventually polls cond until it returns nil (30 s at most).
-func windowEventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s: not true after 30s: %v", what, err)
 }
 
 // windowZkBroker starts a migrating ZooKeeper-mode backend (client writes

@@ -1,0 +1,486 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/zk"
+	"github.com/zkraft/zkraft/quorum"
+)
+
+// BrokerSourceConfig configures a BrokerSource.
+type BrokerSourceConfig struct {
+	// ZooKeeper is the ZooKeeper side: the backend (FenceClientWrites is
+	// forced on), the endpoints registered in /brokers/ids, the register
+	// wait and the ZooKeeper-mode controlled shutdown.
+	ZooKeeper zk.SourceConfig
+	// Quorum is the controller-quorum client (MigratingZkBroker is forced
+	// on): it registers the broker with the quorum, heartbeats and follows
+	// the metadata log.
+	Quorum quorum.ClientConfig
+	// RecheckInterval is how often the image source is re-checked (a
+	// /controller change publishes nothing by itself); 0 = 500 ms.
+	RecheckInterval time.Duration
+}
+
+// BrokerSource is the metadata source and controller of a ZooKeeper-mode
+// broker with zookeeper.metadata.migration.enable=true (step 3 of
+// docs/migration.md): a zk.Backend, as any ZooKeeper-mode broker has, plus
+// a quorum.Client that registers the broker with the controller quorum as a
+// migrating ZooKeeper broker (IsMigratingZkBroker), heartbeats, and follows
+// the metadata log.
+//
+// Until the log holds the ZooKeeper data (state MIGRATION) the broker is a
+// plain ZooKeeper-mode broker: image from the tree, writes to ZooKeeper.
+// From then on (Kafka's ZooKeeper brokers then take their metadata from the
+// KRaft controller's UpdateMetadata/LeaderAndIsr and forward their writes
+// to it) its image comes from the log it follows, switched over with one
+// delta (metadata.DeltaBetween), and CreateTopics, DeleteTopics,
+// producer-id blocks and AlterPartition go to the active controller.
+// Following the log rather than the dual-written tree lets it see brokers
+// already restarted into quorum mode, which have no /brokers/ids znode. It
+// keeps its /brokers/ids registration (the driver waits for it; a rollback
+// needs it). When a ZooKeeper-mode broker wins /controller again (a
+// rollback deleted the quorum's), the image comes from the tree again and
+// writes go to ZooKeeper, until the broker is restarted without the flag.
+//
+// Contract:
+//   - Call Start, then Register once, then (on shutdown) Shutdown, then
+//     Close. Close may be called at any point, more than once, and waits
+//     for the recheck goroutine Register starts.
+//   - The publisher given to Register sees every image from then on, in
+//     order and never concurrently, whichever side it comes from; its first
+//     call is the whole image as a delta from the empty image, and a switch
+//     of side is one delta from the image it last got.
+//   - The controller calls are safe for concurrent use after Start and
+//     return once ctx is done; each goes to one side (toQuorum), and a
+//     ZooKeeper write refused because a KRaft controller took over
+//     (zk.ErrKRaftController) is sent to the quorum instead.
+//
+// Lock: mu guards pub, useLog and the images, and is held across every
+// Publish to pub (from either side's publishing goroutine) and across the
+// recheck. Under it only the zk.Backend's and quorum.Client's lock-free
+// readers (Controller, Image) and pub's own locks are taken; neither side
+// calls back into the source while holding a lock of its own
+// (docs/lock-ordering.md).
+type BrokerSource struct {
+	log      *zap.Logger
+	id       int32  // broker.id
+	voters   string // controller.quorum.voters, for errors
+	connect  string // zookeeper.connect, for errors
+	zk       *zk.Backend
+	client   *quorum.Client
+	shutdown zk.ShutdownConfig
+	endpts   []metadata.Endpoint
+	regWait  time.Duration
+	interval time.Duration
+	epoch    atomic.Int64
+
+	mu     sync.Mutex
+	pub    zk.Publisher    // nil until Register
+	useLog bool            // the image comes from the log
+	last   *metadata.Image // last image given to pub
+	logImg *metadata.Image // latest image of the log
+	zkImg  *metadata.Image // latest image of the tree
+
+	cancel context.CancelFunc // ends the recheck loop
+	wg     sync.WaitGroup
+}
+
+// NewBrokerSource checks cfg and builds both sides. It connects to
+// nothing: Start does.
+func NewBrokerSource(cfg BrokerSourceConfig, logger *zap.Logger) (*BrokerSource, error) {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	if len(cfg.ZooKeeper.Endpoints) == 0 {
+		return nil, fmt.Errorf("listeners: no endpoint to register for broker %d: %w", cfg.ZooKeeper.Backend.BrokerID, ErrInvalidConfig)
+	}
+	s := newBrokerSource(logger.Named("migration"))
+	s.id, s.voters, s.connect = cfg.ZooKeeper.Backend.BrokerID, quorum.FormatVoters(cfg.Quorum.Voters), cfg.ZooKeeper.Backend.ConnectString()
+	s.shutdown, s.endpts, s.regWait = cfg.ZooKeeper.Shutdown, cfg.ZooKeeper.Endpoints, cfg.ZooKeeper.RegisterWait
+	if cfg.RecheckInterval > 0 {
+		s.interval = cfg.RecheckInterval
+	}
+	zcfg := cfg.ZooKeeper.Backend
+	zcfg.FenceClientWrites = true // no ZooKeeper write after a KRaft controller's takeover
+	backend, err := zk.New(zcfg, logger, treeSide{s})
+	if err != nil {
+		return nil, err
+	}
+	ccfg := cfg.Quorum
+	ccfg.MigratingZkBroker = true
+	client, err := quorum.NewClient(ccfg, logger, logSide{s})
+	if err != nil {
+		return nil, err
+	}
+	s.zk, s.client = backend, client
+	return s, nil
+}
+
+// newBrokerSource is a source without sides (tests attach their own).
+func newBrokerSource(logger *zap.Logger) *BrokerSource {
+	s := &BrokerSource{log: logger, interval: 500 * time.Millisecond, shutdown: zk.DefaultShutdownConfig()}
+	s.epoch.Store(-1)
+	return s
+}
+
+// Start starts the ZooKeeper backend and waits for the tree, then starts
+// the quorum client (registration with the quorum, heartbeats, the log)
+// and waits until it caught up with the log. The quorum's cluster id, once
+// it has one, must be ZooKeeper's.
+func (s *BrokerSource) Start(ctx context.Context) error {
+	if err := s.zk.Start(ctx); err != nil {
+		return fmt.Errorf("start zookeeper backend (zookeeper.connect=%s): %w", s.connect, err)
+	}
+	if err := s.zk.WaitCaughtUp(ctx); err != nil {
+		return fmt.Errorf("load the zookeeper tree: %w", err)
+	}
+	if err := s.client.Start(ctx); err != nil {
+		return fmt.Errorf("reach the controller quorum %s: %w", s.voters, err)
+	}
+	if err := s.client.WaitCaughtUp(ctx); err != nil {
+		return fmt.Errorf("catch up with the metadata log: %w", err)
+	}
+	if got := s.client.Image().ClusterID(); got != "" && got != s.zk.ClusterID() {
+		return fmt.Errorf("the controller quorum's cluster id %s is not ZooKeeper's %s: start the controllers with "+
+			"zookeeper.connect and zookeeper.metadata.migration.enable=true on an empty metadata.log.dir: %w",
+			got, s.zk.ClusterID(), ErrClusterIDMismatch)
+	}
+	return nil
+}
+
+// ClusterID is ZooKeeper's /cluster/id (valid after Start).
+func (s *BrokerSource) ClusterID() string { return s.zk.ClusterID() }
+
+// Image is the image last given to the publisher (the tree's before
+// Register).
+func (s *BrokerSource) Image() *metadata.Image {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last != nil {
+		return s.last
+	}
+	return s.zk.Image()
+}
+
+// BrokerEpoch is the ZooKeeper registration's epoch (czxid of
+// /brokers/ids/<id>) that Register got, -1 before.
+func (s *BrokerSource) BrokerEpoch() int64 { return s.epoch.Load() }
+
+// Migrated reports whether the image comes from the log.
+func (s *BrokerSource) Migrated() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.useLog
+}
+
+// Register registers the broker in /brokers/ids
+// (zk.Backend.RegisterBrokerWait), hands pub the current image (the log's
+// if it already holds the metadata while no ZooKeeper-mode broker is
+// controller, else the tree's), and starts the recheck loop. As in
+// ZooKeeper mode, only a registered broker acts on the image.
+func (s *BrokerSource) Register(ctx context.Context, pub zk.Publisher) (int64, error) {
+	epoch, err := s.zk.RegisterBrokerWait(ctx, metadata.BrokerRegistration{
+		ID: s.id, IncarnationID: metadata.RandomUuid(), Endpoints: s.endpts}, s.regWait)
+	if err != nil {
+		return -1, err
+	}
+	s.epoch.Store(epoch)
+	s.attach(pub)
+	lctx, cancel := context.WithCancel(context.Background())
+	s.mu.Lock()
+	s.cancel = cancel
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.run(lctx)
+	}()
+	return epoch, nil
+}
+
+// Shutdown is this broker's controlled shutdown, sent to whichever
+// controller is current (zkControlsShutdown): a ZooKeeper-mode controller
+// gets ControlledShutdown (zk.Backend.ShutdownBroker, stopFetching called
+// first), the quorum a heartbeat asking for it (quorum.Client.Shutdown).
+func (s *BrokerSource) Shutdown(ctx context.Context, stopFetching func()) error {
+	if s.zkControlsShutdown(ctx) {
+		return s.zk.ShutdownBroker(ctx, s.shutdown, s.epoch.Load(), stopFetching)
+	}
+	s.log.Info("shutting down: controlled shutdown through the controller quorum")
+	return s.client.Shutdown(ctx)
+}
+
+// Close ends the recheck loop, then closes the quorum client and the
+// ZooKeeper backend (its session ends: /brokers/ids/<id> goes at once).
+func (s *BrokerSource) Close() error {
+	s.mu.Lock()
+	cancel := s.cancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	s.wg.Wait()
+	var errs []error
+	if err := s.client.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close the quorum client: %w", err))
+	}
+	if err := s.zk.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close the zookeeper backend: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// treeSide is what the ZooKeeper backend publishes to.
+type treeSide struct{ s *BrokerSource }
+
+func (t treeSide) Publish(d *metadata.Delta, img *metadata.Image) {
+	s := t.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.zkImg = img
+	if s.pub != nil && !s.useLog {
+		s.pub.Publish(d, img)
+		s.last = img
+	}
+	s.reconcileLocked()
+}
+
+// logSide is what the quorum client publishes to.
+type logSide struct{ s *BrokerSource }
+
+func (l logSide) Publish(d *metadata.Delta, img *metadata.Image) {
+	s := l.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logImg = img
+	if s.pub != nil && s.useLog {
+		s.pub.Publish(d, img)
+		s.last = img
+	}
+	s.reconcileLocked()
+}
+
+// reconcileLocked picks the image source: the log once it holds the
+// metadata while no ZooKeeper-mode broker is controller; the tree again
+// when a ZooKeeper-mode broker won /controller (after a rollback deleted
+// the quorum's /controller), so that the broker follows the ZooKeeper
+// controller until it is restarted without the migration flag.
+func (s *BrokerSource) reconcileLocked() {
+	if s.pub == nil {
+		return
+	}
+	zkCtrl := s.zkControllerLocked()
+	switch {
+	case !s.useLog && !zkCtrl && s.logImg != nil && logHoldsMetadata(s.logImg):
+		s.switchLocked(s.logImg, true)
+	case s.useLog && zkCtrl && s.zkImg != nil:
+		s.switchLocked(s.zkImg, false)
+	}
+}
+
+// zkControllerLocked: /controller names a ZooKeeper-mode broker (a broker
+// registered in /brokers/ids; a KRaft controller's node id never is).
+func (s *BrokerSource) zkControllerLocked() bool {
+	id, _ := s.zk.Controller()
+	if id < 0 {
+		return false
+	}
+	img := s.zkImg
+	if img == nil {
+		img = s.zk.Image()
+	}
+	_, ok := img.Broker(id)
+	return ok
+}
+
+// run re-checks the image source every interval until ctx ends.
+func (s *BrokerSource) run(ctx context.Context) {
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		s.reconcileLocked()
+		s.mu.Unlock()
+	}
+}
+
+// logHoldsMetadata: the ZooKeeper data is in the log (MIGRATION, or
+// POST_MIGRATION for a broker restarted late).
+func logHoldsMetadata(img *metadata.Image) bool {
+	st := img.ZkMigrationState()
+	return st == metadata.ZkMigrationMigration || st == metadata.ZkMigrationPostMigration || st == metadata.ZkMigrationReverse
+}
+
+// switchLocked moves the publisher to img (the log's when toLog, else the
+// tree's) with one delta from the image it has.
+func (s *BrokerSource) switchLocked(img *metadata.Image, toLog bool) {
+	s.pub.Publish(metadata.DeltaBetween(s.last, img), img)
+	s.last, s.useLog = img, toLog
+	if toLog {
+		s.log.Info("metadata now comes from the quorum's log (ZkMigrationState MIGRATION); writes go to the active controller",
+			zap.Int64("offset", img.Offset()))
+	} else {
+		s.log.Warn("a ZooKeeper-mode broker is controller again (rollback): metadata comes from ZooKeeper, writes go to ZooKeeper")
+	}
+}
+
+// attach gives pub the current image (the log's if it already holds the
+// metadata, else the tree's) as one delta from the empty image.
+func (s *BrokerSource) attach(pub zk.Publisher) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	img := s.zk.Image()
+	s.zkImg = img
+	if li := s.client.Image(); logHoldsMetadata(li) && !s.zkControllerLocked() {
+		img, s.useLog = li, true
+	}
+	pub.Publish(metadata.FullDelta(img), img)
+	s.pub, s.last = pub, img
+}
+
+// zkControlsShutdown reports whether this broker's controlled shutdown goes
+// to a ZooKeeper-mode controller (ControlledShutdown) rather than to the
+// quorum (heartbeats, quorum.Client.Shutdown): whichever controller is
+// current, looked up now rather than at the last periodic check. A
+// ZooKeeper-mode broker holding /controller (before the takeover, or after
+// a rollback) means ZooKeeper; a KRaft controller there means the quorum.
+// While /controller is empty (right after a rollback deleted the quorum's,
+// before a ZooKeeper-mode broker won the election) it waits for the
+// election, up to ctx; then it goes by the image source.
+func (s *BrokerSource) zkControlsShutdown(ctx context.Context) bool {
+	for {
+		s.mu.Lock()
+		s.reconcileLocked()
+		id, _ := s.zk.Controller()
+		zkCtrl, useLog := s.zkControllerLocked(), s.useLog
+		s.mu.Unlock()
+		if id >= 0 {
+			return zkCtrl
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return !useLog
+		case <-t.C:
+		}
+	}
+}
+
+// toQuorum: writes go straight to the controller quorum (Kafka's
+// ZooKeeper brokers forward to the KRaft controller) once the image comes
+// from the log, or the log holds the ZooKeeper data while no ZooKeeper-mode
+// broker is controller. Otherwise they go to ZooKeeper, fenced
+// (zk.Config.FenceClientWrites): once /controller names a KRaft controller
+// (kraftControllerEpoch set, even while the log is still in PRE_MIGRATION)
+// ZooKeeper refuses them with zk.ErrKRaftController, and they are sent to
+// the quorum instead. Between the takeover and the end of the initial load
+// the quorum answers NOT_CONTROLLER (PRE_MIGRATION) and the client retries,
+// so a change made then lands in the log after the load, exactly once, and
+// is dual-written to ZooKeeper; no ZooKeeper write lands after the
+// takeover, so the load reads a final tree.
+func (s *BrokerSource) toQuorum() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.useLog {
+		return true
+	}
+	return !s.zkControllerLocked() && s.logImg != nil && logHoldsMetadata(s.logImg)
+}
+
+// CreateTopics implements broker.Controller.
+func (s *BrokerSource) CreateTopics(ctx context.Context, specs []metadata.CreateTopicSpec, validateOnly bool) []error {
+	if s.toQuorum() {
+		return s.client.CreateTopics(ctx, specs, validateOnly)
+	}
+	errs := s.zk.CreateTopics(ctx, specs, validateOnly)
+	again := refused(errs)
+	if len(again) > 0 {
+		retry := make([]metadata.CreateTopicSpec, len(again))
+		for j, i := range again {
+			retry[j] = specs[i]
+		}
+		for j, err := range s.client.CreateTopics(ctx, retry, validateOnly) {
+			errs[again[j]] = err
+		}
+	}
+	return errs
+}
+
+// DeleteTopics implements broker.Controller.
+func (s *BrokerSource) DeleteTopics(ctx context.Context, names []string) []error {
+	if s.toQuorum() {
+		return s.client.DeleteTopics(ctx, names)
+	}
+	errs := s.zk.DeleteTopics(ctx, names)
+	again := refused(errs)
+	if len(again) > 0 {
+		retry := make([]string, len(again))
+		for j, i := range again {
+			retry[j] = names[i]
+		}
+		for j, err := range s.client.DeleteTopics(ctx, retry) {
+			errs[again[j]] = err
+		}
+	}
+	return errs
+}
+
+// refused lists the indexes of errs that ZooKeeper refused because a KRaft
+// controller took over.
+func refused(errs []error) []int {
+	var again []int
+	for i, err := range errs {
+		if errors.Is(err, zk.ErrKRaftController) {
+			again = append(again, i)
+		}
+	}
+	return again
+}
+
+// AllocateProducerIDs implements broker.Controller.
+func (s *BrokerSource) AllocateProducerIDs(ctx context.Context, brokerID int32) (int64, int64, error) {
+	if !s.toQuorum() {
+		first, n, err := s.zk.AllocateProducerIDs(ctx, brokerID)
+		if !errors.Is(err, zk.ErrKRaftController) {
+			return first, n, err
+		}
+	}
+	return s.client.AllocateProducerIDs(ctx, brokerID)
+}
+
+// AlterPartition implements replica.Controller. Sent to the quorum, it
+// carries the broker epoch of the quorum registration: while the image
+// still comes from ZooKeeper the replica layer knows only the czxid epoch.
+func (s *BrokerSource) AlterPartition(ctx context.Context, req metadata.AlterPartitionRequest) (*metadata.PartitionRegistration, error) {
+	if !s.toQuorum() {
+		reg, err := s.zk.AlterPartition(ctx, req)
+		if !errors.Is(err, zk.ErrKRaftController) {
+			return reg, err
+		}
+	}
+	req.BrokerEpoch = s.client.BrokerEpoch()
+	return s.client.AlterPartition(ctx, req)
+}
+
+// ControlledShutdown implements broker.ControlledShutdowner: while this
+// broker is the ZooKeeper-mode controller (before the takeover, or after a
+// rollback), other ZooKeeper-mode brokers' ControlledShutdown requests are
+// its to serve; otherwise the backend answers NOT_CONTROLLER.
+func (s *BrokerSource) ControlledShutdown(ctx context.Context, brokerID int32, brokerEpoch int64) ([]metadata.TopicPartition, error) {
+	return s.zk.ControlledShutdown(ctx, brokerID, brokerEpoch)
+}
