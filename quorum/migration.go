@@ -202,12 +202,4 @@ func (f *fsm) txIsOpen() bool {
 	return f.txOpen
 }
 
-// DeltaBetween is metadata.DeltaBetween with the error result the migrating
-// broker's source switch (cmd/zkraft) still expects.
-//
-// Deprecated: call metadata.DeltaBetween; this goes once cmd/zkraft does.
-func DeltaBetween(prev, next *metadata.Image) (*metadata.Delta, error) {
-	return metadata.DeltaBetween(prev, next), nil
-}
-
 func migrationStr(s string) *string { return &s }
