@@ -1,7 +1,9 @@
 // Package migrate is the bridge from ZooKeeper mode to the metadata quorum
 // (KIP-866): the driver that loads the ZooKeeper tree into the Raft log,
 // takes over the ZooKeeper controller role, dual-writes every committed
-// metadata change back to ZooKeeper until the migration is finalized, and
+// metadata change back to ZooKeeper until the migration is finalized; the
+// Finalizer of controllers restarted without the ZooKeeper keys; the
+// migrating ZooKeeper-mode broker's metadata source (BrokerSource); and
 // the operator tools (status, finalize, rollback). docs/migration.md is the
 // runbook; KAFKA-REFERENCE §3 has Kafka's behaviour this follows.
 //
@@ -100,11 +102,29 @@
 // idempotent. ZooKeeper-mode brokers take /controller back with Rollback
 // once every broker is back in ZooKeeper mode.
 //
+// # The migrating broker (BrokerSource)
+//
+// A ZooKeeper-mode broker with zookeeper.metadata.migration.enable runs a
+// zk.Backend (client writes fenced) and a quorum.Client (registered as
+// IsMigratingZkBroker) side by side. Its image comes from the tree until
+// the log holds the ZooKeeper data (MIGRATION, POST_MIGRATION,
+// REVERSE_MIGRATION) while no ZooKeeper-mode broker holds /controller,
+// then from the log, switched with one metadata.DeltaBetween; back to the
+// tree when a ZooKeeper-mode broker wins /controller again (rollback). Its
+// writes follow (toQuorum); a ZooKeeper write refused with
+// zk.ErrKRaftController is resent to the quorum. Its controlled shutdown
+// goes to whichever controller is current when it stops.
+//
 // # Goroutines
 //
 // Driver.Start runs one loop (woken by Publish and a PollInterval ticker);
-// Close ends it and closes the ZooKeeper session. Nothing else here starts
-// goroutines; Rollback, ReadZkStatus and ReplayLog run on the caller's.
+// Close ends it and closes the ZooKeeper session. Finalizer.Start runs one
+// loop (a ticker) until Close. BrokerSource.Register starts its recheck loop
+// (a /controller change publishes nothing by itself), ended and waited for
+// by Close; its two sides publish from their own goroutines (the ZooKeeper
+// loop, the quorum client's follower), serialized by BrokerSource.mu
+// (docs/lock-ordering.md). Nothing else here starts goroutines; Rollback,
+// ReadZkStatus and ReplayLog run on the caller's.
 //
 // # Invariants
 //
@@ -114,6 +134,9 @@
 //     whose changes are in ZooKeeper (written atomically with them).
 //   - After Rollback, /controller_epoch >= every controller_epoch stamped in
 //     a partition state (KAFKA-20488), /controller and /migration are gone.
+//   - A BrokerSource's publisher sees one image source at a time: every
+//     delta it gets is based on the image it got last, whichever side it
+//     comes from.
 //   - FinalizedPath exists before POST_MIGRATION is appended by a driver
 //     (and is written by every driver whose log is in POST_MIGRATION);
 //     Rollback writes nothing while it exists (ErrFinalized).

@@ -88,19 +88,10 @@ func serveZooKeeper(ctx context.Context, cfg *config.Config, logger *zap.Logger)
 }
 
 // zkSourceConfig maps server.properties onto the ZooKeeper-mode source:
-// the backend (zookeeper.connect, zookeeper.*.timeout.ms, broker.id, topic
-// defaults), the endpoints to register, controlled.shutdown.*.
+// the backend (zkConfig), the endpoints to register, controlled.shutdown.*.
 func zkSourceConfig(cfg *config.Config, endpoints []metadata.Endpoint) zk.SourceConfig {
-	zcfg := zk.DefaultConfig()
-	zcfg.Servers = cfg.ZooKeeperServers
-	zcfg.Chroot = cfg.ZooKeeperChroot
-	zcfg.SessionTimeout = cfg.ZooKeeperSessionTimeout
-	zcfg.ConnectionTimeout = cfg.ZooKeeperConnectionTimeout
-	zcfg.BrokerID = cfg.NodeID
-	zcfg.Controller.DefaultNumPartitions = cfg.NumPartitions
-	zcfg.Controller.DefaultReplicationFactor = cfg.DefaultReplicationFactor
 	return zk.SourceConfig{
-		Backend:   zcfg,
+		Backend:   zkConfig(cfg),
 		Endpoints: endpoints,
 		Shutdown: zk.ShutdownConfig{
 			Enable:       cfg.ControlledShutdownEnable,
@@ -109,6 +100,20 @@ func zkSourceConfig(cfg *config.Config, endpoints []metadata.Endpoint) zk.Source
 			ListenerName: cfg.InterBrokerListenerName,
 		},
 	}
+}
+
+// zkConfig maps server.properties onto the ZooKeeper backend's config
+// (zookeeper.connect, zookeeper.*.timeout.ms, broker.id, topic defaults).
+func zkConfig(cfg *config.Config) zk.Config {
+	zcfg := zk.DefaultConfig()
+	zcfg.Servers = cfg.ZooKeeperServers
+	zcfg.Chroot = cfg.ZooKeeperChroot
+	zcfg.SessionTimeout = cfg.ZooKeeperSessionTimeout
+	zcfg.ConnectionTimeout = cfg.ZooKeeperConnectionTimeout
+	zcfg.BrokerID = cfg.NodeID
+	zcfg.Controller.DefaultNumPartitions = cfg.NumPartitions
+	zcfg.Controller.DefaultReplicationFactor = cfg.DefaultReplicationFactor
+	return zcfg
 }
 
 var _ broker.ControlledShutdowner = (*zk.Source)(nil)

@@ -1,8 +1,15 @@
 // Package zk is the ZooKeeper metadata backend: classic Apache Kafka's
 // znode layout and JSON, field for field (KAFKA-REFERENCE §1), the
 // translations ZK tree -> metadata records and records -> ZK writes (shared
-// with the migration), and Backend, which gives a zkraft broker in
-// ZooKeeper mode the same metadata.Image a quorum-mode broker gets.
+// with the migration), Backend, which gives a zkraft broker in ZooKeeper
+// mode the same metadata.Image a quorum-mode broker gets, and Source, the
+// ZooKeeper-mode broker's metadata source around it: start and catch-up,
+// registration that waits out a killed predecessor's session
+// (RegisterBrokerWait), images handed to the broker only once it is
+// registered (from one full delta on), and the broker's side of controlled
+// shutdown (ShutdownBroker: ControlledShutdown over the Kafka protocol to
+// the /controller broker). It imports nothing of the broker tree; the
+// broker's fetchers are stopped through a callback.
 // (Imported as zk; it imports github.com/go-zookeeper/zk as gozk.)
 //
 // # Layout (paths relative to the chroot; docs/zookeeper-layout.md has all)
@@ -84,7 +91,9 @@
 // starts LoadConcurrency short-lived readers (per reader session with
 // LoadTreeFrom, which sets no data watches), joined before it returns.
 // Callers of CreateTopics etc. write from their own goroutine and wait for
-// the image.
+// the image. Source starts no goroutine of its own: the Backend's loop
+// calls its publisher under Source.mu (docs/lock-ordering.md);
+// ShutdownBroker's Kafka client lives for one request.
 //
 // # Invariants
 //
