@@ -140,6 +140,12 @@ func TestSourceRegisterWaitsForPredecessor(t *testing.T) {
 	}
 
 	// Later images arrive as deltas on the previous one.
+	eventually(t, 20*time.Second, "broker 2 sees the new registration", func() error {
+		if b, ok := other.Image().Broker(1); !ok || b.Epoch != res.epoch {
+			return fmt.Errorf("broker 1 in broker 2's image: %+v", b)
+		}
+		return nil
+	})
 	if errs := other.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "after", NumPartitions: 1, ReplicationFactor: 2}}, false); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
