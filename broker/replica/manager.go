@@ -10,7 +10,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/zkraft/zkraft/broker"
 	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata"
 )
@@ -68,12 +67,6 @@ type Manager struct {
 	wg        sync.WaitGroup
 	startOnce sync.Once
 }
-
-var (
-	_ broker.Replication      = (*Manager)(nil)
-	_ broker.ReplicaPublisher = (*Manager)(nil)
-	_ broker.FollowerTracker  = (*Manager)(nil)
-)
 
 // Option adjusts a Manager at construction (tests).
 type Option func(*Manager)
@@ -447,13 +440,13 @@ func (m *Manager) WaitHighWatermark(ctx context.Context, topic string, partition
 
 // WaitCommitted implements broker.Replication (Kafka's DelayedProduce):
 // it returns nil once the high watermark reaches end with the ISR at least
-// min.insync.replicas, broker.ErrNotEnoughReplicasAfterAppend when it got
-// there with a smaller ISR, broker.ErrNotLeader when leadership (reg's
+// min.insync.replicas, ErrNotEnoughReplicasAfterAppend when it got
+// there with a smaller ISR, ErrNotLeader when leadership (reg's
 // leader epoch) was lost meanwhile, or ctx's error.
 func (m *Manager) WaitCommitted(ctx context.Context, topic string, partition int32, reg *metadata.PartitionRegistration, end int64) error {
 	p := m.lookup(topic, partition)
 	if p == nil {
-		return fmt.Errorf("%w: %s-%d is not replicated here", broker.ErrNotLeader, topic, partition)
+		return fmt.Errorf("%w: %s-%d is not replicated here", ErrNotLeader, topic, partition)
 	}
 	for {
 		p.mu.Lock()
@@ -461,7 +454,7 @@ func (m *Manager) WaitCommitted(ctx context.Context, topic string, partition int
 			epoch := p.leaderEpoch
 			p.mu.Unlock()
 			return fmt.Errorf("%w: %s-%d: appended in leader epoch %d, now epoch %d and not leading",
-				broker.ErrNotLeader, topic, partition, reg.LeaderEpoch, epoch)
+				ErrNotLeader, topic, partition, reg.LeaderEpoch, epoch)
 		}
 		p.maybeIncrementHWLocked(m.now())
 		if hw := p.log.HighWatermark(); hw >= end {
@@ -469,7 +462,7 @@ func (m *Manager) WaitCommitted(ctx context.Context, topic string, partition int
 			p.mu.Unlock()
 			if minISR := m.minInsync(topic); int32(len(isr)) < minISR {
 				return fmt.Errorf("%w: %s-%d committed up to %d with ISR %v, min.insync.replicas is %d",
-					broker.ErrNotEnoughReplicasAfterAppend, topic, partition, hw, isr, minISR)
+					ErrNotEnoughReplicasAfterAppend, topic, partition, hw, isr, minISR)
 			}
 			return nil
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/zkraft/zkraft/broker"
 	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata"
 )
@@ -126,10 +125,10 @@ func TestWaitCommitted(t *testing.T) {
 			f.m.FollowerFetched("t", 0, 2, 0, end) // 2 stays caught up; 3 lags
 			f.m.checkISR()
 			f.m.sendAlters(context.Background())
-		}, time.Minute, broker.ErrNotEnoughReplicasAfterAppend},
+		}, time.Minute, ErrNotEnoughReplicasAfterAppend},
 		{"leadership lost", "2", func(t *testing.T, f *leaderFixture, end int64) {
 			f.moveLeader(t, 2)
-		}, time.Minute, broker.ErrNotLeader},
+		}, time.Minute, ErrNotLeader},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
