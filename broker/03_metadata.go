@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zkraft/zkraft/metadata"
@@ -168,7 +167,7 @@ func (b *Broker) metadataPartitions(img *metadata.Image, t *metadata.TopicImage)
 			}
 		}
 		if reg.Leader < 0 {
-			mp.ErrorCode = kerr.LeaderNotAvailable.Code
+			mp.ErrorCode = errorCode(ErrLeaderNotAvailable)
 		}
 		out = append(out, mp)
 	}

@@ -39,11 +39,13 @@ func (b *Broker) handleFindCoordinator(ctx context.Context, req *network.Request
 		}
 		return br.ID, ep.Host, int32(ep.Port), nil
 	}
+	// An error no table names is one the client can only retry after
+	// looking the coordinator up again, as in the coordinator itself.
 	code := func(err error) int16 {
 		if c := errorCode(err); c != kerr.UnknownServerError.Code {
 			return c
 		}
-		return group.ErrorCode(err) // the coordinator's sentinels
+		return kerr.CoordinatorNotAvailable.Code
 	}
 	if body.Version < 4 {
 		id, host, port, err := find(body.CoordinatorKey)

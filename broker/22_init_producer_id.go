@@ -16,8 +16,10 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
@@ -63,6 +65,11 @@ func (b *Broker) nextProducerID(ctx context.Context) (int64, error) {
 			err = fmt.Errorf("controller returned block [%d, +%d)", first, count)
 		}
 		if err != nil {
+			if answer := (*kerr.Error)(nil); errors.As(err, &answer) {
+				// The controller's own answer (NOT_CONTROLLER, ...) is
+				// passed on as it is.
+				return -1, fmt.Errorf("allocate producer ids: %w", err)
+			}
 			return -1, fmt.Errorf("%w: %w", ErrProducerIDsUnavailable, err)
 		}
 		b.pidNext, b.pidEnd = first, first+count

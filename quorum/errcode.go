@@ -8,21 +8,13 @@ import (
 	"github.com/zkraft/zkraft/metadata/network"
 )
 
-// codeTable maps this package's errors to the Kafka error codes the
-// controller listener answers with; the metadata errors' codes come from
-// network.MetadataCodes, shared with the broker handlers. The client
-// (client.go) turns codes back into *kerr.Error values, which the broker
-// passes on as they are.
-var codeTable = []network.Code{
-	{Err: ErrNotController, Code: kerr.NotController.Code},
-	{Err: ErrClosed, Code: kerr.NotController.Code},
-}
-
-// errorCode is the Kafka code for err (see network.ErrorCode); anything
-// unknown is UNKNOWN_SERVER_ERROR.
-func errorCode(err error) int16 {
-	return network.ErrorCode(err, kerr.UnknownServerError.Code, codeTable, network.MetadataCodes, network.DeadlineCodes)
-}
+// errorCode is the Kafka code the controller listener answers for err
+// (network.ErrorCode): this package's sentinels carry theirs (ErrNotController
+// and ErrClosed: NOT_CONTROLLER), the metadata errors get the same codes as on
+// the broker listener, the request's own deadline REQUEST_TIMED_OUT, anything
+// else UNKNOWN_SERVER_ERROR. The client (client.go) turns codes back into
+// *kerr.Error values, which the broker passes on as they are.
+func errorCode(err error) int16 { return network.ErrorCode(err) }
 
 func errorMessage(err error) *string { return network.ErrorMessage(err) }
 

@@ -1,13 +1,20 @@
 package quorum
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/zkraft/zkraft/metadata/network"
+)
 
 // Sentinel errors. Callers match them with errors.Is; the wrapped messages
 // carry the facts (index, file, node id).
 var (
 	// ErrNotController: this node is not the raft leader, so it cannot write
-	// metadata. The broker maps it to NOT_CONTROLLER.
-	ErrNotController = errors.New("quorum: not the active controller")
+	// metadata. The controller listener answers NOT_CONTROLLER, so the
+	// broker asks another controller.
+	ErrNotController = network.NewError("quorum: not the active controller", kerr.NotController)
 	// ErrInvalidConfig: a Config field is out of range; the message names the key.
 	ErrInvalidConfig = errors.New("quorum: invalid config")
 	// ErrMetaProperties: meta.properties is unreadable or belongs to another node.
@@ -22,8 +29,9 @@ var (
 	// ErrSnapshotInTransaction: raft asked for a snapshot while a metadata
 	// transaction is open; raft retries later.
 	ErrSnapshotInTransaction = errors.New("quorum: snapshot during open metadata transaction")
-	// ErrClosed: the node is closed or was never started.
-	ErrClosed = errors.New("quorum: node closed")
+	// ErrClosed: the node is closed or was never started. The controller
+	// listener answers NOT_CONTROLLER: another voter may take over.
+	ErrClosed = network.NewError("quorum: node closed", kerr.NotController)
 	// ErrClusterIDMismatch: a snapshot belongs to another cluster.
 	ErrClusterIDMismatch = errors.New("quorum: cluster id mismatch")
 )

@@ -451,7 +451,10 @@ func (c *Coordinator) appendRecords(ctx context.Context, p int32, recs []record)
 		if errors.Is(err, ErrNotCoordinator) {
 			return err
 		}
-		return fmt.Errorf("append %d records to %s-%d: %w", len(recs), OffsetsTopic, p, err)
+		// Anything else (a storage or replication error, the deadline) is
+		// one the client can only retry: ErrCoordinatorUnavailable decides
+		// the code, the cause stays visible to errors.Is.
+		return fmt.Errorf("%w: append %d records to %s-%d: %w", ErrCoordinatorUnavailable, len(recs), OffsetsTopic, p, err)
 	}
 	return nil
 }

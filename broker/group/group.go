@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 )
@@ -275,15 +274,17 @@ func (g *group) joinResponse(m *member, version int16, withMembers bool) *kmsg.J
 	return r
 }
 
-func joinError(version int16, memberID string, code int16) *kmsg.JoinGroupResponse {
+// joinError is the JoinGroup answer failing with err (its code, errorCode).
+func joinError(version int16, memberID string, err error) *kmsg.JoinGroupResponse {
 	r := kmsg.NewPtrJoinGroupResponse()
-	r.Version, r.ErrorCode, r.MemberID, r.Generation = version, code, memberID, -1
+	r.Version, r.ErrorCode, r.MemberID, r.Generation = version, errorCode(err), memberID, -1
 	return r
 }
 
-func syncError(version int16, code int16) *kmsg.SyncGroupResponse {
+// syncError is the SyncGroup answer failing with err (its code, errorCode).
+func syncError(version int16, err error) *kmsg.SyncGroupResponse {
 	r := kmsg.NewPtrSyncGroupResponse()
-	r.Version, r.ErrorCode = version, code
+	r.Version, r.ErrorCode = version, errorCode(err)
 	return r
 }
 
@@ -316,14 +317,14 @@ func (c *Coordinator) addMember(g *group, m *member) {
 	c.scheduleHeartbeat(g, m)
 }
 
-// dropMember removes m, answering its waiting calls with code. g.mu held.
-func (c *Coordinator) dropMember(g *group, m *member, code int16) {
+// dropMember removes m, answering its waiting calls with err. g.mu held.
+func (c *Coordinator) dropMember(g *group, m *member, err error) {
 	if m.hb != nil {
 		m.hb.Stop()
 	}
 	m.hbSeq++
-	m.answerJoin(joinError(m.joinVersion, m.id, code))
-	m.answerSync(syncError(0, code))
+	m.answerJoin(joinError(m.joinVersion, m.id, err))
+	m.answerSync(syncError(0, err))
 	delete(g.members, m.id)
 	if m.instanceID != nil && g.static[*m.instanceID] == m.id {
 		delete(g.static, *m.instanceID)
@@ -338,7 +339,7 @@ func (c *Coordinator) dropMember(g *group, m *member, code int16) {
 
 // memberGone removes m (left or expired) and moves the group on. g.mu held.
 func (c *Coordinator) memberGone(g *group, m *member, reason string) {
-	c.dropMember(g, m, kerr.UnknownMemberID.Code)
+	c.dropMember(g, m, fmt.Errorf("%w: %q %s", ErrUnknownMemberID, m.id, reason))
 	c.logger.Info("member left group", zap.String("group", g.id), zap.String("member", m.id), zap.String("reason", reason))
 	switch g.state {
 	case Stable, CompletingRebalance:
@@ -401,7 +402,7 @@ func (c *Coordinator) prepareRebalance(g *group, reason string) {
 	if g.state == CompletingRebalance {
 		for _, m := range g.members {
 			m.assignment = nil
-			m.answerSync(syncError(0, kerr.RebalanceInProgress.Code))
+			m.answerSync(syncError(0, fmt.Errorf("%w: %s", ErrRebalanceInProgress, reason)))
 		}
 	}
 	wasEmpty := g.state == Empty
@@ -452,7 +453,7 @@ func (c *Coordinator) completeJoin(g *group) {
 	for _, id := range g.sortedMemberIDs() {
 		if m := g.members[id]; m.join == nil {
 			c.logger.Info("member did not rejoin in time", zap.String("group", g.id), zap.String("member", id))
-			c.dropMember(g, m, kerr.UnknownMemberID.Code)
+			c.dropMember(g, m, fmt.Errorf("%w: %q did not rejoin group %q in time", ErrUnknownMemberID, id, g.id))
 		}
 	}
 	g.generation++
@@ -486,7 +487,7 @@ func (c *Coordinator) syncTimeout(g *group, gen int32) {
 	}
 	for _, id := range g.sortedMemberIDs() {
 		if m := g.members[id]; m.sync == nil {
-			c.dropMember(g, m, kerr.UnknownMemberID.Code)
+			c.dropMember(g, m, fmt.Errorf("%w: %q did not sync group %q in time", ErrUnknownMemberID, id, g.id))
 		}
 	}
 	c.prepareRebalance(g, "members did not sync in time")
@@ -504,13 +505,14 @@ func (c *Coordinator) unloadGroup(g *group) {
 		p.timer.Stop()
 		delete(g.pending, id)
 	}
+	gone := fmt.Errorf("%w: group %q was unloaded", ErrNotCoordinator, g.id)
 	for _, m := range g.members {
 		if m.hb != nil {
 			m.hb.Stop()
 		}
 		m.hbSeq++
-		m.answerJoin(joinError(m.joinVersion, m.id, kerr.NotCoordinator.Code))
-		m.answerSync(syncError(0, kerr.NotCoordinator.Code))
+		m.answerJoin(joinError(m.joinVersion, m.id, gone))
+		m.answerSync(syncError(0, gone))
 	}
 }
 

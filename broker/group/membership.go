@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 )
@@ -19,7 +18,7 @@ func millis(ms int32) time.Duration { return time.Duration(ms) * time.Millisecon
 // metadata. v4+ first answers MEMBER_ID_REQUIRED with the id to use
 // (KIP-394); a known group.instance.id replaces its old member (KIP-345).
 func (c *Coordinator) JoinGroup(ctx context.Context, cl Client, req *kmsg.JoinGroupRequest) *kmsg.JoinGroupResponse {
-	fail := func(err error) *kmsg.JoinGroupResponse { return joinError(req.Version, req.MemberID, errorCode(err)) }
+	fail := func(err error) *kmsg.JoinGroupResponse { return joinError(req.Version, req.MemberID, err) }
 	session := millis(req.SessionTimeoutMillis)
 	rebalance := millis(req.RebalanceTimeoutMillis)
 	if req.Version == 0 || rebalance <= 0 {
@@ -81,7 +80,7 @@ func (c *Coordinator) join(g *group, in *member, protocolType string) (<-chan *k
 		} else if in.joinVersion >= 4 {
 			// KIP-394: hand out the id and let the client join with it.
 			c.addPending(g, in.id, in.sessionTimeout)
-			return nil, joinError(in.joinVersion, in.id, kerr.MemberIDRequired.Code), nil
+			return nil, joinError(in.joinVersion, in.id, fmt.Errorf("%w: join again as %q", ErrMemberIDRequired, in.id)), nil
 		}
 		c.addAndRebalance(g, in, ch, "new member "+in.id+" joined")
 		return ch, nil, nil
@@ -134,7 +133,7 @@ func (c *Coordinator) join(g *group, in *member, protocolType string) (<-chan *k
 // it wait for the join phase. A JoinGroup still waiting from an earlier
 // connection is released first. g.mu held.
 func (c *Coordinator) updateMember(m, in *member, ch chan *kmsg.JoinGroupResponse) {
-	m.answerJoin(joinError(m.joinVersion, m.id, kerr.RebalanceInProgress.Code))
+	m.answerJoin(joinError(m.joinVersion, m.id, fmt.Errorf("%w: %q joined again", ErrRebalanceInProgress, m.id)))
 	m.protocols, m.sessionTimeout, m.rebalanceTimeout = in.protocols, in.sessionTimeout, in.rebalanceTimeout
 	m.clientID, m.clientHost, m.joinVersion = in.clientID, in.clientHost, in.joinVersion
 	m.join = ch
@@ -178,7 +177,7 @@ func (c *Coordinator) replaceStatic(g *group, oldID string, in *member, ch chan 
 	}
 	unchanged := sameProtocols(old.protocols, in.protocols)
 	wasLeader := g.leader == oldID
-	c.dropMember(g, old, kerr.FencedInstanceID.Code)
+	c.dropMember(g, old, fmt.Errorf("%w: instance %q is member %q now", ErrFencedInstanceID, *in.instanceID, in.id))
 	in.assignment = old.assignment
 	g.members[in.id] = in
 	g.static[*in.instanceID] = in.id
@@ -213,7 +212,7 @@ func (c *Coordinator) replaceStatic(g *group, oldID string, in *member, ch chan 
 // assignment, which is written to __consumer_offsets before anyone gets
 // theirs; followers wait for it.
 func (c *Coordinator) SyncGroup(ctx context.Context, req *kmsg.SyncGroupRequest) *kmsg.SyncGroupResponse {
-	fail := func(err error) *kmsg.SyncGroupResponse { return syncError(req.Version, errorCode(err)) }
+	fail := func(err error) *kmsg.SyncGroupResponse { return syncError(req.Version, err) }
 	g, err := c.lockGroup(req.Group, false, false)
 	if errors.Is(err, ErrGroupNotFound) {
 		err = fmt.Errorf("%w: %v", ErrUnknownMemberID, err)
@@ -245,7 +244,7 @@ func (c *Coordinator) SyncGroup(ctx context.Context, req *kmsg.SyncGroupRequest)
 		return fail(fmt.Errorf("%w: group %q is %s", ErrUnknownMemberID, g.id, g.state))
 	}
 	ch := make(chan *kmsg.SyncGroupResponse, 1)
-	m.answerSync(syncError(req.Version, kerr.RebalanceInProgress.Code))
+	m.answerSync(syncError(req.Version, fmt.Errorf("%w: %q synced again", ErrRebalanceInProgress, m.id)))
 	m.sync = ch
 	c.scheduleHeartbeat(g, m)
 	lead := m.id == g.leader && !g.syncing
@@ -310,7 +309,7 @@ func (c *Coordinator) completeSync(g *group, gen int32, assign map[string][]byte
 	if err != nil {
 		c.logger.Warn("write group assignment failed", zap.String("group", g.id), zap.Int32("generation", gen), zap.Error(err))
 		for _, m := range g.members {
-			m.answerSync(syncError(0, errorCode(err)))
+			m.answerSync(syncError(0, err))
 		}
 		c.prepareRebalance(g, "assignment could not be written")
 		return
@@ -358,7 +357,7 @@ func (c *Coordinator) Heartbeat(_ context.Context, req *kmsg.HeartbeatRequest) *
 	}
 	defer g.mu.Unlock()
 	if g.state == Empty {
-		resp.ErrorCode = kerr.UnknownMemberID.Code
+		resp.ErrorCode = errorCode(ErrUnknownMemberID)
 		return resp
 	}
 	m, err := c.checkMember(g, req.MemberID, req.InstanceID, req.Generation)
@@ -368,7 +367,7 @@ func (c *Coordinator) Heartbeat(_ context.Context, req *kmsg.HeartbeatRequest) *
 	}
 	c.scheduleHeartbeat(g, m)
 	if g.state == PreparingRebalance {
-		resp.ErrorCode = kerr.RebalanceInProgress.Code
+		resp.ErrorCode = errorCode(ErrRebalanceInProgress)
 	}
 	return resp
 }

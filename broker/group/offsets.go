@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -66,7 +65,7 @@ func (c *Coordinator) OffsetCommit(_ context.Context, req *kmsg.OffsetCommitRequ
 				md = *p.Metadata
 			}
 			if len(md) > c.cfg.MaxMetadataBytes {
-				codes[i][j] = kerr.OffsetMetadataTooLarge.Code
+				codes[i][j] = errorCode(ErrMetadataTooLarge)
 				continue
 			}
 			le := p.LeaderEpoch
@@ -275,7 +274,7 @@ func (c *Coordinator) OffsetDelete(_ context.Context, req *kmsg.OffsetDeleteRequ
 			tp := topicPartition{t.Topic, p.Partition}
 			switch {
 			case subscribed[t.Topic]:
-				rp.ErrorCode = kerr.GroupSubscribedToTopic.Code
+				rp.ErrorCode = errorCode(ErrSubscribedToTopic)
 			default:
 				if _, ok := g.offsets[tp]; ok {
 					recs = append(recs, record{key: offsetKey(g.id, tp.topic, tp.partition)})

@@ -1,27 +1,34 @@
 package storage
 
-import "errors"
+import (
+	"errors"
 
-// Sentinel errors. Callers match them with errors.Is; the broker's handlers map
-// them to Kafka error codes at the network edge.
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/zkraft/zkraft/metadata/network"
+)
+
+// Sentinel errors. Callers match them with errors.Is; those a client can be
+// answered with carry their Kafka code (network.NewError), which the broker's
+// handlers pick at the network edge. The others answer UNKNOWN_SERVER_ERROR.
 var (
 	// ErrCorruptMessage: a batch failed the length, magic or CRC-32C check
 	// (Kafka CORRUPT_MESSAGE).
-	ErrCorruptMessage = errors.New("storage: corrupt message")
+	ErrCorruptMessage = network.NewError("storage: corrupt message", kerr.CorruptMessage)
 	// ErrInvalidRecord: a batch is well formed but breaks a rule (record count,
 	// control or transactional batch from a client) (Kafka INVALID_RECORD).
-	ErrInvalidRecord = errors.New("storage: invalid record")
+	ErrInvalidRecord = network.NewError("storage: invalid record", kerr.InvalidRecord)
 	// ErrRecordTooLarge: a batch can never fit in a segment (Kafka MESSAGE_TOO_LARGE).
-	ErrRecordTooLarge = errors.New("storage: record too large")
+	ErrRecordTooLarge = network.NewError("storage: record too large", kerr.MessageTooLarge)
 	// ErrOutOfOrderSequence: an idempotent producer skipped or repeated a
 	// sequence number (Kafka OUT_OF_ORDER_SEQUENCE_NUMBER).
-	ErrOutOfOrderSequence = errors.New("storage: out of order sequence")
+	ErrOutOfOrderSequence = network.NewError("storage: out of order sequence", kerr.OutOfOrderSequenceNumber)
 	// ErrInvalidProducerEpoch: a batch carries an epoch older than the one
 	// the partition has seen for its producer id (Kafka INVALID_PRODUCER_EPOCH).
-	ErrInvalidProducerEpoch = errors.New("storage: invalid producer epoch")
+	ErrInvalidProducerEpoch = network.NewError("storage: invalid producer epoch", kerr.InvalidProducerEpoch)
 	// ErrOffsetOutOfRange: a read below the log start or past the log end
 	// (Kafka OFFSET_OUT_OF_RANGE).
-	ErrOffsetOutOfRange = errors.New("storage: offset out of range")
+	ErrOffsetOutOfRange = network.NewError("storage: offset out of range", kerr.OffsetOutOfRange)
 	// ErrInvalidTopic: a topic name Kafka would not accept, or a negative partition.
 	ErrInvalidTopic = errors.New("storage: invalid topic")
 	// ErrInconsistentTopicID: partition.metadata holds another topic id than
