@@ -212,6 +212,17 @@ func (c *Client) Close() error {
 	return nil
 }
 
+// Subscribe adds a publisher of the followed log after NewClient, before or
+// after Start, with NewClient's publishers' guarantees (Node.Subscribe). A
+// client that does not follow publishes nothing: ErrInvalidConfig.
+func (c *Client) Subscribe(pub Publisher) error {
+	if c.follower == nil {
+		return fmt.Errorf("quorum: subscribe to a client that does not follow the metadata log: %w", ErrInvalidConfig)
+	}
+	c.follower.fsm.subscribe(pub)
+	return nil
+}
+
 // BrokerEpoch is the epoch of the current registration (-1 before).
 func (c *Client) BrokerEpoch() int64 { return c.epoch.Load() }
 

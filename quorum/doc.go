@@ -71,7 +71,19 @@
 // last command entry present at start, then publishes the caught-up image
 // once with a delta from the empty image (Kafka's MetadataLoader). After
 // that every applied entry is published with its delta; a snapshot restore
-// publishes a delta from the previous image.
+// publishes a delta from the previous image. Node.Subscribe and
+// Client.Subscribe add a publisher later (Kafka's installPublishers): it
+// gets the current image at once, as a delta from the empty image, when the
+// node has caught up, else the caught-up publish; then every later image.
+//
+// # Broker sources (source.go)
+//
+// BrokerSource (process.roles=broker: a following Client, gossip on the
+// inter-broker listener's port) and CombinedSource (process.roles=broker,
+// controller: this node's voter publishing straight to the broker, plus a
+// non-following Client) implement broker/server's Source structurally;
+// this package never imports the broker tree. Their Start attaches the
+// broker with Subscribe, so no image is lost between construction and start.
 //
 // # Controller
 //

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -13,13 +14,11 @@ import (
 	"github.com/zkraft/zkraft/metadata"
 )
 
-// Publisher sees every new metadata image, in log order, never concurrently
-// (Kafka's MetadataPublisher). The first call after start carries the whole
-// caught-up image with a delta from the empty image. Publish runs on raft's
-// FSM goroutine: it must not block on Node writes (they wait for that goroutine).
-type Publisher interface {
-	Publish(delta *metadata.Delta, img *metadata.Image)
-}
+// Publisher is metadata.Publisher, the one shape every metadata source
+// publishes to. Here the first call after start carries the whole caught-up
+// image with a delta from the empty image, and Publish runs on raft's FSM
+// goroutine: it must not block on Node writes (they wait for that goroutine).
+type Publisher = metadata.Publisher
 
 // applyResult is what fsm.Apply returns; raft hands it to the writer as the
 // ApplyFuture's Response.
@@ -98,6 +97,20 @@ func (f *fsm) publishFullLocked() {
 	defer f.markCaughtUpLocked() // after publishing: WaitCaughtUp promises a published image
 	img := f.img.Load()
 	f.publishLocked(metadata.FullDelta(img), img)
+}
+
+// subscribe adds p to the publishers (Kafka's MetadataLoader
+// installPublishers): when the fsm has caught up, p first gets the current
+// image as a delta from the empty image, at once; otherwise the caught-up
+// publish brings it that. Either way p then sees every later image.
+func (f *fsm) subscribe(p Publisher) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.caughtUp {
+		img := f.img.Load()
+		p.Publish(metadata.FullDelta(img), img)
+	}
+	f.pubs = append(slices.Clip(f.pubs), p)
 }
 
 func (f *fsm) publishLocked(d *metadata.Delta, img *metadata.Image) {

@@ -378,6 +378,11 @@ func (n *Node) raftHandle() *raft.Raft {
 	return n.raft.Load()
 }
 
+// Subscribe adds a publisher after New, before or after Start: it sees the
+// caught-up image as a delta from the empty image (at once when the node has
+// caught up already), then every later image, as New's publishers do.
+func (n *Node) Subscribe(pub Publisher) { n.fsm.subscribe(pub) }
+
 // Image is the latest applied metadata image (empty before the first entry).
 func (n *Node) Image() *metadata.Image { return n.fsm.image() }
 

@@ -38,8 +38,9 @@ type Controller interface {
 //     the first as a delta from the empty image (metadata.Publisher's
 //     contract). Start returns once the broker may serve clients: it is
 //     registered, its image is caught up with the metadata as it stood when
-//     Start began (and published to pub before Start returns), and it is
-//     unfenced. It returns ctx's error when ctx ends first.
+//     Start began (and published to pub before Start returns), and the
+//     controller has unfenced it (the record saying so may reach pub a
+//     moment later). It returns ctx's error when ctx ends first.
 //   - The Controller methods are called concurrently, from the network
 //     goroutines and the replication manager, only after pub received its
 //     first image; they return once ctx is done.

@@ -1,14 +1,18 @@
 // Command zkraft is the single zkraft binary. It is the only place that wires the packages
-// together: `serve` reads Kafka's server.properties keys (package config), opens the
-// LogManager (broker/storage), builds the metadata source of its mode — the quorum
-// (quorum.Node, quorum.Client), ZooKeeper mode (metadata/zk.Source), or a migrating ZooKeeper
-// broker (migrate.BrokerSource) — and starts the replication manager (broker/replica), the
-// broker's request handlers (broker) and the socket server (metadata/network); controllers
-// also run the migration driver or finalizer (migrate); `migrate`, `meta`, `topics` and `bench`
-// are operator tools.
+// together. `serve` reads Kafka's server.properties keys (package config), picks the mode
+// and builds the metadata source of a broker-serving mode — quorum.BrokerSource
+// (process.roles=broker), quorum.CombinedSource (broker,controller), metadata/zk.Source
+// (ZooKeeper mode) or migrate.BrokerSource (a migrating ZooKeeper broker). The quorum modes
+// hand theirs to broker/server's Run, which starts and stops the LogManager, replication, the
+// request handlers and the listeners; the ZooKeeper-mode paths still start those themselves
+// (serve_legacy.go) until they run on it too. A controller-only node (process.roles=controller)
+// runs its quorum.Node and the migration driver or finalizer here. `migrate`, `meta`, `topics`
+// and `bench` are operator tools.
 //
-// Goroutines: main owns the signal context; serve owns every component it starts. On
-// SIGINT/SIGTERM a broker first runs its controlled shutdown while still serving, then closes
-// the socket server (no new requests) and the rest in the reverse order of their start
-// (each serve_*.go's defers; the logs, flushed and marked clean, always last).
+// Goroutines: main owns the signal context. On SIGINT/SIGTERM a broker runs controlled
+// shutdown while still serving, then closes in the order server.Run documents: the
+// listeners first (no request runs after them), then the metadata source (nothing is
+// published after it; a combined node hands raft leadership over and closes its voter), the
+// broker's group coordinator, replication, and last the logs, which are flushed and marked
+// clean. A controller hands leadership over, stops its migration hooks, then closes its node.
 package main
