@@ -1,0 +1,108 @@
+package main
+
+import (
+	"go.uber.org/zap"
+
+	"github.com/zkraft/zkraft/broker"
+	"github.com/zkraft/zkraft/broker/replica"
+	"github.com/zkraft/zkraft/broker/server"
+	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/cmd/zkraft/config"
+	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/network"
+	"github.com/zkraft/zkraft/quorum"
+)
+
+// serverConfig maps server.properties onto broker/server's Config: every
+// broker-serving mode starts from it.
+func serverConfig(cfg *config.Config, logger *zap.Logger) (server.Config, error) {
+	endpoints, err := advertisedEndpoints(cfg)
+	if err != nil {
+		return server.Config{}, err
+	}
+	scfg := server.DefaultConfig()
+	scfg.Storage = storageConfig(cfg)
+	scfg.Replica = replicaConfig(cfg)
+	scfg.Broker = brokerConfig(cfg, "", endpoints)
+	scfg.Network = networkConfig(cfg)
+	scfg.Listeners = nil
+	for _, l := range cfg.BrokerListeners() {
+		scfg.Listeners = append(scfg.Listeners, server.Listener{Name: l.Name, Addr: l.Addr()})
+	}
+	scfg.StartupTimeout = startupTimeout
+	scfg.ShutdownTimeout = controlledShutdownTimeout
+	scfg.Logger = logger
+	if cfg.Mode() != config.ModeZooKeeper || cfg.ZooKeeperMigrationEnable {
+		scfg.StartedFields = append(scfg.StartedFields, zap.String("controller.quorum.voters", quorum.FormatVoters(cfg.QuorumVoters())))
+	}
+	if cfg.ZooKeeperConnect != "" {
+		scfg.StartedFields = append(scfg.StartedFields, zap.String("zookeeper.connect", cfg.ZooKeeperConnect))
+	}
+	return scfg, nil
+}
+
+func storageConfig(cfg *config.Config) storage.Config {
+	return storage.Config{
+		Dirs:                   cfg.LogDirs,
+		SegmentBytes:           cfg.LogSegmentBytes,
+		RetentionMs:            cfg.LogRetentionMs,
+		RetentionBytes:         cfg.LogRetentionBytes,
+		IndexIntervalBytes:     int(cfg.LogIndexIntervalBytes),
+		MaxOpenFiles:           cfg.MaxOpenFiles,
+		RetentionCheckInterval: cfg.LogRetentionCheckInterval,
+	}
+}
+
+// replicaConfig: followers fetch from leaders on
+// inter.broker.listener.name, leaders keep the ISR
+// (replica.lag.time.max.ms) through the source's AlterPartition.
+func replicaConfig(cfg *config.Config) replica.Config {
+	rcfg := replica.DefaultConfig()
+	rcfg.NodeID = cfg.NodeID
+	if cfg.InterBrokerListenerName != "" {
+		rcfg.ListenerName = cfg.InterBrokerListenerName
+	}
+	rcfg.ReplicaLagTime = cfg.ReplicaLagTimeMax
+	rcfg.ISRCheckInterval = max(rcfg.ReplicaLagTime/2, 1)
+	if rcfg.FetchMaxWait >= rcfg.ReplicaLagTime {
+		rcfg.FetchMaxWait = max(rcfg.ReplicaLagTime/2, 1)
+	}
+	rcfg.MinInsyncReplicas = cfg.MinInsyncReplicas
+	rcfg.UncleanLeaderElection = cfg.UncleanLeaderElectionEnable
+	return rcfg
+}
+
+func brokerConfig(cfg *config.Config, clusterID string, endpoints []metadata.Endpoint) broker.Config {
+	bcfg := broker.DefaultConfig()
+	bcfg.NodeID = cfg.NodeID
+	bcfg.ClusterID = clusterID
+	bcfg.Listeners = endpoints
+	bcfg.AutoCreateTopics = cfg.AutoCreateTopicsEnable
+	bcfg.NumPartitions = cfg.NumPartitions
+	bcfg.DefaultReplicationFactor = cfg.DefaultReplicationFactor
+	bcfg.MinInsyncReplicas = cfg.MinInsyncReplicas
+	bcfg.LogSegmentBytes = cfg.LogSegmentBytes
+	bcfg.LogRetentionMs = cfg.LogRetentionMs
+	bcfg.LogRetentionBytes = cfg.LogRetentionBytes
+	bcfg.LogMessageTimestampType = cfg.LogMessageTimestampType
+	bcfg.OffsetsTopicNumPartitions = cfg.OffsetsTopicNumPartitions
+	bcfg.OffsetsTopicReplicationFactor = cfg.OffsetsTopicReplicationFactor
+	bcfg.GroupInitialRebalanceDelay = cfg.GroupInitialRebalanceDelay
+	return bcfg
+}
+
+func networkConfig(cfg *config.Config) network.Config {
+	ncfg := network.DefaultConfig()
+	ncfg.MaxRequestBytes = cfg.SocketRequestMaxBytes
+	ncfg.ConnectionsMaxIdle = cfg.ConnectionsMaxIdle
+	return ncfg
+}
+
+func clientConfig(cfg *config.Config, endpoints []metadata.Endpoint) quorum.ClientConfig {
+	ccfg := quorum.DefaultClientConfig()
+	ccfg.NodeID = cfg.NodeID
+	ccfg.Voters = cfg.QuorumVoters()
+	ccfg.Endpoints = endpoints
+	ccfg.HeartbeatInterval = cfg.BrokerHeartbeatInterval
+	return ccfg
+}
