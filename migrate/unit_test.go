@@ -256,6 +256,20 @@ func TestLoadRecordsSecurity(t *testing.T) {
 	if err != nil || len(ops) != 0 {
 		t.Fatalf("SyncOps %v %v", opPaths(ops), err)
 	}
+	// The reverse export (and a resync of an emptied tree) writes them back.
+	ops, err = SyncOps(zk.NewTree(), nil, img, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOps := []string{"create /config/users/alice", "create /config/changes/config_change_",
+		"create /kafka-acl", "create /kafka-acl/Topic", "create /kafka-acl/Topic/orders",
+		"create /kafka-acl-changes", "create /kafka-acl-changes/acl_changes_",
+		"create /kafka-acl-extended", "create /kafka-acl-extended/prefixed", "create /kafka-acl-extended/prefixed/Group",
+		"create /kafka-acl-extended/prefixed/Group/app-", "create /kafka-acl-extended-changes",
+		"create /kafka-acl-extended-changes/acl_changes_"}
+	if got := opPaths(ops); !slices.Equal(got, wantOps) {
+		t.Fatalf("export ops\n got %q\nwant %q", got, wantOps)
+	}
 }
 
 // TestPendingDeletions: topics queued in /admin/delete_topics that the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -138,8 +139,20 @@ func ZkChanges(st *State, l *Log, tree *zkmeta.Tree) ([]Change, error) {
 }
 
 // comparable rewrites broker and partition leaves to the fields that both
-// a raft image and a ZooKeeper tree define.
+// a raft image and a ZooKeeper tree define, and names ACLs by content
+// (/image/acls/byId/<StandardAcl text>): ZooKeeper stores no ACL ids, so
+// the tree's (zk.AclID) and the log's need not agree.
 func comparable(root *Node) *Node {
+	if img, ok := root.Child("image"); ok {
+		if acls, ok := img.Child("acls"); ok {
+			if byID, ok := acls.Child("byId"); ok {
+				for _, c := range byID.Children {
+					c.Name = c.Text
+				}
+				sort.Slice(byID.Children, func(i, j int) bool { return byID.Children[i].Name < byID.Children[j].Name })
+			}
+		}
+	}
 	var walk func(n *Node)
 	walk = func(n *Node) {
 		for _, c := range n.Children {
