@@ -162,3 +162,47 @@ func TestFromImageAndConfig(t *testing.T) {
 		t.Fatal(fmt.Sprint(Allowed, Denied))
 	}
 }
+
+// TestAuthorizeByResourceType: Kafka's Authorizer.authorizeByResourceType
+// (KIP-679), the cases of AuthorizerTest.testAuthorizeByResourceType*.
+func TestAuthorizeByResourceType(t *testing.T) {
+	const h = "10.0.0.5"
+	w := metadata.AclOpWrite
+	type row struct {
+		rule string
+		acls []m
+		cfg  Config
+		who  string
+		want Result
+	}
+	rows := []row{
+		{"no acls: denied", nil, Config{}, "User:a", Denied},
+		{"no acls: allow.everyone.if.no.acl.found", nil, Config{AllowEveryoneIfNoACLFound: true}, "User:a", Allowed},
+		{"super user", []m{acl(topic, "*", lit, "User:a", "*", w, deny)}, Config{SuperUsers: []string{"User:a"}}, "User:a", Allowed},
+		{"literal allow", []m{acl(topic, "t1", lit, "User:a", "*", w, allow)}, Config{}, "User:a", Allowed},
+		{"another user's allow", []m{acl(topic, "t1", lit, "User:b", "*", w, allow)}, Config{}, "User:a", Denied},
+		{"User:* allow", []m{acl(topic, "t1", lit, "User:*", "*", w, allow)}, Config{}, "User:a", Allowed},
+		{"other host", []m{acl(topic, "t1", lit, "User:a", "10.9.9.9", w, allow)}, Config{}, "User:a", Denied},
+		{"ALL allows", []m{acl(topic, "t1", lit, "User:a", "*", metadata.AclOpAll, allow)}, Config{}, "User:a", Allowed},
+		{"implied operations do not count", []m{acl(topic, "t1", lit, "User:a", "*", metadata.AclOpRead, allow)}, Config{}, "User:a", Denied},
+		{"literal allow denied literally", []m{acl(topic, "t1", lit, "User:a", "*", w, allow), acl(topic, "t1", lit, "User:a", "*", w, deny)}, Config{}, "User:a", Denied},
+		{"literal allow under a denied prefix", []m{acl(topic, "t1", lit, "User:a", "*", w, allow), acl(topic, "t", pre, "User:a", "*", w, deny)}, Config{}, "User:a", Denied},
+		{"literal allow beside an unrelated deny", []m{acl(topic, "t1", lit, "User:a", "*", w, allow), acl(topic, "t2", lit, "User:a", "*", w, deny)}, Config{}, "User:a", Allowed},
+		{"prefixed allow under a shorter denied prefix", []m{acl(topic, "abc", pre, "User:a", "*", w, allow), acl(topic, "ab", pre, "User:a", "*", w, deny)}, Config{}, "User:a", Denied},
+		{"prefixed allow over a longer denied prefix", []m{acl(topic, "ab", pre, "User:a", "*", w, allow), acl(topic, "abc", pre, "User:a", "*", w, deny)}, Config{}, "User:a", Allowed},
+		{"prefixed allow, literal deny of the same name", []m{acl(topic, "ab", pre, "User:a", "*", w, allow), acl(topic, "ab", lit, "User:a", "*", w, deny)}, Config{}, "User:a", Allowed},
+		{"wildcard deny wins", []m{acl(topic, "t1", lit, "User:a", "*", w, allow), acl(topic, "*", lit, "User:a", "*", w, deny)}, Config{}, "User:a", Denied},
+		{"wildcard allow", []m{acl(topic, "*", lit, "User:a", "*", w, allow), acl(topic, "t", pre, "User:a", "*", w, deny)}, Config{}, "User:a", Allowed},
+		{"other resource types do not count", []m{acl(group, "g", lit, "User:a", "*", w, allow)}, Config{AllowEveryoneIfNoACLFound: true}, "User:a", Allowed},
+		{"allow.everyone: no acl matches the hard-coded name", []m{acl(topic, "t1", lit, "User:b", "*", w, allow)}, Config{AllowEveryoneIfNoACLFound: true}, "User:a", Allowed},
+		{"allow.everyone: a wildcard acl for others counts", []m{acl(topic, "*", lit, "User:b", "*", w, allow)}, Config{AllowEveryoneIfNoACLFound: true}, "User:a", Denied},
+	}
+	for _, r := range rows {
+		t.Run(r.rule, func(t *testing.T) {
+			d := New(entries(r.acls...), r.cfg).AuthorizeByResourceType(r.who, h, topic, w)
+			if d.Result != r.want {
+				t.Fatalf("%s WRITE on any topic = %s (%s), want %s", r.who, d.Result, d.Reason, r.want)
+			}
+		})
+	}
+}
