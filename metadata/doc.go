@@ -7,7 +7,9 @@
 // election when unclean.leader.election.enable allows it (unclean.go),
 // AlterPartition validation, producer id blocks). The image also holds the
 // security metadata (security.go): SCRAM credentials by user and mechanism
-// and ACLs by id, with Kafka's enum codes.
+// and ACLs by id, with Kafka's enum codes; acls.go and scram.go are their
+// controller logic (CreateAcls/DescribeAcls/DeleteAcls,
+// AlterUserScramCredentials).
 //
 // The quorum (Raft) backend, the ZooKeeper backend and the migration all
 // produce and consume these records; the broker sees only Images.

@@ -33,6 +33,12 @@ var (
 	ErrDuplicateBrokerRegistration = errors.New("metadata: duplicate broker registration")
 	ErrNotController               = errors.New("metadata: not the active controller")
 
+	// Security (AlterUserScramCredentials, CreateAcls) errors.
+	ErrDuplicateResource        = errors.New("metadata: duplicate resource")
+	ErrUnsupportedSaslMechanism = errors.New("metadata: unsupported sasl mechanism")
+	ErrUnacceptableCredential   = errors.New("metadata: unacceptable credential")
+	ErrResourceNotFound         = errors.New("metadata: resource not found")
+
 	// AlterPartition errors.
 	ErrNotLeader          = errors.New("metadata: not leader or follower")
 	ErrFencedLeaderEpoch  = errors.New("metadata: fenced leader epoch")

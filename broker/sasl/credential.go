@@ -1,13 +1,9 @@
 package sasl
 
 import (
-	"crypto/hmac"
 	"crypto/pbkdf2"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/sha512"
 	"fmt"
-	"hash"
 
 	"github.com/xdg-go/scram"
 
@@ -16,13 +12,11 @@ import (
 
 // hashOf is the hash of a mechanism (RFC 7677 SHA-256; Kafka's SHA-512).
 func hashOf(m metadata.ScramMechanism) (scram.HashGeneratorFcn, error) {
-	switch m {
-	case metadata.ScramSHA256:
-		return func() hash.Hash { return sha256.New() }, nil
-	case metadata.ScramSHA512:
-		return func() hash.Hash { return sha512.New() }, nil
+	h := metadata.ScramHash(m)
+	if h == nil {
+		return nil, fmt.Errorf("mechanism %s: %w", m, ErrInvalidCredential)
 	}
-	return nil, fmt.Errorf("mechanism %s: %w", m, ErrInvalidCredential)
+	return scram.HashGeneratorFcn(h), nil
 }
 
 func checkIterations(iterations int32) error {
@@ -36,8 +30,10 @@ func checkIterations(iterations int32) error {
 // CredentialFromSaltedPassword is what AlterUserScramCredentials stores
 // for an upsertion (Kafka's ScramFormatter): StoredKey =
 // H(HMAC(SaltedPassword, "Client Key")), ServerKey = HMAC(SaltedPassword,
-// "Server Key") (RFC 5802 §3). The client sends the salt and the salted
-// password; the password itself never reaches the broker.
+// "Server Key") (RFC 5802 §3), computed by metadata.DeriveScramCredential
+// (which the controllers' AlterScramCredentials uses too) after checking
+// the mechanism, Kafka's iteration bounds and the sizes. The client sends
+// the salt and the salted password; the password never reaches the broker.
 func CredentialFromSaltedPassword(m metadata.ScramMechanism, salt, saltedPassword []byte, iterations int32) (*metadata.ScramCredential, error) {
 	h, err := hashOf(m)
 	if err != nil {
@@ -52,16 +48,7 @@ func CredentialFromSaltedPassword(m metadata.ScramMechanism, salt, saltedPasswor
 	if len(saltedPassword) != h().Size() {
 		return nil, fmt.Errorf("salted password of %d bytes for %s (want %d): %w", len(saltedPassword), m, h().Size(), ErrInvalidCredential)
 	}
-	mac := func(key []byte, msg string) []byte {
-		m := hmac.New(h, key)
-		m.Write([]byte(msg))
-		return m.Sum(nil)
-	}
-	clientKey := mac(saltedPassword, "Client Key")
-	stored := h()
-	stored.Write(clientKey)
-	return &metadata.ScramCredential{Salt: append([]byte{}, salt...), StoredKey: stored.Sum(nil),
-		ServerKey: mac(saltedPassword, "Server Key"), Iterations: iterations}, nil
+	return metadata.DeriveScramCredential(m, salt, saltedPassword, iterations)
 }
 
 // SaltedPassword is Hi(password, salt, iterations) (RFC 5802 §2.2:
