@@ -69,6 +69,10 @@ var metadataCodes = []struct {
 	{metadata.ErrInvalidUpdateEpoch, kerr.InvalidUpdateVersion},
 	{metadata.ErrIneligibleReplica, kerr.IneligibleReplica},
 	{metadata.ErrUnknownPartition, kerr.UnknownTopicOrPartition},
+	{metadata.ErrDuplicateResource, kerr.DuplicateResource},
+	{metadata.ErrUnsupportedSaslMechanism, kerr.UnsupportedSaslMechanism},
+	{metadata.ErrUnacceptableCredential, kerr.UnacceptableCredential},
+	{metadata.ErrResourceNotFound, kerr.ResourceNotFound},
 }
 
 // Lookup returns the code of the outermost error in err's tree that has one:

@@ -99,6 +99,10 @@ func TestMetadataCodes(t *testing.T) {
 		{metadata.ErrInvalidUpdateEpoch, kerr.InvalidUpdateVersion},
 		{metadata.ErrIneligibleReplica, kerr.IneligibleReplica},
 		{metadata.ErrUnknownPartition, kerr.UnknownTopicOrPartition},
+		{metadata.ErrDuplicateResource, kerr.DuplicateResource},
+		{metadata.ErrUnsupportedSaslMechanism, kerr.UnsupportedSaslMechanism},
+		{metadata.ErrUnacceptableCredential, kerr.UnacceptableCredential},
+		{metadata.ErrResourceNotFound, kerr.ResourceNotFound},
 		{metadata.ErrCorruptRecord, kerr.UnknownServerError},
 		{metadata.ErrInvalidRecord, kerr.UnknownServerError},
 	} {
