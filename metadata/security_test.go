@@ -57,6 +57,9 @@ func TestSecurityImageGolden(t *testing.T) {
 	if img.Equal(img1) {
 		t.Fatal("Equal ignores credentials and acls")
 	}
+	if img.SecurityShared(img1) || !img.SecurityShared(replayAll(t, img, &NoOpRecord{})) {
+		t.Fatal("SecurityShared")
+	}
 	// image1 is unchanged.
 	if c, ok := img1.ScramCredential("bob", ScramSHA256); !ok || c.Salt[0] != 0x20 {
 		t.Fatalf("image1 mutated: %v %v", c, ok)

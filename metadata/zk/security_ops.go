@@ -27,6 +27,9 @@ import (
 // Client quotas, which share /config/users/<u> in Kafka, are not in the
 // image yet: a SCRAM write replaces that znode's other keys.
 func SecurityOps(prev, next *metadata.Image) []Op {
+	if prev.SecurityShared(next) {
+		return nil // the common case: a delta that touched no credential or ACL
+	}
 	var ops []Op
 	users := map[string]bool{}
 	for _, img := range []*metadata.Image{prev, next} {
