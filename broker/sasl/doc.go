@@ -1,9 +1,11 @@
-// Package sasl is the server side of SASL/SCRAM (RFC 5802, RFC 7677) for
-// the broker's SaslAuthenticate exchange, over the xdg-go/scram library:
-// the credential derivation AlterUserScramCredentials and the bootstrap
-// need (salted password -> stored key and server key, Kafka's
-// ScramFormatter), and a conversation driver that checks a client against
-// the credentials of the metadata image (Kafka's ScramSaslServer).
+// Package sasl is the server side of SASL for the broker's
+// SaslAuthenticate exchange: SCRAM (RFC 5802, RFC 7677) over the
+// xdg-go/scram library — the credential derivation AlterUserScramCredentials
+// and the bootstrap need (salted password -> stored key and server key,
+// Kafka's ScramFormatter) and a conversation driver that checks a client
+// against the credentials of the metadata image (Kafka's ScramSaslServer)
+// — and PLAIN (RFC 4616) against the users of a PlainLoginModule
+// sasl.jaas.config (ParseJaasConfig, PlainServer; Kafka's PlainSaslServer).
 //
 // It imports only metadata of ours. Handlers (SaslHandshake,
 // SaslAuthenticate, AlterUserScramCredentials) and the network wiring use
@@ -26,5 +28,6 @@
 //     gets a server-first message with a salt derived from the user name
 //     and a per-server secret and the same iteration count as real users,
 //     and fails at the proof, with the same error.
-//   - Credentials are never logged or put in errors.
+//   - Credentials are never logged or put in errors. PLAIN passwords are
+//     kept as SHA-256 digests and compared in constant time.
 package sasl

@@ -12,4 +12,7 @@ var (
 	// mechanism, iterations out of Kafka's 4096..16384, empty salt or
 	// salted password of the wrong size).
 	ErrInvalidCredential = errors.New("sasl: invalid scram credential")
+	// ErrInvalidJaasConfig: a sasl.jaas.config value does not parse, or
+	// names another login module than the one asked for.
+	ErrInvalidJaasConfig = errors.New("sasl: invalid sasl.jaas.config")
 )
