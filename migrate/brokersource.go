@@ -51,14 +51,16 @@ type BrokerSourceConfig struct {
 // rollback deleted the quorum's), the image comes from the tree again and
 // writes go to ZooKeeper, until the broker is restarted without the flag.
 //
-// Contract:
-//   - Call Start, then Register once, then (on shutdown) Shutdown, then
-//     Close. Close may be called at any point, more than once, and waits
-//     for the recheck goroutine Register starts.
-//   - The publisher given to Register sees every image from then on, in
-//     order and never concurrently, whichever side it comes from; its first
-//     call is the whole image as a delta from the empty image, and a switch
-//     of side is one delta from the image it last got.
+// It implements broker/server's Source with Runner and Epocher
+// (structurally: this package does not import the broker tree), and
+// broker.ControlledShutdowner:
+//   - Start once, then Run (the recheck loop) until its ctx ends, Shutdown
+//     at most once, then Close. Close may be called at any point (also
+//     unstarted) and more than once; no Publish runs once it returned.
+//   - The publisher given to Start sees every image from registration on,
+//     in order and never concurrently, whichever side it comes from; its
+//     first call is the whole image as a delta from the empty image, and a
+//     switch of side is one delta from the image it last got.
 //   - The controller calls are safe for concurrent use after Start and
 //     return once ctx is done; each goes to one side (toQuorum), and a
 //     ZooKeeper write refused because a KRaft controller took over
@@ -84,14 +86,12 @@ type BrokerSource struct {
 	epoch    atomic.Int64
 
 	mu     sync.Mutex
-	pub    zk.Publisher    // nil until Register
+	pub    metadata.Publisher // nil until registered, and after Close
+	closed bool
 	useLog bool            // the image comes from the log
 	last   *metadata.Image // last image given to pub
 	logImg *metadata.Image // latest image of the log
 	zkImg  *metadata.Image // latest image of the tree
-
-	cancel context.CancelFunc // ends the recheck loop
-	wg     sync.WaitGroup
 }
 
 // NewBrokerSource checks cfg and builds both sides. It connects to
@@ -134,9 +134,13 @@ func newBrokerSource(logger *zap.Logger) *BrokerSource {
 
 // Start starts the ZooKeeper backend and waits for the tree, then starts
 // the quorum client (registration with the quorum, heartbeats, the log)
-// and waits until it caught up with the log. The quorum's cluster id, once
-// it has one, must be ZooKeeper's.
-func (s *BrokerSource) Start(ctx context.Context) error {
+// and waits until it caught up with the log; the quorum's cluster id, once
+// it has one, must be ZooKeeper's. Then it registers the broker in
+// /brokers/ids (zk.Backend.RegisterBrokerWait) and hands pub the current
+// image (the log's if it already holds the metadata while no
+// ZooKeeper-mode broker is controller, else the tree's). As in ZooKeeper
+// mode, only a registered broker acts on the image.
+func (s *BrokerSource) Start(ctx context.Context, pub metadata.Publisher) error {
 	if err := s.zk.Start(ctx); err != nil {
 		return fmt.Errorf("start zookeeper backend (zookeeper.connect=%s): %w", s.connect, err)
 	}
@@ -154,6 +158,13 @@ func (s *BrokerSource) Start(ctx context.Context) error {
 			"zookeeper.connect and zookeeper.metadata.migration.enable=true on an empty metadata.log.dir: %w",
 			got, s.zk.ClusterID(), ErrClusterIDMismatch)
 	}
+	epoch, err := s.zk.RegisterBrokerWait(ctx, metadata.BrokerRegistration{
+		ID: s.id, IncarnationID: metadata.RandomUuid(), Endpoints: s.endpts}, s.regWait)
+	if err != nil {
+		return err
+	}
+	s.epoch.Store(epoch)
+	s.attach(pub)
 	return nil
 }
 
@@ -182,53 +193,30 @@ func (s *BrokerSource) Migrated() bool {
 	return s.useLog
 }
 
-// Register registers the broker in /brokers/ids
-// (zk.Backend.RegisterBrokerWait), hands pub the current image (the log's
-// if it already holds the metadata while no ZooKeeper-mode broker is
-// controller, else the tree's), and starts the recheck loop. As in
-// ZooKeeper mode, only a registered broker acts on the image.
-func (s *BrokerSource) Register(ctx context.Context, pub zk.Publisher) (int64, error) {
-	epoch, err := s.zk.RegisterBrokerWait(ctx, metadata.BrokerRegistration{
-		ID: s.id, IncarnationID: metadata.RandomUuid(), Endpoints: s.endpts}, s.regWait)
-	if err != nil {
-		return -1, err
-	}
-	s.epoch.Store(epoch)
-	s.attach(pub)
-	lctx, cancel := context.WithCancel(context.Background())
-	s.mu.Lock()
-	s.cancel = cancel
-	s.mu.Unlock()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.run(lctx)
-	}()
-	return epoch, nil
-}
-
 // Shutdown is this broker's controlled shutdown, sent to whichever
 // controller is current (zkControlsShutdown): a ZooKeeper-mode controller
 // gets ControlledShutdown (zk.Backend.ShutdownBroker, stopFetching called
-// first), the quorum a heartbeat asking for it (quorum.Client.Shutdown).
-func (s *BrokerSource) Shutdown(ctx context.Context, stopFetching func()) error {
+// first; nothing with controlled.shutdown.enable=false), the quorum a
+// heartbeat asking for it (quorum.Client.Shutdown). moved is how many
+// replicated partitions this broker led in its image when it began.
+func (s *BrokerSource) Shutdown(ctx context.Context, stopFetching func()) (moved int, err error) {
+	led := len(metadata.LeadsReplicated(s.Image(), s.id))
 	if s.zkControlsShutdown(ctx) {
-		return s.zk.ShutdownBroker(ctx, s.shutdown, s.epoch.Load(), stopFetching)
+		if !s.shutdown.Enable {
+			led = 0
+		}
+		return led, s.zk.ShutdownBroker(ctx, s.shutdown, s.epoch.Load(), stopFetching)
 	}
-	s.log.Info("shutting down: controlled shutdown through the controller quorum")
-	return s.client.Shutdown(ctx)
+	s.log.Info("shutting down: controlled shutdown through the controller quorum", zap.Int("partitions_led", led))
+	return led, s.client.Shutdown(ctx)
 }
 
-// Close ends the recheck loop, then closes the quorum client and the
-// ZooKeeper backend (its session ends: /brokers/ids/<id> goes at once).
+// Close stops publishing, then closes the quorum client and the ZooKeeper
+// backend (its session ends: /brokers/ids/<id> goes at once).
 func (s *BrokerSource) Close() error {
 	s.mu.Lock()
-	cancel := s.cancel
+	s.closed, s.pub = true, nil
 	s.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-	s.wg.Wait()
 	var errs []error
 	if err := s.client.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close the quorum client: %w", err))
@@ -302,14 +290,15 @@ func (s *BrokerSource) zkControllerLocked() bool {
 	return ok
 }
 
-// run re-checks the image source every interval until ctx ends.
-func (s *BrokerSource) run(ctx context.Context) {
+// Run re-checks the image source every RecheckInterval until ctx ends (a
+// /controller change publishes nothing by itself), then returns nil.
+func (s *BrokerSource) Run(ctx context.Context) error {
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
 		s.mu.Lock()
@@ -340,9 +329,12 @@ func (s *BrokerSource) switchLocked(img *metadata.Image, toLog bool) {
 
 // attach gives pub the current image (the log's if it already holds the
 // metadata, else the tree's) as one delta from the empty image.
-func (s *BrokerSource) attach(pub zk.Publisher) {
+func (s *BrokerSource) attach(pub metadata.Publisher) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
 	img := s.zk.Image()
 	s.zkImg = img
 	if li := s.client.Image(); logHoldsMetadata(li) && !s.zkControllerLocked() {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/zkraft/zkraft/broker"
 	"github.com/zkraft/zkraft/cmd/zkraft/config"
-	"github.com/zkraft/zkraft/metadata"
 	"github.com/zkraft/zkraft/migrate"
 	"github.com/zkraft/zkraft/quorum"
 )
@@ -36,9 +35,6 @@ func serveMigratingZooKeeper(ctx context.Context, cfg *config.Config, logger *za
 	startCtx, cancel := context.WithTimeout(ctx, startupTimeout)
 	defer cancel()
 	defer func() { _ = src.Close() }()
-	if err := src.Start(startCtx); err != nil {
-		return err
-	}
 
 	repl, err := startReplication(cfg, logs, src, logger)
 	if err != nil {
@@ -51,10 +47,14 @@ func serveMigratingZooKeeper(ctx context.Context, cfg *config.Config, logger *za
 	}
 	defer func() { _ = b.Close() }()
 	// As in serveZooKeeper: only a registered broker acts on the image.
-	epoch, err := src.Register(startCtx, b)
-	if err != nil {
+	if err := src.Start(startCtx, b); err != nil {
 		return err
 	}
+	epoch := src.BrokerEpoch()
+	lctx, lcancel := context.WithCancel(context.Background())
+	ldone := make(chan struct{})
+	go func() { defer close(ldone); _ = src.Run(lctx) }()
+	defer func() { lcancel(); <-ldone }()
 	srv, err := serveKafka(cfg, b, logger)
 	if err != nil {
 		return err
@@ -72,11 +72,10 @@ func serveMigratingZooKeeper(ctx context.Context, cfg *config.Config, logger *za
 	<-ctx.Done()
 	logger.Info("shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), controlledShutdownTimeout)
-	led := len(metadata.LeadsReplicated(src.Image(), cfg.NodeID))
-	if err := src.Shutdown(sctx, repl.StopFetching); err != nil {
+	if moved, err := src.Shutdown(sctx, repl.StopFetching); err != nil {
 		logger.Warn("controlled shutdown incomplete", zap.Error(err))
-	} else if cfg.ControlledShutdownEnable {
-		drainClients(sctx, led, logger)
+	} else {
+		drainClients(sctx, moved, logger)
 	}
 	scancel()
 	if cerr := srv.Close(); cerr != nil {

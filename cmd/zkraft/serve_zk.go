@@ -38,9 +38,6 @@ func serveZooKeeper(ctx context.Context, cfg *config.Config, logger *zap.Logger)
 	startCtx, cancel := context.WithTimeout(ctx, startupTimeout)
 	defer cancel()
 	defer func() { _ = src.Close() }() // ends the session: /brokers/ids/<id> and /controller go at once
-	if err := src.Start(startCtx); err != nil {
-		return err
-	}
 
 	// Followers fetch from leaders; a leader's ISR changes are written as
 	// setData of the partition state at its zkVersion (AlterPartition).
@@ -55,10 +52,10 @@ func serveZooKeeper(ctx context.Context, cfg *config.Config, logger *zap.Logger)
 	}
 	defer func() { _ = b.Close() }()
 	// Only a registered broker acts on the image (zk.Source.Register).
-	epoch, err := src.Register(startCtx, b)
-	if err != nil {
+	if err := src.Start(startCtx, b); err != nil {
 		return err
 	}
+	epoch := src.BrokerEpoch()
 	srv, err := serveKafka(cfg, b, logger)
 	if err != nil {
 		return err
@@ -73,11 +70,10 @@ func serveZooKeeper(ctx context.Context, cfg *config.Config, logger *zap.Logger)
 
 	<-ctx.Done()
 	sctx, scancel := context.WithTimeout(context.Background(), controlledShutdownTimeout)
-	led := len(metadata.LeadsReplicated(src.Image(), cfg.NodeID))
-	if err := src.Shutdown(sctx, repl.StopFetching); err != nil {
+	if moved, err := src.Shutdown(sctx, repl.StopFetching); err != nil {
 		logger.Warn("controlled shutdown incomplete", zap.Error(err))
-	} else if cfg.ControlledShutdownEnable {
-		drainClients(sctx, led, logger)
+	} else {
+		drainClients(sctx, moved, logger)
 	}
 	scancel()
 	logger.Info("shutting down")

@@ -36,22 +36,23 @@ type SourceConfig struct {
 // Every ZooKeeper-mode broker is a controller candidate, as in Kafka; its
 // controller calls are the Backend's.
 //
-// Contract:
-//   - Call Start, then Register once, then (on shutdown) Shutdown, then
-//     Close. Close may be called at any point, more than once, and waits for
-//     every goroutine of the source.
-//   - The publisher given to Register sees, from Register on, every image
+// It implements broker/server's Source (structurally: this package does not
+// import the broker tree), Epocher and broker.ControlledShutdowner:
+//   - Start once, then Shutdown at most once, then Close. Close may be
+//     called at any point (also unstarted), more than once, and waits for
+//     every goroutine of the source; no Publish runs once it returned.
+//   - The publisher given to Start sees, from registration on, every image
 //     in order and never concurrently; its first call is the whole image as
-//     a delta from the empty image. Images published before Register are
-//     not handed on: before registration the tree may still name this
-//     broker.id as a leader on behalf of a killed predecessor, whose role
-//     the new process must not take.
+//     a delta from the empty image. Images of the tree before registration
+//     are not handed on: the tree may still name this broker.id as a leader
+//     on behalf of a killed predecessor, whose role the new process must
+//     not take. A ZooKeeper-mode broker is never fenced.
 //   - The controller calls (CreateTopics, DeleteTopics,
 //     AllocateProducerIDs, AlterPartition, ControlledShutdown) are safe for
 //     concurrent use after Start and return once ctx is done.
 //
 // Lock: mu guards pub and is held across every Publish to it (called from
-// the Backend's loop) and across Register's first publish; nothing else is
+// the Backend's loop) and across Start's first publish; nothing else is
 // taken under it but the publisher's own locks (docs/lock-ordering.md).
 type Source struct {
 	cfg     SourceConfig
@@ -59,8 +60,9 @@ type Source struct {
 	backend *Backend
 	epoch   atomic.Int64
 
-	mu  sync.Mutex
-	pub Publisher // nil until Register
+	mu     sync.Mutex
+	pub    metadata.Publisher // nil until registered, and after Close
+	closed bool
 }
 
 var _ Publisher = (*sourcePublisher)(nil)
@@ -99,14 +101,23 @@ func NewSource(cfg SourceConfig, logger *zap.Logger) (*Source, error) {
 func (s *Source) Backend() *Backend { return s.backend }
 
 // Start starts the backend (session, persistent paths, /cluster/id, the
-// loop) and waits for the first image: the whole tree.
-func (s *Source) Start(ctx context.Context) error {
+// loop), waits for the first image (the whole tree), registers this broker
+// in /brokers/ids (RegisterBrokerWait), then hands pub the current image
+// as one delta from the empty image, and every image after it.
+func (s *Source) Start(ctx context.Context, pub metadata.Publisher) error {
 	if err := s.backend.Start(ctx); err != nil {
 		return fmt.Errorf("start zookeeper backend (zookeeper.connect=%s): %w", s.cfg.Backend.ConnectString(), err)
 	}
 	if err := s.backend.WaitCaughtUp(ctx); err != nil {
 		return fmt.Errorf("load the zookeeper tree: %w", err)
 	}
+	epoch, err := s.backend.RegisterBrokerWait(ctx, metadata.BrokerRegistration{
+		ID: s.cfg.Backend.BrokerID, IncarnationID: metadata.RandomUuid(), Endpoints: s.cfg.Endpoints}, s.cfg.RegisterWait)
+	if err != nil {
+		return err
+	}
+	s.epoch.Store(epoch)
+	s.attach(pub)
 	return nil
 }
 
@@ -116,44 +127,46 @@ func (s *Source) ClusterID() string { return s.backend.ClusterID() }
 // Image is the latest image of the tree.
 func (s *Source) Image() *metadata.Image { return s.backend.Image() }
 
-// BrokerEpoch is the epoch Register got (the czxid of /brokers/ids/<id>),
-// -1 before.
+// BrokerEpoch is the epoch of the registration (the czxid of
+// /brokers/ids/<id>), -1 before.
 func (s *Source) BrokerEpoch() int64 { return s.epoch.Load() }
-
-// Register registers this broker in /brokers/ids (RegisterBrokerWait) and
-// then hands pub the current image as one delta from the empty image, and
-// every image after it.
-func (s *Source) Register(ctx context.Context, pub Publisher) (int64, error) {
-	epoch, err := s.backend.RegisterBrokerWait(ctx, metadata.BrokerRegistration{
-		ID: s.cfg.Backend.BrokerID, IncarnationID: metadata.RandomUuid(), Endpoints: s.cfg.Endpoints}, s.cfg.RegisterWait)
-	if err != nil {
-		return -1, err
-	}
-	s.epoch.Store(epoch)
-	s.attach(pub)
-	return epoch, nil
-}
 
 // attach reads the backend's image under the lock: the backend stores an
 // image only after its publishers returned, so a publish waiting on the lock
 // has a delta based on exactly that image.
-func (s *Source) attach(pub Publisher) {
+func (s *Source) attach(pub metadata.Publisher) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
 	img := s.backend.Image()
 	pub.Publish(metadata.FullDelta(img), img)
 	s.pub = pub
 }
 
 // Shutdown is this broker's controlled shutdown (Backend.ShutdownBroker,
-// with stopFetching called first), run while it still serves.
-func (s *Source) Shutdown(ctx context.Context, stopFetching func()) error {
-	return s.backend.ShutdownBroker(ctx, s.cfg.Shutdown, s.epoch.Load(), stopFetching)
+// with stopFetching called first), run while it still serves. moved is how
+// many replicated partitions it led when it began (0 with
+// controlled.shutdown.enable=false, which moves nothing).
+func (s *Source) Shutdown(ctx context.Context, stopFetching func()) (moved int, err error) {
+	if s.cfg.Shutdown.Enable {
+		moved = len(s.backend.LeadsReplicated())
+	}
+	if err := s.backend.ShutdownBroker(ctx, s.cfg.Shutdown, s.epoch.Load(), stopFetching); err != nil {
+		return moved, err
+	}
+	return moved, nil
 }
 
-// Close closes the backend: its session ends, so /brokers/ids/<id> and, if
-// held, /controller go at once.
-func (s *Source) Close() error { return s.backend.Close() }
+// Close stops publishing and closes the backend: its session ends, so
+// /brokers/ids/<id> and, if held, /controller go at once.
+func (s *Source) Close() error {
+	s.mu.Lock()
+	s.closed, s.pub = true, nil
+	s.mu.Unlock()
+	return s.backend.Close()
+}
 
 // CreateTopics implements broker.Controller (Backend.CreateTopics).
 func (s *Source) CreateTopics(ctx context.Context, specs []metadata.CreateTopicSpec, validateOnly bool) []error {

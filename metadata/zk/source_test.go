@@ -51,16 +51,13 @@ func testSourceConfig(addr string, id int32) SourceConfig {
 	return scfg
 }
 
-func startSource(t *testing.T, ctx context.Context, cfg SourceConfig) *Source {
+func newSource(t *testing.T, cfg SourceConfig) *Source {
 	t.Helper()
 	src, err := NewSource(cfg, zaptest.NewLogger(t).Named(fmt.Sprint("source", cfg.Backend.BrokerID)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = src.Close() })
-	if err := src.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	return src
 }
 
@@ -80,23 +77,16 @@ func TestSourceRegisterWaitsForPredecessor(t *testing.T) {
 
 	short := testSourceConfig(s.Addr, 1)
 	short.RegisterWait = 300 * time.Millisecond
-	impatient := startSource(t, ctx, short)
-	if _, err := impatient.Register(ctx, &recorder{}); !errors.Is(err, ErrBrokerIDInUse) {
+	impatient := newSource(t, short)
+	if err := impatient.Start(ctx, &recorder{}); !errors.Is(err, ErrBrokerIDInUse) {
 		t.Fatalf("register while another session holds broker 1: %v, want ErrBrokerIDInUse", err)
 	}
 	_ = impatient.Close()
 
-	src := startSource(t, ctx, testSourceConfig(s.Addr, 1))
+	src := newSource(t, testSourceConfig(s.Addr, 1))
 	rec := &recorder{}
-	type result struct {
-		epoch int64
-		err   error
-	}
-	done := make(chan result, 1)
-	go func() {
-		epoch, err := src.Register(ctx, rec)
-		done <- result{epoch, err}
-	}()
+	done := make(chan error, 1)
+	go func() { done <- src.Start(ctx, rec) }()
 	if errs := other.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "before", NumPartitions: 1, ReplicationFactor: 2}}, false); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
@@ -111,15 +101,12 @@ func TestSourceRegisterWaitsForPredecessor(t *testing.T) {
 	}
 	before := src.Image().Brokers()
 	_ = old.Close() // its session ends: the znode goes
-	res := <-done
-	if res.err != nil {
-		t.Fatalf("register after the predecessor went: %v", res.err)
+	if err := <-done; err != nil {
+		t.Fatalf("register after the predecessor went: %v", err)
 	}
-	if src.BrokerEpoch() != res.epoch {
-		t.Fatalf("BrokerEpoch %d, Register returned %d", src.BrokerEpoch(), res.epoch)
-	}
+	epoch := src.BrokerEpoch()
 	for _, b := range before {
-		if b.ID == 1 && b.Epoch == res.epoch {
+		if b.ID == 1 && b.Epoch == epoch {
 			t.Fatalf("new registration kept the predecessor's epoch %d", b.Epoch)
 		}
 	}
@@ -135,13 +122,13 @@ func TestSourceRegisterWaitsForPredecessor(t *testing.T) {
 	if _, ok := firstImg.Topic("before"); !ok {
 		t.Fatal("first image lacks the topic created before registration")
 	}
-	if b, ok := firstImg.Broker(1); !ok || b.Epoch != res.epoch {
-		t.Fatalf("first image: broker 1 %+v, want epoch %d", b, res.epoch)
+	if b, ok := firstImg.Broker(1); !ok || b.Epoch != epoch {
+		t.Fatalf("first image: broker 1 %+v, want epoch %d", b, epoch)
 	}
 
 	// Later images arrive as deltas on the previous one.
 	eventually(t, 20*time.Second, "broker 2 sees the new registration", func() error {
-		if b, ok := other.Image().Broker(1); !ok || b.Epoch != res.epoch {
+		if b, ok := other.Image().Broker(1); !ok || b.Epoch != epoch {
 			return fmt.Errorf("broker 1 in broker 2's image: %+v", b)
 		}
 		return nil
@@ -174,16 +161,16 @@ func TestSourceShutdownMovesLeadership(t *testing.T) {
 	s := zktest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	src := startSource(t, ctx, testSourceConfig(s.Addr, 1))
+	src := newSource(t, testSourceConfig(s.Addr, 1))
+	if err := src.Start(ctx, &recorder{}); err != nil {
+		t.Fatal(err)
+	}
 	eventually(t, 20*time.Second, "broker 1 is controller", func() error {
 		if !src.Backend().IsController() {
 			return errors.New("not yet")
 		}
 		return nil
 	})
-	if _, err := src.Register(ctx, &recorder{}); err != nil {
-		t.Fatal(err)
-	}
 	other := testBackend(t, s.Addr, 2)
 	if errs := other.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "cs", NumPartitions: -1, ReplicationFactor: -1,
 		Assignments: map[int32][]int32{0: {1, 2}, 1: {2, 1}}}}, false); errs[0] != nil {
@@ -199,16 +186,17 @@ func TestSourceShutdownMovesLeadership(t *testing.T) {
 	disabled := src.cfg
 	disabled.Shutdown.Enable = false
 	off := &Source{cfg: disabled, backend: src.backend, log: src.log}
-	if err := off.Shutdown(ctx, func() { t.Error("fetchers stopped with controlled.shutdown.enable=false") }); err != nil {
-		t.Fatal(err)
+	if moved, err := off.Shutdown(ctx, func() { t.Error("fetchers stopped with controlled.shutdown.enable=false") }); err != nil || moved != 0 {
+		t.Fatalf("controlled.shutdown.enable=false: moved %d, %v", moved, err)
 	}
 	if got := metadata.LeadsReplicated(src.Image(), 1); len(got) != 1 {
 		t.Fatalf("controlled.shutdown.enable=false moved leaderships: broker 1 leads %v", got)
 	}
 
 	stopped := 0
-	if err := src.Shutdown(ctx, func() { stopped++ }); err != nil {
-		t.Fatal(err)
+	moved, err := src.Shutdown(ctx, func() { stopped++ })
+	if err != nil || moved != 1 {
+		t.Fatalf("controlled shutdown: moved %d (want 1: cs-0), %v", moved, err)
 	}
 	if stopped != 1 {
 		t.Fatalf("fetchers stopped %d times, want once", stopped)
