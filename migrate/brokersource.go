@@ -172,7 +172,7 @@ func (s *BrokerSource) Start(ctx context.Context, pub metadata.Publisher) error 
 func (s *BrokerSource) ClusterID() string { return s.zk.ClusterID() }
 
 // Image is the image last given to the publisher (the tree's before
-// Register).
+// Start registered the broker).
 func (s *BrokerSource) Image() *metadata.Image {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -183,7 +183,7 @@ func (s *BrokerSource) Image() *metadata.Image {
 }
 
 // BrokerEpoch is the ZooKeeper registration's epoch (czxid of
-// /brokers/ids/<id>) that Register got, -1 before.
+// /brokers/ids/<id>) that Start got, -1 before.
 func (s *BrokerSource) BrokerEpoch() int64 { return s.epoch.Load() }
 
 // Migrated reports whether the image comes from the log.

@@ -119,9 +119,11 @@
 //
 // Driver.Start runs one loop (woken by Publish and a PollInterval ticker);
 // Close ends it and closes the ZooKeeper session. Finalizer.Start runs one
-// loop (a ticker) until Close. BrokerSource.Register starts its recheck loop
-// (a /controller change publishes nothing by itself), ended and waited for
-// by Close; its two sides publish from their own goroutines (the ZooKeeper
+// loop (a ticker) until Close. BrokerSource.Run is its recheck loop (a
+// /controller change publishes nothing by itself), run by its caller
+// (broker/server's Run, a Runner) on the caller's goroutine until ctx
+// ends; BrokerSource.Close waits for the goroutines of both sides. Its two
+// sides publish from their own goroutines (the ZooKeeper
 // loop, the quorum client's follower), serialized by BrokerSource.mu
 // (docs/lock-ordering.md). Nothing else here starts goroutines; Rollback,
 // ReadZkStatus and ReplayLog run on the caller's.

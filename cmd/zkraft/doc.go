@@ -2,10 +2,9 @@
 // together. `serve` reads Kafka's server.properties keys (package config), picks the mode
 // and builds the metadata source of a broker-serving mode — quorum.BrokerSource
 // (process.roles=broker), quorum.CombinedSource (broker,controller), metadata/zk.Source
-// (ZooKeeper mode) or migrate.BrokerSource (a migrating ZooKeeper broker). The quorum modes
-// hand theirs to broker/server's Run, which starts and stops the LogManager, replication, the
-// request handlers and the listeners; the ZooKeeper-mode paths still start those themselves
-// (serve_legacy.go) until they run on it too. A controller-only node (process.roles=controller)
+// (ZooKeeper mode) or migrate.BrokerSource (a migrating ZooKeeper broker) — and hands it to
+// broker/server's Run, which starts and stops the LogManager, replication, the request
+// handlers and the listeners. A controller-only node (process.roles=controller)
 // runs its quorum.Node and the migration driver or finalizer here. `migrate`, `meta`, `topics`
 // and `bench` are operator tools.
 //
