@@ -17,6 +17,7 @@ import (
 	"github.com/zkraft/zkraft/broker/server"
 	"github.com/zkraft/zkraft/broker/server/sourcetest"
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -115,15 +116,7 @@ func newOrderSource() *orderSource {
 
 func eventually(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s: %v", what, err)
+	wait.For(t, 20*time.Second, what, cond)
 }
 
 // TestRunServesThenStopsInOrder: the broker serves Kafka requests on the

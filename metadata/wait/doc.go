@@ -5,7 +5,7 @@
 // eventually helper, never a bare time.Sleep").
 //
 // It imports nothing of zkraft's, so the tests of every package (metadata
-// included) and the conformance suite in metadata/backendtest can use it.
+// included) and the conformance suite in broker/server/sourcetest can use it.
 //
 // # Goroutines
 //

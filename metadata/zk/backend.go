@@ -21,9 +21,6 @@ type Publisher interface {
 	Publish(delta *metadata.Delta, img *metadata.Image)
 }
 
-var _ metadata.Backend = (*Backend)(nil)
-var _ metadata.AlterPartitioner = (*Backend)(nil)
-
 // Backend is the ZooKeeper metadata backend of one zkraft broker: its
 // session, its /brokers/ids registration, the image built from the tree and
 // kept current by watches, and, when this broker wins the /controller

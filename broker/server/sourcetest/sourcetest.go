@@ -11,6 +11,7 @@ import (
 	"github.com/zkraft/zkraft/broker/server"
 	"github.com/zkraft/zkraft/metadata"
 	"github.com/zkraft/zkraft/metadata/network"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // BrokerID is the broker every Factory's source serves.
@@ -112,18 +113,10 @@ func isErr(got, want error) bool {
 	return gok && wok && gc == wc
 }
 
-// eventually polls cond every 20 ms for up to 30 s.
+// eventually polls cond for up to 30 s (metadata/wait).
 func eventually(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s: not true after 30s: %v", what, err)
+	wait.For(t, 30*time.Second, what, cond)
 }
 
 func ctxFor(t *testing.T) context.Context {
