@@ -501,6 +501,42 @@ func (x *BrokerRegistrationChangeRecord) readBody(r *reader, v int16) {
 	})
 }
 
+// --- ClientQuotaRecord ------------------------------------------------------
+
+func (x *ClientQuotaRecord) appendBody(dst []byte) []byte {
+	dst = appendUvarint(dst, uint64(len(x.Entity))+1)
+	for _, e := range x.Entity {
+		dst = appendCompactString(dst, e.EntityType)
+		dst = appendCompactNullableString(dst, e.EntityName)
+		dst = append(dst, 0)
+	}
+	dst = appendCompactString(dst, x.Key)
+	dst = appendFloat64(dst, x.Value)
+	dst = appendBool(dst, x.Remove)
+	return append(dst, 0)
+}
+
+func (x *ClientQuotaRecord) readBody(r *reader, _ int16) {
+	// Smallest element: an empty type (1), a null name (1), tags (1).
+	if n := r.arrayLen("Entity", 3); n >= 0 {
+		x.Entity = make([]QuotaEntityData, n)
+		for i := range x.Entity {
+			x.Entity[i].EntityType = r.string("Entity.EntityType")
+			x.Entity[i].EntityName = r.nullableStringPtr("Entity.EntityName")
+			r.taggedFields(nil)
+		}
+	} else if r.err == nil {
+		r.fail("Entity: null for non-nullable array")
+	}
+	if len(x.Entity) == 0 {
+		x.Entity = nil
+	}
+	x.Key = r.string("Key")
+	x.Value = r.float64("Value")
+	x.Remove = r.bool("Remove")
+	r.taggedFields(nil)
+}
+
 // --- SCRAM credentials ------------------------------------------------------
 
 func (x *UserScramCredentialRecord) appendBody(dst []byte) []byte {

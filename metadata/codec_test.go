@@ -61,6 +61,9 @@ func allRecords() []Record {
 			PatternType: AclPatternPrefixed, Principal: "User:alice", Host: "*", Operation: AclOpRead,
 			Permission: AclPermissionAllow},
 		&RemoveAccessControlEntryRecord{ID: testID(9)},
+		&ClientQuotaRecord{Entity: []QuotaEntityData{{EntityType: "user", EntityName: strp("alice")}, {EntityType: "client-id"}},
+			Key: "producer_byte_rate", Value: 1048576},
+		&ClientQuotaRecord{Entity: []QuotaEntityData{{EntityType: "ip", EntityName: strp("10.0.0.1")}}, Key: "connection_creation_rate", Remove: true},
 	}
 }
 
@@ -130,6 +133,11 @@ func TestRecordBytes(t *testing.T) {
 			Operation: AclOpRead, Permission: AclPermissionDeny},
 			"011200" + idHex + "03" + "0267" + "03" + "07557365723a61" + "022a" + "03" + "02" + "00"},
 		{"RemoveAccessControlEntryRecord", &RemoveAccessControlEntryRecord{ID: id}, "011300" + idHex + "00"},
+		// ClientQuotaRecord.json v0: Entity []{EntityType, EntityName nullable},
+		// Key, Value float64, Remove bool.
+		{"ClientQuotaRecord", &ClientQuotaRecord{Entity: []QuotaEntityData{{EntityType: "user", EntityName: strp("a")}, {EntityType: "ip"}},
+			Key: "k", Value: 1.5},
+			"010e00" + "03" + "0575736572" + "0261" + "00" + "036970" + "00" + "00" + "026b" + "3ff8000000000000" + "00" + "00"},
 		{"BrokerRegistrationChangeRecord fence", &BrokerRegistrationChangeRecord{BrokerID: 1, BrokerEpoch: 2, Fenced: FenceFence},
 			"011101" + "00000001" + "0000000000000002" + "01" + "00" + "01" + "01"},
 	}
@@ -337,6 +345,11 @@ func TestRecordJSON(t *testing.T) {
 		{&AccessControlEntryRecord{ID: id, ResourceType: AclResourceTopic, ResourceName: "foo", PatternType: AclPatternLiteral,
 			Principal: "User:alice", Host: "*", Operation: AclOpWrite, Permission: AclPermissionAllow},
 			`{"type":"ACCESS_CONTROL_ENTRY_RECORD","version":0,"data":{"id":"5zoAlv-xEh9xRANKXt1Lbg","resourceType":2,"resourceName":"foo","patternType":3,"principal":"User:alice","host":"*","operation":4,"permissionType":3}}`},
+		{&ClientQuotaRecord{Entity: []QuotaEntityData{{EntityType: "user", EntityName: strp("alice")}, {EntityType: "client-id"}},
+			Key: "producer_byte_rate", Value: 1024},
+			`{"type":"CLIENT_QUOTA_RECORD","version":0,"data":{"entity":[{"entityType":"user","entityName":"alice"},{"entityType":"client-id","entityName":null}],"key":"producer_byte_rate","value":1024.0,"remove":false}}`},
+		{&ClientQuotaRecord{Entity: []QuotaEntityData{{EntityType: "ip"}}, Key: "request_percentage", Value: 12.5, Remove: true},
+			`{"type":"CLIENT_QUOTA_RECORD","version":0,"data":{"entity":[{"entityType":"ip","entityName":null}],"key":"request_percentage","value":12.5,"remove":true}}`},
 	}
 	for _, tt := range tests {
 		got, err := RecordJSON(tt.rec)

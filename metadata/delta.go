@@ -27,6 +27,7 @@ type Delta struct {
 	features     map[string]int16                   // 0 = removed
 	scram        map[scramDeltaKey]*ScramCredential // nil value = removed
 	acls         map[Uuid]*AclBinding               // nil value = removed
+	quotas       map[string]*quotaEntry             // by QuotaEntity.key(); no values = removed
 	zkState      *int8
 	nextPID      *int64
 }
@@ -65,6 +66,7 @@ func NewDelta(base *Image) *Delta {
 		features:     map[string]int16{},
 		scram:        map[scramDeltaKey]*ScramCredential{},
 		acls:         map[Uuid]*AclBinding{},
+		quotas:       map[string]*quotaEntry{},
 	}
 }
 
@@ -189,6 +191,8 @@ func (d *Delta) Replay(rec Record) error {
 		return d.replayScram(rec)
 	case *AccessControlEntryRecord, *RemoveAccessControlEntryRecord:
 		return d.replayAcl(rec)
+	case *ClientQuotaRecord:
+		return d.replayClientQuota(r)
 	case *NoOpRecord, *BeginTransactionRecord, *EndTransactionRecord, *AbortTransactionRecord:
 		return nil
 	case nil:
@@ -407,7 +411,7 @@ func (d *Delta) Apply() *Image {
 	next := &Image{
 		offset: b.offset, epoch: b.epoch, clusterID: b.clusterID,
 		topicsByName: b.topicsByName, topicsByID: b.topicsByID, brokers: b.brokers, configs: b.configs,
-		scram: b.scram, acls: b.acls,
+		scram: b.scram, acls: b.acls, quotas: b.quotas,
 		features: b.features, partitions: b.partitions,
 		zkMigrationState: b.zkMigrationState, nextProducerID: b.nextProducerID,
 	}
@@ -477,6 +481,7 @@ func (d *Delta) Apply() *Image {
 		next.features = f
 	}
 	d.applySecurity(next)
+	d.applyQuotas(next)
 	if d.zkState != nil {
 		next.zkMigrationState = *d.zkState
 	}

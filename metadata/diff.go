@@ -32,6 +32,11 @@ func FullDelta(img *Image) *Delta {
 		d.acls[Uuid(k)] = v.(*AclBinding)
 		return false
 	})
+	img.quotas.Root().Walk(func(k []byte, v any) bool {
+		q := v.(*quotaEntry)
+		d.quotas[string(k)] = &quotaEntry{entity: q.entity, values: maps.Clone(q.values)}
+		return false
+	})
 	if img.zkMigrationState != ZkMigrationNone {
 		v := img.zkMigrationState
 		d.zkState = &v
@@ -58,7 +63,7 @@ func FullDelta(img *Image) *Delta {
 // returns FullDelta(next), whose Base is the empty image.
 func DeltaBetween(prev, next *Image) *Delta {
 	if prev.TopicCount() == 0 && prev.BrokerCount() == 0 && prev.configs.Len() == 0 &&
-		prev.scram.Len() == 0 && prev.acls.Len() == 0 {
+		prev.scram.Len() == 0 && prev.acls.Len() == 0 && prev.quotas.Len() == 0 {
 		return FullDelta(next)
 	}
 	d, err := diffDelta(prev, next)
@@ -181,6 +186,9 @@ func diffDelta(prev, next *Image) (*Delta, error) {
 	}
 
 	if err := diffSecurity(prev, next, replay); err != nil {
+		return nil, err
+	}
+	if err := diffQuotas(prev, next, replay); err != nil {
 		return nil, err
 	}
 	if next.nextProducerID != prev.nextProducerID {

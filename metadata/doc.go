@@ -7,7 +7,8 @@
 // election when unclean.leader.election.enable allows it (unclean.go),
 // AlterPartition validation, producer id blocks). The image also holds the
 // security metadata (security.go): SCRAM credentials by user and mechanism
-// and ACLs by id, with Kafka's enum codes; acls.go and scram.go are their
+// and ACLs by id, with Kafka's enum codes, and client quotas by entity
+// (quotas.go); acls.go and scram.go are their
 // controller logic (CreateAcls/DescribeAcls/DeleteAcls,
 // AlterUserScramCredentials).
 //
@@ -59,6 +60,7 @@
 //	      9  RemoveTopicRecord                 0      0
 //	     11  UserScramCredentialRecord         0      0
 //	     12  FeatureLevelRecord                0      0
+//	     14  ClientQuotaRecord                 0      0
 //	     15  ProducerIdsRecord                 0      0
 //	     17  BrokerRegistrationChangeRecord    1      0-1    0 Fenced, 1 InControlledShutdown
 //	     18  AccessControlEntryRecord          0      0

@@ -114,6 +114,7 @@ type Image struct {
 	configs      *iradix.Tree // configKey(type, name) -> map[string]string (immutable)
 	scram        *iradix.Tree // scramKey(user, mechanism) -> *ScramCredential
 	acls         *iradix.Tree // id[:] -> *AclBinding
+	quotas       *iradix.Tree // QuotaEntity.key() -> *quotaEntry
 	features     map[string]int16
 	partitions   int
 
@@ -124,7 +125,7 @@ type Image struct {
 var emptyImage = &Image{
 	offset: -1, epoch: -1,
 	topicsByName: iradix.New(), topicsByID: iradix.New(), brokers: iradix.New(), configs: iradix.New(),
-	scram: iradix.New(), acls: iradix.New(),
+	scram: iradix.New(), acls: iradix.New(), quotas: iradix.New(),
 	features: map[string]int16{},
 }
 
@@ -284,7 +285,7 @@ func (i *Image) Equal(o *Image) bool {
 		equal = ok && maps.Equal(v.(map[string]string), w.(map[string]string))
 		return !equal
 	})
-	return equal && i.securityEqual(o)
+	return equal && i.securityEqual(o) && i.quotasEqual(o)
 }
 
 func brokerEqual(a, b *BrokerRegistration) bool {

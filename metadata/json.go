@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 )
 
 // jsonField is one camelCase field of a record's JSON form, in schema order.
@@ -18,6 +20,21 @@ func ints(a []int32) any {
 		return []int32{}
 	}
 	return a
+}
+
+// jsonFloat prints a float64 as Java's JSON writer does for a double
+// (1024.0, 12.5); NaN and infinities, which JSON lacks, as strings.
+type jsonFloat float64
+
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return json.Marshal(strconv.FormatFloat(v, 'g', -1, 64))
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		return []byte(strconv.FormatFloat(v, 'f', 1, 64)), nil
+	}
+	return []byte(strconv.FormatFloat(v, 'g', -1, 64)), nil
 }
 
 // nonNilBytes makes a nil bytes field print as "" (Kafka's bytes fields are
@@ -144,6 +161,16 @@ func jsonFields(rec Record) ([]jsonField, error) {
 		return []jsonField{{"name", r.Name}, {"mechanism", r.Mechanism}, {"salt", nonNilBytes(r.Salt)},
 			{"storedKey", nonNilBytes(r.StoredKey)}, {"serverKey", nonNilBytes(r.ServerKey)},
 			{"iterations", r.Iterations}}, nil
+	case *ClientQuotaRecord:
+		type entity struct {
+			EntityType string  `json:"entityType"`
+			EntityName *string `json:"entityName"`
+		}
+		es := make([]entity, len(r.Entity))
+		for i, e := range r.Entity {
+			es[i] = entity(e)
+		}
+		return []jsonField{{"entity", es}, {"key", r.Key}, {"value", jsonFloat(r.Value)}, {"remove", r.Remove}}, nil
 	case *RemoveUserScramCredentialRecord:
 		return []jsonField{{"name", r.Name}, {"mechanism", r.Mechanism}}, nil
 	case *AccessControlEntryRecord:

@@ -18,6 +18,7 @@ const (
 	RemoveTopicRecordType               RecordType = 9
 	UserScramCredentialRecordType       RecordType = 11
 	FeatureLevelRecordType              RecordType = 12
+	ClientQuotaRecordType               RecordType = 14
 	ProducerIdsRecordType               RecordType = 15
 	BrokerRegistrationChangeRecordType  RecordType = 17
 	AccessControlEntryRecordType        RecordType = 18
@@ -48,6 +49,7 @@ var recordTypes = map[RecordType]recordTypeInfo{
 	PartitionChangeRecordType:           {"PartitionChangeRecord", "PARTITION_CHANGE_RECORD", 0, 0, func() Record { return new(PartitionChangeRecord) }},
 	RemoveTopicRecordType:               {"RemoveTopicRecord", "REMOVE_TOPIC_RECORD", 0, 0, func() Record { return new(RemoveTopicRecord) }},
 	FeatureLevelRecordType:              {"FeatureLevelRecord", "FEATURE_LEVEL_RECORD", 0, 0, func() Record { return new(FeatureLevelRecord) }},
+	ClientQuotaRecordType:               {"ClientQuotaRecord", "CLIENT_QUOTA_RECORD", 0, 0, func() Record { return new(ClientQuotaRecord) }},
 	ProducerIdsRecordType:               {"ProducerIdsRecord", "PRODUCER_IDS_RECORD", 0, 0, func() Record { return new(ProducerIdsRecord) }},
 	BrokerRegistrationChangeRecordType:  {"BrokerRegistrationChangeRecord", "BROKER_REGISTRATION_CHANGE_RECORD", 1, 0, func() Record { return new(BrokerRegistrationChangeRecord) }},
 	UserScramCredentialRecordType:       {"UserScramCredentialRecord", "USER_SCRAM_CREDENTIAL_RECORD", 0, 0, func() Record { return new(UserScramCredentialRecord) }},
@@ -247,6 +249,22 @@ type UserScramCredentialRecord struct {
 	Iterations int32
 }
 
+// ClientQuotaRecord (api key 14, v0): sets (or, with Remove, removes) one
+// quota of one client quota entity (KIP-546).
+type ClientQuotaRecord struct {
+	Entity []QuotaEntityData
+	Key    string
+	Value  float64 // ignored when Remove
+	Remove bool
+}
+
+// QuotaEntityData is one (type, name) of a quota entity; Name nil is the
+// default entity of that type.
+type QuotaEntityData struct {
+	EntityType string // "user", "client-id", "ip"
+	EntityName *string
+}
+
 // RemoveUserScramCredentialRecord (api key 22, v0): removes one user's
 // credential for one mechanism.
 type RemoveUserScramCredentialRecord struct {
@@ -306,6 +324,7 @@ func (*ProducerIdsRecord) Type() RecordType              { return ProducerIdsRec
 func (*BrokerRegistrationChangeRecord) Type() RecordType { return BrokerRegistrationChangeRecordType }
 func (*NoOpRecord) Type() RecordType                     { return NoOpRecordType }
 func (*UserScramCredentialRecord) Type() RecordType      { return UserScramCredentialRecordType }
+func (*ClientQuotaRecord) Type() RecordType              { return ClientQuotaRecordType }
 func (*RemoveUserScramCredentialRecord) Type() RecordType {
 	return RemoveUserScramCredentialRecordType
 }
@@ -330,6 +349,7 @@ func (r *ProducerIdsRecord) Version() int16              { return recordTypes[r.
 func (r *BrokerRegistrationChangeRecord) Version() int16 { return recordTypes[r.Type()].version }
 func (r *NoOpRecord) Version() int16                     { return recordTypes[r.Type()].version }
 func (r *UserScramCredentialRecord) Version() int16      { return recordTypes[r.Type()].version }
+func (r *ClientQuotaRecord) Version() int16              { return recordTypes[r.Type()].version }
 func (r *RemoveUserScramCredentialRecord) Version() int16 {
 	return recordTypes[r.Type()].version
 }

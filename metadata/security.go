@@ -302,10 +302,12 @@ func (i *Image) Acls() []AclEntry {
 	return out
 }
 
-// SecurityShared reports whether o holds the very same credentials and
-// ACLs as i (shared structure: no delta between them touched either), a
-// constant-time test that lets a writer skip comparing them.
-func (i *Image) SecurityShared(o *Image) bool { return i.scram == o.scram && i.acls == o.acls }
+// SecurityShared reports whether o holds the very same credentials, ACLs
+// and client quotas as i (shared structure: no delta between them touched
+// any), a constant-time test that lets a writer skip comparing them.
+func (i *Image) SecurityShared(o *Image) bool {
+	return i.scram == o.scram && i.acls == o.acls && i.quotas == o.quotas
+}
 
 // AclCount returns the number of ACLs.
 func (i *Image) AclCount() int { return i.acls.Len() }

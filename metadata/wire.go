@@ -25,6 +25,10 @@ func appendInt32(dst []byte, v int32) []byte { return binary.BigEndian.AppendUin
 
 func appendInt64(dst []byte, v int64) []byte { return binary.BigEndian.AppendUint64(dst, uint64(v)) }
 
+func appendFloat64(dst []byte, v float64) []byte {
+	return binary.BigEndian.AppendUint64(dst, math.Float64bits(v))
+}
+
 func appendBool(dst []byte, v bool) []byte {
 	if v {
 		return append(dst, 1)
@@ -194,6 +198,14 @@ func (r *reader) int64(what string) int64 {
 		return 0
 	}
 	return int64(binary.BigEndian.Uint64(b))
+}
+
+func (r *reader) float64(what string) float64 {
+	b := r.take(8, what)
+	if b == nil {
+		return 0
+	}
+	return math.Float64frombits(binary.BigEndian.Uint64(b))
 }
 
 func (r *reader) uuid(what string) Uuid {

@@ -10,7 +10,8 @@ import (
 // migration export and tests. Order follows Kafka's snapshot layout:
 // features (metadata.version first, then the ZK migration state), cluster
 // (brokers by id), topics by name (TopicRecord then PartitionRecords by id),
-// configs (by resource type then name, keys sorted), producer ids, ACLs
+// configs (by resource type then name, keys sorted), client quotas (by
+// entity, keys sorted), producer ids, ACLs
 // (by id), SCRAM credentials (by user, then mechanism).
 // Provenance and the cluster id are not records and are not written.
 func WriteImage(img *Image) []Record {
@@ -58,6 +59,10 @@ func WriteImage(img *Image) []Record {
 			v := cfgs[k]
 			out = append(out, &ConfigRecord{ResourceType: res.Type, ResourceName: res.Name, Name: k, Value: &v})
 		}
+	}
+
+	for _, q := range img.ClientQuotas() {
+		out = append(out, ClientQuotaRecords(q.Entity, q.Quotas)...)
 	}
 
 	if img.nextProducerID != 0 {

@@ -51,6 +51,8 @@ var Version = "dev"
 //	/image/acls/byId/<uuid>            (only when the image holds ACLs)
 //	/image/scram/<mechanism>/<user>    (only when it holds credentials;
 //	                                   salt in hex, keys never shown)
+//	/image/clientQuotas/<entity>/<key> (only when it holds quotas; entity
+//	                                   "user=alice,client-id=<default>")
 //	/local/{version, source}
 func BuildTree(st *State, l *Log) *Node {
 	img := st.Image
@@ -114,6 +116,9 @@ func BuildTree(st *State, l *Log) *Node {
 	if img.AclCount() > 0 {
 		image.Children = append(image.Children, aclsNode(img))
 	}
+	if img.ClientQuotaCount() > 0 {
+		image.Children = append(image.Children, quotasNode(img))
+	}
 	image.Children = append(image.Children,
 		cluster,
 		configs,
@@ -147,6 +152,21 @@ func aclsNode(img *metadata.Image) *Node {
 	}
 	sort.Slice(byID.Children, func(i, j int) bool { return byID.Children[i].Name < byID.Children[j].Name })
 	return dir("acls", byID)
+}
+
+// quotasNode is /image/clientQuotas/<entity>/<key>.
+func quotasNode(img *metadata.Image) *Node {
+	n := dir("clientQuotas")
+	for _, q := range img.ClientQuotas() {
+		e := dir(q.Entity.String())
+		for _, k := range sortedKeys(q.Quotas) {
+			v := q.Quotas[k]
+			e.Children = append(e.Children, leaf(k, strconv.FormatFloat(v, 'f', -1, 64), v))
+		}
+		n.Children = append(n.Children, e)
+	}
+	sort.Slice(n.Children, func(i, j int) bool { return n.Children[i].Name < n.Children[j].Name })
+	return n
 }
 
 // scramNode is /image/scram/<mechanism>/<user>: the salt (hex) and the

@@ -20,6 +20,8 @@ func TestTreeSecurity(t *testing.T) {
 			Operation: metadata.AclOpRead, Permission: metadata.AclPermissionAllow},
 		&metadata.UserScramCredentialRecord{Name: "alice", Mechanism: metadata.ScramSHA512, Salt: []byte{0xab, 0xcd},
 			StoredKey: []byte{0xde, 0xad}, ServerKey: []byte{0xbe, 0xef}, Iterations: 4096},
+		&metadata.ClientQuotaRecord{Entity: []metadata.QuotaEntityData{{EntityType: "user", EntityName: strPtr("alice")}, {EntityType: "client-id"}},
+			Key: "producer_byte_rate", Value: 1048576},
 	} {
 		if err := d.Replay(r); err != nil {
 			t.Fatal(err)
@@ -33,6 +35,9 @@ func TestTreeSecurity(t *testing.T) {
 	sc, ok := nodes["/image/scram/SCRAM-SHA-512/alice"]
 	if !ok || sc.Text != "ScramCredentialData(salt=abcd, storedKey=[hidden], serverKey=[hidden], iterations=4096)" {
 		t.Fatalf("scram node %+v", sc)
+	}
+	if q, ok := nodes["/image/clientQuotas/client-id=<default>,user=alice/producer_byte_rate"]; !ok || q.Text != "1048576" {
+		t.Fatalf("quota node %+v", q)
 	}
 	for p, n := range nodes {
 		if strings.Contains(n.Text, "dead") || strings.Contains(n.Text, "beef") {
@@ -78,3 +83,5 @@ func TestZkChangesSecurity(t *testing.T) {
 		t.Fatalf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func strPtr(s string) *string { return &s }
