@@ -11,8 +11,12 @@ func quota(key string, v float64, parts ...QuotaEntityData) *ClientQuotaRecord {
 	return &ClientQuotaRecord{Entity: parts, Key: key, Value: v}
 }
 
-func user(name string) QuotaEntityData   { return QuotaEntityData{EntityType: QuotaEntityUser, EntityName: &name} }
-func client(name string) QuotaEntityData { return QuotaEntityData{EntityType: QuotaEntityClientID, EntityName: &name} }
+func user(name string) QuotaEntityData {
+	return QuotaEntityData{EntityType: QuotaEntityUser, EntityName: &name}
+}
+func client(name string) QuotaEntityData {
+	return QuotaEntityData{EntityType: QuotaEntityClientID, EntityName: &name}
+}
 
 var defaultUser = QuotaEntityData{EntityType: QuotaEntityUser}
 
