@@ -39,7 +39,11 @@
 //     start offset is added back. ISR changes go to the controller as
 //     AlterPartition with the leader epoch and partition epoch; a stale
 //     answer (another term or ISR version) is dropped and the partition
-//     re-reads the latest image.
+//     re-reads the latest image: it adopts a newer registration of the
+//     term, or a lower partition epoch whose ISR holds every member of its
+//     own (a migrating ZooKeeper broker's switch back from the log to the
+//     tree lowers epochs the dual-write coalesced), never one that would
+//     shrink the set it waits for.
 //   - acks=all purgatory: WaitCommitted blocks until the high watermark
 //     reaches the append's end, then answers NOT_ENOUGH_REPLICAS_AFTER_APPEND
 //     if the ISR shrank below min.insync.replicas; it fails with

@@ -3,6 +3,7 @@ package replica
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -110,13 +111,48 @@ func (m *Manager) sendAlter(ctx context.Context, p *partition) {
 	case errors.Is(err, metadata.ErrInvalidUpdateEpoch), errors.Is(err, metadata.ErrFencedLeaderEpoch),
 		errors.Is(err, metadata.ErrNotLeader):
 		p.logger.Info("ISR change rejected as stale; re-reading image", zap.Int32s("isr", req.NewISR), zap.Error(err))
-		m.refreshFromImageLocked(p)
+		m.adoptImageLocked(p)
 	default:
 		p.logger.Warn("ISR change failed", zap.Int32s("isr", req.NewISR), zap.Error(err))
 		m.refreshFromImageLocked(p)
 	}
 	p.maybeIncrementHWLocked(m.now())
 	p.notifyLocked()
+}
+
+// adoptImageLocked, after the controller rejected an ISR change as stale,
+// adopts the partition's registration from the latest image when it is
+// newer in the same term (refreshFromImageLocked) — or another one at a
+// lower partition epoch whose ISR holds every member of the leader's: the
+// controller has just said the leader's epoch is not current. A migrating
+// ZooKeeper broker whose metadata source switched from the quorum's log
+// back to the tree (rollback) sees lower partition epochs there (the
+// dual-write may coalesce two log changes into one znode write); keeping
+// the higher one would have every retry rejected. The ISR condition keeps
+// an image older than an AlterPartition answer the leader adopted from
+// shrinking the set acks=all and the high watermark wait for.
+func (m *Manager) adoptImageLocked(p *partition) {
+	t, ok := m.img.Load().Topic(p.tp.Topic)
+	if !ok {
+		return
+	}
+	reg, ok := t.Partitions[p.tp.Partition]
+	if !ok || reg.LeaderEpoch != p.leaderEpoch || reg.PartitionEpoch == p.reg.PartitionEpoch {
+		return
+	}
+	if reg.PartitionEpoch > p.reg.PartitionEpoch || containsAll(reg.ISR, p.reg.ISR) {
+		p.reg = reg
+	}
+}
+
+// containsAll reports whether every member of sub is in set.
+func containsAll(set, sub []int32) bool {
+	for _, id := range sub {
+		if !slices.Contains(set, id) {
+			return false
+		}
+	}
+	return true
 }
 
 // refreshFromImageLocked adopts the partition's registration from the

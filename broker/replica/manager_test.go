@@ -382,3 +382,56 @@ func TestCloseWaitsForRetiredFetcher(t *testing.T) {
 		t.Fatal("Close returned before the retired fetcher's goroutine ended")
 	}
 }
+
+// TestSourceSwitchLowersPartitionEpoch: a migrating ZooKeeper broker that
+// switches its metadata source back from the quorum's log to the tree
+// (rollback) can see a lower partition epoch in the same leader epoch (the
+// dual-write coalesced two log changes into one znode write). The
+// controller then rejects the leader's ISR change as stale; the leader
+// adopts the registration of its image as it is and the retry succeeds,
+// instead of resending its own higher epoch forever.
+func TestSourceSwitchLowersPartitionEpoch(t *testing.T) {
+	f := newLeaderFixture(t, "1")
+	end := f.append(t, 1)
+	// A leader-epoch-preserving ISR shrink moves the partition epoch to 1.
+	f.clock.Add(2 * f.m.cfg.ReplicaLagTime)
+	f.m.FollowerFetched("t", 0, 2, 0, end)
+	f.m.checkISR()
+	f.m.sendAlters(context.Background())
+	if st, _ := f.m.Partition("t", 0); st.PartitionEpoch != 1 || !slices.Equal(st.ISR, []int32{1, 2}) {
+		t.Fatalf("after shrink: %+v, want partition epoch 1, ISR [1 2]", st)
+	}
+	// The source switches: the same registration at partition epoch 0.
+	old := f.reg(t)
+	top, _ := f.ctrl.image().Topic("t")
+	switched := *old
+	switched.PartitionEpoch = 0
+	f.ctrl.apply(t, []metadata.Record{metadata.PartitionToRecord(top.ID, 0, &switched)})
+	if got := f.reg(t); got.PartitionEpoch != 0 || got.LeaderEpoch != old.LeaderEpoch {
+		t.Fatalf("switched image: %+v", got)
+	}
+	// Broker 3 catches up: the expansion is first sent at epoch 1 (rejected),
+	// then at the image's epoch 0.
+	f.m.FollowerFetched("t", 0, 3, 0, end)
+	f.m.sendAlters(context.Background())
+	f.m.FollowerFetched("t", 0, 3, 0, end)
+	f.m.sendAlters(context.Background())
+	if isr := f.reg(t).ISR; !slices.Equal(isr, []int32{1, 2, 3}) {
+		t.Fatalf("ISR after the source switch = %v, want [1 2 3] (AlterPartition calls %d)", isr, f.ctrl.alters)
+	}
+
+	// A lower-epoch image whose ISR lacks a member the leader counts is not
+	// adopted on a rejection: acks=all and the high watermark keep waiting
+	// for every member of the leader's ISR.
+	cur := f.reg(t)
+	smaller := *cur
+	smaller.PartitionEpoch, smaller.ISR = 0, []int32{1, 2}
+	f.ctrl.apply(t, []metadata.Record{metadata.PartitionToRecord(top.ID, 0, &smaller)})
+	f.clock.Add(2 * f.m.cfg.ReplicaLagTime)
+	f.m.FollowerFetched("t", 0, 3, 0, end) // 2 silent: a shrink to [1 3], rejected
+	f.m.checkISR()
+	f.m.sendAlters(context.Background())
+	if st, _ := f.m.Partition("t", 0); st.PartitionEpoch != cur.PartitionEpoch || !slices.Equal(st.ISR, []int32{1, 2, 3}) {
+		t.Fatalf("after a rejection with a smaller-ISR image: %+v, want partition epoch %d, ISR [1 2 3]", st, cur.PartitionEpoch)
+	}
+}
