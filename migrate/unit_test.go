@@ -235,6 +235,7 @@ func TestLoadRecordsSecurity(t *testing.T) {
 	read := zk.AclZNodeEntry{Principal: "User:alice", Permission: metadata.AclPermissionAllow, Operation: metadata.AclOpRead, Host: "*"}
 	tree.Acls[zk.AclResource{Type: metadata.AclResourceTopic, Name: "orders", Pattern: metadata.AclPatternLiteral}] = []zk.AclZNodeEntry{read}
 	tree.Acls[zk.AclResource{Type: metadata.AclResourceGroup, Name: "app-", Pattern: metadata.AclPatternPrefixed}] = []zk.AclZNodeEntry{read}
+	tree.Quotas["clients/app"] = map[string]float64{"producer_byte_rate": 1024}
 	var all []metadata.Record
 	for _, b := range LoadRecords(tree, nil, 2) {
 		all = append(all, b...)
@@ -244,12 +245,12 @@ func TestLoadRecordsSecurity(t *testing.T) {
 		kinds = append(kinds, r.Type().String())
 	}
 	want := []string{"UserScramCredentialRecord", "UserScramCredentialRecord", "AccessControlEntryRecord",
-		"AccessControlEntryRecord", "ZkMigrationStateRecord"}
+		"AccessControlEntryRecord", "ClientQuotaRecord", "ZkMigrationStateRecord"}
 	if !slices.Equal(kinds, want) {
 		t.Fatalf("load records %v", kinds)
 	}
 	img := image(t, metadata.EmptyImage(), all...)
-	if img.ScramCount() != 2 || img.AclCount() != 2 {
+	if img.ScramCount() != 2 || img.AclCount() != 2 || img.ClientQuotaCount() != 1 {
 		t.Fatalf("image: %d credentials %d acls", img.ScramCount(), img.AclCount())
 	}
 	ops, err := SyncOps(tree, nil, img, 3)
@@ -267,6 +268,7 @@ func TestLoadRecordsSecurity(t *testing.T) {
 		"create /kafka-acl-extended", "create /kafka-acl-extended/prefixed", "create /kafka-acl-extended/prefixed/Group",
 		"create /kafka-acl-extended/prefixed/Group/app-", "create /kafka-acl-extended-changes",
 		"create /kafka-acl-extended-changes/acl_changes_"}
+	wantOps = append([]string{"create /config/clients/app", "create /config/changes/config_change_"}, wantOps...)
 	if got := opPaths(ops); !slices.Equal(got, wantOps) {
 		t.Fatalf("export ops\n got %q\nwant %q", got, wantOps)
 	}

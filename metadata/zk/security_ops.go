@@ -3,18 +3,23 @@ package zk
 import (
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/zkraft/zkraft/metadata"
 )
 
 // SecurityOps returns the ZooKeeper writes that turn the security metadata
-// of prev into next's, as Kafka's ZooKeeper mode lays it out:
+// (SCRAM credentials, ACLs, client quotas) of prev into next's, as Kafka's
+// ZooKeeper mode lays it out:
 //
-//   - a user whose SCRAM credentials changed: /config/users/<sanitized>
-//     created or set to {"version":1,"config":{<mechanism>: <credential>}}
-//     (a user left with none keeps an empty config, so its
-//     /config/users/<u>/clients children survive), then a /config/changes
-//     notification for users/<sanitized>;
+//   - an entity whose SCRAM credentials or quotas changed:
+//     /config/users/<sanitized> (credentials and user quotas),
+//     /config/users/<u>/clients/<c>, /config/clients/<c> or
+//     /config/ips/<ip> created or set to its whole config
+//     ({"version":1,"config":{"SCRAM-SHA-256":"salt=..","producer_byte_rate":"1048576"}});
+//     an entity left with nothing keeps an empty config, so children such
+//     as /config/users/<u>/clients survive; then a /config/changes
+//     notification for its entity path;
 //   - a resource pattern whose ACLs changed: its /kafka-acl (or
 //     /kafka-acl-extended/prefixed) znode written with every ACL of next on
 //     it, or deleted when none is left, then an /kafka-acl-changes (or
@@ -24,39 +29,40 @@ import (
 // needed; every op tolerates replay. ACLs on a resource name that cannot be
 // a znode (containing "/") are left out.
 //
-// Client quotas, which share /config/users/<u> in Kafka, are not in the
-// image yet: a SCRAM write replaces that znode's other keys.
+// A written entity config holds exactly the image's keys: keys the image
+// does not model (none today) would be replaced.
 func SecurityOps(prev, next *metadata.Image) []Op {
 	if prev.SecurityShared(next) {
 		return nil // the common case: a delta that touched no credential or ACL
 	}
 	var ops []Op
-	users := map[string]bool{}
-	for _, img := range []*metadata.Image{prev, next} {
-		for _, e := range img.ScramCredentials() {
-			users[e.User] = true
+	parents := map[string]bool{}
+	parent := func(paths ...string) {
+		for _, p := range paths {
+			if !parents[p] {
+				parents[p] = true
+				ops = append(ops, Op{Kind: OpCreate, Path: p, Tolerant: true})
+			}
 		}
 	}
-	for _, u := range slices.Sorted(maps.Keys(users)) {
-		want := map[string]string{}
-		same := true
-		for _, m := range metadata.ScramMechanisms {
-			a, aok := prev.ScramCredential(u, m)
-			b, bok := next.ScramCredential(u, m)
-			if aok != bok || aok && !a.Equal(b) {
-				same = false
-			}
-			if bok {
-				want[m.String()] = EncodeScramCredential(b)
-			}
+	had, want := entityConfigs(prev), entityConfigs(next)
+	for p := range had {
+		if _, ok := want[p]; !ok {
+			want[p] = map[string]string{} // emptied: an empty config keeps the znode and its children
 		}
-		if same {
+	}
+	for _, p := range slices.Sorted(maps.Keys(want)) {
+		if maps.Equal(had[p], want[p]) {
 			continue
 		}
+		if f := strings.Split(p, "/"); len(f) == 4 { // users/<u>/clients/<c>
+			parent(ConfigPath+"/"+f[0]+"/"+f[1], ConfigPath+"/"+f[0]+"/"+f[1]+"/"+f[2])
+		}
+		typ, name, _ := strings.Cut(p, "/")
 		ops = append(ops,
-			Op{Kind: OpCreate, Path: UserConfigPath(u), Data: EncodeEntityConfig(want), Tolerant: true},
+			Op{Kind: OpCreate, Path: ConfigPath + "/" + p, Data: EncodeEntityConfig(want[p]), Tolerant: true},
 			Op{Kind: OpCreate, Path: ConfigChangesPath + "/" + ConfigChangePrefix,
-				Data: EncodeConfigChange(ConfigUsers, SanitizeEntity(u)), Sequential: true})
+				Data: EncodeConfigChange(typ, name), Sequential: true})
 	}
 
 	before, after := aclsByResource(prev), aclsByResource(next)
@@ -70,15 +76,6 @@ func SecurityOps(prev, next *metadata.Image) []Op {
 		return metadata.AclBinding{ResourceType: a.Type, ResourceName: a.Name, PatternType: a.Pattern}.Compare(
 			metadata.AclBinding{ResourceType: b.Type, ResourceName: b.Name, PatternType: b.Pattern})
 	})
-	parents := map[string]bool{}
-	parent := func(paths ...string) {
-		for _, p := range paths {
-			if !parents[p] {
-				parents[p] = true
-				ops = append(ops, Op{Kind: OpCreate, Path: p, Tolerant: true})
-			}
-		}
-	}
 	for _, r := range res {
 		path, err := AclResourcePath(r)
 		if err != nil {

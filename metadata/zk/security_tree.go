@@ -33,8 +33,9 @@ func (t *Tree) Bindings() []metadata.AclBinding {
 	return out
 }
 
-// SecurityRecords returns the records that turn img's SCRAM credentials
-// and ACLs into the tree's: removals of what the tree lacks, then every
+// SecurityRecords returns the records that turn img's SCRAM credentials,
+// ACLs and client quotas (QuotaRecords, last) into the tree's: removals of
+// what the tree lacks, then every
 // credential that is new or changed (by user, then mechanism) and every ACL
 // whose binding img does not hold (id AclID). ACLs are matched by content,
 // so an ACL of img with another id (written by the log) is kept.
@@ -74,66 +75,7 @@ func (t *Tree) SecurityRecords(img *metadata.Image) []metadata.Record {
 			out = append(out, metadata.AclRecord(AclID(b), b))
 		}
 	}
-	return out
-}
-
-// setUser stores the SCRAM part of /config/users/<sanitized> (r is its read).
-func (s *syncer) setUser(sanitized string, r fetchResult) error {
-	s.dirty.security = true
-	user, err := DesanitizeEntity(sanitized)
-	if err != nil {
-		s.log.Warn("ignoring user config znode", zap.String("entity", sanitized), zap.Error(err))
-		return nil
-	}
-	if errors.Is(r.err, gozk.ErrNoNode) {
-		delete(s.tree.Scram, user)
-		return nil
-	}
-	if r.err != nil {
-		return fmt.Errorf("read %s: %w", EntityConfigPath(ConfigUsers, sanitized), r.err)
-	}
-	cfg, err := DecodeEntityConfig(r.data)
-	var creds map[metadata.ScramMechanism]*metadata.ScramCredential
-	if err == nil {
-		creds, err = ScramCredentials(cfg)
-	}
-	if err != nil {
-		s.log.Warn("ignoring user config znode", zap.String("entity", ConfigUsers+"/"+sanitized), zap.Error(err))
-		delete(s.tree.Scram, user)
-		return nil
-	}
-	if len(creds) == 0 {
-		delete(s.tree.Scram, user)
-	} else {
-		s.tree.Scram[user] = creds
-	}
-	return nil
-}
-
-// reloadUsers reads every /config/users/<user>.
-func (s *syncer) reloadUsers() error {
-	names, _, err := s.conn.Children(s.abs(ConfigPath + "/" + ConfigUsers))
-	if err != nil && !errors.Is(err, gozk.ErrNoNode) {
-		return fmt.Errorf("list user configs: %w", err)
-	}
-	clear(s.tree.Scram)
-	s.dirty.security = true
-	paths := make([]string, len(names))
-	for i, n := range names {
-		paths[i] = EntityConfigPath(ConfigUsers, n)
-	}
-	for i, r := range s.fetch(paths, func(int) bool { return false }) {
-		if err := s.setUser(names[i], r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// reloadUser re-reads one user after a /config/changes notification.
-func (s *syncer) reloadUser(sanitized string) error {
-	data, stat, err := s.conn.Get(s.abs(EntityConfigPath(ConfigUsers, sanitized)))
-	return s.setUser(sanitized, fetchResult{data: data, stat: stat, err: err})
+	return append(out, t.QuotaRecords(img)...)
 }
 
 // reloadAcls reads every resource znode under /kafka-acl and

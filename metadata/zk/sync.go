@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -476,8 +475,8 @@ func (s *syncer) refreshConfigChanges() error {
 						return err
 					}
 				}
-				if typ == ConfigUsers && !strings.Contains(name, "/") { // not users/<u>/clients/<c>
-					if err := s.reloadUser(name); err != nil {
+				if typ == ConfigUsers || typ == ConfigClients || typ == ConfigIPs {
+					if err := s.reloadEntity(typ + "/" + name); err != nil {
 						return err
 					}
 				}
@@ -568,7 +567,7 @@ func (s *syncer) reload() error {
 	if err := s.refreshProducerIDs(); err != nil {
 		return restore(err)
 	}
-	if err := s.reloadUsers(); err != nil {
+	if err := s.reloadEntityConfigs(); err != nil {
 		return restore(err)
 	}
 	if err := s.reloadAcls(); err != nil {

@@ -25,6 +25,11 @@ type Tree struct {
 	// Acls holds /kafka-acl/<Type>/<name> and
 	// /kafka-acl-extended/prefixed/<Type>/<name>; empty znodes are absent.
 	Acls map[AclResource][]AclZNodeEntry
+	// Quotas holds the client quotas of /config/users, /config/clients
+	// and /config/ips by entity path ("users/alice/clients/app", names
+	// sanitized, "<default>" for defaults); entities without one are
+	// absent.
+	Quotas map[string]map[string]float64
 }
 
 // BrokerNode is a live broker: its znode and the znode's czxid (the broker epoch).
@@ -54,7 +59,8 @@ const DefaultEntity = "<default>"
 // NewTree returns an empty tree.
 func NewTree() *Tree {
 	return &Tree{Brokers: map[int32]BrokerNode{}, Topics: map[string]*TopicNode{}, Configs: map[ConfigEntity]map[string]string{},
-		Scram: map[string]map[metadata.ScramMechanism]*metadata.ScramCredential{}, Acls: map[AclResource][]AclZNodeEntry{}}
+		Scram: map[string]map[metadata.ScramMechanism]*metadata.ScramCredential{}, Acls: map[AclResource][]AclZNodeEntry{},
+		Quotas: map[string]map[string]float64{}}
 }
 
 // Complete reports whether the topic has a topic id and a state znode for
