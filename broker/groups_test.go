@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zkraft/zkraft/broker/group"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // newGroupHarness is a harness whose group coordinator rebalances at once
@@ -116,7 +117,7 @@ func TestGroupConsumersShareAndTakeOver(t *testing.T) {
 	})
 
 	// DescribeGroups: three members, each with a share of the six partitions.
-	eventually(t, "three members with two partitions each", func() bool {
+	wait.Until(t, 20*time.Second, "three members with two partitions each", func() bool {
 		g := describeGroup(t, admin, "share")
 		if g.State != "Stable" || len(g.Members) != 3 {
 			return false
@@ -129,7 +130,7 @@ func TestGroupConsumersShareAndTakeOver(t *testing.T) {
 		}
 		return true
 	})
-	eventually(t, "first 120 records consumed", func() bool { return got.count() == 120 })
+	wait.Until(t, 20*time.Second, "first 120 records consumed", func() bool { return got.count() == 120 })
 
 	// Consumer 2 commits and leaves (LeaveGroup); the others take over.
 	if err := clients[2].CommitUncommittedOffsets(ctxT(t)); err != nil {
@@ -137,7 +138,7 @@ func TestGroupConsumersShareAndTakeOver(t *testing.T) {
 	}
 	clients[2].Close()
 	closed[2] = true
-	eventually(t, "two members left with three partitions each", func() bool {
+	wait.Until(t, 20*time.Second, "two members left with three partitions each", func() bool {
 		g := describeGroup(t, admin, "share")
 		if g.State != "Stable" || len(g.Members) != 2 {
 			return false
@@ -153,7 +154,7 @@ func TestGroupConsumersShareAndTakeOver(t *testing.T) {
 		return total == 6
 	})
 	produce(20)
-	eventually(t, "all 240 records consumed", func() bool { return got.count() == 240 })
+	wait.Until(t, 20*time.Second, "all 240 records consumed", func() bool { return got.count() == 240 })
 	if miss := got.missing(6, 40); len(miss) > 0 {
 		t.Fatalf("records skipped: %v", miss)
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // produceBatches appends one batch per timestamp group straight through
@@ -206,7 +208,7 @@ func TestFetchReleasedOnClose(t *testing.T) {
 		_, err := fetchReq(13, "", ti.ID, 0, 1, 600_000).RequestWith(ctx, cl.Broker(1))
 		done <- err
 	}()
-	eventually(t, "fetch parked", func() bool { return repl.waits.Load() > 0 })
+	wait.Until(t, 20*time.Second, "fetch parked", func() bool { return repl.waits.Load() > 0 })
 	if err := h.srv.Close(); err != nil {
 		t.Fatal(err)
 	}

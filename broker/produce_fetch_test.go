@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // consumeN reads n records of topic from the start with a fresh consumer.
@@ -331,7 +332,7 @@ func TestFetchLongPoll(t *testing.T) {
 		done <- result{resp, err}
 	}()
 	// Wait until the fetch is parked on the log, then produce.
-	eventually(t, "fetch parked", func() bool {
+	wait.Until(t, 20*time.Second, "fetch parked", func() bool {
 		select {
 		case r := <-done:
 			t.Fatalf("fetch returned before data: %v %+v", r.err, r.resp)

@@ -14,7 +14,9 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk"
+	"github.com/zkraft/zkraft/metadata/zk/brokertest"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 	"github.com/zkraft/zkraft/quorum"
 )
@@ -35,9 +37,9 @@ func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
 	defer cancel()
 
 	h1 := newBrokerSource(zaptest.NewLogger(t).Named("source1"))
-	b1 := windowZkBroker(t, ctx, srv.Addr, chroot, 1, treeSide{h1})
-	windowZkBroker(t, ctx, srv.Addr, chroot, 2)
-	eventually(t, 30*time.Second, "both brokers in broker 1's image", func() error {
+	b1 := windowZkBroker(t, srv.Addr, chroot, 1, treeSide{h1})
+	windowZkBroker(t, srv.Addr, chroot, 2)
+	wait.For(t, 30*time.Second, "both brokers in broker 1's image", func() error {
 		if n := b1.Image().BrokerCount(); n != 2 {
 			return fmt.Errorf("%d brokers", n)
 		}
@@ -75,21 +77,7 @@ func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	qcfg := quorum.DefaultConfig()
-	qcfg.NodeID, qcfg.Voters, qcfg.BindAddr = 3000, map[int32]string{3000: "127.0.0.1:0"}, "127.0.0.1:0"
-	qcfg.Dir, qcfg.ClusterID = t.TempDir(), b1.ClusterID()
-	qcfg.HeartbeatTimeout, qcfg.ElectionTimeout, qcfg.LeaderLeaseTimeout = 200*time.Millisecond, 200*time.Millisecond, 100*time.Millisecond
-	node, err := quorum.New(qcfg, zaptest.NewLogger(t).Named("controller"), drv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := node.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = node.Close() })
-	if _, err := node.WaitLeader(ctx); err != nil {
-		t.Fatal(err)
-	}
+	node := controllerNode(t, b1.ClusterID(), drv)
 	if err := drv.Start(ctx, node); err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +90,7 @@ func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
 	h1.zk, h1.client = b1, c1
 	<-inWindow
 	// Heartbeats unfence the brokers in PRE_MIGRATION (placement needs them).
-	eventually(t, 30*time.Second, "brokers 1 and 2 unfenced by the quorum", func() error {
+	wait.For(t, 30*time.Second, "brokers 1 and 2 unfenced by the quorum", func() error {
 		for _, id := range []int32{1, 2} {
 			if b, ok := node.Image().Broker(id); !ok || b.Fenced {
 				return fmt.Errorf("broker %d: %+v", id, b)
@@ -170,7 +158,7 @@ func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
 	if ar.err != nil || !slices.Equal(ar.reg.ISR, []int32{1}) {
 		t.Fatalf("ISR shrink during the window: %+v, %v", ar.reg, ar.err)
 	}
-	eventually(t, 30*time.Second, "dual-write", func() error {
+	wait.For(t, 30*time.Second, "dual-write", func() error {
 		if s := drv.State(); s != DualWrite {
 			return fmt.Errorf("driver %s", s)
 		}
@@ -191,7 +179,7 @@ func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
 		t.Fatalf("half in the log: id %v (want %v), %+v", halfT.ID, halfID, halfT.Partitions[0])
 	}
 	// ZooKeeper: the same, through dual-write and the load's completion.
-	eventually(t, 30*time.Second, "ZooKeeper holds the log's changes", func() error {
+	wait.For(t, 30*time.Second, "ZooKeeper holds the log's changes", func() error {
 		tree, err := zk.LoadTree(conn, chroot, 4)
 		if err != nil {
 			return err
@@ -225,27 +213,11 @@ func TestMigrateWindowWritesGoToQuorum(t *testing.T) {
 
 // windowZkBroker starts a migrating ZooKeeper-mode backend (client writes
 // fenced) for broker id and registers it.
-func windowZkBroker(t *testing.T, ctx context.Context, addr, chroot string, id int32, pubs ...zk.Publisher) *zk.Backend {
+func windowZkBroker(t *testing.T, addr, chroot string, id int32, pubs ...zk.Publisher) *zk.Backend {
 	t.Helper()
-	cfg := zk.DefaultConfig()
-	cfg.Servers, cfg.Chroot, cfg.BrokerID, cfg.FenceClientWrites = []string{addr}, chroot, id, true
-	cfg.SessionTimeout, cfg.ConnectionTimeout = 2*time.Second, 20*time.Second
-	b, err := zk.New(cfg, zaptest.NewLogger(t).Named(fmt.Sprint("zkbroker", id)), pubs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	if err := b.WaitCaughtUp(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.RegisterBroker(ctx, metadata.BrokerRegistration{ID: id,
-		Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: uint16(9000 + id)}}}); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	cfg := brokertest.Config(addr, chroot, id)
+	cfg.FenceClientWrites = true
+	return brokertest.Broker(t, cfg, pubs...)
 }
 
 // windowClient registers broker id with the quorum as a migrating

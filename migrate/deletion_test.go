@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
@@ -44,7 +45,7 @@ func testPendingDeletions(t *testing.T, stray bool) {
 	b2 := zkBroker(t, srv.Addr, chroot, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	eventually(t, 20*time.Second, "both brokers in broker 1's image", func() error {
+	wait.For(t, 20*time.Second, "both brokers in broker 1's image", func() error {
 		if n := b1.Image().BrokerCount(); n != 2 {
 			return fmt.Errorf("%d brokers", n)
 		}
@@ -58,7 +59,7 @@ func testPendingDeletions(t *testing.T, stray bool) {
 			t.Fatal(errs[0])
 		}
 	}
-	eventually(t, 20*time.Second, "topics in broker 2's image", func() error {
+	wait.For(t, 20*time.Second, "topics in broker 2's image", func() error {
 		for _, name := range []string{"keep", "doomed"} {
 			if _, ok := b2.Image().Topic(name); !ok {
 				return fmt.Errorf("no %s", name)
@@ -107,7 +108,7 @@ func testPendingDeletions(t *testing.T, stray bool) {
 		}
 	}
 	if stray {
-		eventually(t, 30*time.Second, "resyncing after the failed write", func() error {
+		wait.For(t, 30*time.Second, "resyncing after the failed write", func() error {
 			if s := drv.State(); s != SyncKRaftToZk || node.Image().ZkMigrationState() != metadata.ZkMigrationMigration {
 				return fmt.Errorf("driver %s, log %s", s, StateName(node.Image().ZkMigrationState()))
 			}
@@ -117,7 +118,7 @@ func testPendingDeletions(t *testing.T, stray bool) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 30*time.Second, "dual-write", func() error {
+	wait.For(t, 30*time.Second, "dual-write", func() error {
 		if s := drv.State(); s != DualWrite {
 			return fmt.Errorf("driver %s", s)
 		}
@@ -153,7 +154,7 @@ func testPendingDeletions(t *testing.T, stray bool) {
 	if queued, _, err := conn.Children(chroot + zk.DeleteTopicsPath); err != nil || len(queued) != 0 {
 		t.Fatalf("/admin/delete_topics after the migration: %v (%v)", queued, err)
 	}
-	eventually(t, 20*time.Second, "doomed gone from the ZooKeeper brokers", func() error {
+	wait.For(t, 20*time.Second, "doomed gone from the ZooKeeper brokers", func() error {
 		if _, ok := b2.Image().Topic("doomed"); ok {
 			return errors.New("broker 2 still has doomed")
 		}
@@ -178,7 +179,7 @@ func testPendingDeletions(t *testing.T, stray bool) {
 	if again.ID == doomed.ID {
 		t.Fatal("the re-created topic has the deleted topic's id")
 	}
-	eventually(t, 20*time.Second, "the new doomed in the ZooKeeper brokers' image", func() error {
+	wait.For(t, 20*time.Second, "the new doomed in the ZooKeeper brokers' image", func() error {
 		zt, ok := b2.Image().Topic("doomed")
 		if !ok || zt.ID != again.ID || zt.NumPartitions() != 1 {
 			return fmt.Errorf("broker 2: %v %+v", ok, zt)

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
@@ -28,7 +29,7 @@ func TestMigrationLifecycle(t *testing.T) {
 	b2 := zkBroker(t, srv.Addr, chroot, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	eventually(t, 20*time.Second, "both brokers in broker 1's image", func() error {
+	wait.For(t, 20*time.Second, "both brokers in broker 1's image", func() error {
 		if b1.Image().BrokerCount() != 2 {
 			return fmt.Errorf("%d brokers", b1.Image().BrokerCount())
 		}
@@ -38,7 +39,7 @@ func TestMigrationLifecycle(t *testing.T) {
 		Configs: map[string]string{"retention.ms": "3600000"}}}, false); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
-	eventually(t, 20*time.Second, "foo in the ZooKeeper image", func() error {
+	wait.For(t, 20*time.Second, "foo in the ZooKeeper image", func() error {
 		if _, ok := b2.Image().Topic("foo"); !ok {
 			return errors.New("no foo")
 		}
@@ -59,7 +60,7 @@ func TestMigrationLifecycle(t *testing.T) {
 	}
 	defer drv.Close()
 
-	eventually(t, 20*time.Second, "PRE_MIGRATION, waiting for brokers", func() error {
+	wait.For(t, 20*time.Second, "PRE_MIGRATION, waiting for brokers", func() error {
 		if s := node.Image().ZkMigrationState(); s != metadata.ZkMigrationPreMigration {
 			return fmt.Errorf("state %s", StateName(s))
 		}
@@ -77,7 +78,7 @@ func TestMigrationLifecycle(t *testing.T) {
 		}
 	}
 	register(1)
-	eventually(t, 10*time.Second, "broker 2 reported missing", func() error {
+	wait.For(t, 10*time.Second, "broker 2 reported missing", func() error {
 		st := drv.Status()
 		if !slices.Equal(st.ExpectedBrokers, []int32{1, 2}) || !slices.Equal(st.RegisteredBrokers, []int32{1}) {
 			return fmt.Errorf("expected %v registered %v", st.ExpectedBrokers, st.RegisteredBrokers)
@@ -88,7 +89,7 @@ func TestMigrationLifecycle(t *testing.T) {
 		t.Fatalf("migrated with broker 2 missing: %d topics, driver %s", node.Image().TopicCount(), drv.State())
 	}
 	register(2)
-	eventually(t, 30*time.Second, "dual-write", func() error {
+	wait.For(t, 30*time.Second, "dual-write", func() error {
 		if drv.State() != DualWrite {
 			return fmt.Errorf("driver %s", drv.State())
 		}
@@ -125,7 +126,7 @@ func TestMigrationLifecycle(t *testing.T) {
 	if e := readEpoch(t, conn, chroot); e != epochBefore+1 {
 		t.Fatalf("/controller_epoch %d, want %d", e, epochBefore+1)
 	}
-	eventually(t, 10*time.Second, "ZooKeeper controller resigned", func() error {
+	wait.For(t, 10*time.Second, "ZooKeeper controller resigned", func() error {
 		if b1.IsController() || b2.IsController() {
 			return errors.New("a ZooKeeper broker is still controller")
 		}
@@ -143,7 +144,7 @@ func TestMigrationLifecycle(t *testing.T) {
 		t.Fatal(errs[0])
 	}
 	bar, _ := node.Image().Topic("bar")
-	eventually(t, 20*time.Second, "bar mirrored to ZooKeeper", func() error {
+	wait.For(t, 20*time.Second, "bar mirrored to ZooKeeper", func() error {
 		zt, ok := b2.Image().Topic("bar")
 		if !ok {
 			return errors.New("bar not in the ZooKeeper image")
@@ -153,7 +154,7 @@ func TestMigrationLifecycle(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, 10*time.Second, "/migration offset", func() error {
+	wait.For(t, 10*time.Second, "/migration offset", func() error {
 		m, _, _, err := newSession(conn, chroot).readMigration()
 		if err != nil {
 			return err
@@ -173,7 +174,7 @@ func TestMigrationLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := leaderChange(fooBefore, 0).Leader
-	eventually(t, 10*time.Second, "leader change mirrored", func() error {
+	wait.For(t, 10*time.Second, "leader change mirrored", func() error {
 		st := readState(t, conn, chroot, "foo", 0)
 		if st.Leader != want || st.ControllerEpoch != epochBefore+1 || st.LeaderEpoch != fooBefore.Partitions[0].LeaderEpoch+1 {
 			return fmt.Errorf("state %+v, want leader %d", st, want)
@@ -208,7 +209,7 @@ func TestMigrationLifecycle(t *testing.T) {
 	if ok, _, _ := conn.Exists(chroot + zk.MigrationPath); ok {
 		t.Fatal("/migration still there")
 	}
-	eventually(t, 20*time.Second, "a ZooKeeper broker is controller again", func() error {
+	wait.For(t, 20*time.Second, "a ZooKeeper broker is controller again", func() error {
 		if !b1.IsController() && !b2.IsController() {
 			return errors.New("no ZooKeeper controller")
 		}

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 	"github.com/zkraft/zkraft/quorum"
@@ -147,7 +148,7 @@ func TestExportIntoEmptyTree(t *testing.T) {
 		t.Fatalf("/migration %+v (%v), image offset %d", m, err, img.Offset())
 	}
 	b1 := zkBroker(t, srv.Addr, chroot, 1)
-	eventually(t, 20*time.Second, "the ZooKeeper-mode broker sees the log's topics", func() error {
+	wait.For(t, 20*time.Second, "the ZooKeeper-mode broker sees the log's topics", func() error {
 		for _, lt := range img.Topics() {
 			zt, ok := b1.Image().Topic(lt.Name)
 			if !ok || zt.ID != lt.ID {
@@ -273,7 +274,7 @@ func TestReverseMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	drv := startDriver(t, ctx, cfg, node)
-	eventually(t, 20*time.Second, "REVERSE_MIGRATION, dual-writing", func() error {
+	wait.For(t, 20*time.Second, "REVERSE_MIGRATION, dual-writing", func() error {
 		if s := node.Image().ZkMigrationState(); s != metadata.ZkMigrationReverse || drv.State() != DualWrite {
 			return fmt.Errorf("log %s, driver %s", StateName(s), drv.State())
 		}
@@ -286,8 +287,8 @@ func TestReverseMigration(t *testing.T) {
 	if errs := node.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "during-reverse", NumPartitions: 2, ReplicationFactor: 2}}, false); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
-	eventually(t, 20*time.Second, "ZooKeeper holds the log", func() error { return sameAsLog(conn, chroot, node.Image()) })
-	eventually(t, 20*time.Second, "the ZooKeeper-mode broker sees the new topic", func() error {
+	wait.For(t, 20*time.Second, "ZooKeeper holds the log", func() error { return sameAsLog(conn, chroot, node.Image()) })
+	wait.For(t, 20*time.Second, "the ZooKeeper-mode broker sees the new topic", func() error {
 		if _, ok := b1.Image().Topic("during-reverse"); !ok {
 			return errors.New("no during-reverse")
 		}
@@ -301,7 +302,7 @@ func TestReverseMigration(t *testing.T) {
 	if _, err := Rollback(ctx, conn, chroot, 4); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "the ZooKeeper-mode broker is controller", func() error {
+	wait.For(t, 20*time.Second, "the ZooKeeper-mode broker is controller", func() error {
 		if !b1.IsController() {
 			return errors.New("not controller")
 		}
@@ -316,7 +317,7 @@ func TestReverseMigration(t *testing.T) {
 	// A reverse controller started again on the log after the hand-over
 	// leaves ZooKeeper alone.
 	again := startDriver(t, ctx, cfg, node)
-	eventually(t, 20*time.Second, "the driver sees the hand-over", func() error {
+	wait.For(t, 20*time.Second, "the driver sees the hand-over", func() error {
 		if !again.Status().HandedOver {
 			return errors.New("not yet")
 		}

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 	"github.com/zkraft/zkraft/quorum"
@@ -90,7 +91,7 @@ func (c *controllers) dualWriter(skip int) int {
 func (c *controllers) write(skip int, what string, op func(n *quorum.Node) error) {
 	c.t.Helper()
 	var last error
-	eventually(c.t, 30*time.Second, what, func() error {
+	wait.For(c.t, 30*time.Second, what, func() error {
 		for i, n := range c.nodes {
 			if i == skip || !n.IsController() {
 				continue
@@ -123,7 +124,7 @@ func TestMigrationControllerFailover(t *testing.T) {
 	b2 := zkBroker(t, srv.Addr, chroot, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	eventually(t, 20*time.Second, "both brokers in broker 1's image", func() error {
+	wait.For(t, 20*time.Second, "both brokers in broker 1's image", func() error {
 		if n := b1.Image().BrokerCount(); n != 2 {
 			return fmt.Errorf("%d brokers", n)
 		}
@@ -132,7 +133,7 @@ func TestMigrationControllerFailover(t *testing.T) {
 	if errs := b1.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "foo", NumPartitions: 2, ReplicationFactor: 2}}, false); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
-	eventually(t, 20*time.Second, "foo in broker 2's image", func() error {
+	wait.For(t, 20*time.Second, "foo in broker 2's image", func() error {
 		if _, ok := b2.Image().Topic("foo"); !ok {
 			return errors.New("no foo")
 		}
@@ -153,7 +154,7 @@ func TestMigrationControllerFailover(t *testing.T) {
 		})
 	}
 	old := -1
-	eventually(t, 60*time.Second, "a controller in DUAL_WRITE", func() error {
+	wait.For(t, 60*time.Second, "a controller in DUAL_WRITE", func() error {
 		if old = c.dualWriter(-1); old < 0 {
 			return errors.New("none yet")
 		}
@@ -196,7 +197,7 @@ func TestMigrationControllerFailover(t *testing.T) {
 	}
 
 	cur := -1
-	eventually(t, 60*time.Second, "a new controller in DUAL_WRITE", func() error {
+	wait.For(t, 60*time.Second, "a new controller in DUAL_WRITE", func() error {
 		if cur = c.dualWriter(old); cur < 0 {
 			return errors.New("none yet")
 		}
@@ -237,7 +238,7 @@ func TestMigrationControllerFailover(t *testing.T) {
 		return n.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "after", NumPartitions: 1, ReplicationFactor: 2}}, false)[0]
 	})
 	after, _ := c.nodes[cur].Image().Topic("after")
-	eventually(t, 30*time.Second, "after and unmirrored in the ZooKeeper brokers' image", func() error {
+	wait.For(t, 30*time.Second, "after and unmirrored in the ZooKeeper brokers' image", func() error {
 		for name, id := range map[string]metadata.Uuid{"after": after.ID, "unmirrored": unmirrored.ID} {
 			if zt, ok := b2.Image().Topic(name); !ok || zt.ID != id {
 				return fmt.Errorf("%s in broker 2: %v %+v", name, ok, zt)
@@ -347,7 +348,7 @@ func TestNewLeaderWaitsForCaughtUpImage(t *testing.T) {
 		t.Fatalf("driver %s while waiting for the log", s)
 	}
 	close(q.release)
-	eventually(t, 20*time.Second, "dual-write", func() error {
+	wait.For(t, 20*time.Second, "dual-write", func() error {
 		if s := drv.State(); s != DualWrite {
 			return fmt.Errorf("driver %s", s)
 		}

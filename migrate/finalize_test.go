@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
@@ -45,7 +46,7 @@ func TestRollbackRefusedAfterFinalize(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer drv.Close()
-	eventually(t, 20*time.Second, "PRE_MIGRATION", func() error {
+	wait.For(t, 20*time.Second, "PRE_MIGRATION", func() error {
 		if s := node.Image().ZkMigrationState(); s != metadata.ZkMigrationPreMigration {
 			return fmt.Errorf("state %s", StateName(s))
 		}
@@ -55,7 +56,7 @@ func TestRollbackRefusedAfterFinalize(t *testing.T) {
 		IsMigratingZkBroker: true, Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9001}}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "dual-write", func() error {
+	wait.For(t, 30*time.Second, "dual-write", func() error {
 		if drv.State() != DualWrite {
 			return fmt.Errorf("driver %s", drv.State())
 		}
@@ -67,7 +68,7 @@ func TestRollbackRefusedAfterFinalize(t *testing.T) {
 	if err := RequestFinalize(conn, chroot); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "POST_MIGRATION", func() error {
+	wait.For(t, 20*time.Second, "POST_MIGRATION", func() error {
 		if s := node.Image().ZkMigrationState(); s != metadata.ZkMigrationPostMigration {
 			return fmt.Errorf("state %s", StateName(s))
 		}
@@ -119,7 +120,7 @@ func TestDriverMarksFinalizedLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer drv.Close()
-	eventually(t, 20*time.Second, "finalize marker", func() error {
+	wait.For(t, 20*time.Second, "finalize marker", func() error {
 		fin, err := Finalized(conn, chroot)
 		if err != nil || fin == nil {
 			return fmt.Errorf("marker %+v: %v", fin, err)

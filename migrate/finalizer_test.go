@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // leaderQuorum is a Quorum whose leadership the test switches; its
@@ -83,7 +84,7 @@ func TestFinalizerWritesPostMigrationOnLeader(t *testing.T) {
 	t.Cleanup(func() { _ = f.Close() })
 
 	// Not the leader: nothing is appended, whatever the state.
-	eventually(t, 5*time.Second, "the finalizer checked a few times", func() error {
+	wait.For(t, 5*time.Second, "the finalizer checked a few times", func() error {
 		q.mu.Lock()
 		defer q.mu.Unlock()
 		if q.appends != 0 {
@@ -95,7 +96,7 @@ func TestFinalizerWritesPostMigrationOnLeader(t *testing.T) {
 		return nil
 	})
 	q.setLeader(true)
-	eventually(t, 5*time.Second, "POST_MIGRATION appended by the leader", func() error {
+	wait.For(t, 5*time.Second, "POST_MIGRATION appended by the leader", func() error {
 		if s := q.Image().ZkMigrationState(); s != metadata.ZkMigrationPostMigration {
 			return errors.New(StateName(s))
 		}

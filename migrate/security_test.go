@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
@@ -59,7 +60,7 @@ func TestMigrationSecurity(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer drv.Close()
-	eventually(t, 20*time.Second, "PRE_MIGRATION", func() error {
+	wait.For(t, 20*time.Second, "PRE_MIGRATION", func() error {
 		if s := node.Image().ZkMigrationState(); s != metadata.ZkMigrationPreMigration {
 			return fmt.Errorf("state %s", StateName(s))
 		}
@@ -69,7 +70,7 @@ func TestMigrationSecurity(t *testing.T) {
 		IsMigratingZkBroker: true, Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9001}}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "dual-write", func() error {
+	wait.For(t, 30*time.Second, "dual-write", func() error {
 		if drv.State() != DualWrite {
 			return fmt.Errorf("driver %s", drv.State())
 		}
@@ -90,7 +91,7 @@ func TestMigrationSecurity(t *testing.T) {
 		&metadata.RemoveUserScramCredentialRecord{Name: "alice", Mechanism: metadata.ScramSHA256}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "the ACL and the credential change in ZooKeeper", func() error {
+	wait.For(t, 20*time.Second, "the ACL and the credential change in ZooKeeper", func() error {
 		data, _, err := conn.Get(chroot + "/kafka-acl/Topic/payments")
 		if err != nil {
 			return err
@@ -111,7 +112,7 @@ func TestMigrationSecurity(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, 20*time.Second, "the ZooKeeper-mode broker sees them", func() error {
+	wait.For(t, 20*time.Second, "the ZooKeeper-mode broker sees them", func() error {
 		zimg := b1.Image()
 		if zimg.AclCount() != 3 {
 			return fmt.Errorf("%d acls", zimg.AclCount())

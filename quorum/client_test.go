@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // startClient starts a following broker client of the given voters.
@@ -120,7 +121,7 @@ func TestClientLoadsSnapshot(t *testing.T) {
 		t.Fatal("follower did not load a snapshot")
 	}
 	createTopic(t, n, "after", 1)
-	eventually(t, "broker image to hold every topic", func() bool {
+	wait.Until(t, 20*time.Second, "broker image to hold every topic", func() bool {
 		return c.Image().TopicCount() == 6 && c.Image().Equal(n.Image())
 	})
 }
@@ -147,7 +148,7 @@ func TestSessionExpiryFences(t *testing.T) {
 	n := startWithRF2Topic(t, cfg, "r", 4)
 	ctx := testCtx(t)
 	b2, _ := n.Image().Broker(2)
-	eventually(t, "broker 1 fenced, broker 2 leading everything", func() bool {
+	wait.Until(t, 20*time.Second, "broker 1 fenced, broker 2 leading everything", func() bool {
 		if _, err := n.BrokerHeartbeat(ctx, Heartbeat{BrokerID: 2, BrokerEpoch: b2.Epoch, MetadataOffset: n.Image().Offset()}); err != nil {
 			t.Fatalf("heartbeat: %v", err)
 		}
@@ -182,7 +183,7 @@ func TestGossipDeadFencesEarly(t *testing.T) {
 	waitController(t, n)
 	registerBrokers(t, n, 1)
 	n.BrokerDead(1)
-	eventually(t, "broker 1 fenced", func() bool {
+	wait.Until(t, 20*time.Second, "broker 1 fenced", func() bool {
 		b, _ := n.Image().Broker(1)
 		return b.Fenced
 	})
@@ -234,7 +235,7 @@ func threeVoters(t *testing.T) []*Node {
 func activeController(t *testing.T, nodes []*Node) *Node {
 	t.Helper()
 	var leader *Node
-	eventually(t, "a leader", func() bool {
+	wait.Until(t, 20*time.Second, "a leader", func() bool {
 		for _, n := range nodes {
 			if n.IsController() {
 				leader = n
@@ -455,7 +456,7 @@ func TestFollowerPublishesOnceCaughtUp(t *testing.T) {
 				}
 				return -1
 			}
-			eventually(t, "the next entry published", func() bool { return at() >= 0 })
+			wait.Until(t, 20*time.Second, "the next entry published", func() bool { return at() >= 0 })
 			i := at()
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
@@ -496,7 +497,7 @@ func TestDescribeQuorum(t *testing.T) {
 	leader := activeController(t, nodes)
 	createTopic(t, leader, "dq", 1)
 	var p kmsg.DescribeQuorumResponseTopicPartition
-	eventually(t, "every voter and the broker caught up in DescribeQuorum", func() bool {
+	wait.Until(t, 20*time.Second, "every voter and the broker caught up in DescribeQuorum", func() bool {
 		p = describeQuorum(t, leader.Addr().String())
 		if p.ErrorCode != 0 || len(p.CurrentVoters) != 3 || len(p.Observers) != 1 {
 			return false

@@ -3,8 +3,10 @@ package quorum
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // retry runs op on the current leader among idx (all nodes if empty) until
@@ -13,7 +15,7 @@ import (
 func (c *cluster) retry(op func(n *Node) error, idx ...int) {
 	c.t.Helper()
 	var err error
-	eventually(c.t, "a write on the leader", func() bool {
+	wait.Until(c.t, 20*time.Second, "a write on the leader", func() bool {
 		err = op(c.nodes[c.leader(idx...)])
 		return !errors.Is(err, ErrNotController)
 	})
@@ -55,7 +57,7 @@ func (c *cluster) createTopic(name string, partitions int32, idx ...int) {
 // waitTopic waits until node i's image (and its last published image) has topic.
 func (c *cluster) waitTopic(i int, topic string) {
 	c.t.Helper()
-	eventually(c.t, "topic "+topic+" on node "+string(rune('1'+i)), func() bool {
+	wait.Until(c.t, 20*time.Second, "topic "+topic+" on node "+string(rune('1'+i)), func() bool {
 		_, ok := c.nodes[i].Image().Topic(topic)
 		last := c.recs[i].last()
 		if !ok || last == nil {
@@ -73,7 +75,7 @@ func TestClusterElectionAndReplication(t *testing.T) {
 	l := c.leader()
 	lid, ok := c.nodes[l].Leader()
 	for i, n := range c.nodes {
-		eventually(t, "every node knows the leader", func() bool { id, ok := n.Leader(); return ok && id == lid })
+		wait.Until(t, 20*time.Second, "every node knows the leader", func() bool { id, ok := n.Leader(); return ok && id == lid })
 		if n.ClusterID() != c.nodes[0].ClusterID() {
 			t.Fatalf("node %d cluster id %s differs from node 1's %s", i+1, n.ClusterID(), c.nodes[0].ClusterID())
 		}
@@ -89,7 +91,7 @@ func TestClusterElectionAndReplication(t *testing.T) {
 	}
 	want := c.nodes[l].Image()
 	for i, n := range c.nodes {
-		eventually(t, "follower image equal to leader's", func() bool { return n.Image().Equal(want) })
+		wait.Until(t, 20*time.Second, "follower image equal to leader's", func() bool { return n.Image().Equal(want) })
 		if i == l {
 			continue
 		}
@@ -136,7 +138,7 @@ func TestClusterLeaderLoss(t *testing.T) {
 	c.start(l)
 	c.waitTopic(l, "after")
 	if !c.nodes[l].Image().Equal(c.nodes[nl].Image()) {
-		eventually(t, "restarted node equal to leader", func() bool { return c.nodes[l].Image().Equal(c.nodes[nl].Image()) })
+		wait.Until(t, 20*time.Second, "restarted node equal to leader", func() bool { return c.nodes[l].Image().Equal(c.nodes[nl].Image()) })
 	}
 }
 
@@ -148,7 +150,7 @@ func TestClusterPartitionedLeader(t *testing.T) {
 	c.registerBrokers(1, 2, 3)
 	l := c.leader()
 	c.isolate(l)
-	eventually(t, "isolated leader to step down", func() bool { return !c.nodes[l].IsController() })
+	wait.Until(t, 20*time.Second, "isolated leader to step down", func() bool { return !c.nodes[l].IsController() })
 	errs := c.nodes[l].CreateTopics(testCtx(t), []metadata.CreateTopicSpec{{Name: "minority", NumPartitions: 1, ReplicationFactor: 1}}, false)
 	if !errors.Is(errs[0], ErrNotController) {
 		t.Fatalf("isolated old leader CreateTopics: %v, want ErrNotController", errs[0])
@@ -216,9 +218,9 @@ func TestClusterSnapshotInstall(t *testing.T) {
 	if got := c.nodes[lag].fsm.restores.Load(); got <= restores {
 		t.Fatalf("lagging node restored %d snapshots, want more than %d", got, restores)
 	}
-	eventually(t, "lagging node equal to leader", func() bool { return c.nodes[lag].Image().Equal(c.nodes[l].Image()) })
+	wait.Until(t, 20*time.Second, "lagging node equal to leader", func() bool { return c.nodes[lag].Image().Equal(c.nodes[l].Image()) })
 	// The publisher saw the deletion of "early" in the restore's delta.
-	eventually(t, "published image without early", func() bool {
+	wait.Until(t, 20*time.Second, "published image without early", func() bool {
 		_, ok := c.recs[lag].last().Topic("early")
 		return !ok
 	})

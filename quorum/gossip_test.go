@@ -15,6 +15,8 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // fastGossip probes every 50 ms: a stopped member is dead within ~0.5 s.
@@ -57,7 +59,7 @@ func TestGossipTransport(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, g := range []*Gossip{g1, g2} {
-		eventually(t, "both members alive", func() bool { return slices.Equal(g.Members(), []int32{1, 2}) })
+		wait.Until(t, 20*time.Second, "both members alive", func() bool { return slices.Equal(g.Members(), []int32{1, 2}) })
 	}
 	if err := g2.Close(); err != nil {
 		t.Fatal(err)
@@ -96,10 +98,10 @@ func TestGossipRejoinAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "member 2 alive", func() bool { return slices.Equal(g1.Members(), []int32{1, 2}) })
+	wait.Until(t, 20*time.Second, "member 2 alive", func() bool { return slices.Equal(g1.Members(), []int32{1, 2}) })
 	_ = g2.Close()
 	m2.close()
-	eventually(t, "member 2 dead", func() bool { return slices.Equal(g1.Dead(), []int32{2}) })
+	wait.Until(t, 20*time.Second, "member 2 dead", func() bool { return slices.Equal(g1.Dead(), []int32{2}) })
 
 	m2b, err := newMux(addr2, zaptest.NewLogger(t))
 	if err != nil {
@@ -112,7 +114,7 @@ func TestGossipRejoinAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g2b.Close()
-	eventually(t, "member 2 alive again", func() bool {
+	wait.Until(t, 20*time.Second, "member 2 alive again", func() bool {
 		return slices.Equal(g1.Members(), []int32{1, 2}) && len(g1.Dead()) == 0
 	})
 }
@@ -191,7 +193,7 @@ func TestGossipFencesStoppedBroker(t *testing.T) {
 	if err := c.WaitUnfenced(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the controller to see broker 2 in gossip", func() bool {
+	wait.Until(t, 20*time.Second, "the controller to see broker 2 in gossip", func() bool {
 		return slices.Equal(n.gossip.Load().Members(), []int32{1, 2})
 	})
 
@@ -199,7 +201,7 @@ func TestGossipFencesStoppedBroker(t *testing.T) {
 	_ = c.Close()
 	_ = g.Close()
 	stopped := time.Now()
-	eventually(t, "broker 2 fenced", func() bool {
+	wait.Until(t, 20*time.Second, "broker 2 fenced", func() bool {
 		b, _ := n.Image().Broker(2)
 		return b.Fenced
 	})

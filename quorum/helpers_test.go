@@ -11,21 +11,10 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -107,7 +96,7 @@ func startNode(t testing.TB, cfg Config, pubs ...Publisher) *Node {
 // waitController waits until n leads.
 func waitController(t testing.TB, n *Node) {
 	t.Helper()
-	eventually(t, "node to lead", n.IsController)
+	wait.Until(t, 20*time.Second, "node to lead", n.IsController)
 }
 
 // registerBrokers registers and unfences brokers ids so topics can be placed.
@@ -251,7 +240,7 @@ func (c *cluster) leader(idx ...int) int {
 		}
 	}
 	found := -1
-	eventually(c.t, "a single leader", func() bool {
+	wait.Until(c.t, 20*time.Second, "a single leader", func() bool {
 		found = -1
 		for _, i := range idx {
 			if c.nodes[i].IsController() {

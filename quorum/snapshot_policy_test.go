@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // lastSnapshotIndex is raft's index of node n's latest snapshot (0: none).
@@ -99,7 +100,7 @@ func TestSnapshotAfterRecordBytes(t *testing.T) {
 	}
 	for j, n := range c.nodes {
 		var at uint64
-		eventually(t, fmt.Sprintf("node %d to snapshot after %d topics", j+1, i), func() bool {
+		wait.Until(t, 20*time.Second, fmt.Sprintf("node %d to snapshot after %d topics", j+1, i), func() bool {
 			at = lastSnapshotIndex(t, n)
 			return at > 0
 		})
@@ -117,7 +118,7 @@ func TestSnapshotAfterInterval(t *testing.T) {
 	c.registerBrokers(1)
 	c.createTopic("one", 1)
 	n := c.nodes[0]
-	eventually(t, "a snapshot after the interval", func() bool { return lastSnapshotIndex(t, n) > 0 })
+	wait.Until(t, 20*time.Second, "a snapshot after the interval", func() bool { return lastSnapshotIndex(t, n) > 0 })
 }
 
 // TestSnapshotWaitsForTransaction: records of an open metadata transaction
@@ -146,7 +147,7 @@ func TestSnapshotWaitsForTransaction(t *testing.T) {
 	if end.Err != nil {
 		t.Fatal(end.Err)
 	}
-	eventually(t, "a snapshot after the transaction ended", func() bool { return lastSnapshotIndex(t, n) > 0 })
+	wait.Until(t, 20*time.Second, "a snapshot after the transaction ended", func() bool { return lastSnapshotIndex(t, n) > 0 })
 	if _, ok := n.Image().Topic("tx"); !ok {
 		t.Fatal("topic of the transaction missing")
 	}

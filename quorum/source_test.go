@@ -2,10 +2,12 @@ package quorum
 
 import (
 	"testing"
+	"time"
 
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // TestSubscribeLate: a publisher added after the node caught up gets the
@@ -29,7 +31,7 @@ func TestSubscribeLate(t *testing.T) {
 		t.Fatal("first image is not the node's current image")
 	}
 	createTopic(t, n, "after", 1)
-	eventually(t, "second publish", func() bool { return rec.count() >= 2 })
+	wait.Until(t, 20*time.Second, "second publish", func() bool { return rec.count() >= 2 })
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if rec.deltas[1].Base() != rec.imgs[0] {

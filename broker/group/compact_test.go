@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // storageLog is the coordinator's Log over one real storage.Log (partition 0).
@@ -40,7 +41,7 @@ func newCoordinatorOver(t *testing.T, log Log) *Coordinator {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	c.BecomeLeader(0, 1)
-	eventually(t, "partition loaded", func() error {
+	wait.For(t, 10*time.Second, "partition loaded", func() error {
 		if _, loaded := c.Leads(0); !loaded {
 			return fmt.Errorf("not loaded")
 		}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 const gid = "g1"
@@ -70,7 +72,7 @@ func describe(c *Coordinator) kmsg.DescribeGroupsResponseGroup {
 
 func waitState(t *testing.T, c *Coordinator, want State) {
 	t.Helper()
-	eventually(t, "group state "+want.String(), func() error {
+	wait.For(t, 10*time.Second, "group state "+want.String(), func() error {
 		if s := describe(c).State; s != want.String() {
 			return fmt.Errorf("state %s", s)
 		}
@@ -81,7 +83,7 @@ func waitState(t *testing.T, c *Coordinator, want State) {
 // waitJoining waits until n members of the group wait in JoinGroup.
 func waitJoining(t *testing.T, c *Coordinator, n int) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%d members waiting in JoinGroup", n), func() error {
+	wait.For(t, 10*time.Second, fmt.Sprintf("%d members waiting in JoinGroup", n), func() error {
 		g, err := c.lockGroup(gid, false, false)
 		if err != nil {
 			return err
@@ -258,7 +260,7 @@ func TestLeaveEmptiesGroup(t *testing.T) {
 		code(t, resp.Members[0].ErrorCode, nil)
 	}
 	waitState(t, c, Empty)
-	eventually(t, "empty group metadata written", func() error {
+	wait.For(t, 10*time.Second, "empty group metadata written", func() error {
 		recs := log.records(t, 0)
 		if last := recs[len(recs)-1]; last.meta == nil || len(last.meta.Members) != 0 || last.meta.Generation != 2 {
 			return fmt.Errorf("last record %+v", last)

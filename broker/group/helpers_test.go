@@ -11,6 +11,8 @@ import (
 
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
+
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -149,20 +151,6 @@ func (l *memLog) records(t *testing.T, p int32) []entry {
 	return out
 }
 
-// eventually polls cond until it returns nil or 10 s pass.
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	t.Fatalf("%s: %v", what, err)
-}
-
 // newTestCoordinator returns a coordinator with one partition, led and
 // loaded, over log, on a fake clock.
 func newTestCoordinator(t *testing.T, log *memLog, mut func(*Config)) (*Coordinator, *fakeClock) {
@@ -180,7 +168,7 @@ func newTestCoordinator(t *testing.T, log *memLog, mut func(*Config)) (*Coordina
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	c.BecomeLeader(0, 1)
-	eventually(t, "partition loaded", func() error {
+	wait.For(t, 10*time.Second, "partition loaded", func() error {
 		if _, loaded := c.Leads(0); !loaded {
 			return fmt.Errorf("not loaded")
 		}

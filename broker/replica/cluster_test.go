@@ -29,6 +29,7 @@ import (
 	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata"
 	"github.com/zkraft/zkraft/metadata/network"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // controller is a fake active controller: metadata's pure logic on an
@@ -330,28 +331,16 @@ func (p *producer) stop() {
 	})
 }
 
-// eventually polls cond until it holds or the (generous) deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // waitAcks waits until n more records are acknowledged.
 func (c *cluster) waitAcks(p *producer, n int, what string) {
 	c.t.Helper()
 	target := p.count() + n
-	eventually(c.t, fmt.Sprintf("%d acks (%s)", target, what), func() bool { return p.count() >= target })
+	wait.Until(c.t, 45*time.Second, fmt.Sprintf("%d acks (%s)", target, what), func() bool { return p.count() >= target })
 }
 
 func (c *cluster) waitISR(topic string, want ...int32) {
 	c.t.Helper()
-	eventually(c.t, fmt.Sprintf("ISR of %s = %v", topic, want), func() bool {
+	wait.Until(c.t, 45*time.Second, fmt.Sprintf("ISR of %s = %v", topic, want), func() bool {
 		isr := slices.Clone(c.partition(topic).ISR)
 		slices.Sort(isr)
 		return slices.Equal(isr, want)
@@ -464,7 +453,7 @@ func check(acked map[int64]string, logs map[int32]map[int64]string) []string {
 func (c *cluster) settle(topic string) map[int32]map[int64]string {
 	c.t.Helper()
 	leader := c.partition(topic).Leader
-	eventually(c.t, "replicas to converge", func() bool {
+	wait.Until(c.t, 45*time.Second, "replicas to converge", func() bool {
 		ln := c.nodes[leader]
 		if ln.logs == nil {
 			return false
@@ -541,7 +530,7 @@ func TestClusterNoLossRF3(t *testing.T) {
 	}
 	defer cl.Close()
 	seen := map[int64]string{}
-	eventually(t, "consume all", func() bool {
+	wait.Until(t, 45*time.Second, "consume all", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
 		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {

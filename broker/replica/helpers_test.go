@@ -157,16 +157,4 @@ func openLogs(t *testing.T) *storage.Manager {
 	return logs
 }
 
-// eventually polls cond until it holds or the (generous) deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 var _ = bytes.Equal

@@ -114,11 +114,6 @@ func newOrderSource() *orderSource {
 	return &orderSource{Mem: sourcetest.NewMem(1, []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092}})}
 }
 
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	wait.For(t, 20*time.Second, what, cond)
-}
-
 // TestRunServesThenStopsInOrder: the broker serves Kafka requests on the
 // source's image once Start returned, and on cancel Run shuts down in its
 // documented order: controlled shutdown while serving, listeners closed
@@ -131,7 +126,7 @@ func TestRunServesThenStopsInOrder(t *testing.T) {
 	go func() { done <- server.Run(ctx, testConfig(t), src) }()
 
 	var addr string
-	eventually(t, "listener open", func() error {
+	wait.For(t, 20*time.Second, "listener open", func() error {
 		_, addr, _ = src.snapshot()
 		if addr == "" {
 			return errors.New("no listener yet")
@@ -224,7 +219,7 @@ func TestRunLoopFailureStopsNode(t *testing.T) {
 	src.loopErr = make(chan error, 1)
 	done := make(chan error, 1)
 	go func() { done <- server.Run(context.Background(), testConfig(t), src) }()
-	eventually(t, "loop running", func() error {
+	wait.For(t, 20*time.Second, "loop running", func() error {
 		calls, _, _ := src.snapshot()
 		if !slices.Contains(calls, "run") {
 			return errors.New("not yet")

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 const testTs = 1_700_000_000_000 // record at offset o has timestamp testTs + o
@@ -509,7 +511,7 @@ func TestCleanerLoopAndSizeReduction(t *testing.T) {
 	before := l.Size()
 	l.SetHighWatermark(l.LogEndOffset())
 	m.Start()
-	eventually(t, "the cleaner shrinks the log", func() bool { return l.Size() < before/10 })
+	wait.Until(t, 10*time.Second, "the cleaner shrinks the log", func() bool { return l.Size() < before/10 })
 	after := l.Size()
 	t.Logf("repeated commits: %d records, %d -> %d bytes (%.1fx), %d segments", keys*rounds, before, after, float64(before)/float64(after), l.NumSegments())
 	// Every key is still there, its newest value the last round's.

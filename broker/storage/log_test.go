@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 func TestAppendReadRoundTrip(t *testing.T) {
@@ -487,7 +488,7 @@ func TestWait(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch = l.Wait(ctx, 10)
 	cancel()
-	eventually(t, "cancelled wait to be released", func() bool {
+	wait.Until(t, 10*time.Second, "cancelled wait to be released", func() bool {
 		select {
 		case <-ch:
 			return true

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -248,7 +249,7 @@ func TestRetentionLoop(t *testing.T) {
 		mustAppend(t, l, makeBatch(s), 0)
 	}
 	m.Start()
-	eventually(t, "retention to delete old segments", func() bool { return l.NumSegments() == 1 })
+	wait.Until(t, 10*time.Second, "retention to delete old segments", func() bool { return l.NumSegments() == 1 })
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}

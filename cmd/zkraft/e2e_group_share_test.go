@@ -9,6 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // TestE2EGroupThreeConsumersOneLeaves is issue 6's acceptance scenario against the real
@@ -95,8 +97,8 @@ func TestE2EGroupThreeConsumersOneLeaves(t *testing.T) {
 			return nil
 		}
 	}
-	eventually(t, 60*time.Second, "three members with two partitions each", members(3, 2))
-	eventually(t, 60*time.Second, "first 120 records consumed", func() error {
+	wait.For(t, 60*time.Second, "three members with two partitions each", members(3, 2))
+	wait.For(t, 60*time.Second, "first 120 records consumed", func() error {
 		if c := count(); c != 120 {
 			return fmt.Errorf("%d consumed", c)
 		}
@@ -105,9 +107,9 @@ func TestE2EGroupThreeConsumersOneLeaves(t *testing.T) {
 
 	// Consumer 2 leaves the group (Close sends LeaveGroup after committing).
 	consumers[2].Close()
-	eventually(t, 60*time.Second, "two members with three partitions each", members(2, 3))
+	wait.For(t, 60*time.Second, "two members with three partitions each", members(2, 3))
 	produce(2)
-	eventually(t, 60*time.Second, "all 240 records consumed", func() error {
+	wait.For(t, 60*time.Second, "all 240 records consumed", func() error {
 		if c := count(); c != 240 {
 			return fmt.Errorf("%d consumed", c)
 		}

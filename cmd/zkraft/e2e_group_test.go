@@ -12,6 +12,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // groupOverrides make rebalances immediate and the offsets topic small.
@@ -79,7 +81,7 @@ func TestE2EGroupDescribeCommitSurvivesKill9(t *testing.T) {
 	}
 	c1 := groupConsumer(t, n, "fg", "orders")
 	c2 := groupConsumer(t, n, "fg", "orders")
-	eventually(t, 30*time.Second, "two members sharing four partitions", func() error {
+	wait.For(t, 30*time.Second, "two members sharing four partitions", func() error {
 		req := kmsg.NewPtrDescribeGroupsRequest()
 		req.Groups = []string{"fg"}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -143,7 +145,7 @@ func TestE2EGroupDescribeCommitSurvivesKill9(t *testing.T) {
 	n.kill()
 	n.start()
 	after := n.client(t)
-	eventually(t, 30*time.Second, "offsets reloaded after kill -9", func() error {
+	wait.For(t, 30*time.Second, "offsets reloaded after kill -9", func() error {
 		got, err := offsetFetch(after, "fg")
 		if err != nil {
 			return err
@@ -230,7 +232,7 @@ func TestE2EGroupCoordinatorFailover(t *testing.T) {
 	if victim == 4 {
 		survivor = 5
 	}
-	eventually(t, 60*time.Second, fmt.Sprintf("offsets served after kill -9 of coordinator %d", victim), func() error {
+	wait.For(t, 60*time.Second, fmt.Sprintf("offsets served after kill -9 of coordinator %d", victim), func() error {
 		// A fresh client per try: kgo keeps a group's coordinator cached
 		// across dial errors, and the first look-up may still name the victim.
 		after, err := kgo.NewClient(kgo.SeedBrokers(qc.brokers[survivor].addr))

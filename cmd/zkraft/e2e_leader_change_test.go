@@ -31,6 +31,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // groupWatch is a group consumer of one topic that records truncation
@@ -217,7 +219,7 @@ func leaderEpochs(qc *quorumCluster, via int32) (map[string]map[int32]int32, err
 func restartChecked(t *testing.T, qc *quorumCluster, id, via int32) {
 	t.Helper()
 	var epochs map[string]map[int32]int32
-	eventually(t, replicaWait, "leader epochs before the restart", func() (err error) {
+	wait.For(t, replicaWait, "leader epochs before the restart", func() (err error) {
 		epochs, err = leaderEpochs(qc, via)
 		return err
 	})

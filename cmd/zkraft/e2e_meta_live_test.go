@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // TestE2EMetaBootstrapController: `zkraft meta --bootstrap-controller`
@@ -21,7 +23,7 @@ func TestE2EMetaBootstrapController(t *testing.T) {
 	createTopic(t, cl, "live-orders", 2)
 	metaDir := filepath.Join(dir, "metadata")
 
-	eventually(t, 20*time.Second, "topic over --bootstrap-controller", func() error {
+	wait.For(t, 20*time.Second, "topic over --bootstrap-controller", func() error {
 		out, err := runMetaCmd(t, "--bootstrap-controller", n.ctrlAddr, "ls", "/image/topics/byName")
 		if err != nil {
 			return err

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // runMetaCmd runs `zkraft meta args...` and returns stdout (stderr on failure).
@@ -34,7 +36,7 @@ func TestE2EMetaInspectsLiveNode(t *testing.T) {
 	createTopic(t, cl, "meta-orders", 2)
 	metaDir := filepath.Join(dir, "metadata")
 
-	eventually(t, 20*time.Second, "topic in zkraft meta dump --json", func() error {
+	wait.For(t, 20*time.Second, "topic in zkraft meta dump --json", func() error {
 		out, err := runMetaCmd(t, "dump", "--dir", metaDir, "--json", "--type", "TopicRecord")
 		if err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk"
 )
 
@@ -38,7 +39,7 @@ func (mc *migCluster) createIn(ctx context.Context, name string, mirrored bool) 
 	admin := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...))
 	zkCreateTopic(ctx, t, admin, name, 2, 3, map[string]string{"retention.ms": "86400000"})
 	if mirrored {
-		eventually(t, migWait, name+" in ZooKeeper", func() error {
+		wait.For(t, migWait, name+" in ZooKeeper", func() error {
 			_, _, err := zkState(mc.raw, name, 1)
 			return err
 		})
@@ -80,7 +81,7 @@ func TestE2EMigrateRoundTrip(t *testing.T) {
 	epochBefore := zkGet(t, mc.raw, zk.ControllerEpochPath)
 	mc.reverseControllers()
 	var exporter zk.ControllerZNode
-	eventually(t, migWait, "a reverse controller took /controller over", func() error {
+	wait.For(t, migWait, "a reverse controller took /controller over", func() error {
 		if e := zkGet(t, mc.raw, zk.ControllerEpochPath); e == epochBefore {
 			return fmt.Errorf("/controller_epoch still %s", e)
 		}
@@ -93,7 +94,7 @@ func TestE2EMigrateRoundTrip(t *testing.T) {
 	mc.controllers[exporter.BrokerID].spawn()
 	out := mc.waitStatus("reverse migration", "state:               REVERSE_MIGRATION", "roll quorum-mode brokers [1 2 3]")
 	t.Logf("reverse migration started:\n%s", out)
-	eventually(t, migWait, "rt-quorum exported to ZooKeeper", func() error {
+	wait.For(t, migWait, "rt-quorum exported to ZooKeeper", func() error {
 		_, _, err := zkState(mc.raw, "rt-quorum", 1)
 		return err
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
@@ -145,7 +146,7 @@ func startMigCluster(t *testing.T) *migCluster {
 	}
 	t.Cleanup(raw.Close)
 	mc.raw = raw
-	eventually(t, migWait, "three ZooKeeper brokers registered", func() error {
+	wait.For(t, migWait, "three ZooKeeper brokers registered", func() error {
 		ids, _, err := raw.Children(zk.BrokerIDsPath)
 		if err != nil || len(ids) != 3 {
 			return fmt.Errorf("ids %v: %v", ids, err)
@@ -235,7 +236,7 @@ func (mc *migCluster) status() (string, error) {
 func (mc *migCluster) waitStatus(what string, wants ...string) string {
 	mc.t.Helper()
 	var out string
-	eventually(mc.t, migWait, what, func() error {
+	wait.For(mc.t, migWait, what, func() error {
 		var err error
 		out, err = mc.status()
 		if err != nil {
@@ -320,7 +321,7 @@ func (p *migProducer) stop() map[int32]map[int64]string {
 func (p *migProducer) waitMore(t *testing.T, n int, what string) {
 	t.Helper()
 	target := p.count() + n
-	eventually(t, migWait, fmt.Sprintf("%d acks (%s)", target, what), func() error {
+	wait.For(t, migWait, fmt.Sprintf("%d acks (%s)", target, what), func() error {
 		if got := p.count(); got < target {
 			return fmt.Errorf("%d acks", got)
 		}
@@ -332,7 +333,7 @@ func (p *migProducer) waitMore(t *testing.T, n int, what string) {
 func topicIDs(t *testing.T, cl *kgo.Client, topics ...string) map[string][16]byte {
 	t.Helper()
 	out := map[string][16]byte{}
-	eventually(t, migWait, "topic ids", func() error {
+	wait.For(t, migWait, "topic ids", func() error {
 		req := kmsg.NewPtrMetadataRequest()
 		for _, name := range topics {
 			rt := kmsg.NewMetadataRequestTopic()
@@ -417,7 +418,7 @@ func (mc *migCluster) ackedReadable(what string, acked map[int32]map[int64]strin
 // (after a rollback).
 func (mc *migCluster) waitZkController() {
 	mc.t.Helper()
-	eventually(mc.t, migWait, "a ZooKeeper-mode broker is controller", func() error {
+	wait.For(mc.t, migWait, "a ZooKeeper-mode broker is controller", func() error {
 		data, _, err := mc.raw.Get(zk.ControllerPath)
 		if err != nil {
 			return err
@@ -445,7 +446,7 @@ func (mc *migCluster) nothingLost(what string, acked map[int32]map[int64]string,
 			t.Fatalf("topic id of %s changed %s: %x -> %x", name, what, id, after[name])
 		}
 	}
-	eventually(t, migWait, "committed offsets unchanged "+what, func() error {
+	wait.For(t, migWait, "committed offsets unchanged "+what, func() error {
 		off, err := offsetFetch(cl, "mig-g")
 		if err != nil {
 			return err
@@ -524,7 +525,7 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*migWait)
 	defer cancel()
 	zkCreateTopic(ctx, t, admin, "mig-dual", 2, 3, nil)
-	eventually(t, migWait, "mig-dual mirrored to ZooKeeper", func() error {
+	wait.For(t, migWait, "mig-dual mirrored to ZooKeeper", func() error {
 		_, _, err := zkState(mc.raw, "mig-dual", 1)
 		return err
 	})
@@ -557,7 +558,7 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 	}
 	seenBefore := c.count()
 	acked := p.stop()
-	eventually(t, migWait, "consumer still consuming", func() error {
+	wait.For(t, migWait, "consumer still consuming", func() error {
 		if c.count() <= seenBefore && seenBefore < p.count() {
 			return fmt.Errorf("consumer stuck at %d", c.count())
 		}
@@ -579,7 +580,7 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 	// ZooKeeper-mode broker registers but /controller stays the quorum's.
 	epoch := zkGet(t, mc.raw, zk.ControllerEpochPath)
 	extra := startZkNode(t, mc.zk.Addr, 7)
-	eventually(t, migWait, "broker 7 registered", func() error {
+	wait.For(t, migWait, "broker 7 registered", func() error {
 		ok, _, err := mc.raw.Exists(zk.BrokerPath(7))
 		if err != nil || !ok {
 			return fmt.Errorf("exists %v: %v", ok, err)
@@ -693,7 +694,7 @@ func TestE2EMigrateControllerFailover(t *testing.T) {
 	defer cancel()
 	admin := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...))
 	zkCreateTopic(ctx, t, admin, migTopic, 3, 3, nil)
-	eventually(t, migWait, migTopic+" mirrored to ZooKeeper", func() error {
+	wait.For(t, migWait, migTopic+" mirrored to ZooKeeper", func() error {
 		_, _, err := zkState(mc.raw, migTopic, 2)
 		return err
 	})
@@ -719,7 +720,7 @@ func TestE2EMigrateControllerFailover(t *testing.T) {
 	mc.controllers[first.BrokerID].kill()
 	t.Logf("killed the active controller %d (kraftControllerEpoch %d, controller_epoch %d)", first.BrokerID, first.KRaftControllerEpoch, epoch)
 
-	eventually(t, migWait, "another controller took /controller over", func() error {
+	wait.For(t, migWait, "another controller took /controller over", func() error {
 		data, _, err := mc.raw.Get(zk.ControllerPath)
 		if err != nil {
 			return err
@@ -743,12 +744,12 @@ func TestE2EMigrateControllerFailover(t *testing.T) {
 	// Dual-write goes on: a topic created through a ZooKeeper-mode broker
 	// reaches the new active controller and is mirrored.
 	zkCreateTopic(ctx, t, admin, "mig-after-failover", 2, 3, nil)
-	eventually(t, migWait, "mig-after-failover mirrored to ZooKeeper", func() error {
+	wait.For(t, migWait, "mig-after-failover mirrored to ZooKeeper", func() error {
 		_, _, err := zkState(mc.raw, "mig-after-failover", 1)
 		return err
 	})
 	var cur zk.MigrationZNode
-	eventually(t, migWait, "/migration names the new controller", func() error {
+	wait.For(t, migWait, "/migration names the new controller", func() error {
 		data, _, err := mc.raw.Get(zk.MigrationPath)
 		if err != nil {
 			return err
@@ -769,7 +770,7 @@ func TestE2EMigrateControllerFailover(t *testing.T) {
 	// The killed controller comes back as a follower; dual-write goes on.
 	mc.controllers[first.BrokerID].spawn()
 	zkCreateTopic(ctx, t, admin, "mig-after-rejoin", 1, 3, nil)
-	eventually(t, migWait, "mig-after-rejoin mirrored to ZooKeeper", func() error {
+	wait.For(t, migWait, "mig-after-rejoin mirrored to ZooKeeper", func() error {
 		_, _, err := zkState(mc.raw, "mig-after-rejoin", 0)
 		return err
 	})

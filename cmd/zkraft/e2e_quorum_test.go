@@ -21,6 +21,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // quorumCluster is 3 controllers (ids 1-3) and 3 brokers (ids 4-6).
@@ -235,7 +237,7 @@ func TestE2EQuorumFailover(t *testing.T) {
 	// Every broker answers the same within a moment (each follows the log).
 	for id := range qc.brokers {
 		bcl := qc.brokerClient(id)
-		eventually(t, 10*time.Second, fmt.Sprintf("broker %d to see topic ha", id), func() error {
+		wait.For(t, 10*time.Second, fmt.Sprintf("broker %d to see topic ha", id), func() error {
 			_, parts, err := metadataOf(ctx, bcl, "ha")
 			if err == nil && len(parts) != 6 {
 				err = fmt.Errorf("%d partitions", len(parts))
@@ -246,13 +248,13 @@ func TestE2EQuorumFailover(t *testing.T) {
 
 	// kill -9 the active controller; measure until a CreateTopics succeeds.
 	var active int32
-	eventually(t, 10*time.Second, "an active controller", func() (err error) {
+	wait.For(t, 10*time.Second, "an active controller", func() (err error) {
 		active, err = qc.activeController()
 		return err
 	})
 	qc.controllers[active].kill()
 	killed := time.Now()
-	eventually(t, 30*time.Second, "topic creation after controller kill -9", func() error {
+	wait.For(t, 30*time.Second, "topic creation after controller kill -9", func() error {
 		cctx, ccancel := context.WithTimeout(ctx, 3*time.Second)
 		defer ccancel()
 		if err := createTopicRF(cctx, cl, "after-failover", 1, 3); err != nil && err != kerr.TopicAlreadyExists {
@@ -273,7 +275,7 @@ func TestE2EQuorumFailover(t *testing.T) {
 	}
 	qc.brokers[victim].kill()
 	brokerKilled := time.Now()
-	eventually(t, 30*time.Second, fmt.Sprintf("partitions of killed broker %d to get new leaders from the ISR", victim), func() error {
+	wait.For(t, 30*time.Second, fmt.Sprintf("partitions of killed broker %d to get new leaders from the ISR", victim), func() error {
 		ids, parts, err := metadataOf(ctx, cl, "ha")
 		if err != nil {
 			return err
@@ -305,7 +307,7 @@ func TestE2EQuorumFailover(t *testing.T) {
 	// Restart it: it registers a new incarnation and is unfenced.
 	qc.brokers[victim].spawn()
 	qc.brokers[victim].waitReady()
-	eventually(t, 30*time.Second, fmt.Sprintf("restarted broker %d to be unfenced", victim), func() error {
+	wait.For(t, 30*time.Second, fmt.Sprintf("restarted broker %d to be unfenced", victim), func() error {
 		ids, _, err := metadataOf(ctx, cl, "ha")
 		if err == nil && len(ids) != 3 {
 			err = fmt.Errorf("live brokers %v", ids)

@@ -33,6 +33,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 const (
@@ -104,7 +105,7 @@ func startReplicaCluster(t *testing.T, extra ...string) *quorumCluster {
 func createReplicaTopic(t *testing.T, qc *quorumCluster, configs map[string]string) {
 	t.Helper()
 	cl := qc.brokerClient(4)
-	eventually(t, replicaWait, "create topic "+replicaTopic, func() error {
+	wait.For(t, replicaWait, "create topic "+replicaTopic, func() error {
 		req := kmsg.NewPtrCreateTopicsRequest()
 		rt := kmsg.NewCreateTopicsRequestTopic()
 		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = replicaTopic, 1, 3
@@ -158,7 +159,7 @@ func replicaState(qc *quorumCluster, via int32) (leader int32, isr []int32, err 
 // waitReplicaISR waits until broker via reports exactly the ISR want.
 func waitReplicaISR(t *testing.T, qc *quorumCluster, via int32, want ...int32) {
 	t.Helper()
-	eventually(t, replicaWait, fmt.Sprintf("ISR %v (as broker %d sees it)", want, via), func() error {
+	wait.For(t, replicaWait, fmt.Sprintf("ISR %v (as broker %d sees it)", want, via), func() error {
 		_, isr, err := replicaState(qc, via)
 		if err == nil && !slices.Equal(isr, want) {
 			err = fmt.Errorf("ISR %v", isr)
@@ -171,7 +172,7 @@ func waitReplicaISR(t *testing.T, qc *quorumCluster, via int32, want ...int32) {
 func waitLeader(t *testing.T, qc *quorumCluster, via int32, what string, ok func(int32) bool) int32 {
 	t.Helper()
 	var leader int32
-	eventually(t, replicaWait, what, func() (err error) {
+	wait.For(t, replicaWait, what, func() (err error) {
 		leader, _, err = replicaState(qc, via)
 		if err == nil && (leader < 0 || !ok(leader)) {
 			err = fmt.Errorf("leader %d", leader)
@@ -245,7 +246,7 @@ func (p *ackProducer) stop() map[int64]string {
 func (p *ackProducer) waitAcks(t *testing.T, n int, what string) {
 	t.Helper()
 	target := p.count() + n
-	eventually(t, replicaWait, fmt.Sprintf("%d acks (%s)", target, what), func() error {
+	wait.For(t, replicaWait, fmt.Sprintf("%d acks (%s)", target, what), func() error {
 		if got := p.count(); got < target {
 			return fmt.Errorf("%d acks", got)
 		}
@@ -299,7 +300,7 @@ func consumeReplica(t *testing.T, qc *quorumCluster, hw int64) (map[int64]string
 	defer cl.Close()
 	seen := map[int64]string{}
 	var dups []int64
-	eventually(t, replicaWait, fmt.Sprintf("consume offsets 0..%d", hw-1), func() error {
+	wait.For(t, replicaWait, fmt.Sprintf("consume offsets 0..%d", hw-1), func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
@@ -505,7 +506,7 @@ func TestE2EReplicaAcksAllSurvivesFailures(t *testing.T) {
 	}
 	restartChecked(t, qc, leader, newLeader)
 	waitReplicaISR(t, qc, newLeader, 4, 5, 6)
-	eventually(t, replicaWait, "--under-replicated-partitions to print nothing", func() error {
+	wait.For(t, replicaWait, "--under-replicated-partitions to print nothing", func() error {
 		if out := underReplicatedCmd(t, qc, newLeader); out != "" {
 			return fmt.Errorf("printed %q", out)
 		}
@@ -547,7 +548,7 @@ func TestE2EReplicaAcksAllSurvivesFailures(t *testing.T) {
 	}
 	t.Logf("paused follower %d left the ISR %v after SIGSTOP (by %s)", follower, time.Since(paused).Round(100*time.Millisecond), how)
 	p.waitAcks(t, 30, fmt.Sprintf("follower %d paused", follower))
-	eventually(t, replicaWait, "a pause past replica.lag.time.max.ms", func() error {
+	wait.For(t, replicaWait, "a pause past replica.lag.time.max.ms", func() error {
 		if d := time.Since(paused); d <= replicaLag {
 			return fmt.Errorf("paused for %v", d)
 		}
@@ -562,7 +563,7 @@ func TestE2EReplicaAcksAllSurvivesFailures(t *testing.T) {
 	leader = waitLeader(t, qc, via, "the final leader", otherThan())
 	waitReplicaISR(t, qc, leader, 4, 5, 6)
 	var hw int64
-	eventually(t, replicaWait, "the high watermark", func() (err error) {
+	wait.For(t, replicaWait, "the high watermark", func() (err error) {
 		hw, err = highWatermark(qc, leader)
 		return err
 	})
@@ -573,7 +574,7 @@ func TestE2EReplicaAcksAllSurvivesFailures(t *testing.T) {
 	if problems := ackCheck(acked, read, hw); len(problems) > 0 {
 		t.Fatalf("consumer read-back: %s", strings.Join(problems, "\n"))
 	}
-	eventually(t, replicaWait, fmt.Sprintf("the group consumer to receive offsets 0..%d", hw-1), func() error {
+	wait.For(t, replicaWait, fmt.Sprintf("the group consumer to receive offsets 0..%d", hw-1), func() error {
 		if n := w.missing(hw); n > 0 {
 			return fmt.Errorf("%d offsets not received", n)
 		}
@@ -627,7 +628,7 @@ func TestE2EReplicaUncleanLossDetected(t *testing.T) {
 	signal(t, qc.brokers[f], syscall.SIGCONT)
 	waitLeader(t, qc, f, fmt.Sprintf("unclean election of broker %d", f), func(id int32) bool { return id == f })
 	var hw int64
-	eventually(t, replicaWait, "the high watermark", func() (err error) {
+	wait.For(t, replicaWait, "the high watermark", func() (err error) {
 		hw, err = highWatermark(qc, f)
 		return err
 	})

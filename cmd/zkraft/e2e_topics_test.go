@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
 
@@ -66,7 +67,7 @@ func TestE2ETopicsQuorumNode(t *testing.T) {
 	fails("create topic wide: INVALID_REPLICATION_FACTOR", "--create", "--topic", "wide", "--replication-factor", "3")
 	fails("create topic bad!name: INVALID_TOPIC_EXCEPTION", "--create", "--topic", "bad!name")
 
-	eventually(t, 20*time.Second, "orders listed", func() error {
+	wait.For(t, 20*time.Second, "orders listed", func() error {
 		if out := ok("--list", "--exclude-internal"); !strings.Contains(out, "orders\n") {
 			return fmt.Errorf("list: %q", out)
 		}
@@ -111,7 +112,7 @@ func TestE2ETopicsQuorumNode(t *testing.T) {
 	fails("exactly one action", "--list", "--describe")
 
 	ok("--delete", "--topic", "orders")
-	eventually(t, 20*time.Second, "orders gone from the list", func() error {
+	wait.For(t, 20*time.Second, "orders gone from the list", func() error {
 		if out := ok("--list"); strings.Contains(out, "orders") {
 			return fmt.Errorf("list: %q", out)
 		}
@@ -133,7 +134,7 @@ func TestE2ETopicsZkModeRF3(t *testing.T) {
 	}
 	bs := "--bootstrap-server=" + nodes[0].addr + "," + nodes[1].addr
 	part := regexp.MustCompile(`^\tTopic: rf3\tPartition: \d\tLeader: [123]\tReplicas: ([123]),([123]),([123])\tIsr: (\S+)$`)
-	eventually(t, 30*time.Second, "rf3 created", func() error {
+	wait.For(t, 30*time.Second, "rf3 created", func() error {
 		out, errOut, code := runTopicsCmd(t, bs, "--create", "--topic", "rf3", "--partitions", "2",
 			"--replication-factor", "3", "--config", "min.insync.replicas=2", "--if-not-exists")
 		if code != 0 {
@@ -141,7 +142,7 @@ func TestE2ETopicsZkModeRF3(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, 30*time.Second, "rf3 described with full ISR", func() error {
+	wait.For(t, 30*time.Second, "rf3 described with full ISR", func() error {
 		out, errOut, code := runTopicsCmd(t, bs, "--describe", "--topic", "rf3")
 		if code != 0 {
 			return fmt.Errorf("exit %d: %s", code, errOut)

@@ -11,6 +11,7 @@ import (
 	gozk "github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk"
 )
 
@@ -83,7 +84,7 @@ func logHas(t *testing.T, n *node, what string, wants ...string) {
 // three brokers in its ISR, as ZooKeeper shows it.
 func waitFullISR(t *testing.T, raw *gozk.Conn, topic string, parts int32, what string) {
 	t.Helper()
-	eventually(t, replicaWait, what, func() error {
+	wait.For(t, replicaWait, what, func() error {
 		for p := int32(0); p < parts; p++ {
 			st, _, err := zkState(raw, topic, p)
 			if err != nil {
@@ -152,7 +153,7 @@ func TestE2EZkControlledShutdown(t *testing.T) {
 			continue
 		}
 		cl := qc.brokers[id].client(t)
-		eventually(t, replicaWait, fmt.Sprintf("broker %d's Metadata names leaders other than %d", id, victim), func() error {
+		wait.For(t, replicaWait, fmt.Sprintf("broker %d's Metadata names leaders other than %d", id, victim), func() error {
 			mctx, mcancel := context.WithTimeout(ctx, 3*time.Second)
 			defer mcancel()
 			_, parts, err := metadataOf(mctx, cl, csTopic)
@@ -178,7 +179,7 @@ func TestE2EZkControlledShutdown(t *testing.T) {
 	}
 	k := qc.brokers[st.Leader]
 	k.kill()
-	eventually(t, replicaWait, fmt.Sprintf("leadership of %s-0 off killed broker %d", csTopic, st.Leader), func() error {
+	wait.For(t, replicaWait, fmt.Sprintf("leadership of %s-0 off killed broker %d", csTopic, st.Leader), func() error {
 		now, _, err := zkState(raw, csTopic, 0)
 		if err == nil && now.Leader == st.Leader {
 			err = fmt.Errorf("still led by %d", now.Leader)
@@ -191,7 +192,7 @@ func TestE2EZkControlledShutdown(t *testing.T) {
 
 	total := p.count()
 	p.stop()
-	eventually(t, replicaWait, "group consumer caught up", func() error {
+	wait.For(t, replicaWait, "group consumer caught up", func() error {
 		if got := c.count(); got < total {
 			return fmt.Errorf("%d of %d acknowledged records received", got, total)
 		}

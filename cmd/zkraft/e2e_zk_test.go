@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
@@ -91,7 +92,7 @@ func TestE2EZkCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	eventually(t, 30*time.Second, "three brokers registered", func() error {
+	wait.For(t, 30*time.Second, "three brokers registered", func() error {
 		ids, _, err := raw.Children(zk.BrokerIDsPath)
 		if err != nil || len(ids) != 3 {
 			return fmt.Errorf("ids %v: %v", ids, err)
@@ -150,7 +151,7 @@ func TestE2EZkCluster(t *testing.T) {
 	killed := time.Now()
 	nodes[c.BrokerID].kill()
 	var next int32
-	eventually(t, 30*time.Second, "new controller after kill -9", func() error {
+	wait.For(t, 30*time.Second, "new controller after kill -9", func() error {
 		data, _, err := raw.Get(zk.ControllerPath)
 		if err != nil {
 			return err
@@ -167,7 +168,7 @@ func TestE2EZkCluster(t *testing.T) {
 	})
 	t.Logf("controller %d killed; broker %d took over with epoch 2 after %s (session timeout 4s)", c.BrokerID, next, time.Since(killed))
 	// The new controller moved leadership of zk-rf3 off the dead broker.
-	eventually(t, 30*time.Second, "zk-rf3 leaders on live brokers", func() error {
+	wait.For(t, 30*time.Second, "zk-rf3 leaders on live brokers", func() error {
 		for p := int32(0); p < 6; p++ {
 			st, err := zk.DecodePartitionState([]byte(zkGet(t, raw, zk.PartitionStatePath("zk-rf3", p))))
 			if err != nil {
@@ -235,7 +236,7 @@ func startZkReplicaCluster(t *testing.T) (*zktest.Server, *gozk.Conn, *quorumClu
 		t.Fatal(err)
 	}
 	t.Cleanup(raw.Close)
-	eventually(t, replicaWait, "three brokers registered", func() error {
+	wait.For(t, replicaWait, "three brokers registered", func() error {
 		ids, _, err := raw.Children(zk.BrokerIDsPath)
 		if err != nil || len(ids) != 3 {
 			return fmt.Errorf("ids %v: %v", ids, err)
@@ -288,7 +289,7 @@ func TestE2EZkReplicaAcksAllSurvivesLeaderKill(t *testing.T) {
 	// ZooKeeper shows the same: the restarted broker back in the ISR (the
 	// controller never adds to an ISR: this was the leader's conditional
 	// setData, AlterPartition).
-	eventually(t, replicaWait, "state znode shows the full ISR", func() error {
+	wait.For(t, replicaWait, "state znode shows the full ISR", func() error {
 		st, _, err := zkState(raw, replicaTopic, 0)
 		if err == nil && (len(st.ISR) != 3 || st.Leader < 0) {
 			err = fmt.Errorf("state %+v", st)
@@ -299,7 +300,7 @@ func TestE2EZkReplicaAcksAllSurvivesLeaderKill(t *testing.T) {
 	acked := p.stop()
 
 	var hw int64
-	eventually(t, replicaWait, "the high watermark", func() (err error) {
+	wait.For(t, replicaWait, "the high watermark", func() (err error) {
 		if cur, _, err = replicaState(qc, via); err != nil {
 			return err
 		}
@@ -382,7 +383,7 @@ func TestE2EZkZombieControllerWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(raw.Close)
-	eventually(t, replicaWait, "three brokers registered", func() error {
+	wait.For(t, replicaWait, "three brokers registered", func() error {
 		ids, _, err := raw.Children(zk.BrokerIDsPath)
 		if err != nil || len(ids) != 3 {
 			return fmt.Errorf("ids %v: %v", ids, err)
@@ -411,7 +412,7 @@ func TestE2EZkZombieControllerWritesNothing(t *testing.T) {
 
 	// A new controller, epoch+1, which moves everything off the zombie.
 	var next int32
-	eventually(t, replicaWait, "a new controller with epoch+1", func() error {
+	wait.For(t, replicaWait, "a new controller with epoch+1", func() error {
 		data, _, err := raw.Get(zk.ControllerPath)
 		if err != nil {
 			return err
@@ -426,7 +427,7 @@ func TestE2EZkZombieControllerWritesNothing(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, replicaWait, "partitions moved off the paused controller", func() error {
+	wait.For(t, replicaWait, "partitions moved off the paused controller", func() error {
 		for p := int32(0); p < parts; p++ {
 			st, _, err := zkState(raw, topic, p)
 			if err != nil {
@@ -451,7 +452,7 @@ func TestE2EZkZombieControllerWritesNothing(t *testing.T) {
 	t.Logf("controller %d paused; broker %d took over with epoch %d", c.BrokerID, next, epoch+1)
 
 	signal(t, zombie, syscall.SIGCONT)
-	eventually(t, replicaWait, "the zombie resigned and registered again", func() error {
+	wait.For(t, replicaWait, "the zombie resigned and registered again", func() error {
 		log := readFile(t, zombie.logPath)
 		if !strings.Contains(log, "resigned as controller") || !strings.Contains(log, "re-registered broker") {
 			return errors.New("not yet in its log")
@@ -506,7 +507,7 @@ func TestE2EZkZombieControllerWritesNothing(t *testing.T) {
 
 	// The cluster keeps serving, through the former zombie too: it is back
 	// in every ISR, and records produced through it are read back.
-	eventually(t, replicaWait, fmt.Sprintf("broker %d back in every ISR", c.BrokerID), func() error {
+	wait.For(t, replicaWait, fmt.Sprintf("broker %d back in every ISR", c.BrokerID), func() error {
 		for p := int32(0); p < parts; p++ {
 			st, _, err := zkState(raw, topic, p)
 			if err != nil {
@@ -532,7 +533,7 @@ func TestE2EZkZombieControllerWritesNothing(t *testing.T) {
 	if len(got) != 30 {
 		t.Fatalf("consumed %d of 30 records", len(got))
 	}
-	eventually(t, replicaWait, "kcat lists three brokers", func() error {
+	wait.For(t, replicaWait, "kcat lists three brokers", func() error {
 		if md := runKcat(t, nil, "-b", zombie.addr, "-L"); !strings.Contains(md, "3 brokers:") {
 			return errors.New(md)
 		}
@@ -567,7 +568,7 @@ func TestE2EZkModeByOverridesAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(raw.Close)
-	eventually(t, 30*time.Second, "broker 1 in /kafka/brokers/ids", func() error {
+	wait.For(t, 30*time.Second, "broker 1 in /kafka/brokers/ids", func() error {
 		ok, _, err := raw.Exists("/kafka" + zk.BrokerPath(1))
 		if err != nil || !ok {
 			return fmt.Errorf("exists %v: %v", ok, err)

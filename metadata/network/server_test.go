@@ -18,6 +18,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
+
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 func TestMain(m *testing.M) {
@@ -217,17 +219,6 @@ func roundTrip(t *testing.T, addr string) {
 	}
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestKgoClient(t *testing.T) {
 	h := newFakeHandler()
 	_, addr := startServer(t, Config{}, h)
@@ -286,7 +277,7 @@ func TestPipelinedRequestsInOrder(t *testing.T) {
 	for i := int32(2); i <= 10; i++ {
 		c.send(kmsg.NewPtrMetadataRequest(), 12, i)
 	}
-	eventually(t, "first request in handler", func() bool { return h.entered.Load() == 1 })
+	wait.Until(t, 10*time.Second, "first request in handler", func() bool { return h.entered.Load() == 1 })
 
 	// Another connection is not held up by the blocked one.
 	roundTrip(t, addr)
@@ -459,7 +450,7 @@ func TestCloseCancelsInFlight(t *testing.T) {
 	c := dial(t, addr.String())
 	c.send(metadataFor("block"), 12, 1)
 	idle := dial(t, addr.String())
-	eventually(t, "handler entered", func() bool { return h.entered.Load() == 1 })
+	wait.Until(t, 10*time.Second, "handler entered", func() bool { return h.entered.Load() == 1 })
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
 
@@ -28,7 +29,7 @@ func TestElectionCreateFailover(t *testing.T) {
 		bs[id] = testBackend(t, s.Addr, id)
 	}
 	var ctrl int32
-	eventually(t, 20*time.Second, "one controller", func() error {
+	wait.For(t, 20*time.Second, "one controller", func() error {
 		id, err := controllerOf(t, raw)
 		if err != nil {
 			return err
@@ -51,7 +52,7 @@ func TestElectionCreateFailover(t *testing.T) {
 	}
 	for id, b := range bs {
 		b := b
-		eventually(t, 20*time.Second, fmt.Sprintf("broker %d sees orders", id), func() error {
+		wait.For(t, 20*time.Second, fmt.Sprintf("broker %d sees orders", id), func() error {
 			tp, ok := b.Image().Topic("orders")
 			if !ok || tp.NumPartitions() != 6 {
 				return fmt.Errorf("topic %v", tp)
@@ -65,7 +66,7 @@ func TestElectionCreateFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	survivor := bs[other]
-	eventually(t, 20*time.Second, "new controller", func() error {
+	wait.For(t, 20*time.Second, "new controller", func() error {
 		id, err := controllerOf(t, raw)
 		if err != nil {
 			return err
@@ -138,7 +139,7 @@ func TestBouncedBrokerLosesLeadership(t *testing.T) {
 		&gozk.CreateRequest{Path: path, Data: data, Acl: gozk.WorldACL(gozk.PermAll), Flags: gozk.FlagEphemeral}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, fmt.Sprintf("broker %d's leaderships moved after its bounce", x), func() error {
+	wait.For(t, 20*time.Second, fmt.Sprintf("broker %d's leaderships moved after its bounce", x), func() error {
 		for p, old := range before {
 			data, _, err := raw.Get(PartitionStatePath("b", p))
 			if err != nil {

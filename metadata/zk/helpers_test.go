@@ -10,22 +10,9 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
-
-// eventually polls cond until it returns nil or the timeout passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s: not true after %s: %v", what, timeout, err)
-}
 
 // testBackend starts a backend for broker id against addr and registers it.
 func testBackend(t testing.TB, addr string, id int32, opts ...func(*Config)) *Backend {
@@ -95,7 +82,7 @@ func epochOf(t testing.TB, c *gozk.Conn) int32 {
 func waitController(t testing.TB, raw *gozk.Conn, bs map[int32]*Backend) int32 {
 	t.Helper()
 	var ctrl int32
-	eventually(t, 20*time.Second, "a controller", func() error {
+	wait.For(t, 20*time.Second, "a controller", func() error {
 		id, err := controllerOf(t, raw)
 		if err == nil && (bs[id] == nil || !bs[id].IsController()) {
 			err = fmt.Errorf("/controller names %d, which does not know it yet", id)

@@ -12,6 +12,7 @@ import (
 	gozk "github.com/go-zookeeper/zk"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
 
@@ -432,7 +433,7 @@ func TestLoadTreeSecurityRealZooKeeper(t *testing.T) {
 
 	// A ZooKeeper-mode broker follows changes through the notifications.
 	b := testBackend(t, s.Addr, 1, func(c *Config) { c.Chroot = "/kafka" })
-	eventually(t, 20*time.Second, "acls in the broker image", func() error {
+	wait.For(t, 20*time.Second, "acls in the broker image", func() error {
 		if n := b.Image().AclCount(); n != 4 {
 			return fmt.Errorf("%d acls", n)
 		}
@@ -448,7 +449,7 @@ func TestLoadTreeSecurityRealZooKeeper(t *testing.T) {
 	if _, err := raw.Create("/kafka/config/changes/config_change_", EncodeConfigChange(ConfigUsers, "alice"), gozk.FlagSequence, gozk.WorldACL(gozk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "the new acl and alice's removed SCRAM-SHA-256", func() error {
+	wait.For(t, 20*time.Second, "the new acl and alice's removed SCRAM-SHA-256", func() error {
 		img := b.Image()
 		if n := img.AclCount(); n != 5 {
 			return fmt.Errorf("%d acls", n)

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
 
@@ -50,7 +51,7 @@ func TestControlledShutdown(t *testing.T) {
 		}
 		return st
 	}
-	eventually(t, 20*time.Second, "full ISRs", func() error {
+	wait.For(t, 20*time.Second, "full ISRs", func() error {
 		for p := int32(0); p < 4; p++ {
 			if st := state("cs", p); len(st.ISR) != 2 {
 				return fmt.Errorf("cs-%d: %+v", p, st)

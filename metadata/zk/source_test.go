@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
 
@@ -90,7 +91,7 @@ func TestSourceRegisterWaitsForPredecessor(t *testing.T) {
 	if errs := other.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "before", NumPartitions: 1, ReplicationFactor: 2}}, false); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
-	eventually(t, 20*time.Second, "topic before in the source's image", func() error {
+	wait.For(t, 20*time.Second, "topic before in the source's image", func() error {
 		if _, ok := src.Image().Topic("before"); !ok {
 			return errors.New("not yet")
 		}
@@ -127,7 +128,7 @@ func TestSourceRegisterWaitsForPredecessor(t *testing.T) {
 	}
 
 	// Later images arrive as deltas on the previous one.
-	eventually(t, 20*time.Second, "broker 2 sees the new registration", func() error {
+	wait.For(t, 20*time.Second, "broker 2 sees the new registration", func() error {
 		if b, ok := other.Image().Broker(1); !ok || b.Epoch != epoch {
 			return fmt.Errorf("broker 1 in broker 2's image: %+v", b)
 		}
@@ -136,7 +137,7 @@ func TestSourceRegisterWaitsForPredecessor(t *testing.T) {
 	if errs := other.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "after", NumPartitions: 1, ReplicationFactor: 2}}, false); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
-	eventually(t, 20*time.Second, "topic after published", func() error {
+	wait.For(t, 20*time.Second, "topic after published", func() error {
 		if _, ok := rec.last().Topic("after"); !ok {
 			return errors.New("not yet")
 		}
@@ -165,7 +166,7 @@ func TestSourceShutdownMovesLeadership(t *testing.T) {
 	if err := src.Start(ctx, &recorder{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "broker 1 is controller", func() error {
+	wait.For(t, 20*time.Second, "broker 1 is controller", func() error {
 		if !src.Backend().IsController() {
 			return errors.New("not yet")
 		}
@@ -176,7 +177,7 @@ func TestSourceShutdownMovesLeadership(t *testing.T) {
 		Assignments: map[int32][]int32{0: {1, 2}, 1: {2, 1}}}}, false); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
-	eventually(t, 20*time.Second, "broker 1 leads cs-0", func() error {
+	wait.For(t, 20*time.Second, "broker 1 leads cs-0", func() error {
 		if got := metadata.LeadsReplicated(src.Image(), 1); !slices.Equal(got, []metadata.TopicPartition{{Topic: "cs", Partition: 0}}) {
 			return fmt.Errorf("broker 1 leads %v", got)
 		}

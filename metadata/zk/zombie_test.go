@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
 
@@ -29,7 +30,7 @@ func TestZombieControllerIsFenced(t *testing.T) {
 	proxy := zktest.NewProxy(t, s)
 	short := func(c *Config) { c.SessionTimeout = time.Second }
 	zombie := testBackend(t, proxy.Addr, 1, short)
-	eventually(t, 20*time.Second, "broker 1 controller", func() error {
+	wait.For(t, 20*time.Second, "broker 1 controller", func() error {
 		if !zombie.IsController() {
 			return errors.New("not yet")
 		}
@@ -48,7 +49,7 @@ func TestZombieControllerIsFenced(t *testing.T) {
 	}
 
 	proxy.Pause()
-	eventually(t, 30*time.Second, "broker 2 elected with epoch 2", func() error {
+	wait.For(t, 30*time.Second, "broker 2 elected with epoch 2", func() error {
 		id, err := controllerOf(t, raw)
 		if err != nil || id != 2 || epochOf(t, raw) != 2 || !other.IsController() {
 			return fmt.Errorf("controller %d, err %v", id, err)
@@ -56,7 +57,7 @@ func TestZombieControllerIsFenced(t *testing.T) {
 		return nil
 	})
 	proxy.Resume()
-	eventually(t, 30*time.Second, "zombie reconnected", func() error {
+	wait.For(t, 30*time.Second, "zombie reconnected", func() error {
 		if zombie.conn.State().String() != "StateHasSession" {
 			return errors.New(zombie.conn.State().String())
 		}
@@ -91,7 +92,7 @@ func TestZombieControllerIsFenced(t *testing.T) {
 		t.Fatalf("state written by the zombie: %+v", st)
 	}
 	// The zombie resigned and registered again on its new session.
-	eventually(t, 30*time.Second, "zombie resigned and re-registered", func() error {
+	wait.For(t, 30*time.Second, "zombie resigned and re-registered", func() error {
 		if zombie.IsController() {
 			return errors.New("still thinks it is controller")
 		}

@@ -113,12 +113,6 @@ func isErr(got, want error) bool {
 	return gok && wok && gc == wc
 }
 
-// eventually polls cond for up to 30 s (metadata/wait).
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	wait.For(t, 30*time.Second, what, cond)
-}
-
 func ctxFor(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -161,7 +155,7 @@ func testStart(t *testing.T, newSource Factory) {
 	}
 	// The controller unfenced the broker before Start returned; the record
 	// saying so may reach the broker's image a moment later.
-	eventually(t, "broker unfenced in the published image", func() error {
+	wait.For(t, 30*time.Second, "broker unfenced in the published image", func() error {
 		if b, _ := rec.Latest().Broker(BrokerID); b.Fenced {
 			return fmt.Errorf("fenced: %+v", b)
 		}
@@ -179,7 +173,7 @@ func testStart(t *testing.T, newSource Factory) {
 func waitTopic(t *testing.T, rec *Recorder, topic string, present bool) *metadata.TopicImage {
 	t.Helper()
 	var tp *metadata.TopicImage
-	eventually(t, fmt.Sprintf("topic %s present=%v in the published image", topic, present), func() error {
+	wait.For(t, 30*time.Second, fmt.Sprintf("topic %s present=%v in the published image", topic, present), func() error {
 		img := rec.Latest()
 		var ok bool
 		tp, ok = img.Topic(topic)
@@ -252,7 +246,7 @@ func testProducerIDs(t *testing.T, newSource Factory) {
 	if err != nil || count2 != count || second != first+count {
 		t.Fatalf("second block %d+%d after %d+%d: %v", second, count2, first, count, err)
 	}
-	eventually(t, "published image past both blocks", func() error {
+	wait.For(t, 30*time.Second, "published image past both blocks", func() error {
 		if n := rec.Latest().NextProducerID(); n < second+count2 {
 			return fmt.Errorf("next producer id %d, want >= %d", n, second+count2)
 		}

@@ -14,10 +14,11 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/quorum"
+	"github.com/zkraft/zkraft/quorum/quorumtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -37,18 +38,6 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
-}
-
-// eventually polls cond until it holds or a generous deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func testCtx(t testing.TB) context.Context {
@@ -73,17 +62,8 @@ func seqUuids() func() metadata.Uuid {
 }
 
 func nodeConfig(dir string) quorum.Config {
-	cfg := quorum.DefaultConfig()
-	cfg.Dir = dir
-	cfg.BindAddr = "127.0.0.1:0"
-	cfg.Voters = map[int32]string{1: "127.0.0.1:0"}
+	cfg := quorumtest.Voter(dir, 1)
 	cfg.ClusterID = clusterID
-	cfg.HeartbeatTimeout = 100 * time.Millisecond
-	cfg.ElectionTimeout = 100 * time.Millisecond
-	cfg.LeaderLeaseTimeout = 50 * time.Millisecond
-	cfg.CommitTimeout = 5 * time.Millisecond
-	cfg.SnapshotInterval = time.Hour
-	cfg.SnapshotThreshold = 1 << 20
 	cfg.Controller.NewUuid = seqUuids()
 	return cfg
 }
@@ -95,18 +75,8 @@ func nodeConfig(dir string) quorum.Config {
 func startNode(t *testing.T, cfg quorum.Config) *quorum.Node {
 	t.Helper()
 	ctx := testCtx(t)
-	n, err := quorum.New(cfg, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	if _, err := n.WaitLeader(ctx); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "leader NoOpRecord in raft.db", func() bool {
+	n := quorumtest.Start(t, "quorum", cfg)
+	wait.Until(t, 30*time.Second, "leader NoOpRecord in raft.db", func() bool {
 		l, err := Open(ctx, cfg.Dir, OpenOptions{LockTimeout: 10 * time.Millisecond})
 		if err != nil || l.Err != nil {
 			return false

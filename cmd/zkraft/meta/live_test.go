@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/quorum"
 )
 
@@ -315,7 +316,7 @@ func TestLiveThreeVoters(t *testing.T) {
 	}
 	onLeader := func(what string, op func(n *quorum.Node) error) {
 		var err error
-		eventually(t, what, func() bool {
+		wait.Until(t, 30*time.Second, what, func() bool {
 			i, ok := current()
 			if !ok {
 				return false

@@ -11,6 +11,7 @@ import (
 	gozk "github.com/go-zookeeper/zk"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 	zkmeta "github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
@@ -72,7 +73,7 @@ func fixtureInZooKeeper(t *testing.T) (fixture, *zktest.Server, *gozk.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(conn.Close)
-	eventually(t, "zookeeper session", func() bool { return conn.State() == gozk.StateHasSession })
+	wait.Until(t, 30*time.Second, "zookeeper session", func() bool { return conn.State() == gozk.StateHasSession })
 	writeImageToZk(t, conn, st.Image)
 	return f, srv, conn
 }
