@@ -64,7 +64,7 @@ var _ group.Log = offsetsLog{}
 func (o offsetsLog) Append(ctx context.Context, partition int32, batch []byte) error {
 	reg, l, err := o.b.partitionFor(o.b.img.Load(), group.OffsetsTopic, partition)
 	if err != nil {
-		return fmt.Errorf("%w: %v", group.ErrNotCoordinator, err)
+		return fmt.Errorf("%w: %w", group.ErrNotCoordinator, err)
 	}
 	res, err := l.Append(batch, reg.LeaderEpoch)
 	if err != nil {
@@ -156,7 +156,7 @@ func (b *Broker) createOffsetsTopic(ctx context.Context, img *metadata.Image) er
 	errs := b.ctrl.CreateTopics(ctx, []metadata.CreateTopicSpec{spec}, false)
 	if len(errs) > 0 && errs[0] != nil && !errors.Is(errs[0], metadata.ErrTopicExists) && errorCode(errs[0]) != errorCode(metadata.ErrTopicExists) {
 		b.logger.Warn("create offsets topic failed", zap.Error(errs[0]))
-		return fmt.Errorf("%w: create %s: %v", group.ErrCoordinatorUnavailable, group.OffsetsTopic, errs[0])
+		return fmt.Errorf("%w: create %s: %w", group.ErrCoordinatorUnavailable, group.OffsetsTopic, errs[0])
 	}
 	b.logger.Info("created offsets topic", zap.Int32("partitions", spec.NumPartitions), zap.Int16("replication_factor", rf))
 	return nil

@@ -314,7 +314,7 @@ func (d *Driver) preMigration(ctx context.Context, img *metadata.Image) error {
 	d.setState(WaitForBrokers)
 	ids, _, err := d.conn.Children(d.s.abs(zk.BrokerIDsPath))
 	if err != nil {
-		return fmt.Errorf("%w: list %s: %v", ErrZooKeeper, zk.BrokerIDsPath, err)
+		return fmt.Errorf("%w: list %s: %w", ErrZooKeeper, zk.BrokerIDsPath, err)
 	}
 	expected := map[int32]bool{}
 	for _, c := range ids {

@@ -109,7 +109,7 @@ func (s *session) export(ctx context.Context, cfg Config, img *metadata.Image, k
 		}
 	}
 	if ok, _, err := s.conn.Exists(s.abs(FinalizedPath)); err != nil {
-		return nil, res, fmt.Errorf("%w: read %s: %v", ErrZooKeeper, FinalizedPath, err)
+		return nil, res, fmt.Errorf("%w: read %s: %w", ErrZooKeeper, FinalizedPath, err)
 	} else if ok {
 		ops = append(ops, zk.Op{Kind: zk.OpDelete, Path: FinalizedPath, Version: -1, Tolerant: true})
 	}
@@ -137,11 +137,11 @@ func (s *session) ensureClusterID(id string) error {
 		return nil
 	}
 	if !errors.Is(err, gozk.ErrNodeExists) {
-		return fmt.Errorf("%w: create %s: %v", ErrZooKeeper, zk.ClusterIDPath, err)
+		return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, zk.ClusterIDPath, err)
 	}
 	data, _, err := s.conn.Get(s.abs(zk.ClusterIDPath))
 	if err != nil {
-		return fmt.Errorf("%w: read %s: %v", ErrZooKeeper, zk.ClusterIDPath, err)
+		return fmt.Errorf("%w: read %s: %w", ErrZooKeeper, zk.ClusterIDPath, err)
 	}
 	have, err := zk.DecodeClusterID(data)
 	if err != nil {

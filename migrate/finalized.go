@@ -56,7 +56,7 @@ func Finalized(conn *gozk.Conn, chroot string) (*FinalizedZNode, error) {
 	case errors.Is(err, gozk.ErrNoNode):
 		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("%w: read %s: %v", ErrZooKeeper, FinalizedPath, err)
+		return nil, fmt.Errorf("%w: read %s: %w", ErrZooKeeper, FinalizedPath, err)
 	}
 	f, err := decodeFinalized(data)
 	if err != nil {
@@ -77,7 +77,7 @@ func finalizedOp(nodeID int32, offset int64, now time.Time) zk.Op {
 func (s *session) markFinalized(nodeID int32, now time.Time) error {
 	op := finalizedOp(nodeID, -1, now)
 	if _, err := s.conn.Create(s.abs(op.Path), op.Data, 0, s.acl); err != nil && !errors.Is(err, gozk.ErrNodeExists) {
-		return fmt.Errorf("%w: create %s: %v", ErrZooKeeper, FinalizedPath, err)
+		return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, FinalizedPath, err)
 	}
 	return nil
 }

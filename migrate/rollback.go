@@ -46,7 +46,7 @@ func Rollback(ctx context.Context, conn *gozk.Conn, chroot string, loadConcurren
 	var res RollbackResult
 	tree, err := zk.LoadTree(conn, chroot, max(loadConcurrency, 1))
 	if err != nil {
-		return res, fmt.Errorf("%w: read the partition states: %v", ErrZooKeeper, err)
+		return res, fmt.Errorf("%w: read the partition states: %w", ErrZooKeeper, err)
 	}
 	for _, t := range tree.Topics {
 		for _, st := range t.States {
@@ -73,7 +73,7 @@ func Rollback(ctx context.Context, conn *gozk.Conn, chroot string, loadConcurren
 		case errors.Is(err, gozk.ErrNoNode):
 			stat = nil
 		default:
-			return res, fmt.Errorf("%w: read %s: %v", ErrZooKeeper, zk.ControllerPath, err)
+			return res, fmt.Errorf("%w: read %s: %w", ErrZooKeeper, zk.ControllerPath, err)
 		}
 		if stat != nil {
 			ops = append(ops, &gozk.DeleteRequest{Path: s.abs(zk.ControllerPath), Version: stat.Version})
@@ -109,7 +109,7 @@ func Rollback(ctx context.Context, conn *gozk.Conn, chroot string, loadConcurren
 			if errors.Is(err, gozk.ErrBadVersion) || errors.Is(err, gozk.ErrNoNode) {
 				continue // changed under us: read again
 			}
-			return res, fmt.Errorf("%w: rollback multi: %v", ErrZooKeeper, err)
+			return res, fmt.Errorf("%w: rollback multi: %w", ErrZooKeeper, err)
 		}
 		_ = conn.Delete(s.abs(FinalizeRequestPath), -1)
 		return res, nil
@@ -123,7 +123,7 @@ func Rollback(ctx context.Context, conn *gozk.Conn, chroot string, loadConcurren
 func RequestFinalize(conn *gozk.Conn, chroot string) error {
 	s := newSession(conn, chroot)
 	if _, err := conn.Create(s.abs(FinalizeRequestPath), nil, 0, s.acl); err != nil && !errors.Is(err, gozk.ErrNodeExists) {
-		return fmt.Errorf("%w: create %s: %v", ErrZooKeeper, FinalizeRequestPath, err)
+		return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, FinalizeRequestPath, err)
 	}
 	return nil
 }
@@ -132,7 +132,7 @@ func RequestFinalize(conn *gozk.Conn, chroot string) error {
 func FinalizePending(conn *gozk.Conn, chroot string) (bool, error) {
 	ok, _, err := conn.Exists(chroot + FinalizeRequestPath)
 	if err != nil {
-		return false, fmt.Errorf("%w: read %s: %v", ErrZooKeeper, FinalizeRequestPath, err)
+		return false, fmt.Errorf("%w: read %s: %w", ErrZooKeeper, FinalizeRequestPath, err)
 	}
 	return ok, nil
 }

@@ -35,7 +35,7 @@ func ReadZkStatus(conn *gozk.Conn, chroot string) (ZkStatus, error) {
 		}
 		st.Controller = &c
 	case !errors.Is(err, gozk.ErrNoNode):
-		return st, fmt.Errorf("%w: read %s: %v", ErrZooKeeper, zk.ControllerPath, err)
+		return st, fmt.Errorf("%w: read %s: %w", ErrZooKeeper, zk.ControllerPath, err)
 	}
 	data, _, err = conn.Get(s.abs(zk.ControllerEpochPath))
 	switch {
@@ -44,7 +44,7 @@ func ReadZkStatus(conn *gozk.Conn, chroot string) (ZkStatus, error) {
 			return st, err
 		}
 	case !errors.Is(err, gozk.ErrNoNode):
-		return st, fmt.Errorf("%w: read %s: %v", ErrZooKeeper, zk.ControllerEpochPath, err)
+		return st, fmt.Errorf("%w: read %s: %w", ErrZooKeeper, zk.ControllerEpochPath, err)
 	}
 	m, _, ok, err := s.readMigration()
 	if err != nil {
@@ -55,7 +55,7 @@ func ReadZkStatus(conn *gozk.Conn, chroot string) (ZkStatus, error) {
 	}
 	ids, _, err := conn.Children(s.abs(zk.BrokerIDsPath))
 	if err != nil && !errors.Is(err, gozk.ErrNoNode) {
-		return st, fmt.Errorf("%w: list %s: %v", ErrZooKeeper, zk.BrokerIDsPath, err)
+		return st, fmt.Errorf("%w: list %s: %w", ErrZooKeeper, zk.BrokerIDsPath, err)
 	}
 	for _, c := range ids {
 		if id, err := strconv.ParseInt(c, 10, 32); err == nil {

@@ -31,7 +31,7 @@ func connect(ctx context.Context, servers []string, sessionTimeout, connectTimeo
 	}
 	conn, events, err := gozk.Connect(servers, sessionTimeout, gozk.WithLogger(zk.ClientLogger(logger)))
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: connect %v: %v", ErrZooKeeper, servers, err)
+		return nil, nil, fmt.Errorf("%w: connect %v: %w", ErrZooKeeper, servers, err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
@@ -39,7 +39,7 @@ func connect(ctx context.Context, servers []string, sessionTimeout, connectTimeo
 		select {
 		case <-wctx.Done():
 			zk.CloseWait(conn, events, connectTimeout)
-			return nil, nil, fmt.Errorf("%w: no session with %v within %v: %v", ErrZooKeeper, servers, connectTimeout, wctx.Err())
+			return nil, nil, fmt.Errorf("%w: no session with %v within %v: %w", ErrZooKeeper, servers, connectTimeout, wctx.Err())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -65,7 +65,7 @@ func (s *session) createPath(p string) error {
 	for _, part := range strings.Split(strings.TrimPrefix(s.abs(p), "/"), "/") {
 		cur += "/" + part
 		if _, err := s.conn.Create(cur, nil, 0, s.acl); err != nil && !errors.Is(err, gozk.ErrNodeExists) {
-			return fmt.Errorf("%w: create %s: %v", ErrZooKeeper, cur, err)
+			return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, cur, err)
 		}
 	}
 	return nil
@@ -81,7 +81,7 @@ func (s *session) createTopLevelPaths() error {
 	}
 	empty := zk.EncodeMigration(zk.MigrationZNode{KRaftControllerID: -1, KRaftControllerEpoch: -1, KRaftMetadataOffset: -1, KRaftMetadataEpoch: -1})
 	if _, err := s.conn.Create(s.abs(zk.MigrationPath), empty, 0, s.acl); err != nil && !errors.Is(err, gozk.ErrNodeExists) {
-		return fmt.Errorf("%w: create %s: %v", ErrZooKeeper, zk.MigrationPath, err)
+		return fmt.Errorf("%w: create %s: %w", ErrZooKeeper, zk.MigrationPath, err)
 	}
 	return nil
 }
@@ -93,7 +93,7 @@ func (s *session) readMigration() (zk.MigrationZNode, int32, bool, error) {
 		return zk.MigrationZNode{}, 0, false, nil
 	}
 	if err != nil {
-		return zk.MigrationZNode{}, 0, false, fmt.Errorf("%w: read %s: %v", ErrZooKeeper, zk.MigrationPath, err)
+		return zk.MigrationZNode{}, 0, false, fmt.Errorf("%w: read %s: %w", ErrZooKeeper, zk.MigrationPath, err)
 	}
 	m, err := zk.DecodeMigration(data)
 	return m, stat.Version, true, err
@@ -108,10 +108,10 @@ func (s *session) readControllerEpoch() (epoch, version int32, err error) {
 			return e, stat.Version, derr
 		}
 		if !errors.Is(err, gozk.ErrNoNode) {
-			return 0, 0, fmt.Errorf("%w: read %s: %v", ErrZooKeeper, zk.ControllerEpochPath, err)
+			return 0, 0, fmt.Errorf("%w: read %s: %w", ErrZooKeeper, zk.ControllerEpochPath, err)
 		}
 		if _, err := s.conn.Create(s.abs(zk.ControllerEpochPath), zk.EncodeControllerEpoch(0), 0, s.acl); err != nil && !errors.Is(err, gozk.ErrNodeExists) {
-			return 0, 0, fmt.Errorf("%w: create %s: %v", ErrZooKeeper, zk.ControllerEpochPath, err)
+			return 0, 0, fmt.Errorf("%w: create %s: %w", ErrZooKeeper, zk.ControllerEpochPath, err)
 		}
 	}
 	return 0, 0, fmt.Errorf("%s keeps changing: %w", zk.ControllerEpochPath, ErrControllerMoved)
@@ -122,7 +122,7 @@ func (s *session) readControllerEpoch() (epoch, version int32, err error) {
 func (s *session) pendingDeletions() (map[string]bool, error) {
 	names, _, err := s.conn.Children(s.abs(zk.DeleteTopicsPath))
 	if err != nil && !errors.Is(err, gozk.ErrNoNode) {
-		return nil, fmt.Errorf("%w: list %s: %v", ErrZooKeeper, zk.DeleteTopicsPath, err)
+		return nil, fmt.Errorf("%w: list %s: %w", ErrZooKeeper, zk.DeleteTopicsPath, err)
 	}
 	out := make(map[string]bool, len(names))
 	for _, n := range names {
@@ -161,7 +161,7 @@ func (s *session) takeover(nodeID int32, kraftEpoch int32, now time.Time) (*fenc
 			}
 			ops = append(ops, &gozk.DeleteRequest{Path: s.abs(zk.ControllerPath), Version: stat.Version})
 		case !errors.Is(err, gozk.ErrNoNode):
-			return nil, fmt.Errorf("%w: read %s: %v", ErrZooKeeper, zk.ControllerPath, err)
+			return nil, fmt.Errorf("%w: read %s: %w", ErrZooKeeper, zk.ControllerPath, err)
 		}
 		epoch, ver, err := s.readControllerEpoch()
 		if err != nil {
@@ -175,7 +175,7 @@ func (s *session) takeover(nodeID int32, kraftEpoch int32, now time.Time) (*fenc
 			if errors.Is(err, gozk.ErrBadVersion) || errors.Is(err, gozk.ErrNoNode) || errors.Is(err, gozk.ErrNodeExists) {
 				continue // raced with a ZooKeeper election or another controller: read again
 			}
-			return nil, fmt.Errorf("%w: take over %s: %v", ErrZooKeeper, zk.ControllerPath, err)
+			return nil, fmt.Errorf("%w: take over %s: %w", ErrZooKeeper, zk.ControllerPath, err)
 		}
 		f := &fence{zkEpoch: epoch + 1, epochVersion: res[0].Stat.Version, kraftEpoch: kraftEpoch}
 		m, _, ok, err := s.readMigration()
@@ -194,7 +194,7 @@ func (s *session) takeover(nodeID int32, kraftEpoch int32, now time.Time) (*fenc
 			st, err = s.conn.Set(s.abs(zk.MigrationPath), zk.EncodeMigration(m), -1)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: write %s: %v", ErrZooKeeper, zk.MigrationPath, err)
+			return nil, fmt.Errorf("%w: write %s: %w", ErrZooKeeper, zk.MigrationPath, err)
 		}
 		f.migrationVersion, f.migration = st.Version, m
 		return f, nil
@@ -226,7 +226,7 @@ func loadTree(ctx context.Context, conn *gozk.Conn, cfg Config, logger *zap.Logg
 	}
 	tree, err := zk.LoadTreeFrom(conn, conns, cfg.Chroot, cfg.LoadConcurrency)
 	if err != nil {
-		return nil, fmt.Errorf("%w: load the tree: %v", ErrZooKeeper, err)
+		return nil, fmt.Errorf("%w: load the tree: %w", ErrZooKeeper, err)
 	}
 	return tree, nil
 }
@@ -285,7 +285,7 @@ func (s *session) writeFenced(f *fence, ops []zk.Op, offset int64, epoch int32, 
 		}
 		switch {
 		case len(res) == 0:
-			return fmt.Errorf("%w: dual-write of %d ops: %v", ErrZooKeeper, len(chunk), err)
+			return fmt.Errorf("%w: dual-write of %d ops: %w", ErrZooKeeper, len(chunk), err)
 		case bad == 0:
 			return fmt.Errorf("/controller_epoch is no longer at zkVersion %d: %w", f.epochVersion, ErrControllerMoved)
 		case bad == len(res)-1 || bad < 0 && errors.Is(err, gozk.ErrBadVersion) && len(chunk) == 0:
@@ -301,7 +301,7 @@ func (s *session) writeFenced(f *fence, ops []zk.Op, offset int64, epoch int32, 
 			if len(res) > 0 && failed(res[0].Error) {
 				return fmt.Errorf("/controller_epoch is no longer at zkVersion %d: %w", f.epochVersion, ErrControllerMoved)
 			}
-			return fmt.Errorf("/migration is no longer at zkVersion %d (%v): %w", f.migrationVersion, err, ErrControllerMoved)
+			return fmt.Errorf("/migration is no longer at zkVersion %d (%w): %w", f.migrationVersion, err, ErrControllerMoved)
 		}
 		f.migrationVersion, f.migration = res[1].Stat.Version, m
 		if len(ops) == 0 {
@@ -332,7 +332,7 @@ func (s *session) writeOne(check *gozk.CheckVersionRequest, op zk.Op) error {
 		case op.Kind == zk.OpSet && errors.Is(err, gozk.ErrNoNode):
 			op.Kind = zk.OpCreate
 		default:
-			return fmt.Errorf("%w: dual-write %s: %v", ErrZooKeeper, op, err)
+			return fmt.Errorf("%w: dual-write %s: %w", ErrZooKeeper, op, err)
 		}
 	}
 	return fmt.Errorf("%w: dual-write %s: keeps changing", ErrZooKeeper, op)

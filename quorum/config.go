@@ -184,7 +184,7 @@ func (c Config) Validate() error {
 		return bad("apply timeout", "%v must be > 0", c.ApplyTimeout)
 	}
 	if err := c.Controller.Validate(); err != nil {
-		return fmt.Errorf("%v: %w", err, ErrInvalidConfig)
+		return fmt.Errorf("%w: %w", err, ErrInvalidConfig)
 	}
 	return nil
 }
@@ -206,7 +206,7 @@ func ParseVoters(s string) (map[int32]string, error) {
 			return nil, fmt.Errorf("controller.quorum.voters: bad id %q: %w", idStr, ErrInvalidConfig)
 		}
 		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return nil, fmt.Errorf("controller.quorum.voters: voter %d address %q: %v: %w", id, addr, err, ErrInvalidConfig)
+			return nil, fmt.Errorf("controller.quorum.voters: voter %d address %q: %w: %w", id, addr, err, ErrInvalidConfig)
 		}
 		if _, dup := voters[int32(id)]; dup {
 			return nil, fmt.Errorf("controller.quorum.voters: voter %d named twice: %w", id, ErrInvalidConfig)

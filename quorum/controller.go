@@ -52,9 +52,9 @@ func mapRaftError(err error) error {
 	switch {
 	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
 		errors.Is(err, raft.ErrLeadershipTransferInProgress), errors.Is(err, raft.ErrNotVoter):
-		return fmt.Errorf("%w: %v", ErrNotController, err)
+		return fmt.Errorf("%w: %w", ErrNotController, err)
 	case errors.Is(err, raft.ErrRaftShutdown):
-		return fmt.Errorf("%w: %v", ErrClosed, err)
+		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	return fmt.Errorf("quorum: raft: %w", err)
 }

@@ -93,7 +93,7 @@ func decodeEntryBatches(b []byte) ([]entryBatch, error) {
 		b = b[12+n:]
 		var batch kmsg.RecordBatch
 		if err := batch.ReadFrom(raw); err != nil {
-			return out, fmt.Errorf("record batch: %v: %w", err, ErrCorruptEntry)
+			return out, fmt.Errorf("record batch: %w: %w", err, ErrCorruptEntry)
 		}
 		if batch.Magic != 2 || uint32(batch.CRC) != crc32.Checksum(raw[21:], crc32c) {
 			return out, fmt.Errorf("record batch at offset %d: bad magic or crc: %w", batch.FirstOffset, ErrCorruptEntry)
@@ -103,7 +103,7 @@ func decodeEntryBatches(b []byte) ([]entryBatch, error) {
 		}
 		var rec kmsg.Record
 		if err := rec.ReadFrom(batch.Records); err != nil {
-			return out, fmt.Errorf("record batch at offset %d: record: %v: %w", batch.FirstOffset, err, ErrCorruptEntry)
+			return out, fmt.Errorf("record batch at offset %d: record: %w: %w", batch.FirstOffset, err, ErrCorruptEntry)
 		}
 		out = append(out, entryBatch{Index: uint64(batch.FirstOffset), Term: uint64(batch.PartitionLeaderEpoch), Data: rec.Value})
 	}

@@ -197,7 +197,7 @@ func gossipAdvertise(adv string, bound net.Addr) (string, error) {
 	}
 	host, port, err := net.SplitHostPort(adv)
 	if err != nil {
-		return "", fmt.Errorf("quorum: gossip advertise address %q: %v: %w", adv, err, ErrInvalidConfig)
+		return "", fmt.Errorf("quorum: gossip advertise address %q: %w: %w", adv, err, ErrInvalidConfig)
 	}
 	if port == "0" {
 		_, port, _ = net.SplitHostPort(bound.String())
@@ -206,7 +206,7 @@ func gossipAdvertise(adv string, bound net.Addr) (string, error) {
 	if ip == nil {
 		ips, err := net.LookupIP(host)
 		if err != nil || len(ips) == 0 {
-			return "", fmt.Errorf("quorum: resolve gossip advertise host %q: %v: %w", host, err, ErrInvalidConfig)
+			return "", fmt.Errorf("quorum: resolve gossip advertise host %q: %w: %w", host, err, ErrInvalidConfig)
 		}
 		ip = ips[0]
 	}

@@ -84,7 +84,7 @@ var _ memberlist.Transport = (*gossipTransport)(nil)
 func newGossipTransport(ln net.Listener, advertise string, log *zap.Logger) (*gossipTransport, error) {
 	host, portStr, err := net.SplitHostPort(advertise)
 	if err != nil {
-		return nil, fmt.Errorf("quorum: gossip advertise address %q: %v: %w", advertise, err, ErrInvalidConfig)
+		return nil, fmt.Errorf("quorum: gossip advertise address %q: %w: %w", advertise, err, ErrInvalidConfig)
 	}
 	ip := net.ParseIP(host)
 	port, perr := net.LookupPort("tcp", portStr)
@@ -343,7 +343,7 @@ func readGossipPacketHeader(r io.Reader) (string, error) {
 		return "", fmt.Errorf("quorum: gossip packet header: %w", err)
 	}
 	if _, _, err := net.SplitHostPort(string(from)); err != nil {
-		return "", fmt.Errorf("quorum: gossip packet header: sender %q: %v: %w", from, err, ErrBadGossipFrame)
+		return "", fmt.Errorf("quorum: gossip packet header: sender %q: %w: %w", from, err, ErrBadGossipFrame)
 	}
 	return string(from), nil
 }

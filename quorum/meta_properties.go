@@ -45,7 +45,7 @@ func parseMetaProperties(b []byte) (metaProperties, error) {
 		props[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	if err := sc.Err(); err != nil {
-		return metaProperties{}, fmt.Errorf("scan: %v: %w", err, ErrMetaProperties)
+		return metaProperties{}, fmt.Errorf("scan: %w: %w", err, ErrMetaProperties)
 	}
 	if v := props["version"]; v != "1" {
 		return metaProperties{}, fmt.Errorf("version %q, want 1: %w", v, ErrMetaProperties)
@@ -55,7 +55,7 @@ func parseMetaProperties(b []byte) (metaProperties, error) {
 		return metaProperties{}, fmt.Errorf("no cluster.id: %w", ErrMetaProperties)
 	}
 	if _, err := metadata.ParseUuid(cid); err != nil {
-		return metaProperties{}, fmt.Errorf("cluster.id %q: %v: %w", cid, err, ErrMetaProperties)
+		return metaProperties{}, fmt.Errorf("cluster.id %q: %w: %w", cid, err, ErrMetaProperties)
 	}
 	nid, ok := props["node.id"]
 	if !ok {

@@ -200,7 +200,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	rc.TrailingLogs = n.cfg.TrailingLogs
 	rc.NotifyCh = n.notifyCh
 	if err := raft.ValidateConfig(rc); err != nil {
-		return fmt.Errorf("quorum: raft config: %v: %w", err, ErrInvalidConfig)
+		return fmt.Errorf("quorum: raft config: %w: %w", err, ErrInvalidConfig)
 	}
 
 	logs, err := raft.NewLogCache(512, store)

@@ -68,7 +68,7 @@ func ParseBootstrap(s string) ([]string, error) {
 			continue
 		}
 		if _, _, err := net.SplitHostPort(a); err != nil {
-			return nil, fmt.Errorf("bootstrap controller %q: %v: %w", a, err, ErrInvalidConfig)
+			return nil, fmt.Errorf("bootstrap controller %q: %w: %w", a, err, ErrInvalidConfig)
 		}
 		out = append(out, a)
 	}
@@ -85,7 +85,7 @@ func (c ObserverConfig) Validate() error {
 	}
 	for _, a := range c.Bootstrap {
 		if _, _, err := net.SplitHostPort(a); err != nil {
-			return fmt.Errorf("bootstrap controller %q: %v: %w", a, err, ErrInvalidConfig)
+			return fmt.Errorf("bootstrap controller %q: %w: %w", a, err, ErrInvalidConfig)
 		}
 	}
 	if c.RequestTimeout <= 0 {

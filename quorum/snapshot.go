@@ -89,7 +89,7 @@ func decodeSnapshot(b []byte) (snapshotHeader, []metadata.Record, error) {
 	h.ClusterID = string(rest[:n])
 	recs, err := metadata.DecodeBatch(rest[n:])
 	if err != nil {
-		return h, nil, fmt.Errorf("snapshot records at byte %d: %v: %w", len(b)-len(rest)+int(n)+skip, err, ErrCorruptSnapshot)
+		return h, nil, fmt.Errorf("snapshot records at byte %d: %w: %w", len(b)-len(rest)+int(n)+skip, err, ErrCorruptSnapshot)
 	}
 	return h, recs, nil
 }

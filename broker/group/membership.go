@@ -33,7 +33,7 @@ func (c *Coordinator) JoinGroup(ctx context.Context, cl Client, req *kmsg.JoinGr
 	}
 	g, err := c.lockGroup(req.Group, req.MemberID == "", false)
 	if errors.Is(err, ErrGroupNotFound) {
-		err = fmt.Errorf("%w: %v", ErrUnknownMemberID, err)
+		err = fmt.Errorf("%w: %w", ErrUnknownMemberID, err)
 	}
 	if err != nil {
 		return fail(err)
@@ -215,7 +215,7 @@ func (c *Coordinator) SyncGroup(ctx context.Context, req *kmsg.SyncGroupRequest)
 	fail := func(err error) *kmsg.SyncGroupResponse { return syncError(req.Version, err) }
 	g, err := c.lockGroup(req.Group, false, false)
 	if errors.Is(err, ErrGroupNotFound) {
-		err = fmt.Errorf("%w: %v", ErrUnknownMemberID, err)
+		err = fmt.Errorf("%w: %w", ErrUnknownMemberID, err)
 	}
 	if err != nil {
 		return fail(err)
@@ -349,7 +349,7 @@ func (c *Coordinator) Heartbeat(_ context.Context, req *kmsg.HeartbeatRequest) *
 	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
 	g, err := c.lockGroup(req.Group, false, false)
 	if errors.Is(err, ErrGroupNotFound) {
-		err = fmt.Errorf("%w: %v", ErrUnknownMemberID, err)
+		err = fmt.Errorf("%w: %w", ErrUnknownMemberID, err)
 	}
 	if err != nil {
 		resp.ErrorCode = errorCode(err)
@@ -384,7 +384,7 @@ func (c *Coordinator) LeaveGroup(_ context.Context, req *kmsg.LeaveGroupRequest)
 	}
 	g, err := c.lockGroup(req.Group, false, false)
 	if errors.Is(err, ErrGroupNotFound) {
-		err = fmt.Errorf("%w: %v", ErrUnknownMemberID, err)
+		err = fmt.Errorf("%w: %w", ErrUnknownMemberID, err)
 		if req.Version >= 3 {
 			for _, lm := range leaving {
 				rm := kmsg.NewLeaveGroupResponseMember()

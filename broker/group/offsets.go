@@ -42,7 +42,7 @@ func (c *Coordinator) OffsetCommit(_ context.Context, req *kmsg.OffsetCommitRequ
 	simple := req.Version == 0 || req.Generation < 0
 	g, err := c.lockGroup(req.Group, simple, true)
 	if errors.Is(err, ErrGroupNotFound) {
-		err = fmt.Errorf("%w: %v", ErrIllegalGeneration, err)
+		err = fmt.Errorf("%w: %w", ErrIllegalGeneration, err)
 	}
 	if err != nil {
 		setAll(errorCode(err))

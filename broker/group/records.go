@@ -70,13 +70,13 @@ func decodeRecord(key, value []byte) (entry, error) {
 	case 0, 1:
 		var k kmsg.OffsetCommitKey
 		if err := k.ReadFrom(key); err != nil {
-			return entry{}, fmt.Errorf("%w: offset commit key: %v", ErrCorruptRecord, err)
+			return entry{}, fmt.Errorf("%w: offset commit key: %w", ErrCorruptRecord, err)
 		}
 		e := entry{group: k.Group, isOffset: true, topic: k.Topic, partition: k.Partition}
 		if value != nil {
 			var v kmsg.OffsetCommitValue
 			if err := v.ReadFrom(value); err != nil {
-				return entry{}, fmt.Errorf("%w: offset commit value of %s/%s-%d: %v", ErrCorruptRecord, k.Group, k.Topic, k.Partition, err)
+				return entry{}, fmt.Errorf("%w: offset commit value of %s/%s-%d: %w", ErrCorruptRecord, k.Group, k.Topic, k.Partition, err)
 			}
 			le := v.LeaderEpoch
 			if v.Version < 3 {
@@ -88,13 +88,13 @@ func decodeRecord(key, value []byte) (entry, error) {
 	case groupKeyVersion:
 		var k kmsg.GroupMetadataKey
 		if err := k.ReadFrom(key); err != nil {
-			return entry{}, fmt.Errorf("%w: group metadata key: %v", ErrCorruptRecord, err)
+			return entry{}, fmt.Errorf("%w: group metadata key: %w", ErrCorruptRecord, err)
 		}
 		e := entry{group: k.Group}
 		if value != nil {
 			v := new(kmsg.GroupMetadataValue)
 			if err := v.ReadFrom(value); err != nil {
-				return entry{}, fmt.Errorf("%w: group metadata value of %s: %v", ErrCorruptRecord, k.Group, err)
+				return entry{}, fmt.Errorf("%w: group metadata value of %s: %w", ErrCorruptRecord, k.Group, err)
 			}
 			e.meta = v
 		}
@@ -151,7 +151,7 @@ func readBatches(b []byte, fn func(offset int64, key, value []byte) error) (next
 		}
 		var batch kmsg.RecordBatch
 		if err := batch.ReadFrom(b[:size]); err != nil {
-			return next, skipped, fmt.Errorf("%w: batch: %v", ErrCorruptRecord, err)
+			return next, skipped, fmt.Errorf("%w: batch: %w", ErrCorruptRecord, err)
 		}
 		b = b[size:]
 		next = batch.FirstOffset + int64(batch.LastOffsetDelta) + 1
@@ -167,7 +167,7 @@ func readBatches(b []byte, fn func(offset int64, key, value []byte) error) (next
 			}
 			var rec kmsg.Record
 			if err := rec.ReadFrom(raw[:n+int(l)]); err != nil {
-				return next, skipped, fmt.Errorf("%w: record %d of batch at %d: %v", ErrCorruptRecord, i, batch.FirstOffset, err)
+				return next, skipped, fmt.Errorf("%w: record %d of batch at %d: %w", ErrCorruptRecord, i, batch.FirstOffset, err)
 			}
 			raw = raw[n+int(l):]
 			if err := fn(batch.FirstOffset+int64(rec.OffsetDelta), rec.Key, rec.Value); err != nil {

@@ -46,7 +46,7 @@ func (m *Manager) dialKgo(addr string) (source, error) {
 		kgo.RequestTimeoutOverhead(m.cfg.SocketTimeout),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("%w: client for %s: %v", ErrFetch, addr, err)
+		return nil, fmt.Errorf("%w: client for %s: %w", ErrFetch, addr, err)
 	}
 	return kgoSource{cl}, nil
 }
@@ -282,7 +282,7 @@ func (f *fetcher) truncate(src source, states []*fetchState) error {
 	defer cancel()
 	kresp, err := src.Request(ctx, req)
 	if err != nil {
-		return fmt.Errorf("%w: offset for leader epoch: %v", ErrFetch, err)
+		return fmt.Errorf("%w: offset for leader epoch: %w", ErrFetch, err)
 	}
 	resp, ok := kresp.(*kmsg.OffsetForLeaderEpochResponse)
 	if !ok {
@@ -402,14 +402,14 @@ func (f *fetcher) fetch(src source, states []*fetchState) error {
 	defer cancel()
 	kresp, err := src.Request(ctx, req)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrFetch, err)
+		return fmt.Errorf("%w: %w", ErrFetch, err)
 	}
 	resp, ok := kresp.(*kmsg.FetchResponse)
 	if !ok {
 		return fmt.Errorf("%w: fetch answered with %T", ErrFetch, kresp)
 	}
 	if resp.ErrorCode != 0 {
-		return fmt.Errorf("%w: %v", ErrFetch, kerr.ErrorForCode(resp.ErrorCode))
+		return fmt.Errorf("%w: %w", ErrFetch, kerr.ErrorForCode(resp.ErrorCode))
 	}
 	for _, t := range resp.Topics {
 		name := t.Topic

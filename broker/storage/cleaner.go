@@ -247,7 +247,7 @@ func (l *Log) cleanFailed(segs []*segment, err error) error {
 	same := !l.closed && prefixOf(l.segments, segs)
 	l.mu.RUnlock()
 	if !same || errors.Is(err, errCleanAborted) {
-		return fmt.Errorf("clean %s: %w (%v)", l.name(), errCleanAborted, err)
+		return fmt.Errorf("clean %s: %w (%w)", l.name(), errCleanAborted, err)
 	}
 	return fmt.Errorf("clean %s: %w", l.name(), err)
 }

@@ -71,7 +71,7 @@ func decodePartitionMetadata(b []byte) (metadata.Uuid, error) {
 	}
 	id, err := metadata.ParseUuid(topicID)
 	if err != nil {
-		return id, fmt.Errorf("%w: partition.metadata topic_id %q: %v", ErrCorruptFile, topicID, err)
+		return id, fmt.Errorf("%w: partition.metadata topic_id %q: %w", ErrCorruptFile, topicID, err)
 	}
 	return id, nil
 }

@@ -199,7 +199,7 @@ func scanBatches(f *os.File, start, end int64, verify bool, fn func(pos int64, h
 		}
 		h, err := ParseBatchHeader(hdr[:])
 		if err != nil {
-			return pos, fmt.Errorf("%w: at %d: %v", errTornBatch, pos, err)
+			return pos, fmt.Errorf("%w: at %d: %w", errTornBatch, pos, err)
 		}
 		if h.Size() > end-pos {
 			return pos, fmt.Errorf("%w: batch at %d claims %d bytes, %d left", errTornBatch, pos, h.Size(), end-pos)
@@ -218,7 +218,7 @@ func scanBatches(f *os.File, start, end int64, verify bool, fn func(pos int64, h
 				return pos, fmt.Errorf("read batch at %d: %w", pos, err)
 			}
 			if _, err := checkBatch(batch); err != nil {
-				return pos, fmt.Errorf("%w: at %d: %v", errTornBatch, pos, err)
+				return pos, fmt.Errorf("%w: at %d: %w", errTornBatch, pos, err)
 			}
 		} else if _, err := r.Discard(int(h.Size() - BatchHeaderSize)); err != nil {
 			return pos, fmt.Errorf("skip batch at %d: %w", pos, err)

@@ -47,7 +47,7 @@ func decodeRequest(frame []byte, versions map[int16][2]int16) (header, kmsg.Requ
 		return h, nil, err
 	}
 	if err := readBody(req, body); err != nil {
-		return h, nil, fmt.Errorf("%w: %s v%d body: %v", ErrMalformedRequest, kmsg.NameForKey(h.key), h.version, err)
+		return h, nil, fmt.Errorf("%w: %s v%d body: %w", ErrMalformedRequest, kmsg.NameForKey(h.key), h.version, err)
 	}
 	return h, req, nil
 }

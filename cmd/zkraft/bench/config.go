@@ -200,7 +200,7 @@ func parseProduceFlags(args []string, stderr io.Writer) (ProduceConfig, error) {
 	if c.ZkraftBinary == "" && c.Brokers == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return c, fmt.Errorf("%w: --zkraft-binary: not set and os.Executable failed: %v", ErrUsage, err)
+			return c, fmt.Errorf("%w: --zkraft-binary: not set and os.Executable failed: %w", ErrUsage, err)
 		}
 		c.ZkraftBinary = exe
 	}
@@ -214,7 +214,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%w: %v", ErrUsage, err)
+		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: %s: unexpected argument %q", ErrUsage, fs.Name(), fs.Arg(0))

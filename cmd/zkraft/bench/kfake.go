@@ -33,7 +33,7 @@ func ServeKfake(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	host, portStr, err := net.SplitHostPort(*addr)
 	if err != nil {
-		return fmt.Errorf("%w: --addr: %v", ErrUsage, err)
+		return fmt.Errorf("%w: --addr: %w", ErrUsage, err)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil || port < 0 || port > 65535 {

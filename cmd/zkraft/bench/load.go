@@ -67,7 +67,7 @@ func runLoad(ctx context.Context, spec loadSpec, logger *zap.Logger) (loadResult
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return loadResult{}, fmt.Errorf("%w: client for %v: %v", ErrProduce, spec.brokers, err)
+		return loadResult{}, fmt.Errorf("%w: client for %v: %w", ErrProduce, spec.brokers, err)
 	}
 	closeOnce := sync.OnceFunc(cl.Close)
 	defer closeOnce()
@@ -83,7 +83,7 @@ func runLoad(ctx context.Context, spec loadSpec, logger *zap.Logger) (loadResult
 	werr := cl.ProduceSync(wctx, &kgo.Record{Value: value}).FirstErr()
 	wcancel()
 	if werr != nil {
-		return loadResult{warmup: 1}, fmt.Errorf("%w: warm-up record to %s: %v", ErrProduce, spec.topic, werr)
+		return loadResult{warmup: 1}, fmt.Errorf("%w: warm-up record to %s: %w", ErrProduce, spec.topic, werr)
 	}
 
 	var (

@@ -95,7 +95,7 @@ func mainMetadata(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if cfg.ZkraftBinary == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return fmt.Errorf("%w: --zkraft-binary: %v", ErrUsage, err)
+			return fmt.Errorf("%w: --zkraft-binary: %w", ErrUsage, err)
 		}
 		cfg.ZkraftBinary = exe
 	}
@@ -181,7 +181,7 @@ func Metadata(ctx context.Context, cfg MetadataConfig, logger *zap.Logger) (*Met
 		}
 		cancel()
 		if err != nil {
-			return rep, fmt.Errorf("%w: broker client %d: %v", ErrBrokerStart, id, err)
+			return rep, fmt.Errorf("%w: broker client %d: %w", ErrBrokerStart, id, err)
 		}
 		defer c.Close()
 		clients = append(clients, c)
@@ -202,7 +202,7 @@ func Metadata(ctx context.Context, cfg MetadataConfig, logger *zap.Logger) (*Met
 			cancel()
 			// A retry after a leader change may find its first try applied.
 			if errs[0] != nil && !errors.Is(errs[0], kerr.TopicAlreadyExists) {
-				return rep, fmt.Errorf("%w: create topic bench-%05d: %v", ErrTopic, topic, errs[0])
+				return rep, fmt.Errorf("%w: create topic bench-%05d: %w", ErrTopic, topic, errs[0])
 			}
 			created += n
 			topic++
@@ -332,7 +332,7 @@ func (qc *benchControllers) spawn(id int32) error {
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return fmt.Errorf("%w: controller %d: %v", ErrBrokerStart, id, err)
+		return fmt.Errorf("%w: controller %d: %w", ErrBrokerStart, id, err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
@@ -410,7 +410,7 @@ func (qc *benchControllers) failover(ctx context.Context, cl *quorum.Client, pro
 	failoverMs = float64(time.Since(t0).Microseconds()) / 1000
 	electionMs = <-elected
 	if errs[0] != nil {
-		return 0, 0, 0, fmt.Errorf("%w: create %s after killing controller %d: %v", ErrTopic, probe, active, errs[0])
+		return 0, 0, 0, fmt.Errorf("%w: create %s after killing controller %d: %w", ErrTopic, probe, active, errs[0])
 	}
 	if err := qc.spawn(active); err != nil {
 		return 0, 0, 0, err

@@ -106,7 +106,7 @@ func Produce(ctx context.Context, cfg ProduceConfig, logger *zap.Logger) (*Repor
 	// absolute, because a spawned broker runs in its own dir and gets paths on its command line
 	dir, err := filepath.Abs(dir)
 	if err != nil {
-		return rep, fmt.Errorf("%w: --dir %q: %v", ErrUsage, cfg.Dir, err)
+		return rep, fmt.Errorf("%w: --dir %q: %w", ErrUsage, cfg.Dir, err)
 	}
 	if cfg.DiskMiB > 0 {
 		d, err := MeasureDisk(ctx, dir, cfg.DiskMiB)

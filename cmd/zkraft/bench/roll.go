@@ -166,7 +166,7 @@ func mainRoll(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.ZkraftBinary == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return fmt.Errorf("%w: --zkraft-binary: not set and os.Executable failed: %v", ErrUsage, err)
+			return fmt.Errorf("%w: --zkraft-binary: not set and os.Executable failed: %w", ErrUsage, err)
 		}
 		c.ZkraftBinary = exe
 	}
@@ -207,7 +207,7 @@ func startRollCluster(ctx context.Context, cfg RollConfig, dir string, logger *z
 	}()
 	ports, err := freePortList(5)
 	if err != nil {
-		return rc, fmt.Errorf("%w: %v", ErrBrokerStart, err)
+		return rc, fmt.Errorf("%w: %w", ErrBrokerStart, err)
 	}
 	common := []string{"default.replication.factor=3", "min.insync.replicas=2", "offsets.topic.replication.factor=3",
 		"auto.create.topics.enable=false"}
@@ -229,7 +229,7 @@ func startRollCluster(ctx context.Context, cfg RollConfig, dir string, logger *z
 			"controller.quorum.voters="+voters, "controller.listener.names=CONTROLLER",
 			"log.dirs="+filepath.Join(cd, "logs"), "metadata.log.dir="+filepath.Join(cd, "metadata"))
 		if err := rc.controller.exec(cfg.ZkraftBinary, cargs, logger); err != nil {
-			return rc, fmt.Errorf("%w: controller: %v", ErrBrokerStart, err)
+			return rc, fmt.Errorf("%w: controller: %w", ErrBrokerStart, err)
 		}
 	}
 	for id := int32(1); id <= 3; id++ {
@@ -255,7 +255,7 @@ func startRollCluster(ctx context.Context, cfg RollConfig, dir string, logger *z
 		}
 		rc.args[id] = []string{"serve", props}
 		if err := b.exec(cfg.ZkraftBinary, rc.args[id], logger); err != nil {
-			return rc, fmt.Errorf("%w: broker %d: %v", ErrBrokerStart, id, err)
+			return rc, fmt.Errorf("%w: broker %d: %w", ErrBrokerStart, id, err)
 		}
 		rc.brokers[id] = b
 	}
@@ -313,7 +313,7 @@ func (rc *rollCluster) fullISR(ctx context.Context, cl *kgo.Client) error {
 		return true, nil
 	})
 	if err != nil {
-		return fmt.Errorf("%w: full ISR of %s: %v (last: %v)", ErrTopic, rollTopic, err, last)
+		return fmt.Errorf("%w: full ISR of %s: %w (last: %v)", ErrTopic, rollTopic, err, last)
 	}
 	return nil
 }
@@ -369,7 +369,7 @@ func Roll(ctx context.Context, cfg RollConfig, logger *zap.Logger) (*RollReport,
 	}
 	dir, err := os.MkdirTemp(cfg.Dir, "zkraft-bench-roll-*")
 	if err != nil {
-		return nil, fmt.Errorf("%w: temp dir in %q: %v", ErrBrokerStart, cfg.Dir, err)
+		return nil, fmt.Errorf("%w: temp dir in %q: %w", ErrBrokerStart, cfg.Dir, err)
 	}
 	rc, err := startRollCluster(ctx, cfg, dir, logger)
 	if err != nil {
@@ -389,7 +389,7 @@ func Roll(ctx context.Context, cfg RollConfig, logger *zap.Logger) (*RollReport,
 	}
 	admin, err := kgo.NewClient(kgo.SeedBrokers(rc.addrs()...))
 	if err != nil {
-		return nil, fmt.Errorf("%w: admin client: %v", ErrTopic, err)
+		return nil, fmt.Errorf("%w: admin client: %w", ErrTopic, err)
 	}
 	defer admin.Close()
 	if err := rc.fullISR(ctx, admin); err != nil {
@@ -419,7 +419,7 @@ func Roll(ctx context.Context, cfg RollConfig, logger *zap.Logger) (*RollReport,
 		if err := poll(ctx, time.Now().Add(cfg.StartTimeout), 20*time.Millisecond, func() (bool, error) {
 			return acks.count() > 0, nil
 		}); err != nil {
-			return fmt.Errorf("%w: no record acknowledged: %v", ErrProduce, err)
+			return fmt.Errorf("%w: no record acknowledged: %w", ErrProduce, err)
 		}
 		base := time.Now()
 		if err := settle(ctx, cfg.Settle); err != nil {
@@ -470,11 +470,11 @@ func (rc *rollCluster) roll(ctx context.Context, admin *kgo.Client, round int, i
 	b := rc.brokers[id]
 	t0 := time.Now()
 	if err := b.stop(rc.cfg.StartTimeout); err != nil {
-		return RollStep{}, fmt.Errorf("%w: stop broker %d: %v\n%s", ErrBrokerStart, id, err, b.logTail())
+		return RollStep{}, fmt.Errorf("%w: stop broker %d: %w\n%s", ErrBrokerStart, id, err, b.logTail())
 	}
 	stopped := time.Now()
 	if err := b.exec(rc.cfg.ZkraftBinary, rc.args[id], rc.log); err != nil {
-		return RollStep{}, fmt.Errorf("%w: restart broker %d: %v", ErrBrokerStart, id, err)
+		return RollStep{}, fmt.Errorf("%w: restart broker %d: %w", ErrBrokerStart, id, err)
 	}
 	if err := waitReady(ctx, b, time.Now().Add(rc.cfg.StartTimeout)); err != nil {
 		return RollStep{}, err

@@ -49,7 +49,7 @@ var listeningLine = regexp.MustCompile(`(?m)^listening (\S+)$`)
 func spawnBroker(ctx context.Context, target string, sc spawnConfig, logger *zap.Logger) (b *broker, err error) {
 	dir, err := os.MkdirTemp(sc.parentDir, "zkraft-bench-"+target+"-*")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: temp dir in %q: %v", ErrBrokerStart, target, sc.parentDir, err)
+		return nil, fmt.Errorf("%w: %s: temp dir in %q: %w", ErrBrokerStart, target, sc.parentDir, err)
 	}
 	b = &broker{target: target, dir: dir, logPath: filepath.Join(dir, "broker.log"), done: make(chan struct{})}
 	defer func() {
@@ -64,7 +64,7 @@ func spawnBroker(ctx context.Context, target string, sc spawnConfig, logger *zap
 	case TargetZkraft:
 		port, ctrlPort, err := freePorts()
 		if err != nil {
-			return b, fmt.Errorf("%w: %s: %v", ErrBrokerStart, target, err)
+			return b, fmt.Errorf("%w: %s: %w", ErrBrokerStart, target, err)
 		}
 		b.addr = fmt.Sprintf("127.0.0.1:%d", port)
 		ctrl := fmt.Sprintf("127.0.0.1:%d", ctrlPort)
@@ -84,7 +84,7 @@ func spawnBroker(ctx context.Context, target string, sc spawnConfig, logger *zap
 	}
 
 	if err := b.exec(sc.binary, args, logger); err != nil {
-		return b, fmt.Errorf("%w: %s: %v", ErrBrokerStart, target, err)
+		return b, fmt.Errorf("%w: %s: %w", ErrBrokerStart, target, err)
 	}
 
 	deadline := time.Now().Add(sc.timeout)
@@ -102,7 +102,7 @@ func spawnBroker(ctx context.Context, target string, sc spawnConfig, logger *zap
 			return false, nil
 		})
 		if err != nil {
-			return b, fmt.Errorf("%w: %s: no `listening` line: %v\n%s", ErrBrokerStart, target, err, b.logTail())
+			return b, fmt.Errorf("%w: %s: no `listening` line: %w\n%s", ErrBrokerStart, target, err, b.logTail())
 		}
 	}
 	if err := waitReady(ctx, b, deadline); err != nil {
@@ -158,7 +158,7 @@ func waitReady(ctx context.Context, b *broker, deadline time.Time) error {
 		return true, nil
 	})
 	if err != nil {
-		return fmt.Errorf("%w: %s on %s: %v (last ping: %v)\n%s", ErrBrokerStart, b.target, b.addr, err, last, b.logTail())
+		return fmt.Errorf("%w: %s on %s: %w (last ping: %v)\n%s", ErrBrokerStart, b.target, b.addr, err, last, b.logTail())
 	}
 	return nil
 }
@@ -266,7 +266,7 @@ func poll(ctx context.Context, deadline time.Time, interval time.Duration, fn fu
 func ensureTopic(ctx context.Context, brokers []string, topic string, partitions int32, rf int16, deadline time.Time) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
-		return fmt.Errorf("%w: %s: client: %v", ErrTopic, topic, err)
+		return fmt.Errorf("%w: %s: client: %w", ErrTopic, topic, err)
 	}
 	defer cl.Close()
 
@@ -330,7 +330,7 @@ func ensureTopic(ctx context.Context, brokers []string, topic string, partitions
 		return true, nil
 	})
 	if err != nil {
-		return fmt.Errorf("%w: %s on %s: %v (last: %v)", ErrTopic, topic, strings.Join(brokers, ","), err, last)
+		return fmt.Errorf("%w: %s on %s: %w (last: %v)", ErrTopic, topic, strings.Join(brokers, ","), err, last)
 	}
 	return nil
 }

@@ -42,7 +42,7 @@ func DefaultLiveOptions() LiveOptions {
 func OpenLive(ctx context.Context, bootstrap string, opts LiveOptions) (*Log, error) {
 	addrs, err := quorum.ParseBootstrap(bootstrap)
 	if err != nil {
-		return nil, fmt.Errorf("meta: --bootstrap-controller: %v: %w", err, ErrUsage)
+		return nil, fmt.Errorf("meta: --bootstrap-controller: %w: %w", err, ErrUsage)
 	}
 	cfg := quorum.DefaultObserverConfig()
 	cfg.Bootstrap = addrs
@@ -58,7 +58,7 @@ func OpenLive(ctx context.Context, bootstrap string, opts LiveOptions) (*Log, er
 	}
 	if obs == nil {
 		if errors.Is(err, quorum.ErrNoActiveController) {
-			return nil, fmt.Errorf("meta: --bootstrap-controller %s: %v: %w", bootstrap, err, ErrLive)
+			return nil, fmt.Errorf("meta: --bootstrap-controller %s: %w: %w", bootstrap, err, ErrLive)
 		}
 		return nil, fmt.Errorf("meta: --bootstrap-controller %s: %w", bootstrap, err)
 	}
@@ -75,13 +75,13 @@ func OpenLive(ctx context.Context, bootstrap string, opts LiveOptions) (*Log, er
 	for _, oe := range obs.Entries {
 		e, derr := decodeEntry(&raft.Log{Index: oe.Index, Term: oe.Term, Type: raft.LogCommand, Data: oe.Data})
 		if derr != nil {
-			l.Err = fmt.Errorf("meta: controller %s: offset %d (epoch %d, %d bytes): %v: %w", l.Controller, oe.Index, oe.Term, len(oe.Data), derr, ErrCorrupt)
+			l.Err = fmt.Errorf("meta: controller %s: offset %d (epoch %d, %d bytes): %w: %w", l.Controller, oe.Index, oe.Term, len(oe.Data), derr, ErrCorrupt)
 			return l, nil
 		}
 		l.Entries = append(l.Entries, e)
 	}
 	if err != nil {
-		l.Err = fmt.Errorf("meta: controller %s: %v: %w", l.Controller, err, ErrCorrupt)
+		l.Err = fmt.Errorf("meta: controller %s: %w: %w", l.Controller, err, ErrCorrupt)
 	}
 	return l, nil
 }

@@ -73,7 +73,7 @@ func parseArgs(args []string) (options, []string, error) {
 		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 			return o, nil, err
 		} else if err != nil {
-			return o, nil, fmt.Errorf("%v: %w", err, ErrUsage)
+			return o, nil, fmt.Errorf("%w: %w", err, ErrUsage)
 		}
 		args = fs.Args()
 		if len(args) == 0 {

@@ -113,7 +113,7 @@ func (l *Log) ImageAt(at uint64) (*State, error) {
 		d := metadata.NewDelta(metadata.EmptyImage())
 		for i, r := range base.Records {
 			if err := d.Replay(r); err != nil {
-				return nil, fmt.Errorf("meta: %s: record %d (%v): %v: %w", base.Path, i, r.Type(), err, ErrCorrupt)
+				return nil, fmt.Errorf("meta: %s: record %d (%v): %w: %w", base.Path, i, r.Type(), err, ErrCorrupt)
 			}
 		}
 		d.SetProvenance(base.Header.Offset, base.Header.Epoch)

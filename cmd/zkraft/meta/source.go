@@ -335,15 +335,15 @@ func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
 		if st, serr := os.Stat(path); serr == nil {
 			size = st.Size()
 		}
-		return fmt.Errorf("meta: open %s (%d bytes): %v: %w", l.DBPath, size, err, ErrCorrupt)
+		return fmt.Errorf("meta: open %s (%d bytes): %w: %w", l.DBPath, size, err, ErrCorrupt)
 	}
 	first, err := store.FirstIndex()
 	if err != nil {
-		return fmt.Errorf("meta: %s: first index: %v: %w", l.DBPath, err, ErrCorrupt)
+		return fmt.Errorf("meta: %s: first index: %w: %w", l.DBPath, err, ErrCorrupt)
 	}
 	last, err := store.LastIndex()
 	if err != nil {
-		return fmt.Errorf("meta: %s: last index: %v: %w", l.DBPath, err, ErrCorrupt)
+		return fmt.Errorf("meta: %s: last index: %w: %w", l.DBPath, err, ErrCorrupt)
 	}
 	l.First, l.Last = first, last
 	if err := checkMetaPages(path); err != nil {
@@ -351,7 +351,7 @@ func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
 		// the transaction before: the log read may lack the latest entries.
 		defer func() {
 			if l.Err == nil {
-				l.Err = fmt.Errorf("meta: %s: %v; bbolt reads the previous transaction instead, so the latest entries may be missing: %w", l.DBPath, err, ErrCorrupt)
+				l.Err = fmt.Errorf("meta: %s: %w; bbolt reads the previous transaction instead, so the latest entries may be missing: %w", l.DBPath, err, ErrCorrupt)
 			}
 		}()
 	}
@@ -363,7 +363,7 @@ func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
 	// more) than it holds.
 	keys, keyErr := logKeys(path)
 	if keyErr != nil {
-		keyErr = fmt.Errorf("meta: %s: %v: %w", l.DBPath, keyErr, ErrCorrupt)
+		keyErr = fmt.Errorf("meta: %s: %w: %w", l.DBPath, keyErr, ErrCorrupt)
 	}
 	defer func() {
 		if l.Err == nil {
@@ -379,7 +379,7 @@ func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
 		reading = i
 		var rl raft.Log
 		if err := store.GetLog(i, &rl); err != nil {
-			l.Err = fmt.Errorf("meta: %s: offset %d: read entry: %v: %w", l.DBPath, i, err, ErrCorrupt)
+			l.Err = fmt.Errorf("meta: %s: offset %d: read entry: %w: %w", l.DBPath, i, err, ErrCorrupt)
 			return nil
 		}
 		if rl.Index != i {
@@ -391,7 +391,7 @@ func (l *Log) readDBFile(path string, lockTimeout time.Duration) (err error) {
 			err = fmt.Errorf("epoch %d is below the previous entry's %d (raft terms never decrease)", rl.Term, l.Entries[len(l.Entries)-1].Term)
 		}
 		if err != nil {
-			l.Err = fmt.Errorf("meta: %s: offset %d (epoch %d, %d bytes): %v: %w", l.DBPath, i, rl.Term, len(rl.Data), err, ErrCorrupt)
+			l.Err = fmt.Errorf("meta: %s: offset %d (epoch %d, %d bytes): %w: %w", l.DBPath, i, rl.Term, len(rl.Data), err, ErrCorrupt)
 			return nil
 		}
 		l.Entries = append(l.Entries, e)
@@ -563,12 +563,12 @@ func readSnapshot(dir string) Snapshot {
 	metaPath := filepath.Join(dir, "meta.json")
 	mb, err := os.ReadFile(metaPath)
 	if err != nil {
-		s.Err = fmt.Errorf("meta: %s: %v: %w", metaPath, err, ErrCorrupt)
+		s.Err = fmt.Errorf("meta: %s: %w: %w", metaPath, err, ErrCorrupt)
 		return s
 	}
 	var m snapshotMeta
 	if err := json.Unmarshal(mb, &m); err != nil {
-		s.Err = fmt.Errorf("meta: %s: %v: %w", metaPath, err, ErrCorrupt)
+		s.Err = fmt.Errorf("meta: %s: %w: %w", metaPath, err, ErrCorrupt)
 		return s
 	}
 	s.Index, s.Term, s.Size = m.Index, m.Term, m.Size
@@ -580,13 +580,13 @@ func readSnapshot(dir string) Snapshot {
 	}
 	f, err := os.Open(s.Path)
 	if err != nil {
-		s.Err = fmt.Errorf("meta: %s: %v: %w", s.Path, err, ErrCorrupt)
+		s.Err = fmt.Errorf("meta: %s: %w: %w", s.Path, err, ErrCorrupt)
 		return s
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxSnapshotBytes+1))
 	if err != nil {
-		s.Err = fmt.Errorf("meta: %s: %v: %w", s.Path, err, ErrCorrupt)
+		s.Err = fmt.Errorf("meta: %s: %w: %w", s.Path, err, ErrCorrupt)
 		return s
 	}
 	if len(b) > maxSnapshotBytes {
@@ -605,7 +605,7 @@ func readSnapshot(dir string) Snapshot {
 	}
 	hdr, recs, err := quorum.DecodeSnapshot(b)
 	if err != nil {
-		s.Err = fmt.Errorf("meta: %s: %v: %w", s.Path, err, ErrCorrupt)
+		s.Err = fmt.Errorf("meta: %s: %w: %w", s.Path, err, ErrCorrupt)
 		return s
 	}
 	s.Header, s.Records = hdr, recs

@@ -22,7 +22,7 @@ import (
 func zkDiff(ctx context.Context, w io.Writer, l *Log, st *State, connect string, jsonOut bool, timeout time.Duration) error {
 	zr, err := readZkTree(ctx, connect, timeout)
 	if err != nil {
-		return fmt.Errorf("zk-diff: ZooKeeper %s: %v: %w", connect, err, errors.Join(ErrZooKeeper, errTimeoutOf(err)))
+		return fmt.Errorf("zk-diff: ZooKeeper %s: %w: %w", connect, err, errors.Join(ErrZooKeeper, errTimeoutOf(err)))
 	}
 	tree := zr.tree
 	changes, err := ZkChanges(st, l, tree)
@@ -123,7 +123,7 @@ func errTimeoutOf(err error) error {
 func ZkChanges(st *State, l *Log, tree *zkmeta.Tree) ([]Change, error) {
 	zkImg, err := tree.Image()
 	if err != nil {
-		return nil, fmt.Errorf("zk-diff: ZooKeeper tree does not form an image: %v: %w", err, ErrZooKeeper)
+		return nil, fmt.Errorf("zk-diff: ZooKeeper tree does not form an image: %w: %w", err, ErrZooKeeper)
 	}
 	a := comparable(BuildTree(st, l))
 	b := comparable(BuildTree(&State{Image: zkImg, From: "zookeeper"}, l))

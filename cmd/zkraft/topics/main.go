@@ -94,7 +94,7 @@ func parseArgs(args []string) (options, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, errHelp
 		}
-		return o, fmt.Errorf("%v: %w", err, ErrUsage)
+		return o, fmt.Errorf("%w: %w", err, ErrUsage)
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), ErrUsage)
@@ -215,7 +215,7 @@ func newTopicFilter(s string) (topicFilter, error) {
 	expr = strings.TrimRight(strings.TrimLeft(expr, `"'`), `"'`)
 	re, err := regexp.Compile(`^(?:` + expr + `)$`)
 	if err != nil || expr == "" {
-		return topicFilter{}, fmt.Errorf("--topic %q is an invalid regular expression: %v: %w", s, err, ErrUsage)
+		return topicFilter{}, fmt.Errorf("--topic %q is an invalid regular expression: %w: %w", s, err, ErrUsage)
 	}
 	return topicFilter{re: re}, nil
 }
@@ -248,11 +248,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	seeds := splitBootstrap(o.bootstrap)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DialTimeout(10*time.Second))
 	if err != nil {
-		return fmt.Errorf("--bootstrap-server %s: %v: %w", o.bootstrap, err, ErrUsage)
+		return fmt.Errorf("--bootstrap-server %s: %w: %w", o.bootstrap, err, ErrUsage)
 	}
 	defer cl.Close()
 	if err := cl.Ping(ctx); err != nil {
-		return fmt.Errorf("%w (%s): %v", ErrConnect, strings.Join(seeds, ","), err)
+		return fmt.Errorf("%w (%s): %w", ErrConnect, strings.Join(seeds, ","), err)
 	}
 	return run(ctx, cl, o, stdout, stderr)
 }
