@@ -26,9 +26,10 @@
 // ReplicaPublisher (Publish hands it each image's local changes) and
 // FollowerTracker (follower fetches report their offsets).
 //
-// Errors are typed (this package's, storage's and metadata's sentinels,
-// wrapped with facts) until the response is built; errorCode in errors.go
-// picks the Kafka code from one table, once.
+// Errors are typed (this package's, storage's, the coordinator's and
+// metadata's sentinels, wrapped with facts, causes with %w) until the
+// response is built; errorCode in errors.go picks the Kafka code, once, from
+// the one table in metadata/network (the outermost error with a code wins).
 //
 // # Goroutines
 //

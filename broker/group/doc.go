@@ -66,6 +66,11 @@
 //     GroupMetadataValue is committed.
 //   - No input from a client or the log panics: undecodable records are
 //     skipped with a warning, bad requests become error codes.
+//   - Every answer's code comes from an error (errorCode): the state machine
+//     hands members sentinels (ErrUnknownMemberID, ErrRebalanceInProgress,
+//     ...), never literal codes; a log failure other than ErrNotCoordinator
+//     is wrapped in ErrCoordinatorUnavailable (Kafka's GroupMetadataManager:
+//     the client finds the coordinator again and retries).
 //
 // # Records in __consumer_offsets (big endian; Kafka's schemas)
 //

@@ -3,6 +3,14 @@
 // connections, frames and decodes Kafka requests with kmsg, hands them to a
 // Handler, and writes the responses back in request order.
 //
+// It also holds the one Kafka error-code table (errcode.go), below both the
+// broker tree and the quorum, so every listener answers an error alike: a
+// package declares each sentinel a client can be answered with as
+// NewError(msg, kerr.X); the metadata package's plain sentinels get theirs
+// here; ErrorCode picks the code of the outermost error in the tree that has
+// one, so a wrapper decides by putting its sentinel first and can still wrap
+// the cause with %w.
+//
 // # Goroutines
 //
 // Per listener one accept loop. Per connection one reader and one writer:
