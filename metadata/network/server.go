@@ -23,7 +23,15 @@ type Request struct {
 	Body            kmsg.Request // decoded by kmsg at Version
 	Listener        string       // name given to Listen, e.g. "PLAINTEXT"
 	RemoteAddr      net.Addr
+	// Principal is who sent the request, in Kafka's KafkaPrincipal text
+	// form ("User:alice"): AnonymousPrincipal until TLS client
+	// authentication or SASL established who is on the connection.
+	Principal string
 }
+
+// AnonymousPrincipal is the principal of a connection nothing
+// authenticated (Kafka's KafkaPrincipal.ANONYMOUS).
+const AnonymousPrincipal = "User:ANONYMOUS"
 
 // Handler serves decoded requests. Requests of one connection are handed
 // over one at a time, in the order they arrived; requests of different
@@ -229,6 +237,8 @@ func (s *Server) accept(l *listener) {
 			listener: l.name,
 			out:      make(chan []byte, s.cfg.ResponseQueue),
 			logger:   s.logger.With(zap.String("listener", l.name), zap.Stringer("remote", nc.RemoteAddr())),
+
+			principal: AnonymousPrincipal,
 		}
 		c.ctx, c.cancel = context.WithCancel(s.ctx)
 		s.conns[c] = struct{}{}
@@ -256,6 +266,9 @@ type conn struct {
 	cancel   context.CancelFunc
 	out      chan []byte
 	logger   *zap.Logger
+	// principal is the connection's authenticated principal; only the
+	// reader goroutine touches it.
+	principal string
 }
 
 // abort closes the connection at once: in-flight handler contexts are
@@ -325,7 +338,7 @@ func (c *conn) serve(frame []byte) ([]byte, bool) {
 	default:
 		req := &Request{
 			APIKey: h.key, Version: h.version, CorrelationID: h.correlationID, ClientID: h.clientID,
-			Body: body, Listener: c.listener, RemoteAddr: c.nc.RemoteAddr(),
+			Body: body, Listener: c.listener, RemoteAddr: c.nc.RemoteAddr(), Principal: c.principal,
 		}
 		resp, err = c.handle(req)
 		if err != nil {

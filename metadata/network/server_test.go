@@ -497,17 +497,24 @@ func TestSeveralListeners(t *testing.T) {
 		if len(resp.ApiKeys) != 1 || resp.ApiKeys[0].ApiKey != int16(len(name)) {
 			t.Fatalf("listener %s: request seen as from %+v", name, resp.ApiKeys)
 		}
+		if resp.ApiKeys[0].MinVersion != 1 {
+			t.Fatalf("listener %s: an unauthenticated connection's request did not carry %s", name, AnonymousPrincipal)
+		}
 	}
 }
 
 // listenerHandler has no Versions: kmsg's ranges apply. It encodes the
-// length of the listener name in its answer.
+// length of the listener name in its answer, and MinVersion 1 when the
+// request's principal is AnonymousPrincipal.
 type listenerHandler struct{}
 
 func (listenerHandler) Handle(_ context.Context, req *Request) (kmsg.Response, error) {
 	resp := req.Body.ResponseKind().(*kmsg.ApiVersionsResponse)
 	k := kmsg.NewApiVersionsResponseApiKey()
 	k.ApiKey = int16(len(req.Listener))
+	if req.Principal == AnonymousPrincipal {
+		k.MinVersion = 1
+	}
 	resp.ApiKeys = append(resp.ApiKeys, k)
 	return resp, nil
 }
