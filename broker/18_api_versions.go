@@ -45,6 +45,7 @@ var apiRanges = map[int16][2]int16{
 	32: {1, 4},  // DescribeConfigs
 	42: {0, 2},  // DeleteGroups
 	47: {0, 0},  // OffsetDelete
+	60: {0, 1},  // DescribeCluster: v2 (include fenced brokers) is Kafka 4.0's
 }
 
 var _ network.Versioner = (*Broker)(nil)

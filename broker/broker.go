@@ -136,6 +136,8 @@ func (b *Broker) Handle(ctx context.Context, req *network.Request) (kmsg.Respons
 		return b.handleDeleteGroups(ctx, req, body)
 	case *kmsg.OffsetDeleteRequest:
 		return b.handleOffsetDelete(ctx, req, body)
+	case *kmsg.DescribeClusterRequest:
+		return b.handleDescribeCluster(ctx, req, body)
 	default:
 		return nil, fmt.Errorf("%w: key %d", ErrUnsupportedAPI, req.APIKey)
 	}
