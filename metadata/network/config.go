@@ -18,6 +18,10 @@ type Config struct {
 	// ResponseQueue is how many encoded responses of one connection may wait
 	// for the writer goroutine (default 8). The reader blocks when it is full.
 	ResponseQueue int
+	// TLS names the listeners that speak TLS (SSL and SASL_SSL in
+	// listener.security.protocol.map), by listener name, with their ssl.*
+	// keys (tls.go). Listen and Serve fail on settings that do not build.
+	TLS map[string]TLSSettings
 }
 
 // DefaultConfig returns Kafka's defaults.

@@ -27,6 +27,18 @@
 // every connection's context, closes listeners and sockets, and waits for
 // all of these goroutines.
 //
+// # TLS
+//
+// A listener named in Config.TLS (tls.go) wraps each accepted connection
+// in crypto/tls; the reader goroutine runs the handshake first, bounded by
+// a deadline, so the accept loop never waits on a client. A failed
+// handshake (a plaintext client, an untrusted or missing client
+// certificate) closes that connection only, logged at debug level. A
+// verified client certificate makes the connection's principal
+// User:<subject DN> (RFC 2253). ClientSecurity (client.go) is the other
+// side: how brokers and controllers dial each other's TLS and SASL
+// listeners.
+//
 // # Invariants
 //
 //   - Responses leave a connection in the order of their requests; a request

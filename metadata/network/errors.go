@@ -21,6 +21,12 @@ var (
 	ErrMalformedRequest = errors.New("network: malformed request")
 	// ErrInvalidConfig is wrapped by Config.Validate.
 	ErrInvalidConfig = errors.New("network: invalid config")
+	// ErrInvalidTLS means a listener's or a client's TLS settings do not
+	// build (no keystore, a key that does not match, an unknown protocol).
+	ErrInvalidTLS = errors.New("network: invalid tls settings")
+	// ErrSASLClient means a client-side SASL exchange with a broker or
+	// controller failed.
+	ErrSASLClient = errors.New("network: sasl authentication to a peer failed")
 	// ErrBadResponse means the handler returned a response that does not fit the request.
 	ErrBadResponse = errors.New("network: handler returned a mismatched response")
 )

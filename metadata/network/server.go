@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -66,6 +67,7 @@ type Server struct {
 type listener struct {
 	name string
 	ln   net.Listener
+	tls  *tls.Config // nil: plaintext (tls.go)
 }
 
 // NewServer returns a server that serves h. Zero fields of cfg take
@@ -112,17 +114,21 @@ func (s *Server) Listen(name, addr string) (net.Addr, error) {
 			return nil, fmt.Errorf("listen %s on %s: %w", name, addr, ErrDuplicateListener)
 		}
 	}
+	tc, err := s.serverTLS(name)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s on %s: %w", name, addr, err)
 	}
-	l := &listener{name: name, ln: ln}
+	l := &listener{name: name, ln: ln, tls: tc}
 	s.listeners = append(s.listeners, l)
 	if s.started {
 		s.wg.Add(1)
 		go s.accept(l)
 	}
-	s.logger.Info("listening", zap.String("listener", name), zap.Stringer("addr", ln.Addr()))
+	s.logger.Info("listening", zap.String("listener", name), zap.Stringer("addr", ln.Addr()), zap.Bool("tls", tc != nil))
 	return ln.Addr(), nil
 }
 
@@ -144,7 +150,11 @@ func (s *Server) Serve(name string, ln net.Listener) error {
 			return fmt.Errorf("serve %s on %s: %w", name, ln.Addr(), ErrDuplicateListener)
 		}
 	}
-	l := &listener{name: name, ln: ln}
+	tc, err := s.serverTLS(name)
+	if err != nil {
+		return err
+	}
+	l := &listener{name: name, ln: ln, tls: tc}
 	s.listeners = append(s.listeners, l)
 	if s.started {
 		s.wg.Add(1)
@@ -231,6 +241,9 @@ func (s *Server) accept(l *listener) {
 			_ = nc.Close()
 			return
 		}
+		if l.tls != nil {
+			nc = tls.Server(nc, l.tls) // handshake in the reader (tls.go)
+		}
 		c := &conn{
 			s:        s,
 			nc:       nc,
@@ -284,6 +297,9 @@ func (c *conn) abort() {
 func (c *conn) read() {
 	defer c.s.wg.Done()
 	defer close(c.out)
+	if !c.handshake() {
+		return
+	}
 	var size [4]byte
 	for {
 		if err := c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ConnectionsMaxIdle)); err != nil {
