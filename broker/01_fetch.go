@@ -76,6 +76,7 @@ func (b *Broker) handleFetch(ctx context.Context, _ *network.Request, req *kmsg.
 		if failed || total >= int64(req.MinBytes) || wait <= 0 || len(watches) == 0 {
 			return resp, nil
 		}
+		resp.Release() // not sent: read again after the wait
 		if timer == nil {
 			timer = time.NewTimer(wait)
 			defer timer.Stop()
@@ -158,10 +159,14 @@ func (b *Broker) waitFetch(ctx context.Context, timer *time.Timer, watches []fet
 
 // readFetch builds one response from the current image and logs. It
 // reports the record bytes returned, whether any partition failed, and the
-// partitions worth waiting on (no error, nothing readable yet).
-func (b *Broker) readFetch(req *kmsg.FetchRequest, follower bool) (*kmsg.FetchResponse, int64, bool, []fetchWatch) {
+// partitions worth waiting on (no error, nothing readable yet). The record
+// bytes stay in the segment files: the response carries them as file
+// regions (network.FileResponse) that the connection's writer sends with
+// sendfile, and its Release unpins the files.
+func (b *Broker) readFetch(req *kmsg.FetchRequest, follower bool) (*network.FileResponse, int64, bool, []fetchWatch) {
 	img := b.Image()
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	out := network.NewFileResponse(resp)
 	maxBytes := int64(req.MaxBytes)
 	if maxBytes <= 0 {
 		maxBytes = math.MaxInt32
@@ -169,9 +174,11 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, follower bool) (*kmsg.FetchRe
 	var total int64
 	var failed bool
 	var watches []fetchWatch
-	resp.Topics = make([]kmsg.FetchResponseTopic, 0, len(req.Topics))
-	for _, rt := range req.Topics {
-		t := kmsg.NewFetchResponseTopic()
+	// Sized up front: Attach keeps pointers into these slices.
+	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
+	for ti, rt := range req.Topics {
+		t := &resp.Topics[ti]
+		*t = kmsg.NewFetchResponseTopic()
 		t.Topic, t.TopicID = rt.Topic, rt.TopicID
 		var topicErr error
 		if req.Version >= 13 {
@@ -181,16 +188,17 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, follower bool) (*kmsg.FetchRe
 				topicErr = fmt.Errorf("%w: %s", ErrUnknownTopicID, metadata.Uuid(rt.TopicID))
 			}
 		}
-		t.Partitions = make([]kmsg.FetchResponseTopicPartition, 0, len(rt.Partitions))
-		for _, rp := range rt.Partitions {
-			p := kmsg.NewFetchResponseTopicPartition()
+		t.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
+		for pi, rp := range rt.Partitions {
+			p := &t.Partitions[pi]
+			*p = kmsg.NewFetchResponseTopicPartition()
 			p.Partition = rp.Partition
 			p.RecordBatches = []byte{} // empty, never null: librdkafka rejects a null record set
 			err := topicErr
 			if err == nil {
 				var w *fetchWatch
 				var n int64
-				n, w, err = b.readPartition(img, t.Topic, rp, follower, &p, maxBytes-total, total == 0)
+				n, w, err = b.readPartition(img, t.Topic, rp, follower, p, out, maxBytes-total, total == 0)
 				total += n
 				if w != nil {
 					watches = append(watches, *w)
@@ -201,18 +209,16 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, follower bool) (*kmsg.FetchRe
 				p.ErrorCode = errorCode(err)
 				p.HighWatermark, p.LastStableOffset, p.LogStartOffset = -1, -1, -1
 			}
-			t.Partitions = append(t.Partitions, p)
 		}
-		resp.Topics = append(resp.Topics, t)
 	}
-	return resp, total, failed, watches
+	return out, total, failed, watches
 }
 
-// readPartition fills p for one requested partition, reading at most
-// budget bytes (at least one batch when first). It returns the bytes read
-// and, when nothing was readable, what to wait on.
+// readPartition fills p for one requested partition, attaching at most
+// budget record bytes (at least one batch when first) to out. It returns
+// the bytes attached and, when nothing was readable, what to wait on.
 func (b *Broker) readPartition(img *metadata.Image, topic string, rp kmsg.FetchRequestTopicPartition, follower bool,
-	p *kmsg.FetchResponseTopicPartition, budget int64, first bool) (int64, *fetchWatch, error) {
+	p *kmsg.FetchResponseTopicPartition, out *network.FileResponse, budget int64, first bool) (int64, *fetchWatch, error) {
 	reg, l, err := b.partitionFor(img, topic, rp.Partition)
 	if err != nil {
 		return 0, nil, err
@@ -239,20 +245,29 @@ func (b *Broker) readPartition(img *metadata.Image, topic string, rp kmsg.FetchR
 	if limit <= 0 {
 		limit = 1 // KIP-74: the first partition with data returns one whole batch regardless
 	}
-	data, err := l.Read(rp.FetchOffset, int32(min(limit, math.MaxInt32)), readEnd)
+	recs, err := l.ReadRecords(rp.FetchOffset, int32(min(limit, math.MaxInt32)), readEnd)
 	if err != nil {
 		return 0, nil, fmt.Errorf("read %s-%d at %d: %w", topic, rp.Partition, rp.FetchOffset, err)
 	}
-	if int64(len(data)) > limit && !first {
+	n := recs.Len()
+	if n > limit && !first {
 		// A batch larger than what is left belongs to a later fetch in
 		// which this partition comes first (KIP-74).
+		recs.Release()
 		return 0, nil, nil
 	}
-	if len(data) == 0 {
+	if n == 0 {
+		recs.Release()
 		return 0, watch, nil
 	}
-	p.RecordBatches = data
-	return int64(len(data)), nil, nil
+	regions := make([]network.FileRegion, recs.NumParts())
+	for i := range regions {
+		f, off, n := recs.Part(i)
+		regions[i] = network.FileRegion{File: f, Off: off, Len: n}
+	}
+	out.Attach(&p.RecordBatches, regions...)
+	out.OnRelease(recs.Release)
+	return n, nil, nil
 }
 
 // readLimit is how far a reader may go: a follower reads to the log end

@@ -60,6 +60,9 @@ func FuzzHandle(f *testing.F) {
 		resp, err := b.Handle(ctx, &network.Request{APIKey: k, Version: v, Body: req, Listener: "PLAINTEXT"})
 		if err == nil && resp != nil {
 			resp.AppendTo(nil) // the answer must encode at the request's version
+			if fr, ok := resp.(*network.FileResponse); ok {
+				fr.Release()
+			}
 		}
 	})
 }

@@ -312,6 +312,11 @@ func (h *harness) handle(req kmsg.Request) kmsg.Response {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	if fr, ok := resp.(*network.FileResponse); ok { // record bytes still in segment files
+		if resp, err = fr.Materialize(); err != nil {
+			h.t.Fatal(err)
+		}
+	}
 	return resp
 }
 

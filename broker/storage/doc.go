@@ -109,6 +109,9 @@
 // Manager's LRU handle cache bounded by MaxOpenFiles; a handle is pinned only
 // for the length of one call, and idle handles beyond the bound are closed.
 // A broker with 100k partitions thus uses about MaxOpenFiles descriptors.
+// ReadRecords (records.go) is the one exception: its Records keep their
+// segment files pinned until Release (a fetch response being sent with
+// sendfile), so a segment deleted by retention meanwhile still reads whole.
 //
 // # Invariants
 //

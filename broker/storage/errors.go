@@ -43,4 +43,7 @@ var (
 	// ErrCorruptFile: an on-disk file (checkpoint, snapshot, partition.metadata)
 	// could not be decoded.
 	ErrCorruptFile = errors.New("storage: corrupt file")
+	// ErrTruncatedRead: a file range handed out by ReadRecords read short,
+	// because TruncateTo cut the file after the read located it.
+	ErrTruncatedRead = errors.New("storage: truncated read")
 )

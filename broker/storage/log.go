@@ -384,78 +384,23 @@ func (l *Log) flushLocked() error {
 	return nil
 }
 
-// Read returns whole raw batches starting with the one holding offset: up to
-// maxBytes, but always at least one batch (KIP-74), and none whose base
-// offset is >= maxOffset (the high watermark for consumers). Reads stay
-// within one segment, as Kafka's do. offset == LogEndOffset yields nothing;
-// below LogStartOffset or past LogEndOffset is ErrOffsetOutOfRange.
+// Read returns a copy of what ReadRecords finds (nil when nothing): whole
+// raw batches starting with the one holding offset, up to maxBytes but at
+// least one batch (KIP-74), none whose base offset is >= maxOffset.
 func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64) ([]byte, error) {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if l.closed {
-		return nil, fmt.Errorf("read %s: %w", l.name(), ErrClosed)
+	recs, err := l.ReadRecords(offset, maxBytes, maxOffset)
+	if err != nil {
+		return nil, err
 	}
-	start := l.segments[0].base
-	if offset < start || offset > l.leo {
-		return nil, fmt.Errorf("read %s at %d: %w: log holds [%d, %d)", l.name(), offset, ErrOffsetOutOfRange, start, l.leo)
-	}
-	if offset == l.leo || offset >= maxOffset {
+	defer recs.Release()
+	if recs.Len() == 0 {
 		return nil, nil
 	}
-	i := sort.Search(len(l.segments), func(i int) bool { return l.segments[i].base > offset }) - 1
-	for ; i < len(l.segments); i++ {
-		s := l.segments[i]
-		if offset >= s.nextOffset {
-			continue
-		}
-		out, found, err := l.readSegment(s, offset, maxBytes, maxOffset)
-		if err != nil || found {
-			return out, err
-		}
-	}
-	return nil, nil
-}
-
-func (l *Log) readSegment(s *segment, offset int64, maxBytes int32, maxOffset int64) ([]byte, bool, error) {
-	var out []byte
-	var found bool
-	err := l.cache.withFile(s.logPath(), false, func(f *os.File) error {
-		var at int64
-		var first BatchHeader
-		_, err := scanBatches(f, s.lookup(offset), s.size, false, func(pos int64, h *BatchHeader, _ []byte) bool {
-			if h.LastOffset() >= offset {
-				at, first, found = pos, *h, true
-				return false
-			}
-			return true
-		})
-		if err != nil || !found {
-			return err
-		}
-		if first.BaseOffset >= maxOffset {
-			return nil
-		}
-		limit := max(int64(maxBytes), first.Size())
-		end := min(at+limit, s.size)
-		buf := make([]byte, end-at)
-		if _, err := f.ReadAt(buf, at); err != nil {
-			return err
-		}
-		cut := 0
-		for cut < len(buf) {
-			h, err := ParseBatchHeader(buf[cut:])
-			if err != nil || int64(cut)+h.Size() > int64(len(buf)) || h.BaseOffset >= maxOffset {
-				break
-			}
-			cut += int(h.Size())
-		}
-		out = buf[:cut]
-		return nil
-	})
+	out, err := recs.AppendTo(make([]byte, 0, recs.Len()))
 	if err != nil {
-		return nil, false, fmt.Errorf("read %s segment %d at %d: %w", l.name(), s.base, offset, err)
+		return nil, fmt.Errorf("read %s at %d: %w", l.name(), offset, err)
 	}
-	return out, found, nil
+	return out, nil
 }
 
 // OffsetForTimestamp returns the first offset whose record timestamp is >=

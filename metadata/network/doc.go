@@ -16,7 +16,7 @@
 // Per listener one accept loop. Per connection one reader and one writer:
 //
 //	reader: read frame -> decode -> Handler.Handle -> encode -> out (chan)
-//	writer: out -> conn.Write
+//	writer: out -> conn.Write (and sendfile for a FileResponse's regions)
 //
 // The reader calls the handler itself, so the requests of one connection are
 // handled one at a time, in arrival order (Kafka mutes the channel for the
@@ -54,6 +54,18 @@
 //     the supported keys, so the client downgrades (KIP-511).
 //   - Every response has the version of its request.
 //   - A connection with no request for ConnectionsMaxIdle is closed.
+//   - Zero-copy (fileresponse.go): a handler may return a FileResponse, a
+//     kmsg response some of whose byte fields are file regions. kmsg encodes
+//     it with a 16-byte placeholder (random per process) in each such field;
+//     frameOf replaces placeholder and length prefix by the real prefix and
+//     the regions, so the framing is kmsg's byte for byte (tested for Fetch
+//     v4-13). The writer sends regions with sendfile(2) at explicit offsets
+//     on a *net.TCPConn, and copies them through pooled 64 KiB buffers on
+//     any other conn (TLS): never a buffer of the response's size. Regions'
+//     files stay pinned until the frame is written or dropped (Release runs
+//     exactly once, also for frames discarded after a failed write or on
+//     close). A region whose file reads short (truncated meanwhile) closes
+//     the connection mid-frame rather than sending other bytes.
 //
 // # Known gap
 //

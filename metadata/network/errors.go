@@ -29,4 +29,8 @@ var (
 	ErrSASLClient = errors.New("network: sasl authentication to a peer failed")
 	// ErrBadResponse means the handler returned a response that does not fit the request.
 	ErrBadResponse = errors.New("network: handler returned a mismatched response")
+	// ErrShortRegion means a FileResponse region's file ended before the
+	// region did (truncated after the handler located it); the connection
+	// is closed rather than sent a torn frame.
+	ErrShortRegion = errors.New("network: file region read short")
 )

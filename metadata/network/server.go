@@ -248,7 +248,7 @@ func (s *Server) accept(l *listener) {
 			s:        s,
 			nc:       nc,
 			listener: l.name,
-			out:      make(chan []byte, s.cfg.ResponseQueue),
+			out:      make(chan outFrame, s.cfg.ResponseQueue),
 			logger:   s.logger.With(zap.String("listener", l.name), zap.Stringer("remote", nc.RemoteAddr())),
 
 			principal: AnonymousPrincipal,
@@ -277,7 +277,7 @@ type conn struct {
 	listener string
 	ctx      context.Context
 	cancel   context.CancelFunc
-	out      chan []byte
+	out      chan outFrame // encoded responses; a FileResponse's regions stay in their files
 	logger   *zap.Logger
 	// principal is the connection's authenticated principal; only the
 	// reader goroutine touches it.
@@ -324,24 +324,25 @@ func (c *conn) read() {
 			c.logReadEnd(err)
 			return
 		}
-		buf, ok := c.serve(frame)
+		out, ok := c.serve(frame)
 		if !ok {
 			return
 		}
-		if buf == nil {
+		if out.buf == nil {
 			continue
 		}
 		select {
-		case c.out <- buf:
+		case c.out <- out:
 		case <-c.ctx.Done():
+			out.done()
 			return
 		}
 	}
 }
 
-// serve handles one frame; it returns the encoded response (nil for none)
-// and false when the connection must close.
-func (c *conn) serve(frame []byte) ([]byte, bool) {
+// serve handles one frame; it returns the encoded response (a nil buf for
+// none) and false when the connection must close.
+func (c *conn) serve(frame []byte) (outFrame, bool) {
 	h, body, err := decodeRequest(frame, c.s.versions)
 	var resp kmsg.Response
 	switch {
@@ -350,7 +351,7 @@ func (c *conn) serve(frame []byte) ([]byte, bool) {
 		resp = unsupportedApiVersions(c.s.versions)
 	case err != nil:
 		c.logger.Debug("closing connection", zap.Int16("api_key", h.key), zap.Int16("version", h.version), zap.Error(err))
-		return nil, false
+		return outFrame{}, false
 	default:
 		req := &Request{
 			APIKey: h.key, Version: h.version, CorrelationID: h.correlationID, ClientID: h.clientID,
@@ -361,19 +362,26 @@ func (c *conn) serve(frame []byte) ([]byte, bool) {
 			if c.ctx.Err() == nil {
 				c.logger.Info("handler failed, closing connection", zap.String("api", kmsg.NameForKey(h.key)), zap.Error(err))
 			}
-			return nil, false
+			return outFrame{}, false
 		}
 		if resp == nil {
-			return nil, true
+			return outFrame{}, true
 		}
 		if resp.Key() != h.key {
+			releaseResponse(resp)
 			c.logger.Error("closing connection", zap.Error(fmt.Errorf("%w: %s request got a %s response",
 				ErrBadResponse, kmsg.NameForKey(h.key), kmsg.NameForKey(resp.Key()))))
-			return nil, false
+			return outFrame{}, false
 		}
 		resp.SetVersion(h.version)
 	}
-	return appendResponse(nil, h.correlationID, resp), true
+	out, err := frameOf(h.correlationID, resp)
+	if err != nil {
+		releaseResponse(resp)
+		c.logger.Error("closing connection", zap.String("api", kmsg.NameForKey(h.key)), zap.Error(err))
+		return outFrame{}, false
+	}
+	return out, true
 }
 
 // handle calls the handler; a panic in it closes only this connection.
@@ -404,12 +412,14 @@ func (c *conn) write() {
 	defer c.s.forget(c)
 	defer c.abort()
 	failed := false
-	for buf := range c.out {
+	for out := range c.out {
 		if failed {
+			out.done()
 			continue
 		}
 		if err := c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.ConnectionsMaxIdle)); err == nil {
-			_, err = c.nc.Write(buf)
+			err = writeFrame(c.nc, out)
+			out.done()
 			if err == nil {
 				continue
 			}
