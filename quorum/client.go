@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 // ClientConfig configures a broker's client of the controller quorum.
@@ -42,6 +43,9 @@ type ClientConfig struct {
 	// Image and MetadataOffset read the broker's metadata when Follow is off.
 	Image          func() *metadata.Image
 	MetadataOffset func() int64
+	// Security is how the controller listener is dialled (its TLS and
+	// SASL; zero: PLAINTEXT).
+	Security network.ClientSecurity
 }
 
 // DefaultClientConfig: broker 1 of the embedded single voter.
@@ -294,7 +298,7 @@ func (c *Client) conn(id int32, purpose string) *ctrlConn {
 	key := fmt.Sprintf("%d/%s", id, purpose)
 	cc, ok := c.conns[key]
 	if !ok {
-		cc = &ctrlConn{addr: c.cfg.Voters[id], clientID: fmt.Sprintf("zkraft-broker-%d", c.cfg.NodeID)}
+		cc = &ctrlConn{addr: c.cfg.Voters[id], clientID: fmt.Sprintf("zkraft-broker-%d", c.cfg.NodeID), sec: c.cfg.Security}
 		c.conns[key] = cc
 	}
 	return cc

@@ -11,18 +11,22 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 // maxResponseBytes bounds a response frame read from a controller.
 const maxResponseBytes = 256 << 20
 
-// ctrlConn is one Kafka-protocol connection from a broker to a controller:
+// ctrlConn is one Kafka-protocol connection from a broker to a controller
+// (TLS and SASL as sec says, set up by network.ClientSecurity.Dial):
 // one request in flight at a time (mu), framed by kmsg's RequestFormatter,
 // response bodies decoded by kmsg. A failed request closes the connection;
 // the next request dials again.
 type ctrlConn struct {
 	addr     string
 	clientID string
+	sec      network.ClientSecurity // TLS and SASL of the controller listener
 
 	mu   sync.Mutex
 	nc   net.Conn
@@ -43,8 +47,7 @@ func (c *ctrlConn) request(ctx context.Context, req kmsg.Request) (kmsg.Response
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.nc == nil {
-		var d net.Dialer
-		nc, err := d.DialContext(ctx, "tcp", c.addr)
+		nc, err := c.sec.Dial(ctx, c.addr)
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,8 @@ package replica
 import (
 	"fmt"
 	"time"
+
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 // Config holds the replication settings. Each field names the
@@ -45,6 +47,9 @@ type Config struct {
 	UncleanLeaderElection bool
 	// ControllerTimeout bounds one AlterPartition call (request.timeout.ms).
 	ControllerTimeout time.Duration
+	// Security is how fetchers dial leaders: the inter-broker listener's
+	// TLS and SASL (zero: PLAINTEXT).
+	Security network.ClientSecurity
 }
 
 // DefaultConfig returns Kafka's defaults for broker 1.

@@ -39,12 +39,12 @@ func (s kgoSource) Request(ctx context.Context, req kmsg.Request) (kmsg.Response
 func (s kgoSource) Close() { s.cl.Close() }
 
 func (m *Manager) dialKgo(addr string) (source, error) {
-	cl, err := kgo.NewClient(
+	cl, err := kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(addr),
 		kgo.ClientID(fmt.Sprintf("zkraft-replica-fetcher-%d", m.cfg.NodeID)),
 		kgo.DialTimeout(m.cfg.SocketTimeout),
 		kgo.RequestTimeoutOverhead(m.cfg.SocketTimeout),
-	)
+	}, m.cfg.Security.KgoOpts()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: client for %s: %w", ErrFetch, addr, err)
 	}

@@ -137,11 +137,91 @@ var probes = map[string]probe{
 	"zkraft.metadata.snapshot.retain":       {base: combinedBase, set: []string{"zkraft.metadata.snapshot.retain=5"}},
 }
 
-// checkedOnly are the keys whose value only constrains other keys:
-// listener.security.protocol.map, while PLAINTEXT is the one protocol
-// zkraft speaks (every listener maps to it, so no component field can
-// differ). A key is only accepted as config.DestChecked when listed here.
-var checkedOnly = []string{"listener.security.protocol.map"}
+// checkedOnly are the keys whose value only constrains other keys: the
+// store types (PEM is the one zkraft reads), the store passwords (PEM
+// stores have none) and ssl.key.password (zkraft refuses encrypted keys
+// rather than decrypt them), globally and per listener. A key is only
+// accepted as config.DestChecked when listed here.
+var checkedOnly = withPerListener("ssl.keystore.type", "ssl.truststore.type", "ssl.keystore.password",
+	"ssl.truststore.password", "ssl.key.password")
+
+func withPerListener(ks ...string) []string {
+	out := slices.Clone(ks)
+	for _, k := range ks {
+		out = append(out, config.PerListenerKey(k))
+	}
+	return out
+}
+
+// TLS probes: a combined node whose listeners are both SSL, its keystore
+// and truststore the committed test PKI (testdata/tls, made with openssl,
+// valid until 2126).
+const sslBase = `process.roles=broker,controller
+node.id=1
+listeners=SSL://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
+listener.security.protocol.map=SSL:SSL,CONTROLLER:SSL
+inter.broker.listener.name=SSL
+controller.listener.names=CONTROLLER
+controller.quorum.voters=1@127.0.0.1:9093
+log.dirs=/data/kafka-logs
+metadata.log.dir=/data/metadata
+offsets.topic.replication.factor=1
+ssl.keystore.location=testdata/tls/broker.pem
+ssl.truststore.location=testdata/tls/ca.pem
+`
+
+func mustRead(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// sslInlineBase is sslBase with the keystore inline, its PEM line breaks
+// written as properties escapes (\n).
+var sslInlineBase = strings.Replace(sslBase, "ssl.keystore.location=testdata/tls/broker.pem\n",
+	"ssl.keystore.certificate.chain="+escapeNewlines(mustRead("testdata/tls/broker-cert.pem"))+"\n"+
+		"ssl.keystore.key="+escapeNewlines(mustRead("testdata/tls/broker-key.pem"))+"\n", 1)
+
+func escapeNewlines(s string) string { return strings.ReplaceAll(s, "\n", `\n`) }
+
+// tlsProbes change each ssl.* key; perListener turns each into the probe
+// of its listener.name.<listener>. form, set on both listeners.
+var tlsProbes = map[string]probe{
+	"ssl.keystore.location": {base: sslBase, set: []string{"ssl.keystore.location=testdata/tls/broker2.pem"}},
+	"ssl.keystore.certificate.chain": {base: sslInlineBase, set: []string{
+		"ssl.keystore.certificate.chain=" + mustRead("testdata/tls/broker2-cert.pem"),
+		"ssl.keystore.key=" + mustRead("testdata/tls/broker2-key.pem")}},
+	"ssl.keystore.key": {base: sslInlineBase, set: []string{
+		"ssl.keystore.certificate.chain=" + mustRead("testdata/tls/broker2-cert.pem"),
+		"ssl.keystore.key=" + mustRead("testdata/tls/broker2-key.pem")}},
+	"ssl.truststore.location": {base: sslBase, without: []string{"ssl.truststore.location"},
+		set: []string{"ssl.truststore.location=testdata/tls/ca.pem"}},
+	"ssl.truststore.certificates": {base: sslBase, without: []string{"ssl.truststore.location"},
+		set: []string{"ssl.truststore.certificates=" + mustRead("testdata/tls/ca.pem")}},
+	"ssl.client.auth":                       {base: sslBase, set: []string{"ssl.client.auth=required"}},
+	"ssl.enabled.protocols":                 {base: sslBase, set: []string{"ssl.enabled.protocols=TLSv1.3"}},
+	"ssl.endpoint.identification.algorithm": {base: sslBase, set: []string{"ssl.endpoint.identification.algorithm="}},
+}
+
+func init() {
+	probes["listener.security.protocol.map"] = probe{
+		base: combinedBase + "ssl.keystore.location=testdata/tls/broker.pem\nssl.truststore.location=testdata/tls/ca.pem\n",
+		set:  []string{"listener.security.protocol.map=PLAINTEXT:SSL,CONTROLLER:SSL"}}
+	for k, p := range tlsProbes {
+		probes[k] = p
+		// The global key's keystore, when inline, stays the base; the
+		// override on both listeners changes every destination.
+		var set []string
+		for _, kv := range p.set {
+			for _, l := range []string{"ssl", "controller"} {
+				set = append(set, "listener.name."+l+"."+kv)
+			}
+		}
+		probes[config.PerListenerKey(k)] = probe{base: p.base, without: p.without, set: set}
+	}
+}
 
 // ignoredValues are values for ignored keys that need a particular form;
 // the others get "1".

@@ -69,6 +69,7 @@ func replicaConfig(cfg *config.Config) replica.Config {
 	}
 	rcfg.MinInsyncReplicas = cfg.MinInsyncReplicas
 	rcfg.UncleanLeaderElection = cfg.UncleanLeaderElectionEnable
+	rcfg.Security = cfg.InterBrokerSecurity
 	return rcfg
 }
 
@@ -95,6 +96,14 @@ func networkConfig(cfg *config.Config) network.Config {
 	ncfg := network.DefaultConfig()
 	ncfg.MaxRequestBytes = cfg.SocketRequestMaxBytes
 	ncfg.ConnectionsMaxIdle = cfg.ConnectionsMaxIdle
+	for _, l := range cfg.BrokerListeners() {
+		if st, ok := cfg.ListenerTLS[l.Name]; ok {
+			if ncfg.TLS == nil {
+				ncfg.TLS = map[string]network.TLSSettings{}
+			}
+			ncfg.TLS[l.Name] = st
+		}
+	}
 	return ncfg
 }
 
@@ -104,5 +113,6 @@ func clientConfig(cfg *config.Config, endpoints []metadata.Endpoint) quorum.Clie
 	ccfg.Voters = cfg.QuorumVoters()
 	ccfg.Endpoints = endpoints
 	ccfg.HeartbeatInterval = cfg.BrokerHeartbeatInterval
+	ccfg.Security = cfg.ControllerSecurity
 	return ccfg
 }

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkraft/zkraft/cmd/zkraft/config"
+	"github.com/zkraft/zkraft/metadata/network"
 	"github.com/zkraft/zkraft/quorum"
 )
 
@@ -28,6 +29,10 @@ func quorumConfig(cfg *config.Config, ctrl config.Listener) quorum.Config {
 	qcfg.Controller.UncleanLeaderElection = cfg.UncleanLeaderElectionEnable
 	qcfg.Network.MaxRequestBytes = cfg.SocketRequestMaxBytes
 	qcfg.Network.ConnectionsMaxIdle = cfg.ConnectionsMaxIdle
+	if st, ok := cfg.ListenerTLS[ctrl.Name]; ok {
+		// The Kafka side of the voter port; raft's side stays plaintext.
+		qcfg.Network.TLS = map[string]network.TLSSettings{quorum.ControllerListenerName: st}
+	}
 	qcfg.SnapshotMaxBytes = cfg.MetadataMaxRecordBytesBetweenSnapshots
 	qcfg.SnapshotMaxInterval = cfg.MetadataMaxSnapshotInterval
 	retainSnapshots(&qcfg, cfg.MetadataSnapshotRetain)

@@ -50,6 +50,7 @@ func zkSourceConfig(cfg *config.Config, endpoints []metadata.Endpoint) zk.Source
 			MaxRetries:   cfg.ControlledShutdownMaxRetries,
 			RetryBackoff: cfg.ControlledShutdownRetryBackoff,
 			ListenerName: cfg.InterBrokerListenerName,
+			Security:     cfg.InterBrokerSecurity,
 		},
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 // The broker's side of controlled shutdown in ZooKeeper mode (Kafka's
@@ -33,6 +34,9 @@ type ShutdownConfig struct {
 	// ListenerName is inter.broker.listener.name: the controller's
 	// endpoint the request goes to.
 	ListenerName string
+	// Security is how that listener is dialled (its TLS and SASL; zero:
+	// PLAINTEXT).
+	Security network.ClientSecurity
 }
 
 // DefaultShutdownConfig is Kafka's: enabled, 3 retries 5 s apart, over
@@ -74,7 +78,7 @@ func (b *Backend) ShutdownBroker(ctx context.Context, cfg ShutdownConfig, epoch 
 			case <-t.C:
 			}
 		}
-		remaining, err := b.askControlledShutdown(ctx, cfg.ListenerName, epoch)
+		remaining, err := b.askControlledShutdown(ctx, cfg.ListenerName, cfg.Security, epoch)
 		switch {
 		case err != nil:
 			last = err
@@ -98,7 +102,7 @@ func (b *Backend) ShutdownBroker(ctx context.Context, cfg ShutdownConfig, epoch 
 
 // askControlledShutdown sends one ControlledShutdown to the current
 // controller and returns the partitions it says this broker still leads.
-func (b *Backend) askControlledShutdown(ctx context.Context, listener string, epoch int64) ([]metadata.TopicPartition, error) {
+func (b *Backend) askControlledShutdown(ctx context.Context, listener string, sec network.ClientSecurity, epoch int64) ([]metadata.TopicPartition, error) {
 	self := b.cfg.BrokerID
 	ctrl, _ := b.Controller()
 	switch {
@@ -116,7 +120,8 @@ func (b *Backend) askControlledShutdown(ctx context.Context, listener string, ep
 		return nil, fmt.Errorf("controller %d has no %s endpoint", ctrl, listener)
 	}
 	addr := net.JoinHostPort(ep.Host, strconv.Itoa(int(ep.Port)))
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID(fmt.Sprintf("broker-%d-controlled-shutdown", self)))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.ClientID(fmt.Sprintf("broker-%d-controlled-shutdown", self))},
+		sec.KgoOpts()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("client for controller %d at %s: %w", ctrl, addr, err)
 	}

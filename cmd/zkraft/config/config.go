@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 //go:embed default.properties
@@ -83,6 +85,21 @@ type Config struct {
 	MetadataMaxRecordBytesBetweenSnapshots int64         // metadata.log.max.record.bytes.between.snapshots
 	MetadataMaxSnapshotInterval            time.Duration // metadata.log.max.snapshot.interval.ms; 0 = size only
 	MetadataSnapshotRetain                 int           // zkraft.metadata.snapshot.retain: snapshots kept (and the log back to the oldest)
+
+	// ListenerOverrides are the per-listener keys
+	// (listener.name.<listener>.<key>): by upper-case listener name, then
+	// key (ssl.keystore.location, ...), the value given.
+	ListenerOverrides map[string]map[string]string
+	// ListenerTLS are the TLS listeners (SSL, SASL_SSL) with their resolved
+	// ssl.* keys, keystores and truststores read.
+	ListenerTLS map[string]network.TLSSettings
+	// InterBrokerSecurity dials the inter-broker listener
+	// (inter.broker.listener.name): replica fetchers, ZooKeeper-mode
+	// controlled shutdown. ControllerSecurity dials the controller listener
+	// (the first of controller.listener.names): registration, heartbeats,
+	// the metadata fetch. PLAINTEXT when the zero value.
+	InterBrokerSecurity network.ClientSecurity
+	ControllerSecurity  network.ClientSecurity
 
 	// Ignored lists, sorted, the keys that were given but that zkraft
 	// accepts without using (Kafka tuning knobs); the caller logs a warning.

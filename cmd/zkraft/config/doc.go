@@ -10,8 +10,11 @@
 // applies the overrides (later wins), resolves the keys that
 // depend on each other (node.id/broker.id, log.retention.ms/minutes/hours,
 // log.dirs/log.dir, metadata.log.dir, inter.broker.listener.name) and
-// validates the result. It owns no goroutines and does no I/O but reading
-// the file.
+// validates the result, then reads the PEM keystores and truststores of
+// the TLS listeners (security.go: ssl.* keys, globally or per listener as
+// listener.name.<listener>.ssl.*) into Config.ListenerTLS and the client
+// side of the inter-broker and controller listeners. It owns no goroutines
+// and does no I/O but reading those files.
 //
 // Invariants of a returned Config:
 //   - Every key given is one zkraft uses (a typed field) or one it knowingly

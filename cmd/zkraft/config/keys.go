@@ -41,8 +41,7 @@ type setter func(b *builder, v string) error
 //     without effect; FromProperties lists it in Config.Ignored, and serve
 //     warns about it (WarnIgnored);
 //   - DestChecked: its value only constrains other keys (Validate) and no
-//     component reads it (listener.security.protocol.map, while PLAINTEXT is
-//     the one protocol).
+//     component reads it (ssl.keystore.type, which must be PEM, ...).
 //
 // cmd/zkraft's config-key test sets each key to a probe value and checks
 // that every destination it names changes, so a key added here without
@@ -108,7 +107,7 @@ var keys = map[string]key{
 		}
 		b.ListenerSecurityProtocolMap = m
 		return nil
-	}, to(DestChecked)},
+	}, tlsDest},
 	"controller.listener.names": {func(b *builder, v string) error {
 		b.ControllerListenerNames = nil
 		for _, n := range splitList(v) {
@@ -231,6 +230,9 @@ func Destinations() map[string][]string {
 	for _, k := range ignoredKeys {
 		m[k] = to(DestIgnored)
 	}
+	for k, e := range tlsKeys {
+		m[PerListenerKey(k)] = slices.Clone(e.to)
+	}
 	return m
 }
 
@@ -309,8 +311,11 @@ func FromProperties(props []Property) (*Config, error) {
 	ignored := map[string]bool{}
 	for i, p := range props {
 		e, known := keys[p.Key]
+		listener, suffix, le, perListener := listenerKey(p.Key)
 		switch {
 		case known:
+		case perListener:
+			e = le
 		case slices.Contains(ignoredKeys, p.Key):
 			ignored[p.Key] = true
 			continue
@@ -321,6 +326,15 @@ func FromProperties(props []Property) (*Config, error) {
 			continue
 		}
 		b.Set[p.Key] = p.Value
+		if perListener {
+			if b.ListenerOverrides == nil {
+				b.ListenerOverrides = map[string]map[string]string{}
+			}
+			if b.ListenerOverrides[listener] == nil {
+				b.ListenerOverrides[listener] = map[string]string{}
+			}
+			b.ListenerOverrides[listener][suffix] = p.Value
+		}
 		if slices.Contains(e.to, DestIgnored) {
 			ignored[p.Key] = true
 		}
@@ -336,6 +350,9 @@ func FromProperties(props []Property) (*Config, error) {
 		return nil, err
 	}
 	if err := b.Config.Validate(); err != nil {
+		return nil, err
+	}
+	if err := b.resolveSecurity(); err != nil {
 		return nil, err
 	}
 	return b.Config, nil

@@ -168,8 +168,8 @@ func (c *Config) validateListeners() error {
 		if !ok {
 			return inconsistent("listener name %q (%s) has no entry in listener.security.protocol.map", name, key)
 		}
-		if proto != "PLAINTEXT" {
-			return inconsistent("listener name %q (%s) maps to security protocol %s in listener.security.protocol.map; zkraft supports only PLAINTEXT",
+		if proto != "PLAINTEXT" && proto != "SSL" {
+			return inconsistent("listener name %q (%s) maps to security protocol %s in listener.security.protocol.map; zkraft supports PLAINTEXT and SSL",
 				name, key, proto)
 		}
 		return nil
