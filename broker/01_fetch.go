@@ -2,11 +2,15 @@ package broker
 
 // Fetch (key 1), versions 4-13.
 //
-// Sessionless (KIP-227 is answered but not implemented): a request with
-// session id 0 gets a full response with session id 0, which tells the
-// client no session was created, so it keeps sending full fetches; a
-// request naming a session id gets FETCH_SESSION_ID_NOT_FOUND. v13 names
-// topics by id (unknown id -> UNKNOWN_TOPIC_ID).
+// Fetch sessions (KIP-227, v7+; fetch_session.go): full and incremental
+// fetches for consumers and followers alike; an incremental fetch reads
+// every partition of its session and answers only those with news. v13
+// names topics by id (unknown id -> UNKNOWN_TOPIC_ID).
+//
+// Zero copy: the record bytes stay in the segment files. The answer is a
+// network.FileResponse whose partitions' RecordBatches are file regions
+// (storage.ReadRecords, pinned until the frame is written), which the
+// connection's writer sends with sendfile.
 //
 // Per partition this broker must be the leader (NOT_LEADER_OR_FOLLOWER,
 // UNKNOWN_TOPIC_OR_PARTITION), the current leader epoch (v9+, KIP-320) must
@@ -52,18 +56,19 @@ type fetchWatch struct {
 }
 
 func (b *Broker) handleFetch(ctx context.Context, _ *network.Request, req *kmsg.FetchRequest) (kmsg.Response, error) {
-	if req.Version >= 7 && req.SessionID != 0 {
-		resp := req.ResponseKind().(*kmsg.FetchResponse)
-		resp.ErrorCode = errorCode(ErrFetchSession)
-		return resp, nil
-	}
 	replicaID := req.ReplicaID
 	if req.Version >= 15 {
 		replicaID = req.ReplicaState.ID
 	}
 	follower := replicaID >= 0
+	fc, code := b.fetchSessions.open(req, follower)
+	if code != 0 {
+		resp := req.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = code
+		return resp, nil
+	}
 	if ft, ok := b.repl.(FollowerTracker); ok && follower {
-		b.noteFollowerFetch(ft, req, replicaID)
+		b.noteFollowerFetch(ft, req.Version, fc.topics, replicaID)
 	}
 
 	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond
@@ -72,8 +77,9 @@ func (b *Broker) handleFetch(ctx context.Context, _ *network.Request, req *kmsg.
 	}
 	var timer *time.Timer
 	for {
-		resp, total, failed, watches := b.readFetch(req, follower)
+		resp, total, failed, watches := b.readFetch(req, fc.topics, follower)
 		if failed || total >= int64(req.MinBytes) || wait <= 0 || len(watches) == 0 {
+			fc.finish(resp.Response.(*kmsg.FetchResponse))
 			return resp, nil
 		}
 		resp.Release() // not sent: read again after the wait
@@ -89,7 +95,8 @@ func (b *Broker) handleFetch(ctx context.Context, _ *network.Request, req *kmsg.
 			}
 			continue
 		case waitTimeout:
-			resp, _, _, _ = b.readFetch(req, follower)
+			resp, _, _, _ = b.readFetch(req, fc.topics, follower)
+			fc.finish(resp.Response.(*kmsg.FetchResponse))
 			return resp, nil
 		default:
 			return nil, ctx.Err()
@@ -98,14 +105,15 @@ func (b *Broker) handleFetch(ctx context.Context, _ *network.Request, req *kmsg.
 }
 
 // noteFollowerFetch tells the replication manager where follower replica
-// is in each requested partition (Kafka's updateFollowerFetchState): the
-// fetch offset is the follower's log end offset, from which the leader
+// is in each partition of the fetch (Kafka's updateFollowerFetchState),
+// every partition of its session for an incremental fetch: the fetch
+// offset is the follower's log end offset, from which the leader
 // moves the high watermark and decides ISR membership.
-func (b *Broker) noteFollowerFetch(ft FollowerTracker, req *kmsg.FetchRequest, replica int32) {
+func (b *Broker) noteFollowerFetch(ft FollowerTracker, version int16, topics []kmsg.FetchRequestTopic, replica int32) {
 	img := b.Image()
-	for _, rt := range req.Topics {
+	for _, rt := range topics {
 		topic := rt.Topic
-		if req.Version >= 13 {
+		if version >= 13 {
 			ti, ok := img.TopicByID(metadata.Uuid(rt.TopicID))
 			if !ok {
 				continue
@@ -163,7 +171,7 @@ func (b *Broker) waitFetch(ctx context.Context, timer *time.Timer, watches []fet
 // bytes stay in the segment files: the response carries them as file
 // regions (network.FileResponse) that the connection's writer sends with
 // sendfile, and its Release unpins the files.
-func (b *Broker) readFetch(req *kmsg.FetchRequest, follower bool) (*network.FileResponse, int64, bool, []fetchWatch) {
+func (b *Broker) readFetch(req *kmsg.FetchRequest, topics []kmsg.FetchRequestTopic, follower bool) (*network.FileResponse, int64, bool, []fetchWatch) {
 	img := b.Image()
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	out := network.NewFileResponse(resp)
@@ -174,9 +182,8 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, follower bool) (*network.File
 	var total int64
 	var failed bool
 	var watches []fetchWatch
-	// Sized up front: Attach keeps pointers into these slices.
-	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
-	for ti, rt := range req.Topics {
+	resp.Topics = make([]kmsg.FetchResponseTopic, len(topics))
+	for ti, rt := range topics {
 		t := &resp.Topics[ti]
 		*t = kmsg.NewFetchResponseTopic()
 		t.Topic, t.TopicID = rt.Topic, rt.TopicID
@@ -265,7 +272,7 @@ func (b *Broker) readPartition(img *metadata.Image, topic string, rp kmsg.FetchR
 		f, off, n := recs.Part(i)
 		regions[i] = network.FileRegion{File: f, Off: off, Len: n}
 	}
-	out.Attach(&p.RecordBatches, regions...)
+	p.RecordBatches = out.Attach(regions...)
 	out.OnRelease(recs.Release)
 	return n, nil, nil
 }

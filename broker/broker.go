@@ -37,6 +37,9 @@ type Broker struct {
 
 	// groups is the group coordinator (groups.go); Close stops it.
 	groups *group.Coordinator
+
+	// fetchSessions is the KIP-227 session cache (fetch_session.go).
+	fetchSessions *fetchSessions
 }
 
 // Option adjusts a Broker at construction.
@@ -59,7 +62,8 @@ func New(cfg Config, logs *storage.Manager, ctrl Controller, logger *zap.Logger,
 		return nil, fmt.Errorf("%w: New needs a storage manager, a controller and a logger", ErrInvalidConfig)
 	}
 	b := &Broker{
-		cfg:          cfg,
+		cfg:           cfg,
+		fetchSessions: newFetchSessions(cfg.FetchSessionCacheSlots),
 		logs:         logs,
 		ctrl:         ctrl,
 		logger:       logger.Named("broker"),

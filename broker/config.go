@@ -63,6 +63,10 @@ type Config struct {
 	// GroupInitialRebalanceDelay is group.initial.rebalance.delay.ms: how
 	// long an empty group's first rebalance waits for more members.
 	GroupInitialRebalanceDelay time.Duration
+	// FetchSessionCacheSlots is max.incremental.fetch.session.cache.slots:
+	// how many fetch sessions (KIP-227) the broker keeps; 0 = none (every
+	// fetch is full).
+	FetchSessionCacheSlots int
 }
 
 // The values of message.timestamp.type and log.message.timestamp.type.
@@ -90,6 +94,7 @@ func DefaultConfig() Config {
 		OffsetsTopicNumPartitions:     50,
 		OffsetsTopicReplicationFactor: 3,
 		GroupInitialRebalanceDelay:    3 * time.Second,
+		FetchSessionCacheSlots:        1000,
 	}
 }
 
@@ -122,6 +127,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: offsets.topic.num.partitions = %d, must be >= 1", ErrInvalidConfig, c.OffsetsTopicNumPartitions)
 	case c.OffsetsTopicReplicationFactor < 1:
 		return fmt.Errorf("%w: offsets.topic.replication.factor = %d, must be >= 1", ErrInvalidConfig, c.OffsetsTopicReplicationFactor)
+	case c.FetchSessionCacheSlots < 0:
+		return fmt.Errorf("%w: max.incremental.fetch.session.cache.slots = %d, must be >= 0", ErrInvalidConfig, c.FetchSessionCacheSlots)
 	case c.GroupInitialRebalanceDelay < 0:
 		return fmt.Errorf("%w: group.initial.rebalance.delay.ms = %s, must be >= 0", ErrInvalidConfig, c.GroupInitialRebalanceDelay)
 	}

@@ -40,6 +40,13 @@
 // select over storage.Log.Wait channels, bound to the request context, so
 // closing the server releases it. There is nothing to Close.
 //
+// The fetch session cache (fetch_session.go, KIP-227) is shared by every
+// connection under one mutex, held only to resolve a session at the start
+// of a fetch and to record its answer at the end, never across a read or
+// a wait. A Fetch answer is a network.FileResponse: its record bytes stay
+// in the segment files (pinned until the connection's writer has sent
+// them with sendfile).
+//
 // # Invariants
 //
 //   - The image is stored before Publish creates or deletes logs, so a log

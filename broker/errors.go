@@ -30,6 +30,9 @@ var (
 	ErrInvalidRequest = network.NewError("broker: invalid request", kerr.InvalidRequest)
 	ErrDuplicateTopic = network.NewError("broker: topic named twice in one request", kerr.InvalidRequest)
 	ErrFetchSession   = network.NewError("broker: fetch session not found", kerr.FetchSessionIDNotFound)
+	// ErrFetchSessionEpoch: an incremental fetch carried another epoch than
+	// its session's next one (Kafka INVALID_FETCH_SESSION_EPOCH).
+	ErrFetchSessionEpoch = network.NewError("broker: invalid fetch session epoch", kerr.InvalidFetchSessionEpoch)
 	ErrUnsupportedAPI = errors.New("broker: unsupported api key")
 	// ErrProducerIDsUnavailable: Kafka's ProducerIdManager answers this
 	// (retriable) code while a block is pending.

@@ -127,7 +127,7 @@ func TestFetchBounds(t *testing.T) {
 	}
 	// A session id we never handed out.
 	sreq := fetchReq(12, "f", [16]byte{}, 0, 0, 0)
-	sreq.SessionID = 42
+	sreq.SessionID, sreq.SessionEpoch = 42, 1 // incremental (epoch -1 would close it, KIP-227)
 	if r := fetch(sreq); r.ErrorCode != kerr.FetchSessionIDNotFound.Code {
 		t.Fatalf("session: %d", r.ErrorCode)
 	}

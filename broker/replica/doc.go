@@ -22,7 +22,10 @@
 //     StopFetching (controlled shutdown) stops every fetcher for good.
 //   - Followers: one fetcher goroutine per source broker batches all its
 //     partitions into one Kafka Fetch (replica id set) sent through franz-go
-//     (kgo negotiates versions, kmsg encodes). Fetched batches are appended
+//     (kgo negotiates versions, kmsg encodes), in a KIP-227 fetch session
+//     (fetch_session.go): after the first full fetch each one carries only
+//     the partitions whose fetch offset, log start or epoch changed, and
+//     any failure or session error starts over in full. Fetched batches are appended
 //     with storage.Log.AppendAsFollower, which keeps the leader's offsets
 //     and leader epochs. Before fetching, a partition is truncated by
 //     leader epoch (KIP-101, KIP-279): OffsetForLeaderEpoch with its latest

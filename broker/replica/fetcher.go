@@ -64,6 +64,10 @@ type fetcher struct {
 	mu       sync.Mutex // guards assigned; after Manager.mu, before partition.mu
 	assigned map[storage.TopicPartition]assignment
 
+	// session is the fetch session (KIP-227) with the leader; only the
+	// fetcher goroutine touches it.
+	session fetchSession
+
 	wake   chan struct{} // capacity 1: the assignment changed
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -373,21 +377,11 @@ func (f *fetcher) fetch(src source, states []*fetchState) error {
 	req.MaxWaitMillis = int32(cfg.FetchMaxWait / time.Millisecond)
 	req.MinBytes = cfg.FetchMinBytes
 	req.MaxBytes = cfg.FetchResponseMaxBytes
-	req.SessionID, req.SessionEpoch = 0, -1 // sessionless full fetch (KIP-227)
-	byTopic := map[string]int{}
 	byName := map[storage.TopicPartition]*fetchState{}
 	byID := map[metadata.Uuid]string{}
+	wanted := make([]sessionPartition, 0, len(states))
 	for _, st := range states {
 		tp := st.p.tp
-		i, ok := byTopic[tp.Topic]
-		if !ok {
-			t := kmsg.NewFetchRequestTopic()
-			t.Topic, t.TopicID = tp.Topic, st.p.topicID
-			req.Topics = append(req.Topics, t)
-			i = len(req.Topics) - 1
-			byTopic[tp.Topic] = i
-			byID[st.p.topicID] = tp.Topic
-		}
 		rp := kmsg.NewFetchRequestTopicPartition()
 		rp.Partition = tp.Partition
 		rp.CurrentLeaderEpoch = st.epoch
@@ -395,22 +389,35 @@ func (f *fetcher) fetch(src source, states []*fetchState) error {
 		rp.LastFetchedEpoch = -1
 		rp.LogStartOffset = st.p.log.LogStartOffset()
 		rp.PartitionMaxBytes = cfg.FetchMaxBytes
-		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+		wanted = append(wanted, sessionPartition{tp: tp, topicID: st.p.topicID, req: rp})
 		byName[tp] = st
+		byID[st.p.topicID] = tp.Topic
 	}
+	f.session.build(req, wanted)
 	ctx, cancel := context.WithTimeout(f.ctx, cfg.SocketTimeout+cfg.FetchMaxWait)
 	defer cancel()
 	kresp, err := src.Request(ctx, req)
 	if err != nil {
+		f.session.reset()
 		return fmt.Errorf("%w: %w", ErrFetch, err)
 	}
 	resp, ok := kresp.(*kmsg.FetchResponse)
 	if !ok {
+		f.session.reset()
 		return fmt.Errorf("%w: fetch answered with %T", ErrFetch, kresp)
 	}
 	if resp.ErrorCode != 0 {
-		return fmt.Errorf("%w: %w", ErrFetch, kerr.ErrorForCode(resp.ErrorCode))
+		err := kerr.ErrorForCode(resp.ErrorCode)
+		f.session.reset()
+		if errors.Is(err, kerr.FetchSessionIDNotFound) || errors.Is(err, kerr.InvalidFetchSessionEpoch) {
+			// The leader lost or moved past our session (restart, eviction,
+			// a lost answer): the next round starts a new one in full.
+			f.logger.Debug("fetch session reset by the leader", zap.Int32("session_id", req.SessionID), zap.Error(err))
+			return nil
+		}
+		return fmt.Errorf("%w: %w", ErrFetch, err)
 	}
+	f.session.answered(req, resp)
 	for _, t := range resp.Topics {
 		name := t.Topic
 		if name == "" { // v13+ names topics by id only

@@ -134,7 +134,9 @@ var probes = map[string]probe{
 	"connections.max.idle.ms":               {base: combinedBase, set: []string{"connections.max.idle.ms=1000"}},
 	"group.initial.rebalance.delay.ms":      {base: combinedBase, set: []string{"group.initial.rebalance.delay.ms=0"}},
 	"zkraft.max.open.files":                 {base: combinedBase, set: []string{"zkraft.max.open.files=10"}},
-	"zkraft.metadata.snapshot.retain":       {base: combinedBase, set: []string{"zkraft.metadata.snapshot.retain=5"}},
+	"max.incremental.fetch.session.cache.slots": {base: combinedBase,
+		set: []string{"max.incremental.fetch.session.cache.slots=10"}},
+	"zkraft.metadata.snapshot.retain": {base: combinedBase, set: []string{"zkraft.metadata.snapshot.retain=5"}},
 }
 
 // checkedOnly are the keys whose value only constrains other keys: the

@@ -89,6 +89,7 @@ func brokerConfig(cfg *config.Config, clusterID string, endpoints []metadata.End
 	bcfg.OffsetsTopicNumPartitions = cfg.OffsetsTopicNumPartitions
 	bcfg.OffsetsTopicReplicationFactor = cfg.OffsetsTopicReplicationFactor
 	bcfg.GroupInitialRebalanceDelay = cfg.GroupInitialRebalanceDelay
+	bcfg.FetchSessionCacheSlots = cfg.FetchSessionCacheSlots
 	return bcfg
 }
 

@@ -41,7 +41,6 @@ type FileResponse struct {
 }
 
 type attachedField struct {
-	field   *[]byte
 	regions []FileRegion
 	n       int64
 }
@@ -65,10 +64,11 @@ func NewFileResponse(resp kmsg.Response) *FileResponse {
 	return &FileResponse{Response: resp}
 }
 
-// Attach makes *field (a byte field inside the wrapped response) the
-// concatenation of regions. field must stay where it is until the response
-// is written (take it from the response's final slices).
-func (r *FileResponse) Attach(field *[]byte, regions ...FileRegion) {
+// Attach returns the placeholder to store in a byte field of the wrapped
+// response (a fetch partition's RecordBatches): on the wire that field is
+// the concatenation of regions. The field may be copied or moved freely;
+// each placeholder must end up in the response exactly once.
+func (r *FileResponse) Attach(regions ...FileRegion) []byte {
 	var n int64
 	for _, g := range regions {
 		n += g.Len
@@ -76,8 +76,8 @@ func (r *FileResponse) Attach(field *[]byte, regions ...FileRegion) {
 	ph := make([]byte, placeholderLen)
 	copy(ph, placeholderPrefix[:])
 	binary.BigEndian.PutUint32(ph[placeholderLen-4:], uint32(len(r.fields)))
-	*field = ph
-	r.fields = append(r.fields, attachedField{field: field, regions: regions, n: n})
+	r.fields = append(r.fields, attachedField{regions: regions, n: n})
+	return ph
 }
 
 // OnRelease registers fn (unpinning the regions' files) to run once, at
@@ -102,48 +102,56 @@ func (r *FileResponse) RegionBytes() int64 {
 	return n
 }
 
-// Materialize reads every region into its field, releases the files and
-// returns the wrapped response, now a plain kmsg response.
+// Materialize reads every region in, releases the files and returns the
+// response decoded by kmsg from the frame the writer would send: a plain
+// kmsg response (tests and other callers of Handle).
 func (r *FileResponse) Materialize() (kmsg.Response, error) {
 	defer r.Release()
-	for _, f := range r.fields {
-		b := make([]byte, 0, f.n)
-		for _, g := range f.regions {
-			start := len(b)
-			b = b[:start+int(g.Len)]
-			if n, err := g.File.ReadAt(b[start:], g.Off); int64(n) < g.Len {
-				return nil, fmt.Errorf("%w: %d of %d bytes at %d of %s: %w", ErrShortRegion, n, g.Len, g.Off, g.File.Name(), err)
-			}
-		}
-		*f.field = b
+	body, err := r.encode()
+	if err != nil {
+		return nil, err
 	}
-	r.fields = nil
-	return r.Response, nil
+	out := kmsg.ResponseForKey(r.Key())
+	out.SetVersion(r.GetVersion())
+	if err := out.ReadFrom(body); err != nil {
+		return nil, fmt.Errorf("%w: decode %s: %w", ErrBadResponse, kmsg.NameForKey(r.Key()), err)
+	}
+	return out, nil
 }
 
 // AppendTo appends the full encoding, region bytes read in (a copy); the
 // server does not use it.
 func (r *FileResponse) AppendTo(dst []byte) []byte {
-	fr, err := frameOf(0, r)
+	body, err := r.encode()
 	if err != nil {
 		panic(fmt.Sprintf("network: encode file response: %v", err))
 	}
-	var frame []byte
-	for _, p := range fr.pieces {
-		if p.region == nil {
-			frame = append(frame, fr.buf[p.from:p.to]...)
-			continue
-		}
-		start := len(frame)
-		frame = append(frame, make([]byte, p.region.Len)...)
-		if n, err := p.region.File.ReadAt(frame[start:], p.region.Off); int64(n) < p.region.Len {
-			panic(fmt.Sprintf("network: %v: %d of %d bytes: %v", ErrShortRegion, n, p.region.Len, err))
+	return append(dst, body...)
+}
+
+// encode returns the body (no size, correlation id or header tags) with
+// the regions read in.
+func (r *FileResponse) encode() ([]byte, error) {
+	fr, err := frameOf(0, r)
+	if err != nil {
+		return nil, err
+	}
+	frame := fr.buf
+	if fr.pieces != nil {
+		frame = nil
+		for _, p := range fr.pieces {
+			if p.region == nil {
+				frame = append(frame, fr.buf[p.from:p.to]...)
+				continue
+			}
+			start := len(frame)
+			frame = append(frame, make([]byte, p.region.Len)...)
+			if n, err := p.region.File.ReadAt(frame[start:], p.region.Off); int64(n) < p.region.Len {
+				return nil, fmt.Errorf("%w: %d of %d bytes at %d of %s: %v", ErrShortRegion, n, p.region.Len, p.region.Off, p.region.File.Name(), err)
+			}
 		}
 	}
-	if fr.pieces == nil {
-		frame = fr.buf
-	}
-	return append(dst, frame[4+4+boolInt(r.IsFlexible() && r.Key() != apiVersionsKey):]...) // the body only, as kmsg's AppendTo
+	return frame[4+4+boolInt(r.IsFlexible() && r.Key() != apiVersionsKey):], nil
 }
 
 func boolInt(b bool) int {

@@ -96,7 +96,7 @@ func (fx *fetchFixture) response(v int16, fr *FileResponse) *kmsg.FetchResponse 
 			for _, r := range regs {
 				frs = append(frs, FileRegion{File: fx.file, Off: r[0], Len: r[1]})
 			}
-			fr.Attach(&p.RecordBatches, frs...)
+			p.RecordBatches = fr.Attach(frs...)
 		}
 	}
 	return resp

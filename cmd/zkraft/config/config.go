@@ -76,6 +76,7 @@ type Config struct {
 	BrokerHeartbeatInterval    time.Duration // broker.heartbeat.interval.ms
 	BrokerSessionTimeout       time.Duration // broker.session.timeout.ms
 	GroupInitialRebalanceDelay time.Duration // group.initial.rebalance.delay.ms
+	FetchSessionCacheSlots     int           // max.incremental.fetch.session.cache.slots
 
 	// ZooKeeper mode: ControlledShutdown to the controller on SIGTERM.
 	ControlledShutdownEnable       bool          // controlled.shutdown.enable

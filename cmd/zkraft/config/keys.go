@@ -206,6 +206,8 @@ var keys = map[string]key{
 		to("network.ConnectionsMaxIdle", "quorum.Network.ConnectionsMaxIdle")},
 	"group.initial.rebalance.delay.ms": {msKey(0, func(b *builder, d time.Duration) { b.GroupInitialRebalanceDelay = d }),
 		to("broker.GroupInitialRebalanceDelay")},
+	"max.incremental.fetch.session.cache.slots": {intKey(0, math.MaxInt32, func(b *builder, n int64) { b.FetchSessionCacheSlots = int(n) }),
+		to("broker.FetchSessionCacheSlots")},
 	"zkraft.max.open.files": {intKey(2, math.MaxInt32, func(b *builder, n int64) { b.MaxOpenFiles = int(n) }),
 		to("storage.MaxOpenFiles")},
 	"zkraft.metadata.snapshot.retain": {intKey(1, 100, func(b *builder, n int64) { b.MetadataSnapshotRetain = int(n) }),
@@ -288,6 +290,7 @@ func baseConfig() *Config {
 		BrokerHeartbeatInterval:       2 * time.Second,
 		BrokerSessionTimeout:          9 * time.Second,
 		GroupInitialRebalanceDelay:    3 * time.Second,
+		FetchSessionCacheSlots:        1000,
 
 		ControlledShutdownEnable:       true,
 		ControlledShutdownMaxRetries:   3,
