@@ -64,11 +64,11 @@ func New(cfg Config, logs *storage.Manager, ctrl Controller, logger *zap.Logger,
 	b := &Broker{
 		cfg:           cfg,
 		fetchSessions: newFetchSessions(cfg.FetchSessionCacheSlots),
-		logs:         logs,
-		ctrl:         ctrl,
-		logger:       logger.Named("broker"),
-		topicConfigs: make(map[string]map[string]string),
-		pidSem:       make(chan struct{}, 1),
+		logs:          logs,
+		ctrl:          ctrl,
+		logger:        logger.Named("broker"),
+		topicConfigs:  make(map[string]map[string]string),
+		pidSem:        make(chan struct{}, 1),
 	}
 	b.repl = localReplication{nodeID: cfg.NodeID}
 	for _, o := range opts {

@@ -33,7 +33,7 @@ var (
 	// ErrFetchSessionEpoch: an incremental fetch carried another epoch than
 	// its session's next one (Kafka INVALID_FETCH_SESSION_EPOCH).
 	ErrFetchSessionEpoch = network.NewError("broker: invalid fetch session epoch", kerr.InvalidFetchSessionEpoch)
-	ErrUnsupportedAPI = errors.New("broker: unsupported api key")
+	ErrUnsupportedAPI    = errors.New("broker: unsupported api key")
 	// ErrProducerIDsUnavailable: Kafka's ProducerIdManager answers this
 	// (retriable) code while a block is pending.
 	ErrProducerIDsUnavailable = network.NewError("broker: no producer id block available", kerr.CoordinatorLoadInProgress)
