@@ -17,6 +17,8 @@ const usage = `usage: zkraft bench <subcommand> [flags]
 
 subcommands:
   produce   load-generate with a Kafka client (kgo) against zkraft, kfake or both, alternating
+  consume   fill a topic, read it back with 1 and 3 consumer groups (fan-out) and tail it at a
+            fixed rate; zkraft against kfake in alternating pairs
   disk      measure the disk's sequential write bandwidth (1 MiB writes, then fsync)
   metadata  quorum scale: create partitions, time controller failover after kill -9, snapshots
   roll      roll a 3-broker RF 3 cluster (SIGTERM, restart, full ISR) under an acks=all producer;
@@ -31,12 +33,14 @@ run 'zkraft bench <subcommand> -h' for its flags.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("%w: missing subcommand (produce, disk, metadata, roll)", ErrUsage)
+		return fmt.Errorf("%w: missing subcommand (produce, consume, disk, metadata, roll)", ErrUsage)
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
 	case "produce":
 		return mainProduce(ctx, rest, stdout, stderr)
+	case "consume":
+		return mainConsume(ctx, rest, stdout, stderr)
 	case "disk":
 		return mainDisk(ctx, rest, stdout, stderr)
 	case "kfake-serve":
@@ -50,7 +54,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown subcommand %q (want produce, disk, metadata or roll)", ErrUsage, sub)
+	return fmt.Errorf("%w: unknown subcommand %q (want produce, consume, disk, metadata or roll)", ErrUsage, sub)
 }
 
 func mainProduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {

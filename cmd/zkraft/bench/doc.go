@@ -5,6 +5,12 @@
 // # Subcommands
 //
 //	zkraft bench produce [flags]   load runs with a kgo client; see ProduceConfig for the flags
+//	zkraft bench consume [flags]   per run (spawned zkraft, then kfake, --pairs times): fill a
+//	                               topic with --records, read it back from the start with 1 and
+//	                               then 3 consumer groups at once (--groups), each group one kgo
+//	                               client; MiB/s, rec/s and broker CPU-s per GiB read per phase;
+//	                               then one consumer tails the log while a producer runs at
+//	                               --tail-rate (end-to-end latency, ms resolution) (consume.go)
 //	zkraft bench disk [flags]      sequential write bandwidth of a directory (1 MiB writes + fsync)
 //	zkraft bench metadata [flags]  3 controller processes: create partitions to each scale, kill -9
 //	                               the active controller and time the next CreateTopics; image

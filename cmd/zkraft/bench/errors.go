@@ -13,4 +13,6 @@ var (
 	ErrTopic = errors.New("bench: topic not ready")
 	// ErrProduce: a run did not get every record acknowledged.
 	ErrProduce = errors.New("bench: produce failed")
+	// ErrConsume: a consume run could not fill its topic or read it all back.
+	ErrConsume = errors.New("bench: consume failed")
 )
