@@ -146,3 +146,29 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return nil
 }
+
+// ErrAlreadyFormatted: FormatDir found a meta.properties in the directory.
+var ErrAlreadyFormatted = errors.New("quorum: directory is already formatted")
+
+// FormatDir writes dir/meta.properties for clusterID and nodeID, as
+// kafka-storage.sh format does, creating dir. A directory that already has
+// one is left alone: ErrAlreadyFormatted.
+func FormatDir(dir, clusterID string, nodeID int32) error {
+	if _, err := metadata.ParseUuid(clusterID); err != nil {
+		return fmt.Errorf("cluster id %q: %w: %w", clusterID, err, ErrMetaProperties)
+	}
+	path := filepath.Join(dir, metaPropertiesFile)
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("%s: %w", dir, ErrAlreadyFormatted)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("format %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("format %s: %w", dir, err)
+	}
+	m := metaProperties{ClusterID: clusterID, NodeID: nodeID}
+	if err := writeFileAtomic(path, m.encode()); err != nil {
+		return fmt.Errorf("format %s: %w", dir, err)
+	}
+	return nil
+}

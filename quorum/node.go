@@ -49,8 +49,9 @@ type Node struct {
 
 	// Controller writes, one at a time (see controller.go).
 	writeSem  chan struct{}
-	pending   raft.ApplyFuture // write abandoned by its caller's ctx, still in flight
-	readyTerm uint64           // term whose barrier has completed (guarded by writeSem)
+	pending   raft.ApplyFuture  // write abandoned by its caller's ctx, still in flight
+	readyTerm uint64            // term whose barrier has completed (guarded by writeSem)
+	bootstrap []metadata.Record // BootstrapFile's records, written by the first leader of an empty log
 
 	// sessions is the active controller's soft state (lifecycle.go): when
 	// each broker was last heard from. Like Kafka's BrokerHeartbeatManager it
@@ -93,20 +94,25 @@ func New(cfg Config, logger *zap.Logger, pubs ...Publisher) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	boot, err := ReadBootstrap(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("quorum: bootstrap records: %w", err)
+	}
 	if cfg.Controller.NewUuid == nil {
 		cfg.Controller.NewUuid = metadata.RandomUuid
 	}
 	stopCtx, stop := context.WithCancel(context.Background())
 	log := logger.Named("quorum").With(zap.Int32("node", cfg.NodeID))
 	return &Node{
-		cfg:      cfg,
-		log:      log,
-		meta:     meta,
-		fsm:      newFSM(log.Named("fsm").With(zap.String("log", filepath.Join(cfg.Dir, "raft.db"))), meta.ClusterID, pubs),
-		notifyCh: make(chan bool, 16),
-		stopCtx:  stopCtx,
-		stop:     stop,
-		writeSem: make(chan struct{}, 1),
+		cfg:       cfg,
+		log:       log,
+		meta:      meta,
+		fsm:       newFSM(log.Named("fsm").With(zap.String("log", filepath.Join(cfg.Dir, "raft.db"))), meta.ClusterID, pubs),
+		notifyCh:  make(chan bool, 16),
+		stopCtx:   stopCtx,
+		stop:      stop,
+		writeSem:  make(chan struct{}, 1),
+		bootstrap: boot,
 
 		snapPolicy: newSnapshotPolicy(cfg),
 	}, nil
@@ -311,8 +317,8 @@ func (n *Node) loop(r *raft.Raft) {
 				continue
 			}
 			n.log.Info("became active controller", zap.Uint64("term", r.CurrentTerm()))
-			_, err := n.write(ctx, "leader no-op", func(*metadata.Image) ([]metadata.Record, error) {
-				return []metadata.Record{&metadata.NoOpRecord{}}, nil
+			_, err := n.write(ctx, "leader no-op", func(img *metadata.Image) ([]metadata.Record, error) {
+				return n.leaderRecords(img), nil
 			})
 			if err != nil && ctx.Err() == nil {
 				n.log.Warn("leader no-op not written", zap.Error(err))

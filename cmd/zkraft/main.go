@@ -29,6 +29,8 @@ Usage:
         manage topics over the Kafka protocol, as kafka-topics.sh (see zkraft topics --help)
   zkraft migrate status|finalize|rollback [flags]
         ZooKeeper <-> quorum migration, both ways (see zkraft migrate help, docs/migration.md)
+  zkraft storage random-uuid|format [flags]
+        pre-format a quorum-mode node, first SCRAM users included (see zkraft storage help)
   zkraft version
 `
 
@@ -81,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return topics.Main(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrateMain(ctx, args[1:], stdout, stderr)
+	case "storage":
+		return storageMain(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "zkraft %s\n", version)
 		return nil

@@ -1,0 +1,87 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/metadata/wait"
+)
+
+// TestE2EStorageFormat is kafka-storage.sh's workflow: random-uuid, format
+// with --add-scram, a second format refused unless --ignore-formatted, then
+// the node starts in the formatted cluster and its first leader writes the
+// bootstrap SCRAM users into the log (zkraft meta shows them).
+func TestE2EStorageFormat(t *testing.T) {
+	dir := t.TempDir()
+	zk := func(args ...string) (string, error) {
+		out, err := exec.Command(zkraftBinary(t), args...).CombinedOutput()
+		return string(out), err
+	}
+	idOut, err := zk("storage", "random-uuid")
+	if err != nil {
+		t.Fatalf("random-uuid: %v %s", err, idOut)
+	}
+	clusterID := strings.TrimSpace(idOut)
+
+	n := &node{t: t, dir: dir}
+	n.addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	n.ctrlAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	metaDir := filepath.Join(dir, "metadata")
+	props := filepath.Join(dir, "server.properties")
+	if err := os.WriteFile(props, []byte(strings.Join([]string{
+		"process.roles=broker,controller", "node.id=1",
+		"listeners=PLAINTEXT://" + n.addr + ",CONTROLLER://" + n.ctrlAddr,
+		"controller.listener.names=CONTROLLER", "controller.quorum.voters=1@" + n.ctrlAddr,
+		"log.dirs=" + filepath.Join(dir, "kafka-logs"), "metadata.log.dir=" + metaDir, "",
+	}, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	format := []string{"storage", "format", "-t", clusterID, "-c", props,
+		"--add-scram", `SCRAM-SHA-512=[name=admin,password="admin-secret"]`,
+		"--add-scram", "SCRAM-SHA-256=[name=alice,iterations=8192,password=alice-secret]"}
+	if out, err := zk(format...); err != nil || !strings.Contains(out, "Wrote 2 bootstrap SCRAM credential(s)") {
+		t.Fatalf("format: %v\n%s", err, out)
+	}
+	if out, err := zk(format...); err == nil || !strings.Contains(out, "already formatted; use --ignore-formatted") {
+		t.Fatalf("second format: %v\n%s", err, out)
+	}
+	if out, err := zk("storage", "format", "-t", clusterID, "-c", props, "--ignore-formatted"); err != nil {
+		t.Fatalf("format --ignore-formatted: %v\n%s", err, out)
+	}
+	if out, err := zk("storage", "format", "-t", clusterID, "-c", props, "-g", "--add-scram", "SCRAM-SHA-1=[name=a,password=b]"); err == nil || !strings.Contains(out, `unknown mechanism "SCRAM-SHA-1"`) {
+		t.Fatalf("bad mechanism: %v\n%s", err, out)
+	}
+
+	n.args = []string{"serve", props}
+	n.start()
+	t.Cleanup(func() { n.kill() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, n.client(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ClusterID == nil || *resp.ClusterID != clusterID {
+		t.Fatalf("cluster id %v, formatted %s", resp.ClusterID, clusterID)
+	}
+	wait.For(t, 20*time.Second, "bootstrap users in zkraft meta", func() error {
+		for _, p := range []string{"/image/scram/SCRAM-SHA-512/admin", "/image/scram/SCRAM-SHA-256/alice"} {
+			out, err := runMetaCmd(t, "--dir", metaDir, "cat", p)
+			if err != nil {
+				return err
+			}
+			if p == "/image/scram/SCRAM-SHA-256/alice" && !strings.Contains(out, "8192") {
+				return fmt.Errorf("%s: %q lacks the iterations", p, out)
+			}
+		}
+		return nil
+	})
+}
