@@ -180,6 +180,14 @@ type peekedConn struct {
 	first []byte
 }
 
+// TCPConn lets the network server's writer send fetched records with
+// sendfile on the socket itself (network.TCPConner); writes need no
+// unwrapping, only reads are peeked.
+func (c *peekedConn) TCPConn() *net.TCPConn {
+	tc, _ := c.Conn.(*net.TCPConn)
+	return tc
+}
+
 func (c *peekedConn) Read(p []byte) (int, error) {
 	if len(c.first) > 0 {
 		n := copy(p, c.first)

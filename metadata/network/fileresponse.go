@@ -261,6 +261,14 @@ func placeholderPrefixOK(p []byte, flexible bool) bool {
 	return binary.BigEndian.Uint32(p) == placeholderLen
 }
 
+// TCPConner is implemented by a plaintext net.Conn wrapper (the quorum's
+// connection-type multiplexer hands over conns that give back a peeked
+// byte) to let the writer send file regions with sendfile on its socket.
+// An encrypting conn must never implement it.
+type TCPConner interface {
+	TCPConn() *net.TCPConn // nil when the wrapped conn is not TCP
+}
+
 // copyBufs are the pooled buffers of the copying path (TLS and other
 // non-TCP connections): no allocation of the response's size per fetch.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
@@ -275,6 +283,9 @@ func writeFrame(nc net.Conn, f outFrame) error {
 		return err
 	}
 	tcp, _ := nc.(*net.TCPConn)
+	if w, ok := nc.(TCPConner); ok && tcp == nil {
+		tcp = w.TCPConn()
+	}
 	for _, p := range f.pieces {
 		var err error
 		switch {

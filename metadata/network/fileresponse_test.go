@@ -122,7 +122,7 @@ func TestFileResponseFraming(t *testing.T) {
 	defer ln.Close()
 	for v := int16(4); v <= 13; v++ {
 		want := appendResponse(nil, 42, fx.response(v, nil))
-		for _, path := range []string{"sendfile", "copy"} {
+		for _, path := range []string{"sendfile", "wrapped", "copy"} {
 			fr := fx.fileResponse(v)
 			var released atomic.Int32
 			fr.OnRelease(func() { released.Add(1) })
@@ -183,12 +183,12 @@ func TestFileResponseFraming(t *testing.T) {
 	}
 }
 
-// sendOver writes out with writeFrame on a TCP connection (sendfile) or a
-// pipe (pooled copy) and returns what the other end read.
+// sendOver writes out with writeFrame on a TCP connection (sendfile), one
+// behind a TCPConner wrapper (sendfile) or a pipe (pooled copy) and returns what the other end read.
 func sendOver(t *testing.T, ln net.Listener, path string, out outFrame) []byte {
 	t.Helper()
 	var w, r net.Conn
-	if path == "sendfile" {
+	if path == "sendfile" || path == "wrapped" {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
@@ -198,6 +198,9 @@ func sendOver(t *testing.T, ln net.Listener, path string, out outFrame) []byte {
 			t.Fatal(err)
 		}
 		w, r = s, c
+		if path == "wrapped" {
+			w = tcpWrapper{s}
+		}
 	} else {
 		w, r = net.Pipe()
 	}
@@ -216,6 +219,11 @@ func sendOver(t *testing.T, ln net.Listener, path string, out outFrame) []byte {
 	}
 	return got
 }
+
+// tcpWrapper hides the *net.TCPConn as the quorum's peeked conns do.
+type tcpWrapper struct{ net.Conn }
+
+func (w tcpWrapper) TCPConn() *net.TCPConn { return w.Conn.(*net.TCPConn) }
 
 // truncHandler answers Fetch with a FileResponse over a file it truncates
 // before the writer sends it (when trunc is set).
