@@ -43,6 +43,7 @@ var apiRanges = map[int16][2]int16{
 	22: {0, 4},  // InitProducerId: v5 = KIP-890 txns
 	23: {2, 4},  // OffsetForLeaderEpoch: v2 = current leader epoch (KIP-320), v3 = replica id
 	32: {1, 4},  // DescribeConfigs
+	35: {1, 4},  // DescribeLogDirs: v0 is 1.x's, v4 adds the directory's bytes
 	42: {0, 2},  // DeleteGroups
 	47: {0, 0},  // OffsetDelete
 	60: {0, 1},  // DescribeCluster: v2 (include fenced brokers) is Kafka 4.0's

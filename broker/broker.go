@@ -140,6 +140,8 @@ func (b *Broker) Handle(ctx context.Context, req *network.Request) (kmsg.Respons
 		return b.handleDeleteGroups(ctx, req, body)
 	case *kmsg.OffsetDeleteRequest:
 		return b.handleOffsetDelete(ctx, req, body)
+	case *kmsg.DescribeLogDirsRequest:
+		return b.handleDescribeLogDirs(ctx, req, body)
 	case *kmsg.DescribeClusterRequest:
 		return b.handleDescribeCluster(ctx, req, body)
 	default:

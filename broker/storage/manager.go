@@ -378,3 +378,6 @@ func (m *Manager) Partitions() []TopicPartition {
 
 // OpenFiles reports the file handles held by the cache (for tests and metrics).
 func (m *Manager) OpenFiles() int { return m.cache.open() }
+
+// Dirs returns the log directories (log.dirs), in configuration order.
+func (m *Manager) Dirs() []string { return append([]string(nil), m.cfg.Dirs...) }
