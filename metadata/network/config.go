@@ -22,6 +22,10 @@ type Config struct {
 	// listener.security.protocol.map), by listener name, with their ssl.*
 	// keys (tls.go). Listen and Serve fail on settings that do not build.
 	TLS map[string]TLSSettings
+	// SASLMaxReceiveSize bounds every frame of a SASL listener's
+	// connection until it authenticated: its requests and bare SASL
+	// tokens (sasl.server.max.receive.size, default 524288).
+	SASLMaxReceiveSize int32
 }
 
 // DefaultConfig returns Kafka's defaults.
@@ -30,6 +34,7 @@ func DefaultConfig() Config {
 		MaxRequestBytes:    104857600,
 		ConnectionsMaxIdle: 10 * time.Minute,
 		ResponseQueue:      8,
+		SASLMaxReceiveSize: DefaultSASLMaxReceiveSize,
 	}
 }
 
@@ -42,6 +47,9 @@ func (c Config) Validate() error {
 	if c.ConnectionsMaxIdle <= 0 {
 		return fmt.Errorf("%w: connections.max.idle.ms=%d must be positive",
 			ErrInvalidConfig, c.ConnectionsMaxIdle.Milliseconds())
+	}
+	if c.SASLMaxReceiveSize < 1 {
+		return fmt.Errorf("%w: sasl.server.max.receive.size=%d must be positive", ErrInvalidConfig, c.SASLMaxReceiveSize)
 	}
 	if c.ResponseQueue < 1 {
 		return fmt.Errorf("%w: ResponseQueue=%d must be at least 1", ErrInvalidConfig, c.ResponseQueue)

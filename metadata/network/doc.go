@@ -66,6 +66,20 @@
 //     exactly once, also for frames discarded after a failed write or on
 //     close). A region whose file reads short (truncated meanwhile) closes
 //     the connection mid-frame rather than sending other bytes.
+//   - On a SASL listener (WithSASL, sasl.go) the server itself answers
+//     SaslHandshake (17) v0-1 and SaslAuthenticate (36) v0-2, and lists them
+//     in ApiVersions answers. Until the connection authenticated, only
+//     ApiVersions, SaslHandshake and SaslAuthenticate are accepted (anything
+//     else closes it unanswered, as Kafka's IllegalSaslStateException does)
+//     and every frame is bounded by SASLMaxReceiveSize
+//     (sasl.server.max.receive.size). A failed authentication is answered
+//     SASL_AUTHENTICATION_FAILED with Kafka's one message, the same for an
+//     unknown user and a wrong password, and the connection closes after
+//     that answer is written. Once authenticated, Request.Principal is the
+//     exchange's principal (it replaces a TLS client certificate's on
+//     SASL_SSL, as in Kafka) for every later request of the connection.
+//     After SaslHandshake v0 the tokens come and go as bare size-prefixed
+//     frames without Kafka headers (KIP-43's framing).
 //
 // # Known gap
 //

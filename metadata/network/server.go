@@ -51,7 +51,10 @@ type Server struct {
 	cfg      Config
 	h        Handler
 	versions map[int16][2]int16 // nil when h is not a Versioner
-	logger   *zap.Logger
+	// saslVersions is versions plus SaslHandshake and SaslAuthenticate,
+	// which the server answers itself on SASL listeners (sasl.go).
+	saslVersions map[int16][2]int16
+	logger       *zap.Logger
 
 	ctx    context.Context // cancelled by Close; parent of every connection's
 	cancel context.CancelFunc
@@ -68,6 +71,9 @@ type listener struct {
 	name string
 	ln   net.Listener
 	tls  *tls.Config // nil: plaintext (tls.go)
+
+	sasl    []SASLMechanism // WithSASL (sasl.go)
+	saslSet bool
 }
 
 // NewServer returns a server that serves h. Zero fields of cfg take
@@ -84,6 +90,9 @@ func NewServer(cfg Config, h Handler, logger *zap.Logger) *Server {
 	if cfg.ResponseQueue == 0 {
 		cfg.ResponseQueue = def.ResponseQueue
 	}
+	if cfg.SASLMaxReceiveSize == 0 {
+		cfg.SASLMaxReceiveSize = def.SASLMaxReceiveSize
+	}
 	s := &Server{
 		cfg:    cfg,
 		h:      h,
@@ -92,6 +101,7 @@ func NewServer(cfg Config, h Handler, logger *zap.Logger) *Server {
 	}
 	if v, ok := h.(Versioner); ok {
 		s.versions = v.Versions()
+		s.saslVersions = withSASLVersions(v.Versions())
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
@@ -99,9 +109,17 @@ func NewServer(cfg Config, h Handler, logger *zap.Logger) *Server {
 
 // Listen binds a TCP listener named name (e.g. "PLAINTEXT", "CONTROLLER")
 // on addr and returns the bound address (useful with port 0). Connections are
-// accepted once Start has been called (at once if it was).
-func (s *Server) Listen(name, addr string) (net.Addr, error) {
+// accepted once Start has been called (at once if it was). opts add SASL
+// (WithSASL); TLS comes from Config.TLS.
+func (s *Server) Listen(name, addr string, opts ...ListenOption) (net.Addr, error) {
 	if err := s.cfg.Validate(); err != nil {
+		return nil, err
+	}
+	l := &listener{name: name}
+	for _, o := range opts {
+		o(l)
+	}
+	if err := checkListener(l); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -122,7 +140,7 @@ func (s *Server) Listen(name, addr string) (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen %s on %s: %w", name, addr, err)
 	}
-	l := &listener{name: name, ln: ln, tls: tc}
+	l.ln, l.tls = ln, tc
 	s.listeners = append(s.listeners, l)
 	if s.started {
 		s.wg.Add(1)
@@ -136,8 +154,15 @@ func (s *Server) Listen(name, addr string) (net.Addr, error) {
 // Listen but on a listener the caller made (the quorum's connection-type
 // multiplexer shares one port between raft and the Kafka protocol). The
 // server owns ln from now on and closes it on Close.
-func (s *Server) Serve(name string, ln net.Listener) error {
+func (s *Server) Serve(name string, ln net.Listener, opts ...ListenOption) error {
 	if err := s.cfg.Validate(); err != nil {
+		return err
+	}
+	l := &listener{name: name, ln: ln}
+	for _, o := range opts {
+		o(l)
+	}
+	if err := checkListener(l); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -154,7 +179,7 @@ func (s *Server) Serve(name string, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
-	l := &listener{name: name, ln: ln, tls: tc}
+	l.tls = tc
 	s.listeners = append(s.listeners, l)
 	if s.started {
 		s.wg.Add(1)
@@ -252,6 +277,7 @@ func (s *Server) accept(l *listener) {
 			logger:   s.logger.With(zap.String("listener", l.name), zap.Stringer("remote", nc.RemoteAddr())),
 
 			principal: AnonymousPrincipal,
+			sasl:      newSASLConn(l),
 		}
 		c.ctx, c.cancel = context.WithCancel(s.ctx)
 		s.conns[c] = struct{}{}
@@ -279,9 +305,13 @@ type conn struct {
 	cancel   context.CancelFunc
 	out      chan outFrame // encoded responses; a FileResponse's regions stay in their files
 	logger   *zap.Logger
-	// principal is the connection's authenticated principal; only the
-	// reader goroutine touches it.
+	// principal is the connection's authenticated principal and sasl its
+	// authentication state (nil: not a SASL listener); only the reader
+	// goroutine touches them.
 	principal string
+	sasl      *saslConn
+	// closeAfter (reader only): close once the queued responses are written.
+	closeAfter bool
 }
 
 // abort closes the connection at once: in-flight handler contexts are
@@ -310,12 +340,12 @@ func (c *conn) read() {
 			return
 		}
 		n := int32(binary.BigEndian.Uint32(size[:]))
-		if n > c.s.cfg.MaxRequestBytes {
-			c.logger.Debug("closing connection", zap.Error(fmt.Errorf("%w: %d bytes, socket.request.max.bytes is %d",
-				ErrFrameTooLarge, n, c.s.cfg.MaxRequestBytes)))
+		if limit, key := c.maxFrame(); n > limit || n < 0 {
+			c.logger.Debug("closing connection", zap.Error(fmt.Errorf("%w: %d bytes, %s is %d",
+				ErrFrameTooLarge, n, key, limit)))
 			return
 		}
-		if n < minFrameSize {
+		if n < minFrameSize && !c.rawSASL() {
 			c.logger.Debug("closing connection", zap.Error(fmt.Errorf("%w: size %d", ErrFrameTooSmall, n)))
 			return
 		}
@@ -328,13 +358,15 @@ func (c *conn) read() {
 		if !ok {
 			return
 		}
-		if out.buf == nil {
-			continue
+		if out.buf != nil {
+			select {
+			case c.out <- out:
+			case <-c.ctx.Done():
+				out.done()
+				return
+			}
 		}
-		select {
-		case c.out <- out:
-		case <-c.ctx.Done():
-			out.done()
+		if c.closeAfter {
 			return
 		}
 	}
@@ -343,16 +375,31 @@ func (c *conn) read() {
 // serve handles one frame; it returns the encoded response (a nil buf for
 // none) and false when the connection must close.
 func (c *conn) serve(frame []byte) (outFrame, bool) {
-	h, body, err := decodeRequest(frame, c.s.versions)
+	if c.rawSASL() {
+		return c.serveRawSASL(frame)
+	}
+	versions := c.s.versions
+	if c.sasl != nil {
+		versions = c.s.saslVersions
+	}
+	h, body, err := decodeRequest(frame, versions)
 	var resp kmsg.Response
 	switch {
 	case errors.Is(err, errApiVersionsUnsupported):
 		c.logger.Debug("unsupported ApiVersions version, answering v0", zap.Int16("version", h.version))
-		resp = unsupportedApiVersions(c.s.versions)
+		resp = unsupportedApiVersions(versions)
 	case err != nil:
 		c.logger.Debug("closing connection", zap.Int16("api_key", h.key), zap.Int16("version", h.version), zap.Error(err))
 		return outFrame{}, false
 	default:
+		if r, keep, handled := c.gate(h, body); handled {
+			if r == nil {
+				return outFrame{}, keep
+			}
+			c.closeAfter = !keep
+			resp = r
+			break
+		}
 		req := &Request{
 			APIKey: h.key, Version: h.version, CorrelationID: h.correlationID, ClientID: h.clientID,
 			Body: body, Listener: c.listener, RemoteAddr: c.nc.RemoteAddr(), Principal: c.principal,
@@ -374,6 +421,9 @@ func (c *conn) serve(frame []byte) (outFrame, bool) {
 			return outFrame{}, false
 		}
 		resp.SetVersion(h.version)
+	}
+	if c.sasl != nil {
+		addSASLKeys(resp)
 	}
 	out, err := frameOf(h.correlationID, resp)
 	if err != nil {
