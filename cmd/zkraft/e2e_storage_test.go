@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,7 +19,8 @@ import (
 // TestE2EStorageFormat is kafka-storage.sh's workflow: random-uuid, format
 // with --add-scram, a second format refused unless --ignore-formatted, then
 // the node starts in the formatted cluster and its first leader writes the
-// bootstrap SCRAM users into the log (zkraft meta shows them).
+// bootstrap SCRAM users into the log (zkraft meta shows them). The node
+// also serves zkraft log-dirs (kafka-log-dirs.sh).
 func TestE2EStorageFormat(t *testing.T) {
 	dir := t.TempDir()
 	zk := func(args ...string) (string, error) {
@@ -72,6 +74,37 @@ func TestE2EStorageFormat(t *testing.T) {
 	if resp.ClusterID == nil || *resp.ClusterID != clusterID {
 		t.Fatalf("cluster id %v, formatted %s", resp.ClusterID, clusterID)
 	}
+	// The same node answers zkraft log-dirs (DescribeLogDirs) in Kafka's JSON.
+	createTopic(t, n.client(t), "dirs", 2)
+	out, err := zk("log-dirs", "--bootstrap-server", n.addr, "--describe", "--topic-list", "dirs")
+	if err != nil {
+		t.Fatalf("log-dirs: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var ld struct {
+		Brokers []struct {
+			Broker  int32 `json:"broker"`
+			LogDirs []struct {
+				LogDir     string `json:"logDir"`
+				Error      *string
+				Partitions []struct {
+					Partition string `json:"partition"`
+				} `json:"partitions"`
+			} `json:"logDirs"`
+		} `json:"brokers"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &ld); err != nil {
+		t.Fatalf("log-dirs output %q: %v", out, err)
+	}
+	if len(ld.Brokers) != 1 || ld.Brokers[0].Broker != 1 || len(ld.Brokers[0].LogDirs) != 1 ||
+		ld.Brokers[0].LogDirs[0].LogDir != filepath.Join(dir, "kafka-logs") || len(ld.Brokers[0].LogDirs[0].Partitions) != 2 ||
+		ld.Brokers[0].LogDirs[0].Partitions[0].Partition != "dirs-0" {
+		t.Fatalf("log-dirs: %+v\n%s", ld, out)
+	}
+	if out, err := zk("log-dirs", "--bootstrap-server", n.addr, "--describe", "--broker-list", "7"); err == nil || !strings.Contains(out, "broker 7 is not in the cluster") {
+		t.Fatalf("log-dirs for an unknown broker: %v\n%s", err, out)
+	}
+
 	wait.For(t, 20*time.Second, "bootstrap users in zkraft meta", func() error {
 		for _, p := range []string{"/image/scram/SCRAM-SHA-512/admin", "/image/scram/SCRAM-SHA-256/alice"} {
 			out, err := runMetaCmd(t, "--dir", metaDir, "cat", p)

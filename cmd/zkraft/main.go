@@ -29,6 +29,8 @@ Usage:
         manage topics over the Kafka protocol, as kafka-topics.sh (see zkraft topics --help)
   zkraft migrate status|finalize|rollback [flags]
         ZooKeeper <-> quorum migration, both ways (see zkraft migrate help, docs/migration.md)
+  zkraft log-dirs --bootstrap-server H:P --describe [--broker-list 1,2] [--topic-list a,b]
+        each broker's log directories and partitions, as kafka-log-dirs.sh's JSON
   zkraft storage random-uuid|format [flags]
         pre-format a quorum-mode node, first SCRAM users included (see zkraft storage help)
   zkraft version
@@ -83,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return topics.Main(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrateMain(ctx, args[1:], stdout, stderr)
+	case "log-dirs":
+		return logDirsMain(ctx, args[1:], stdout, stderr)
 	case "storage":
 		return storageMain(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
