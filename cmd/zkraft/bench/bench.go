@@ -19,6 +19,8 @@ subcommands:
   produce   load-generate with a Kafka client (kgo) against zkraft, kfake or both, alternating
   consume   fill a topic, read it back with 1 and 3 consumer groups (fan-out) and tail it at a
             fixed rate; zkraft against kfake in alternating pairs
+  cluster   3 controllers + 3 brokers: acks=all producers on an RF 3 (min.insync 2) and an RF 1
+            topic in alternating pairs, then latency at a third of the RF 3 peak; cluster CPU
   disk      measure the disk's sequential write bandwidth (1 MiB writes, then fsync)
   metadata  quorum scale: create partitions, time controller failover after kill -9, snapshots
   roll      roll a 3-broker RF 3 cluster (SIGTERM, restart, full ISR) under an acks=all producer;
@@ -33,7 +35,7 @@ run 'zkraft bench <subcommand> -h' for its flags.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("%w: missing subcommand (produce, consume, disk, metadata, roll)", ErrUsage)
+		return fmt.Errorf("%w: missing subcommand (produce, consume, cluster, disk, metadata, roll)", ErrUsage)
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
@@ -41,6 +43,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return mainProduce(ctx, rest, stdout, stderr)
 	case "consume":
 		return mainConsume(ctx, rest, stdout, stderr)
+	case "cluster":
+		return mainCluster(ctx, rest, stdout, stderr)
 	case "disk":
 		return mainDisk(ctx, rest, stdout, stderr)
 	case "kfake-serve":
@@ -54,7 +58,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown subcommand %q (want produce, consume, disk, metadata or roll)", ErrUsage, sub)
+	return fmt.Errorf("%w: unknown subcommand %q (want produce, consume, cluster, disk, metadata or roll)", ErrUsage, sub)
 }
 
 func mainProduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {

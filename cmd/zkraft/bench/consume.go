@@ -265,6 +265,11 @@ func consumeRun(ctx context.Context, cfg ConsumeConfig, dir, target string, inde
 		res.FillRecPS = float64(lr.acked) / s
 	}
 	log.Info("filled", zap.Int64("records", res.Filled), zap.Float64("records_per_sec", res.FillRecPS))
+	// Untimed: one group reads one record first, so the group coordinator's topic
+	// (__consumer_offsets, 50 partitions on zkraft) exists before any phase is measured.
+	if _, _, err := readBack(ctx, brokers, topic, fmt.Sprintf("bench-warmup-%d-%d", time.Now().UnixNano(), index), 1, 1, cfg.ReadTimeout); err != nil {
+		return res, fmt.Errorf("%w: warm-up group: %w", ErrConsume, err)
+	}
 
 	for _, g := range cfg.Groups {
 		ph := ConsumePhase{Groups: g}

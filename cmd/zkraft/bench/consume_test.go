@@ -60,3 +60,26 @@ func TestSummarizeConsume(t *testing.T) {
 		t.Fatalf("3 groups: %+v ratio %v", s[1], *s[1].ThroughputRatio)
 	}
 }
+
+// TestSummarizeCluster: medians per replication factor and RF 3 / RF 1 ratios over pairs;
+// latency runs stay out of the medians.
+func TestSummarizeCluster(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	runs := []RunResult{
+		{Target: clusterRF3, Kind: KindPeak, RecordsPerSec: 100, CPUSecondsPerGiB: f(3)},
+		{Target: clusterRF1, Kind: KindPeak, RecordsPerSec: 300, CPUSecondsPerGiB: f(1)},
+		{Target: clusterRF3, Kind: KindPeak, RecordsPerSec: 200, CPUSecondsPerGiB: f(4)},
+		{Target: clusterRF1, Kind: KindPeak, RecordsPerSec: 400, CPUSecondsPerGiB: f(1)},
+		{Target: clusterRF3, Kind: KindLatency, RecordsPerSec: 1},
+	}
+	s := summarizeCluster(runs)
+	if s.PeakMedian[clusterRF3].RecordsPerSec != 150 || s.PeakMedian[clusterRF3].Runs != 2 {
+		t.Fatalf("rf3 median: %+v", s.PeakMedian[clusterRF3])
+	}
+	if r := *s.ThroughputRatio; math.Abs(r-(1.0/3+0.5)/2) > 1e-9 {
+		t.Fatalf("throughput ratio %v", r)
+	}
+	if r := *s.CPURatio; r != 3.5 {
+		t.Fatalf("cpu ratio %v", r)
+	}
+}

@@ -1,6 +1,7 @@
-// Package bench is `zkraft bench`: a produce load generator that measures zkraft's broker
-// against franz-go's in-memory kfake cluster, a disk bandwidth probe, and a metadata-quorum
-// scale benchmark (metadata.go).
+// Package bench is `zkraft bench`: produce and consume load generators that measure zkraft's
+// broker against franz-go's in-memory kfake cluster, a replication benchmark on a spawned
+// 3 + 3 node cluster, a disk bandwidth probe, and a metadata-quorum scale benchmark
+// (metadata.go).
 //
 // # Subcommands
 //
@@ -8,9 +9,15 @@
 //	zkraft bench consume [flags]   per run (spawned zkraft, then kfake, --pairs times): fill a
 //	                               topic with --records, read it back from the start with 1 and
 //	                               then 3 consumer groups at once (--groups), each group one kgo
-//	                               client; MiB/s, rec/s and broker CPU-s per GiB read per phase;
+//	                               client (an untimed one-record group read first creates the
+//	                               offsets topic); MiB/s, rec/s and broker CPU-s per GiB read per phase;
 //	                               then one consumer tails the log while a producer runs at
 //	                               --tail-rate (end-to-end latency, ms resolution) (consume.go)
+//	zkraft bench cluster [flags]   3 controllers + 3 brokers (quorum mode), spawned once: acks=all
+//	                               producers on an RF 3 (min.insync.replicas 2) and an RF 1 topic
+//	                               in alternating pairs, then one run each at --latency-fraction
+//	                               of the RF 3 median peak; CPU summed over all six processes
+//	                               (cluster.go)
 //	zkraft bench disk [flags]      sequential write bandwidth of a directory (1 MiB writes + fsync)
 //	zkraft bench metadata [flags]  3 controller processes: create partitions to each scale, kill -9
 //	                               the active controller and time the next CreateTopics; image

@@ -44,6 +44,9 @@ type RollConfig struct {
 	JSON         bool          // --json: one JSON document instead of the table
 	Keep         bool          // --keep: leave the run's temp dir (the nodes' logs) in place
 	Overrides    []string      // --zkraft-override key=value (repeatable): extra `serve --override`s for the brokers
+
+	// controllers is the quorum size in quorum mode (0 = 1); `bench cluster` runs 3.
+	controllers int
 }
 
 // DefaultRollConfig: 6 partitions, 300 records/s of 1 KiB, one round, 3 s settle.
@@ -180,13 +183,13 @@ func mainRoll(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return err
 }
 
-// rollCluster is the spawned cluster: brokers 1-3 and, in quorum mode, controller 10.
+// rollCluster is the spawned cluster: brokers 1-3 and, in quorum mode, controllers 10, 11, ...
 type rollCluster struct {
-	cfg        RollConfig
-	log        *zap.Logger
-	controller *broker
-	brokers    map[int32]*broker
-	args       map[int32][]string // serve arguments, for restarts
+	cfg         RollConfig
+	log         *zap.Logger
+	controllers []*broker
+	brokers     map[int32]*broker
+	args        map[int32][]string // serve arguments, for restarts
 }
 
 func (rc *rollCluster) addrs() []string {
@@ -205,7 +208,8 @@ func startRollCluster(ctx context.Context, cfg RollConfig, dir string, logger *z
 			rc.close()
 		}
 	}()
-	ports, err := freePortList(5)
+	nctl := max(1, cfg.controllers)
+	ports, err := freePortList(3 + nctl)
 	if err != nil {
 		return rc, fmt.Errorf("%w: %w", ErrBrokerStart, err)
 	}
@@ -217,19 +221,26 @@ func startRollCluster(ctx context.Context, cfg RollConfig, dir string, logger *z
 		chroot := fmt.Sprintf("/zkraft-roll-%d", time.Now().UnixNano())
 		mode = []string{"zookeeper.connect=" + cfg.ZooKeeper + chroot}
 	case RollModeQuorum:
-		ctrl := fmt.Sprintf("127.0.0.1:%d", ports[4])
-		voters := "10@" + ctrl
-		mode = []string{"controller.quorum.voters=" + voters, "controller.listener.names=CONTROLLER"}
-		cd := filepath.Join(dir, "controller-10")
-		if err := os.MkdirAll(cd, 0o755); err != nil {
-			return rc, err
+		var voters []string
+		for i := 0; i < nctl; i++ {
+			voters = append(voters, fmt.Sprintf("%d@127.0.0.1:%d", 10+i, ports[3+i]))
 		}
-		rc.controller = &broker{target: "controller", addr: ctrl, dir: cd, logPath: filepath.Join(cd, "zkraft.log"), done: make(chan struct{})}
-		cargs := serveArgs("process.roles=controller", "node.id=10", "listeners=CONTROLLER://"+ctrl,
-			"controller.quorum.voters="+voters, "controller.listener.names=CONTROLLER",
-			"log.dirs="+filepath.Join(cd, "logs"), "metadata.log.dir="+filepath.Join(cd, "metadata"))
-		if err := rc.controller.exec(cfg.ZkraftBinary, cargs, logger); err != nil {
-			return rc, fmt.Errorf("%w: controller: %w", ErrBrokerStart, err)
+		vs := strings.Join(voters, ",")
+		mode = []string{"controller.quorum.voters=" + vs, "controller.listener.names=CONTROLLER"}
+		for i := 0; i < nctl; i++ {
+			ctrl := fmt.Sprintf("127.0.0.1:%d", ports[3+i])
+			cd := filepath.Join(dir, fmt.Sprintf("controller-%d", 10+i))
+			if err := os.MkdirAll(cd, 0o755); err != nil {
+				return rc, err
+			}
+			c := &broker{target: "controller", addr: ctrl, dir: cd, logPath: filepath.Join(cd, "zkraft.log"), done: make(chan struct{})}
+			cargs := serveArgs("process.roles=controller", fmt.Sprintf("node.id=%d", 10+i), "listeners=CONTROLLER://"+ctrl,
+				"controller.quorum.voters="+vs, "controller.listener.names=CONTROLLER",
+				"log.dirs="+filepath.Join(cd, "logs"), "metadata.log.dir="+filepath.Join(cd, "metadata"))
+			if err := c.exec(cfg.ZkraftBinary, cargs, logger); err != nil {
+				return rc, fmt.Errorf("%w: controller %d: %w", ErrBrokerStart, 10+i, err)
+			}
+			rc.controllers = append(rc.controllers, c)
 		}
 	}
 	for id := int32(1); id <= 3; id++ {
@@ -279,8 +290,8 @@ func (rc *rollCluster) close() {
 	for _, b := range rc.brokers {
 		_ = b.stop(15 * time.Second)
 	}
-	if rc.controller != nil {
-		_ = rc.controller.stop(15 * time.Second)
+	for _, c := range rc.controllers {
+		_ = c.stop(15 * time.Second)
 	}
 }
 

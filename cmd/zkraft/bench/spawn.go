@@ -260,10 +260,10 @@ func poll(ctx context.Context, deadline time.Time, interval time.Duration, fn fu
 	}
 }
 
-// ensureTopic creates topic with the given partitions and replication factor rf through a kmsg
-// CreateTopicsRequest (an existing topic is accepted), then waits until a Metadata response
-// shows every partition with a leader.
-func ensureTopic(ctx context.Context, brokers []string, topic string, partitions int32, rf int16, deadline time.Time) error {
+// ensureTopic creates topic with the given partitions, replication factor rf and topic configs
+// (key, value pairs) through a kmsg CreateTopicsRequest (an existing topic is accepted), then
+// waits until a Metadata response shows every partition with a leader.
+func ensureTopic(ctx context.Context, brokers []string, topic string, partitions int32, rf int16, deadline time.Time, configs ...[2]string) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		return fmt.Errorf("%w: %s: client: %w", ErrTopic, topic, err)
@@ -276,6 +276,11 @@ func ensureTopic(ctx context.Context, brokers []string, topic string, partitions
 	rt.Topic = topic
 	rt.NumPartitions = partitions
 	rt.ReplicationFactor = rf
+	for _, kv := range configs {
+		c := kmsg.NewCreateTopicsRequestTopicConfig()
+		c.Name, c.Value = kv[0], kmsg.StringPtr(kv[1])
+		rt.Configs = append(rt.Configs, c)
+	}
 	req.Topics = append(req.Topics, rt)
 	var created, existed bool
 	var last error
