@@ -17,6 +17,14 @@ import (
 type Listener struct {
 	Name string
 	Addr string
+	// SASLMechanisms makes it a SASL listener (SASL_PLAINTEXT, or
+	// SASL_SSL with Network.TLS): the mechanisms offered, among PLAIN,
+	// SCRAM-SHA-256 and SCRAM-SHA-512 (sasl.enabled.mechanisms). SCRAM
+	// users are the image's credentials. Empty: no SASL.
+	SASLMechanisms []string
+	// PlainUsers are PLAIN's users, name -> password
+	// (listener.name.<l>.plain.sasl.jaas.config user_<name>="<password>").
+	PlainUsers map[string]string
 }
 
 // Config configures Run: one field per component it starts, plus the
@@ -97,6 +105,9 @@ func (c Config) Validate() error {
 			return bad("listeners", "listener %s named twice", l.Name)
 		}
 		seen[l.Name] = true
+		if err := checkSASL(l); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -128,6 +128,11 @@ func listen(cfg Config, b *broker.Broker, src Source, log *zap.Logger) (*network
 	srv := network.NewServer(cfg.Network, b, log)
 	opener, _ := src.(ListenerOpener)
 	for _, l := range cfg.Listeners {
+		opts, err := saslOptions(l, b.Image)
+		if err != nil {
+			_ = srv.Close()
+			return nil, err
+		}
 		if opener != nil {
 			ln, ok, err := opener.OpenListener(l.Name, l.Addr)
 			if err != nil {
@@ -135,7 +140,7 @@ func listen(cfg Config, b *broker.Broker, src Source, log *zap.Logger) (*network
 				return nil, fmt.Errorf("listen %s://%s: %w", l.Name, l.Addr, err)
 			}
 			if ok {
-				if err := srv.Serve(l.Name, ln); err != nil {
+				if err := srv.Serve(l.Name, ln, opts...); err != nil {
 					_ = ln.Close()
 					_ = srv.Close()
 					return nil, fmt.Errorf("serve %s://%s: %w", l.Name, l.Addr, err)
@@ -143,7 +148,7 @@ func listen(cfg Config, b *broker.Broker, src Source, log *zap.Logger) (*network
 				continue
 			}
 		}
-		if _, err := srv.Listen(l.Name, l.Addr); err != nil {
+		if _, err := srv.Listen(l.Name, l.Addr, opts...); err != nil {
 			_ = srv.Close()
 			return nil, fmt.Errorf("listen %s://%s: %w", l.Name, l.Addr, err)
 		}

@@ -31,7 +31,12 @@ func componentConfigs(t *testing.T, cfg *config.Config) map[string]any {
 		t.Fatalf("advertised endpoints: %v", err)
 	}
 	ctrl, _ := cfg.ControllerListener()
+	srv, err := serverConfig(cfg, nil)
+	if err != nil && cfg.HasRole(config.RoleBroker) {
+		t.Fatalf("server config: %v", err)
+	}
 	return map[string]any{
+		"server":  srv,
 		"storage": storageConfig(cfg),
 		"replica": replicaConfig(cfg),
 		"broker":  brokerConfig(cfg, "cluster", eps),
@@ -222,6 +227,50 @@ func init() {
 			}
 		}
 		probes[config.PerListenerKey(k)] = probe{base: p.base, without: p.without, set: set}
+	}
+}
+
+// SASL probes: a combined node whose client listener CLIENTS is
+// SASL_PLAINTEXT and also the inter-broker listener, with PLAIN users.
+const (
+	plainJaas = `org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret";`
+	scramJaas = `org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="one";`
+	saslBase  = `process.roles=broker,controller
+node.id=1
+listeners=CLIENTS://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
+listener.security.protocol.map=CLIENTS:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=CLIENTS
+controller.listener.names=CONTROLLER
+controller.quorum.voters=1@127.0.0.1:9093
+log.dirs=/data/kafka-logs
+metadata.log.dir=/data/metadata
+offsets.topic.replication.factor=1
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=PLAIN
+`
+)
+
+func init() {
+	listenerJaas := "listener.name.clients.plain.sasl.jaas.config=" + plainJaas + "\n"
+	for k, p := range map[string]probe{
+		"sasl.enabled.mechanisms": {base: saslBase + "sasl.jaas.config=" + plainJaas + "\n", set: []string{"sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN"}},
+		config.PerListenerKey("sasl.enabled.mechanisms"): {base: saslBase + "sasl.jaas.config=" + plainJaas + "\n",
+			set: []string{"listener.name.clients.sasl.enabled.mechanisms=PLAIN"}},
+		"sasl.jaas.config": {base: saslBase + "sasl.jaas.config=" + plainJaas + "\n",
+			set: []string{"sasl.jaas.config=" + strings.ReplaceAll(plainJaas, "admin-secret", "other")}},
+		config.PerListenerKey("plain.sasl.jaas.config"): {base: saslBase + listenerJaas,
+			set: []string{"listener.name.clients.plain.sasl.jaas.config=" + strings.ReplaceAll(plainJaas, "admin-secret", "other")}},
+		"sasl.mechanism.inter.broker.protocol": {base: saslBase + listenerJaas + "listener.name.clients.scram-sha-512.sasl.jaas.config=" + scramJaas + "\n",
+			set: []string{"sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512"}},
+		config.PerListenerKey("scram-sha-512.sasl.jaas.config"): {base: saslBase + listenerJaas + "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512\n" +
+			"listener.name.clients.scram-sha-512.sasl.jaas.config=" + scramJaas + "\n",
+			set: []string{"listener.name.clients.scram-sha-512.sasl.jaas.config=" + strings.ReplaceAll(scramJaas, "one", "two")}},
+		config.PerListenerKey("scram-sha-256.sasl.jaas.config"): {base: strings.Replace(saslBase, "SCRAM-SHA-512", "SCRAM-SHA-256", 1) + listenerJaas +
+			"sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256\nlistener.name.clients.scram-sha-256.sasl.jaas.config=" + scramJaas + "\n",
+			set: []string{"listener.name.clients.scram-sha-256.sasl.jaas.config=" + strings.ReplaceAll(scramJaas, "one", "two")}},
+		"sasl.server.max.receive.size": {base: combinedBase, set: []string{"sasl.server.max.receive.size=1000"}},
+	} {
+		probes[k] = p
 	}
 }
 

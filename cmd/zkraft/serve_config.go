@@ -27,7 +27,11 @@ func serverConfig(cfg *config.Config, logger *zap.Logger) (server.Config, error)
 	scfg.Network = networkConfig(cfg)
 	scfg.Listeners = nil
 	for _, l := range cfg.BrokerListeners() {
-		scfg.Listeners = append(scfg.Listeners, server.Listener{Name: l.Name, Addr: l.Addr()})
+		sl := server.Listener{Name: l.Name, Addr: l.Addr()}
+		if ls, ok := cfg.ListenerSASL[l.Name]; ok {
+			sl.SASLMechanisms, sl.PlainUsers = ls.Mechanisms, ls.PlainUsers
+		}
+		scfg.Listeners = append(scfg.Listeners, sl)
 	}
 	scfg.StartupTimeout = startupTimeout
 	scfg.ShutdownTimeout = controlledShutdownTimeout
@@ -97,6 +101,7 @@ func networkConfig(cfg *config.Config) network.Config {
 	ncfg := network.DefaultConfig()
 	ncfg.MaxRequestBytes = cfg.SocketRequestMaxBytes
 	ncfg.ConnectionsMaxIdle = cfg.ConnectionsMaxIdle
+	ncfg.SASLMaxReceiveSize = cfg.SASLServerMaxReceiveSize
 	for _, l := range cfg.BrokerListeners() {
 		if st, ok := cfg.ListenerTLS[l.Name]; ok {
 			if ncfg.TLS == nil {

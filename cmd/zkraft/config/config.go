@@ -101,6 +101,12 @@ type Config struct {
 	// the metadata fetch. PLAINTEXT when the zero value.
 	InterBrokerSecurity network.ClientSecurity
 	ControllerSecurity  network.ClientSecurity
+	// ListenerSASL are the SASL listeners (SASL_PLAINTEXT, SASL_SSL) with
+	// their enabled mechanisms and PLAIN users (sasl.go).
+	ListenerSASL map[string]ListenerSASL
+	// SASLServerMaxReceiveSize bounds a SASL connection's frames before it
+	// authenticated (sasl.server.max.receive.size).
+	SASLServerMaxReceiveSize int32
 
 	// Ignored lists, sorted, the keys that were given but that zkraft
 	// accepts without using (Kafka tuning knobs); the caller logs a warning.

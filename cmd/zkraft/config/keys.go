@@ -34,7 +34,7 @@ type setter func(b *builder, v string) error
 //   - "<component>.<Field>[.<Field>]": a field of a component's Config that
 //     cmd/zkraft sets from this key, the component being one of storage,
 //     replica, broker, network, client (quorum.ClientConfig), quorum, gossip,
-//     zk or migrate;
+//     zk, migrate or server (broker/server.Config: its Listeners);
 //   - "cmd.<Field>": the Config field this key sets, which cmd/zkraft itself
 //     reads to decide what to run (mode, roles, controlled shutdown);
 //   - DestIgnored: accepted, checked against the other keys, and otherwise
@@ -235,6 +235,9 @@ func Destinations() map[string][]string {
 	for k, e := range tlsKeys {
 		m[PerListenerKey(k)] = slices.Clone(e.to)
 	}
+	for k, e := range saslListenerKeys {
+		m[PerListenerKey(k)] = slices.Clone(e.to)
+	}
 	return m
 }
 
@@ -285,6 +288,7 @@ func baseConfig() *Config {
 		LogIndexIntervalBytes:         4096,
 		MaxOpenFiles:                  1024,
 		SocketRequestMaxBytes:         104857600,
+		SASLServerMaxReceiveSize:      524288,
 		ConnectionsMaxIdle:            10 * time.Minute,
 		ReplicaLagTimeMax:             30 * time.Second,
 		BrokerHeartbeatInterval:       2 * time.Second,
@@ -356,6 +360,9 @@ func FromProperties(props []Property) (*Config, error) {
 		return nil, err
 	}
 	if err := b.resolveSecurity(); err != nil {
+		return nil, err
+	}
+	if err := b.resolveSASL(); err != nil {
 		return nil, err
 	}
 	return b.Config, nil

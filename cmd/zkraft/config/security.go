@@ -106,6 +106,9 @@ func listenerKey(k string) (listener, suffix string, e key, ok bool) {
 		return "", "", key{}, false
 	}
 	e, ok = tlsKeys[suffix]
+	if !ok {
+		e, ok = saslListenerKeys[suffix] // sasl.go
+	}
 	return strings.ToUpper(listener), suffix, e, ok
 }
 

@@ -164,13 +164,9 @@ func (c *Config) validateMode() error {
 
 func (c *Config) validateListeners() error {
 	check := func(key, name string) error {
-		proto, ok := c.ListenerSecurityProtocolMap[name]
+		_, ok := c.ListenerSecurityProtocolMap[name]
 		if !ok {
 			return inconsistent("listener name %q (%s) has no entry in listener.security.protocol.map", name, key)
-		}
-		if proto != "PLAINTEXT" && proto != "SSL" {
-			return inconsistent("listener name %q (%s) maps to security protocol %s in listener.security.protocol.map; zkraft supports PLAINTEXT and SSL",
-				name, key, proto)
 		}
 		return nil
 	}
