@@ -100,6 +100,9 @@ type node struct {
 	waitErr   error
 	logPath   string
 	startings int
+	// clientOpts are added to every Kafka client of the node (waitReady,
+	// client): a TLS listener's DialTLSConfig.
+	clientOpts []kgo.Opt
 }
 
 // startNode starts a combined broker+controller in quorum mode (node 1) in dir with the given
@@ -157,7 +160,7 @@ func (n *node) waitReady() {
 			n.t.Fatalf("zkraft exited during start-up: %v\n%s", n.waitErr, n.logTail())
 		default:
 		}
-		cl, err := kgo.NewClient(kgo.SeedBrokers(n.addr))
+		cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(n.addr)}, n.clientOpts...)...)
 		if err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			err = cl.Ping(ctx)
@@ -217,7 +220,7 @@ func (n *node) logTail() string {
 
 func (n *node) client(t *testing.T, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(n.addr)}, opts...)...)
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{kgo.SeedBrokers(n.addr)}, n.clientOpts...), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
