@@ -28,6 +28,11 @@
 //     gets a server-first message with a salt derived from the user name
 //     and a per-server secret and the same iteration count as real users,
 //     and fails at the proof, with the same error.
+//   - A client-final nonce that is the server's nonce with the client nonce
+//     before it (librdkafka < 2.6.1, so kcat 1.7) is accepted, as Kafka 3.x
+//     accepts a nonce ending with the server's; the proof is then checked
+//     here (legacyFinal, RFC 5802's HMAC computation) because xdg-go wants
+//     the exact nonce. Every other message is xdg-go's to check.
 //   - Credentials are never logged or put in errors. PLAIN passwords are
 //     kept as SHA-256 digests and compared in constant time.
 package sasl

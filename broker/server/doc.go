@@ -36,6 +36,10 @@
 //   - The listeners open only after the source says the broker is
 //     registered, caught up and unfenced, so no client sees a broker that
 //     has no image or may not lead.
+//   - A listener with SASL mechanisms is a SASL listener (network.WithSASL);
+//     its SCRAM users are read from the broker's image at each
+//     authentication, so credentials added or removed in metadata apply to
+//     the next connection without a restart.
 //   - The source is closed before the broker, replication and logs, so no
 //     image is published to closed components; the logs close last.
 package server

@@ -13,7 +13,9 @@
 // validates the result, then reads the PEM keystores and truststores of
 // the TLS listeners (security.go: ssl.* keys, globally or per listener as
 // listener.name.<listener>.ssl.*) into Config.ListenerTLS and the client
-// side of the inter-broker and controller listeners. It owns no goroutines
+// side of the inter-broker and controller listeners, and the SASL keys of
+// the SASL listeners (sasl.go) into Config.ListenerSASL and, for a SASL
+// inter-broker listener, InterBrokerSecurity.SASL. It owns no goroutines
 // and does no I/O but reading those files.
 //
 // Invariants of a returned Config:
