@@ -148,15 +148,18 @@ type ConsumePhase struct {
 
 // ConsumeRun is one target's run: fill, then one phase per --groups entry, then the tail.
 type ConsumeRun struct {
-	Index      int            `json:"index"`
-	Target     string         `json:"target"`
-	Filled     int64          `json:"filled"`
-	FillRecPS  float64        `json:"fill_records_per_sec"`
-	Phases     []ConsumePhase `json:"phases"`
-	TailP50Ms  *float64       `json:"tail_p50_ms,omitempty"` // produce call -> consumer, ms resolution
-	TailP99Ms  *float64       `json:"tail_p99_ms,omitempty"`
-	TailCount  int64          `json:"tail_records,omitempty"`
-	BrokerExit string         `json:"broker_exit,omitempty"`
+	Index     int            `json:"index"`
+	Target    string         `json:"target"`
+	Filled    int64          `json:"filled"`
+	FillRecPS float64        `json:"fill_records_per_sec"`
+	Phases    []ConsumePhase `json:"phases"`
+	TailP50Ms *float64       `json:"tail_p50_ms,omitempty"` // produce call -> consumer, ms resolution
+	TailP99Ms *float64       `json:"tail_p99_ms,omitempty"`
+	TailCount int64          `json:"tail_records,omitempty"`
+	// TailCPUPerSec: broker CPU-s per second of the tail phase (what idle partitions cost:
+	// every fetch of a sessionless client names all of them).
+	TailCPUPerSec *float64 `json:"tail_broker_cpu_s_per_s,omitempty"`
+	BrokerExit    string   `json:"broker_exit,omitempty"`
 }
 
 // ConsumeReport is everything one `bench consume` invocation measured.
@@ -305,11 +308,22 @@ func consumeRun(ctx context.Context, cfg ConsumeConfig, dir, target string, inde
 	}
 
 	if cfg.TailRate > 0 {
+		var before uint64
+		cpuOK := false
+		if b != nil {
+			before, err = cpuTicks(b.pid())
+			cpuOK = err == nil
+		}
+		start := time.Now()
 		n, p50, p99, err := tailLatency(ctx, brokers, topic, cfg, log)
 		if err != nil {
 			log.Warn("tail latency phase failed", zap.Error(err))
 		} else if n > 0 {
 			res.TailCount, res.TailP50Ms, res.TailP99Ms = n, &p50, &p99
+		}
+		if after, err := cpuTicks(pidOf(b)); cpuOK && err == nil {
+			v := float64(after-before) / clockTicksPerSecond / time.Since(start).Seconds()
+			res.TailCPUPerSec = &v
 		}
 	}
 	if b != nil {
@@ -318,6 +332,13 @@ func consumeRun(ctx context.Context, cfg ConsumeConfig, dir, target string, inde
 		}
 	}
 	return res, nil
+}
+
+func pidOf(b *broker) int {
+	if b == nil {
+		return -1
+	}
+	return b.pid()
 }
 
 func fptr(p *float64) *string {
@@ -524,12 +545,12 @@ func summarizeConsume(runs []ConsumeRun, targets []string, groups []int) []Consu
 // WriteText prints one row per phase, then the summary.
 func (r *ConsumeReport) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\ttarget\tgroups\trecords\tsecs\trec/s\tMiB/s\tcpu-s\tcpu-s/GiB\ttail p50 ms\ttail p99 ms\t")
+	fmt.Fprintln(tw, "run\ttarget\tgroups\trecords\tsecs\trec/s\tMiB/s\tcpu-s\tcpu-s/GiB\ttail p50 ms\ttail p99 ms\ttail cpu-s/s\t")
 	for _, x := range r.Runs {
 		for _, ph := range x.Phases {
-			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t\n", x.Index, x.Target, ph.Groups, ph.Records,
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", x.Index, x.Target, ph.Groups, ph.Records,
 				ph.Seconds, ph.RecordsPerSec, ph.MiBPerSec, optF(ph.BrokerCPUSeconds, 2), optF(ph.CPUSecondsPerGiB, 3),
-				optF(x.TailP50Ms, 1), optF(x.TailP99Ms, 1))
+				optF(x.TailP50Ms, 1), optF(x.TailP99Ms, 1), optF(x.TailCPUPerSec, 3))
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -566,6 +587,22 @@ func (r *ConsumeReport) WriteText(w io.Writer) error {
 				fmt.Fprintf(w, ", cpu per GiB %.2fx", *s.CPURatio)
 			}
 			fmt.Fprintln(w, " (median over pairs)")
+		}
+	}
+	for _, tg := range []string{TargetZkraft, TargetKfake} {
+		var p50, p99, cpu []float64
+		for _, x := range r.Runs {
+			if x.Target != tg || x.TailP50Ms == nil {
+				continue
+			}
+			p50, p99 = append(p50, *x.TailP50Ms), append(p99, *x.TailP99Ms)
+			if x.TailCPUPerSec != nil {
+				cpu = append(cpu, *x.TailCPUPerSec)
+			}
+		}
+		if len(p50) > 0 {
+			fmt.Fprintf(w, "tail at %.0f rec/s, %s: median p50 %.1f ms, p99 %.1f ms, broker cpu %.3f s/s\n",
+				r.TailRate, tg, median(p50), median(p99), median(cpu))
 		}
 	}
 	_, err := fmt.Fprintf(w, "cpu: utime+stime of the broker process from /proc/<pid>/stat, assuming %d clock ticks/s (USER_HZ)\n",
