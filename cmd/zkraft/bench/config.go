@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -45,6 +46,10 @@ type ProduceConfig struct {
 	DiskMiB         int           // --disk-mib: size of the disk bandwidth probe; 0 = skip it
 	StartTimeout    time.Duration // --start-timeout: how long a spawned broker may take to become ready
 	Overrides       []string      // --zkraft-override key=value (repeatable): extra `serve --override`s
+	// --security-protocols: PLAINTEXT, SSL, SASL_SSL (comma-separated) for --target zkraft on
+	// spawned brokers: each other than PLAINTEXT is a target of its own (zkraft/SSL, ...),
+	// alternating with PLAINTEXT runs, reported as a ratio to PLAINTEXT (security.go).
+	SecurityProtocols []string
 }
 
 // DefaultProduceConfig returns the defaults of every flag of `zkraft bench produce`.
@@ -123,6 +128,16 @@ func (c ProduceConfig) Validate() error {
 	if c.StartTimeout <= 0 {
 		return bad("start-timeout", "want > 0, got %s", c.StartTimeout)
 	}
+	secure := false
+	for _, p := range c.SecurityProtocols {
+		if !slices.Contains(benchProtocols, p) {
+			return bad("security-protocols", "want PLAINTEXT, SSL or SASL_SSL, got %q", p)
+		}
+		secure = secure || p != ProtocolPlaintext
+	}
+	if secure && (c.Target != TargetZkraft || c.Brokers != "") {
+		return bad("security-protocols", "%s needs --target zkraft and spawned brokers (no --brokers)", strings.Join(c.SecurityProtocols, ","))
+	}
 	for _, kv := range c.Overrides {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 			return bad("zkraft-override", "want key=value, got %q", kv)
@@ -189,6 +204,7 @@ func parseProduceFlags(args []string, stderr io.Writer) (ProduceConfig, error) {
 	fs.DurationVar(&c.StartTimeout, "start-timeout", c.StartTimeout, "how long a spawned broker may take to become ready")
 	var overrides stringList
 	fs.Var(&overrides, "zkraft-override", "extra key=value passed to `serve --override` (repeatable)")
+	protocols := fs.String("security-protocols", "", "PLAINTEXT,SSL,SASL_SSL: measure a spawned zkraft over each, TLS ones as a ratio to PLAINTEXT")
 	if err := parseFlags(fs, args); err != nil {
 		return c, err
 	}
@@ -197,6 +213,11 @@ func parseProduceFlags(args []string, stderr io.Writer) (ProduceConfig, error) {
 	}
 	c.Partitions = int32(parts)
 	c.Overrides = overrides
+	for _, p := range strings.Split(*protocols, ",") {
+		if p = strings.ToUpper(strings.TrimSpace(p)); p != "" && !slices.Contains(c.SecurityProtocols, p) {
+			c.SecurityProtocols = append(c.SecurityProtocols, p)
+		}
+	}
 	if c.ZkraftBinary == "" && c.Brokers == "" {
 		exe, err := os.Executable()
 		if err != nil {

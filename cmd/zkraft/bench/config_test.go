@@ -37,6 +37,9 @@ func TestParseProduceFlagsRejectsBadValues(t *testing.T) {
 		{[]string{"--zkraft-override", "novalue"}, "zkraft-override"},
 		{[]string{"--brokers", "127.0.0.1:9092"}, "brokers"}, // with the default target compare
 		{[]string{"--brokers", "localhost", "--target", "kfake"}, "brokers"},
+		{[]string{"--security-protocols", "SSL,TLS", "--target", "zkraft"}, "security-protocols"},
+		{[]string{"--security-protocols", "SSL"}, "security-protocols"}, // with the default target compare
+		{[]string{"--security-protocols", "SASL_SSL", "--target", "zkraft", "--brokers", "127.0.0.1:9092"}, "security-protocols"},
 		{[]string{"--no-such-flag"}, "no-such-flag"},
 		{[]string{"stray"}, "stray"},
 	}

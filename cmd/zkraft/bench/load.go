@@ -27,6 +27,8 @@ type loadSpec struct {
 	// onAck, if set, is called with the time of every acknowledged record, from the
 	// client's promise goroutines (concurrently across partitions).
 	onAck func(time.Time)
+	// opts are added to the producer's (TLS, SASL: security.go).
+	opts []kgo.Opt
 }
 
 // loadResult is what one run observed. sent = acked + failed once the run returns.
@@ -55,6 +57,7 @@ func runLoad(ctx context.Context, spec loadSpec, logger *zap.Logger) (loadResult
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.RecordDeliveryTimeout(flushGrace),
 	}
+	opts = append(opts, spec.opts...)
 	switch spec.acks {
 	case -1:
 		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
 
@@ -50,6 +51,7 @@ type Report struct {
 	Partitions          int32       `json:"partitions"`
 	Topic               string      `json:"topic"`
 	Linger              string      `json:"linger"`
+	SecurityProtocols   []string    `json:"security_protocols,omitempty"`
 	ClockTicksPerSecond int         `json:"clock_ticks_per_second"` // assumed USER_HZ, see proc.go
 	Disk                *DiskResult `json:"disk,omitempty"`
 	Runs                []RunResult `json:"runs"`
@@ -64,6 +66,10 @@ type Summary struct {
 	ThroughputRatio *float64 `json:"throughput_ratio_zkraft_over_kfake,omitempty"`
 	// CPURatio: median over the compare pairs of zkraft CPU-s/GiB / kfake CPU-s/GiB.
 	CPURatio *float64 `json:"cpu_ratio_zkraft_over_kfake,omitempty"`
+	// ProtocolRatio: per security protocol (SSL, SASL_SSL), the median over pairs of its
+	// rec/s over PLAINTEXT's (--security-protocols); ProtocolCPURatio the same of CPU-s/GiB.
+	ProtocolRatio    map[string]float64 `json:"throughput_ratio_over_plaintext,omitempty"`
+	ProtocolCPURatio map[string]float64 `json:"cpu_per_gib_ratio_over_plaintext,omitempty"`
 	// LatencyRate: records/s of the latency runs (0 = none were run).
 	LatencyRate float64 `json:"latency_rate"`
 	// Latency per target at LatencyRate.
@@ -97,7 +103,7 @@ func Produce(ctx context.Context, cfg ProduceConfig, logger *zap.Logger) (*Repor
 	rep := &Report{
 		Target: cfg.Target, Brokers: cfg.Brokers, RecordSize: cfg.RecordSize, Records: cfg.Records,
 		Duration: cfg.Duration.String(), Acks: cfg.Acks, Partitions: cfg.Partitions, Topic: cfg.Topic,
-		Linger: cfg.Linger.String(), ClockTicksPerSecond: clockTicksPerSecond,
+		Linger: cfg.Linger.String(), ClockTicksPerSecond: clockTicksPerSecond, SecurityProtocols: cfg.SecurityProtocols,
 	}
 	dir := cfg.Dir
 	if dir == "" {
@@ -121,13 +127,21 @@ func Produce(ctx context.Context, cfg ProduceConfig, logger *zap.Logger) (*Repor
 	if cfg.Target == TargetCompare {
 		targets = []string{TargetZkraft, TargetKfake}
 	}
+	var pki *benchPKI
+	if cfg.Target == TargetZkraft && cfg.Brokers == "" && len(protocolTargets(cfg.SecurityProtocols)) > 1 {
+		targets = protocolTargets(cfg.SecurityProtocols)
+		if pki, err = newBenchPKI(dir); err != nil {
+			return rep, err
+		}
+		defer pki.remove()
+	}
 	kind := KindPeak
 	if cfg.Rate > 0 {
 		kind = KindFixed
 	}
 	for i := 0; i < cfg.Pairs; i++ {
 		for _, tg := range targets {
-			r, err := oneRun(ctx, cfg, dir, tg, kind, cfg.Rate, len(rep.Runs)+1, logger)
+			r, err := oneRun(ctx, cfg, dir, tg, kind, cfg.Rate, len(rep.Runs)+1, pki, logger)
 			if err != nil {
 				return rep, err
 			}
@@ -150,7 +164,7 @@ func Produce(ctx context.Context, cfg ProduceConfig, logger *zap.Logger) (*Repor
 			rep.Summary.LatencyRate = rate
 			rep.Summary.Latency = map[string]Latency{}
 			for _, tg := range targets {
-				r, err := oneRun(ctx, cfg, dir, tg, KindLatency, rate, len(rep.Runs)+1, logger)
+				r, err := oneRun(ctx, cfg, dir, tg, KindLatency, rate, len(rep.Runs)+1, pki, logger)
 				if err != nil {
 					return rep, err
 				}
@@ -173,16 +187,21 @@ func Produce(ctx context.Context, cfg ProduceConfig, logger *zap.Logger) (*Repor
 	return rep, nil
 }
 
-// oneRun measures one run against cfg.Brokers or a freshly spawned broker of target.
-func oneRun(ctx context.Context, cfg ProduceConfig, dir, target, kind string, rate float64, index int, logger *zap.Logger) (RunResult, error) {
+// oneRun measures one run against cfg.Brokers or a freshly spawned broker of target
+// (zkraft/<protocol>: over that security protocol, keyed by pki).
+func oneRun(ctx context.Context, cfg ProduceConfig, dir, target, kind string, rate float64, index int, pki *benchPKI, logger *zap.Logger) (RunResult, error) {
 	log := logger.With(zap.Int("run", index), zap.String("target", target), zap.String("kind", kind))
 	res := RunResult{Index: index, Target: target, Kind: kind, Rate: rate}
 	var b *broker
 	brokers := strings.Split(cfg.Brokers, ",")
+	loadBrokers := brokers
+	bkind, protocol := splitTarget(target)
+	var loadOpts []kgo.Opt
 	if cfg.Brokers == "" {
 		var err error
-		b, err = spawnBroker(ctx, target, spawnConfig{
+		b, err = spawnBroker(ctx, bkind, spawnConfig{
 			binary: cfg.ZkraftBinary, parentDir: dir, timeout: cfg.StartTimeout, overrides: cfg.Overrides,
+			protocol: protocol, pki: pki,
 		}, log)
 		if err != nil {
 			return res, err
@@ -190,6 +209,10 @@ func oneRun(ctx context.Context, cfg ProduceConfig, dir, target, kind string, ra
 		defer b.remove()
 		defer b.stop(10 * time.Second) // no-op after the stop below; covers early returns
 		brokers = []string{b.addr}
+		loadBrokers = []string{b.loadAddr}
+		if pki != nil {
+			loadOpts = pki.clientOpts(protocol)
+		}
 	}
 	if err := ensureTopic(ctx, brokers, cfg.Topic, cfg.Partitions, 1, time.Now().Add(cfg.StartTimeout)); err != nil {
 		if b != nil {
@@ -210,8 +233,8 @@ func oneRun(ctx context.Context, cfg ProduceConfig, dir, target, kind string, ra
 	}
 	acks, _ := parseAcks(cfg.Acks) // validated
 	lr, err := runLoad(ctx, loadSpec{
-		brokers: brokers, topic: cfg.Topic, recordSize: cfg.RecordSize, records: cfg.Records,
-		duration: cfg.Duration, acks: acks, linger: cfg.Linger, rate: rate,
+		brokers: loadBrokers, topic: cfg.Topic, recordSize: cfg.RecordSize, records: cfg.Records,
+		duration: cfg.Duration, acks: acks, linger: cfg.Linger, rate: rate, opts: loadOpts,
 	}, log)
 	if err != nil {
 		return res, err
@@ -303,5 +326,6 @@ func summarize(runs []RunResult, targets []string) Summary {
 		v := median(cpu)
 		s.CPURatio = &v
 	}
+	s.ProtocolRatio, s.ProtocolCPURatio = protocolRatios(by, targets)
 	return s
 }

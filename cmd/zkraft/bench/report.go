@@ -40,7 +40,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			r.Disk.MiBPerSec, r.Disk.MiB, r.Disk.Dir, r.Disk.Seconds)
 	}
 	s := r.Summary
-	for _, tg := range []string{TargetZkraft, TargetKfake} {
+	for _, tg := range reportTargets() {
 		m, ok := s.PeakMedian[tg]
 		if !ok {
 			continue
@@ -54,9 +54,18 @@ func (r *Report) WriteText(w io.Writer) error {
 	if s.CPURatio != nil {
 		fmt.Fprintf(w, "zkraft/kfake cpu per GiB: %.2fx (median over pairs)\n", *s.CPURatio)
 	}
+	for _, p := range benchProtocols[1:] {
+		if v, ok := s.ProtocolRatio[p]; ok {
+			fmt.Fprintf(w, "%s/PLAINTEXT throughput: %.2fx (median over pairs)", p, v)
+			if c, ok := s.ProtocolCPURatio[p]; ok {
+				fmt.Fprintf(w, ", cpu per GiB %.2fx", c)
+			}
+			fmt.Fprintln(w)
+		}
+	}
 	if s.LatencyRate > 0 {
 		fmt.Fprintf(w, "latency at %.0f rec/s:", s.LatencyRate)
-		for _, tg := range []string{TargetZkraft, TargetKfake} {
+		for _, tg := range reportTargets() {
 			if l, ok := s.Latency[tg]; ok {
 				fmt.Fprintf(w, "  %s p50 %.2f ms p99 %.2f ms", tg, l.P50Ms, l.P99Ms)
 			}
@@ -80,4 +89,13 @@ func optF(p *float64, prec int) string {
 		return "n/a"
 	}
 	return strconv.FormatFloat(*p, 'f', prec, 64)
+}
+
+// reportTargets are the targets in the order the text report shows them.
+func reportTargets() []string {
+	out := []string{TargetZkraft, TargetKfake}
+	for _, p := range benchProtocols[1:] {
+		out = append(out, TargetZkraft+"/"+p)
+	}
+	return out
 }

@@ -26,20 +26,26 @@ type spawnConfig struct {
 	parentDir string
 	timeout   time.Duration
 	overrides []string // extra `serve --override` key=value (zkraft only)
+	// protocol other than PLAINTEXT (zkraft only) adds a listener of that protocol, keyed
+	// by pki, which the load then uses (broker.loadAddr).
+	protocol string
+	pki      *benchPKI
 }
 
 // broker is one broker child process: `<binary> serve ...` or `<binary> bench kfake-serve`,
 // in its own temp dir, stdout and stderr going to dir/broker.log. It owns one goroutine (the
 // cmd.Wait that closes done); stop waits for it.
 type broker struct {
-	target  string
-	addr    string
-	dir     string
-	logPath string
-	cmd     *exec.Cmd
-	logf    *os.File
-	done    chan struct{}
-	waitErr error // valid once done is closed
+	target string
+	addr   string
+	// loadAddr is where the load goes: addr, or the secured listener of spawnConfig.protocol.
+	loadAddr string
+	dir      string
+	logPath  string
+	cmd      *exec.Cmd
+	logf     *os.File
+	done     chan struct{}
+	waitErr  error // valid once done is closed
 }
 
 var listeningLine = regexp.MustCompile(`(?m)^listening (\S+)$`)
@@ -74,6 +80,17 @@ func spawnBroker(ctx context.Context, target string, sc spawnConfig, logger *zap
 			"--override", "log.dirs=" + filepath.Join(dir, "logs"),
 			"--override", "metadata.log.dir=" + filepath.Join(dir, "meta"),
 		}
+		b.loadAddr = b.addr
+		if sc.protocol != "" && sc.protocol != ProtocolPlaintext {
+			ports, err := freePortList(1)
+			if err != nil {
+				return b, fmt.Errorf("%w: %s: %w", ErrBrokerStart, target, err)
+			}
+			b.loadAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+			for _, kv := range sc.pki.listenerOverrides(sc.protocol, b.addr, b.loadAddr, ctrl) {
+				args = append(args, "--override", kv)
+			}
+		}
 		for _, kv := range sc.overrides {
 			args = append(args, "--override", kv)
 		}
@@ -107,6 +124,9 @@ func spawnBroker(ctx context.Context, target string, sc spawnConfig, logger *zap
 	}
 	if err := waitReady(ctx, b, deadline); err != nil {
 		return b, err
+	}
+	if b.loadAddr == "" {
+		b.loadAddr = b.addr
 	}
 	return b, nil
 }
