@@ -42,10 +42,16 @@ var apiRanges = map[int16][2]int16{
 	20: {1, 6},  // DeleteTopics
 	22: {0, 4},  // InitProducerId: v5 = KIP-890 txns
 	23: {2, 4},  // OffsetForLeaderEpoch: v2 = current leader epoch (KIP-320), v3 = replica id
+	29: {0, 3},  // DescribeAcls
+	30: {0, 3},  // CreateAcls (with a SecurityController, see servesKey)
+	31: {0, 3},  // DeleteAcls (with a SecurityController)
 	32: {1, 4},  // DescribeConfigs
 	35: {1, 4},  // DescribeLogDirs: v0 is 1.x's, v4 adds the directory's bytes
 	42: {0, 2},  // DeleteGroups
 	47: {0, 0},  // OffsetDelete
+	48: {0, 1},  // DescribeClientQuotas
+	50: {0, 0},  // DescribeUserScramCredentials
+	51: {0, 0},  // AlterUserScramCredentials (with a SecurityController)
 	60: {0, 1},  // DescribeCluster: v2 (include fenced brokers) is Kafka 4.0's
 }
 
@@ -64,13 +70,18 @@ func (b *Broker) Versions() map[int16][2]int16 {
 }
 
 // servesKey: every key of apiRanges, except ControlledShutdown (7) unless
-// the controller implements ControlledShutdowner (ZooKeeper mode).
+// the controller implements ControlledShutdowner (ZooKeeper mode), and the
+// security writes (30, 31, 51) unless it implements SecurityController.
 func (b *Broker) servesKey(key int16) bool {
 	if _, ok := apiRanges[key]; !ok {
 		return false
 	}
-	if key == 7 {
+	switch key {
+	case 7:
 		_, ok := b.ctrl.(ControlledShutdowner)
+		return ok
+	case 30, 31, 51:
+		_, ok := b.ctrl.(SecurityController)
 		return ok
 	}
 	return true

@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
+	"github.com/zkraft/zkraft/broker/acl"
 	"github.com/zkraft/zkraft/broker/group"
 	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata"
@@ -26,6 +27,11 @@ type Broker struct {
 	logger *zap.Logger
 
 	img atomic.Pointer[metadata.Image]
+
+	// authz is the authorizer of the latest image's ACLs, nil when
+	// Config.Authorize is off (authorize.go); set by Publish.
+	authz   atomic.Pointer[acl.Authorizer]
+	authLog *zap.Logger
 
 	// topicConfigs is the override set last applied to each topic's logs.
 	// Touched only by Publish, which is never called concurrently.
@@ -67,6 +73,7 @@ func New(cfg Config, logs *storage.Manager, ctrl Controller, logger *zap.Logger,
 		logs:          logs,
 		ctrl:          ctrl,
 		logger:        logger.Named("broker"),
+		authLog:       logger.Named("authorizer"),
 		topicConfigs:  make(map[string]map[string]string),
 		pidSem:        make(chan struct{}, 1),
 	}
@@ -75,6 +82,7 @@ func New(cfg Config, logs *storage.Manager, ctrl Controller, logger *zap.Logger,
 		o(b)
 	}
 	b.img.Store(metadata.EmptyImage())
+	b.publishAuthorizer(nil, metadata.EmptyImage())
 	if err := b.newGroupCoordinator(); err != nil {
 		return nil, err
 	}
@@ -144,6 +152,18 @@ func (b *Broker) Handle(ctx context.Context, req *network.Request) (kmsg.Respons
 		return b.handleDescribeLogDirs(ctx, req, body)
 	case *kmsg.DescribeClusterRequest:
 		return b.handleDescribeCluster(ctx, req, body)
+	case *kmsg.DescribeACLsRequest:
+		return b.handleDescribeAcls(ctx, req, body)
+	case *kmsg.CreateACLsRequest:
+		return b.handleCreateAcls(ctx, req, body)
+	case *kmsg.DeleteACLsRequest:
+		return b.handleDeleteAcls(ctx, req, body)
+	case *kmsg.DescribeClientQuotasRequest:
+		return b.handleDescribeClientQuotas(ctx, req, body)
+	case *kmsg.DescribeUserSCRAMCredentialsRequest:
+		return b.handleDescribeUserScramCredentials(ctx, req, body)
+	case *kmsg.AlterUserSCRAMCredentialsRequest:
+		return b.handleAlterUserScramCredentials(ctx, req, body)
 	default:
 		return nil, fmt.Errorf("%w: key %d", ErrUnsupportedAPI, req.APIKey)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/zkraft/zkraft/broker/acl"
 	"github.com/zkraft/zkraft/metadata"
 )
 
@@ -67,6 +68,13 @@ type Config struct {
 	// how many fetch sessions (KIP-227) the broker keeps; 0 = none (every
 	// fetch is full).
 	FetchSessionCacheSlots int
+	// Authorize is on when authorizer.class.name names one of Kafka's
+	// authorizers (acl.KnownAuthorizer): every handler then checks the
+	// request's principal against the image's ACLs (authorize.go).
+	Authorize bool
+	// ACL is super.users and allow.everyone.if.no.acl.found (used only
+	// with Authorize).
+	ACL acl.Config
 }
 
 // The values of message.timestamp.type and log.message.timestamp.type.
@@ -131,6 +139,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: max.incremental.fetch.session.cache.slots = %d, must be >= 0", ErrInvalidConfig, c.FetchSessionCacheSlots)
 	case c.GroupInitialRebalanceDelay < 0:
 		return fmt.Errorf("%w: group.initial.rebalance.delay.ms = %s, must be >= 0", ErrInvalidConfig, c.GroupInitialRebalanceDelay)
+	}
+	if c.Authorize {
+		if err := c.ACL.Validate(); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
 	}
 	for i, l := range c.Listeners {
 		if l.Name == "" || l.Host == "" {

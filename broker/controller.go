@@ -48,3 +48,31 @@ type Controller interface {
 type ControlledShutdowner interface {
 	ControlledShutdown(ctx context.Context, brokerID int32, brokerEpoch int64) ([]metadata.TopicPartition, error)
 }
+
+// SecurityController is the optional part of Controller that writes
+// security metadata: ACLs and SCRAM credentials (CreateAcls 30, DeleteAcls
+// 31, AlterUserScramCredentials 51). A quorum-mode broker forwards them to
+// the active controller, a ZooKeeper-mode broker writes the znodes itself,
+// a migrating broker forwards to the quorum once it took over. The keys are
+// served (and advertised by ApiVersions) only when the controller
+// implements it.
+//
+// Contract:
+//   - Each method validates with metadata's pure logic (CreateAcls,
+//     DeleteAcls, AlterScramCredentials) against the controller's view and
+//     returns once the resulting records have reached this node's image, so
+//     a Describe that follows sees the change.
+//   - CreateAcls returns one error per binding, in input order (nil =
+//     created or already present).
+//   - DeleteAcls returns one result per filter, in input order: the ACLs it
+//     matched (ids may be zero when the controller does not report them) or
+//     its error.
+//   - AlterScramCredentials returns one result per user named, in the order
+//     metadata.ScramUsers gives (deletions first, then upsertions).
+//   - A failed call (controller unreachable, ctx done) reports its error in
+//     every result. Must return once ctx is done; safe for concurrent use.
+type SecurityController interface {
+	CreateAcls(ctx context.Context, bindings []metadata.AclBinding) []error
+	DeleteAcls(ctx context.Context, filters []metadata.AclFilter) []metadata.DeleteAclsResult
+	AlterScramCredentials(ctx context.Context, deletions []metadata.ScramDeletion, upsertions []metadata.ScramUpsertion) []metadata.ScramAlterResult
+}

@@ -30,7 +30,8 @@ import (
 // The image is stored first so that by the time a log exists, requests
 // already see the registration that justified creating it.
 func (b *Broker) Publish(delta *metadata.Delta, img *metadata.Image) {
-	b.img.Store(img)
+	prev := b.img.Swap(img)
+	b.publishAuthorizer(prev, img)
 	changes := delta.LocalChanges(b.cfg.NodeID)
 	for _, group := range [][]metadata.LocalPartition{changes.Leaders, changes.Followers} {
 		for _, lp := range group {

@@ -170,3 +170,33 @@ func DeleteAcls(img *Image, filters []AclFilter) ([]Record, []DeleteAclsResult) 
 	}
 	return recs, out
 }
+
+// AclsPresent reports whether img holds an ACL equal to each binding (by
+// content, whatever its id): a CreateAcls has reached img.
+func AclsPresent(img *Image, bindings []AclBinding) bool {
+	have := map[AclBinding]bool{}
+	for _, a := range img.Acls() {
+		have[a.Binding] = true
+	}
+	for _, b := range bindings {
+		if !have[b] {
+			return false
+		}
+	}
+	return true
+}
+
+// AclsAbsent reports whether img holds no ACL equal to any binding: a
+// DeleteAcls has reached img.
+func AclsAbsent(img *Image, bindings []AclBinding) bool {
+	gone := map[AclBinding]bool{}
+	for _, b := range bindings {
+		gone[b] = true
+	}
+	for _, a := range img.Acls() {
+		if gone[a.Binding] {
+			return false
+		}
+	}
+	return true
+}

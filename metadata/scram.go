@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -158,4 +159,64 @@ func AlterScramCredentials(img *Image, deletions []ScramDeletion, upsertions []S
 		out = append(out, ScramAlterResult{User: name})
 	}
 	return recs, out
+}
+
+// ScramUsers lists the users an AlterUserScramCredentials request names,
+// each once, in the order AlterScramCredentials reports them (deletions
+// first, then upsertions).
+func ScramUsers(deletions []ScramDeletion, upsertions []ScramUpsertion) []string {
+	var out []string
+	for _, d := range deletions {
+		if !slices.Contains(out, d.Name) {
+			out = append(out, d.Name)
+		}
+	}
+	for _, u := range upsertions {
+		if !slices.Contains(out, u.Name) {
+			out = append(out, u.Name)
+		}
+	}
+	return out
+}
+
+// ScramAlterFailed reports err for every user of a request that failed as
+// a whole (the controller unreachable, a cancelled context).
+func ScramAlterFailed(deletions []ScramDeletion, upsertions []ScramUpsertion, err error) []ScramAlterResult {
+	users := ScramUsers(deletions, upsertions)
+	out := make([]ScramAlterResult, len(users))
+	for i, u := range users {
+		out[i] = ScramAlterResult{User: u, Err: err}
+	}
+	return out
+}
+
+// ScramAltered reports whether img shows the successful part of an
+// AlterUserScramCredentials request (results from AlterScramCredentials):
+// the deleted credentials gone, the upserted ones present with their salt
+// and iterations. A later change to the same credential also satisfies it.
+func ScramAltered(img *Image, deletions []ScramDeletion, upsertions []ScramUpsertion, results []ScramAlterResult) bool {
+	ok := map[string]bool{}
+	for _, r := range results {
+		ok[r.User] = r.Err == nil
+	}
+	upserted := map[string]bool{}
+	for _, u := range upsertions {
+		if !ok[u.Name] {
+			continue
+		}
+		upserted[u.Name] = true
+		c, found := img.ScramCredential(u.Name, u.Mechanism)
+		if !found || c.Iterations != u.Iterations || !bytes.Equal(c.Salt, u.Salt) {
+			return false
+		}
+	}
+	for _, d := range deletions {
+		if !ok[d.Name] || upserted[d.Name] {
+			continue
+		}
+		if _, found := img.ScramCredential(d.Name, d.Mechanism); found {
+			return false
+		}
+	}
+	return true
 }

@@ -476,3 +476,48 @@ func (s *BrokerSource) AlterPartition(ctx context.Context, req metadata.AlterPar
 func (s *BrokerSource) ControlledShutdown(ctx context.Context, brokerID int32, brokerEpoch int64) ([]metadata.TopicPartition, error) {
 	return s.zk.ControlledShutdown(ctx, brokerID, brokerEpoch)
 }
+
+// CreateAcls implements broker.SecurityController: ZooKeeper's znodes
+// until a KRaft controller took over, then the quorum (which dual-writes
+// them back to ZooKeeper). A write ZooKeeper refused is redone through
+// the quorum as a whole (an existing ACL succeeds there).
+func (s *BrokerSource) CreateAcls(ctx context.Context, bindings []metadata.AclBinding) []error {
+	if !s.toQuorum() {
+		errs := s.zk.CreateAcls(ctx, bindings)
+		if len(refused(errs)) == 0 {
+			return errs
+		}
+	}
+	return s.client.CreateAcls(ctx, bindings)
+}
+
+// DeleteAcls implements broker.SecurityController, routed as CreateAcls.
+func (s *BrokerSource) DeleteAcls(ctx context.Context, filters []metadata.AclFilter) []metadata.DeleteAclsResult {
+	if !s.toQuorum() {
+		out := s.zk.DeleteAcls(ctx, filters)
+		refusedAny := false
+		for _, r := range out {
+			refusedAny = refusedAny || errors.Is(r.Err, zk.ErrKRaftController)
+		}
+		if !refusedAny {
+			return out
+		}
+	}
+	return s.client.DeleteAcls(ctx, filters)
+}
+
+// AlterScramCredentials implements broker.SecurityController, routed as
+// CreateAcls.
+func (s *BrokerSource) AlterScramCredentials(ctx context.Context, dels []metadata.ScramDeletion, ups []metadata.ScramUpsertion) []metadata.ScramAlterResult {
+	if !s.toQuorum() {
+		out := s.zk.AlterScramCredentials(ctx, dels, ups)
+		refusedAny := false
+		for _, r := range out {
+			refusedAny = refusedAny || errors.Is(r.Err, zk.ErrKRaftController)
+		}
+		if !refusedAny {
+			return out
+		}
+	}
+	return s.client.AlterScramCredentials(ctx, dels, ups)
+}

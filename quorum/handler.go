@@ -22,7 +22,8 @@ const ControllerListenerName = "CONTROLLER"
 // the raft leader, so brokers retry on the active controller.
 //
 // Versions: ApiVersions 0-3, Fetch 12 (metadata log), CreateTopics 2-7,
-// DeleteTopics 1-6, DescribeQuorum 0-1, AlterPartition 2-3,
+// DeleteTopics 1-6, CreateAcls 0-3, DeleteAcls 0-3,
+// AlterUserScramCredentials 0, DescribeQuorum 0-1, AlterPartition 2-3,
 // FetchSnapshot 0, DescribeCluster 0-1, BrokerRegistration 0-3,
 // BrokerHeartbeat 0-1, AllocateProducerIds 0.
 type controllerHandler struct{ n *Node }
@@ -37,6 +38,9 @@ var controllerVersions = map[int16][2]int16{
 	18: {0, 3},   // ApiVersions
 	19: {2, 7},   // CreateTopics
 	20: {1, 6},   // DeleteTopics
+	30: {0, 3},   // CreateAcls
+	31: {0, 3},   // DeleteAcls
+	51: {0, 0},   // AlterUserScramCredentials
 	55: {0, 1},   // DescribeQuorum
 	56: {2, 3},   // AlterPartition
 	59: {0, 0},   // FetchSnapshot
@@ -108,6 +112,15 @@ func (h *controllerHandler) Handle(ctx context.Context, req *network.Request) (k
 			resp.Topics = append(resp.Topics, rt)
 		}
 		return resp, nil
+
+	case *kmsg.CreateACLsRequest:
+		return h.createAcls(ctx, body), nil
+
+	case *kmsg.DeleteACLsRequest:
+		return h.deleteAcls(ctx, body), nil
+
+	case *kmsg.AlterUserSCRAMCredentialsRequest:
+		return h.alterScram(ctx, body), nil
 
 	case *kmsg.AllocateProducerIDsRequest:
 		resp := kmsg.NewPtrAllocateProducerIDsResponse()

@@ -7,15 +7,17 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/zkraft/zkraft/broker"
 	"github.com/zkraft/zkraft/broker/server"
 	"github.com/zkraft/zkraft/cmd/zkraft/config"
 	"github.com/zkraft/zkraft/quorum"
 )
 
 var (
-	_ server.Source         = (*quorum.BrokerSource)(nil)
-	_ server.ListenerOpener = (*quorum.BrokerSource)(nil)
-	_ server.Epocher        = (*quorum.BrokerSource)(nil)
+	_ broker.SecurityController = (*quorum.BrokerSource)(nil)
+	_ server.Source             = (*quorum.BrokerSource)(nil)
+	_ server.ListenerOpener     = (*quorum.BrokerSource)(nil)
+	_ server.Epocher            = (*quorum.BrokerSource)(nil)
 )
 
 // startupTimeout bounds registration and metadata catch-up at start

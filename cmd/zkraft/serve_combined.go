@@ -6,14 +6,16 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/zkraft/zkraft/broker"
 	"github.com/zkraft/zkraft/broker/server"
 	"github.com/zkraft/zkraft/cmd/zkraft/config"
 	"github.com/zkraft/zkraft/quorum"
 )
 
 var (
-	_ server.Source  = (*quorum.CombinedSource)(nil)
-	_ server.Epocher = (*quorum.CombinedSource)(nil)
+	_ broker.SecurityController = (*quorum.CombinedSource)(nil)
+	_ server.Source             = (*quorum.CombinedSource)(nil)
+	_ server.Epocher            = (*quorum.CombinedSource)(nil)
 )
 
 // serveCombined runs process.roles=broker,controller on a

@@ -47,6 +47,10 @@ type Backend struct {
 	imgCh     chan struct{} // closed and replaced on every publish
 	caughtUp  chan struct{} // closed after the first publish
 
+	// secMu serializes this broker's security writes (security_admin.go):
+	// each computes its znodes from the image the previous one produced.
+	secMu sync.Mutex
+
 	// Controller state readable by any goroutine; written by the loop.
 	isController     atomic.Bool
 	activeController atomic.Int32

@@ -14,7 +14,8 @@ import (
 var ErrKRaftController = errors.New("zk: /controller is a KRaft controller: write through the controller quorum")
 
 // clientWrite runs one write a broker makes on behalf of a client
-// (CreateTopics, DeleteTopics, AllocateProducerIds, AlterPartition). Without
+// (CreateTopics, DeleteTopics, AllocateProducerIds, AlterPartition, the
+// security writes). Without
 // Config.FenceClientWrites it is the plain request. With it (a migrating
 // ZooKeeper-mode broker) it reads /controller_epoch, then /controller: a
 // KRaft controller there is ErrKRaftController; otherwise the request runs
@@ -33,6 +34,8 @@ func (b *Backend) clientWrite(conn *gozk.Conn, req any) (*gozk.Stat, error) {
 			return nil, err
 		case *gozk.SetDataRequest:
 			return conn.Set(r.Path, r.Data, r.Version)
+		case *gozk.DeleteRequest:
+			return nil, conn.Delete(r.Path, r.Version)
 		}
 		return nil, fmt.Errorf("zk: client write of %T", req)
 	}

@@ -196,3 +196,19 @@ func (s *Source) AlterPartition(ctx context.Context, req metadata.AlterPartition
 func (s *Source) ControlledShutdown(ctx context.Context, brokerID int32, brokerEpoch int64) ([]metadata.TopicPartition, error) {
 	return s.backend.ControlledShutdown(ctx, brokerID, brokerEpoch)
 }
+
+// CreateAcls implements broker.SecurityController (Backend.CreateAcls).
+func (s *Source) CreateAcls(ctx context.Context, bindings []metadata.AclBinding) []error {
+	return s.backend.CreateAcls(ctx, bindings)
+}
+
+// DeleteAcls implements broker.SecurityController (Backend.DeleteAcls).
+func (s *Source) DeleteAcls(ctx context.Context, filters []metadata.AclFilter) []metadata.DeleteAclsResult {
+	return s.backend.DeleteAcls(ctx, filters)
+}
+
+// AlterScramCredentials implements broker.SecurityController
+// (Backend.AlterScramCredentials).
+func (s *Source) AlterScramCredentials(ctx context.Context, dels []metadata.ScramDeletion, ups []metadata.ScramUpsertion) []metadata.ScramAlterResult {
+	return s.backend.AlterScramCredentials(ctx, dels, ups)
+}

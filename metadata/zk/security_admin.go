@@ -1,0 +1,143 @@
+package zk
+
+// The security writes of a ZooKeeper-mode broker (CreateAcls,
+// DeleteAcls, AlterUserScramCredentials), made as Kafka's ZooKeeper-mode
+// brokers make them (AclAuthorizer.createAcls / deleteAcls and
+// AdminZkClient.changeUserOrUserClientIdConfig): validated with
+// metadata's pure logic against this broker's image, then straight
+// ZooKeeper writes — the /kafka-acl[-extended] znodes of each changed
+// resource and an /kafka-acl[-extended]-changes notification, or
+// /config/users/<user> written whole with a /config/changes notification
+// (SecurityOps of the image before and after). Every broker follows the
+// notifications into its image; each call returns once this broker's
+// image shows the change.
+//
+// This broker's security writes are serialized (secMu). Two brokers
+// writing ACLs of the same resource at the same instant may lose one
+// write (each rewrites the znode from its own image); Kafka guards this
+// with zkVersion-conditional updates, not done here.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	gozk "github.com/go-zookeeper/zk"
+	"go.uber.org/zap"
+
+	"github.com/zkraft/zkraft/metadata"
+)
+
+// CreateAcls writes each new ACL's resource znode (metadata.CreateAcls)
+// and returns one error per binding.
+func (b *Backend) CreateAcls(ctx context.Context, bindings []metadata.AclBinding) []error {
+	b.secMu.Lock()
+	defer b.secMu.Unlock()
+	img := b.Image()
+	recs, errs := metadata.CreateAcls(img, bindings, metadata.RandomUuid)
+	var created []metadata.AclBinding
+	for i, err := range errs {
+		if err == nil {
+			created = append(created, bindings[i])
+		}
+	}
+	err := b.writeSecurity(ctx, "create acls", img, recs, func(img *metadata.Image) bool {
+		return metadata.AclsPresent(img, created)
+	})
+	for i := range errs {
+		if errs[i] == nil {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
+// DeleteAcls rewrites (or deletes) the resource znodes of every matched
+// ACL (metadata.DeleteAcls) and returns what each filter matched.
+func (b *Backend) DeleteAcls(ctx context.Context, filters []metadata.AclFilter) []metadata.DeleteAclsResult {
+	b.secMu.Lock()
+	defer b.secMu.Unlock()
+	img := b.Image()
+	recs, out := metadata.DeleteAcls(img, filters)
+	var gone []metadata.AclBinding
+	for _, r := range out {
+		for _, a := range r.Matched {
+			gone = append(gone, a.Binding)
+		}
+	}
+	err := b.writeSecurity(ctx, "delete acls", img, recs, func(img *metadata.Image) bool {
+		return metadata.AclsAbsent(img, gone)
+	})
+	for i := range out {
+		if out[i].Err == nil {
+			out[i].Err = err
+		}
+	}
+	return out
+}
+
+// AlterScramCredentials writes /config/users/<user> of each user that
+// passes metadata.AlterScramCredentials and returns one result per user.
+func (b *Backend) AlterScramCredentials(ctx context.Context, dels []metadata.ScramDeletion, ups []metadata.ScramUpsertion) []metadata.ScramAlterResult {
+	b.secMu.Lock()
+	defer b.secMu.Unlock()
+	img := b.Image()
+	recs, out := metadata.AlterScramCredentials(img, dels, ups)
+	err := b.writeSecurity(ctx, "alter scram credentials", img, recs, func(img *metadata.Image) bool {
+		return metadata.ScramAltered(img, dels, ups, out)
+	})
+	for i := range out {
+		if out[i].Err == nil {
+			out[i].Err = err
+		}
+	}
+	return out
+}
+
+// writeSecurity replays recs onto img, writes the znodes that turn img's
+// security metadata into the result's (SecurityOps) as client writes,
+// then waits until this broker's image satisfies done.
+func (b *Backend) writeSecurity(ctx context.Context, what string, img *metadata.Image, recs []metadata.Record, done func(*metadata.Image) bool) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	conn, err := b.session()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	d := metadata.NewDelta(img)
+	for _, r := range recs {
+		if err := d.Replay(r); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	ops := SecurityOps(img, d.Apply())
+	for _, op := range ops {
+		if err := b.clientOp(conn, op); err != nil {
+			return fmt.Errorf("%s: %s: %w", what, op, err)
+		}
+	}
+	b.log.Info("wrote security metadata", zap.String("what", what), zap.Int("znode_ops", len(ops)))
+	return b.waitImage(ctx, what, done)
+}
+
+// clientOp runs one op as a client write (clientWrite), tolerating as the
+// op allows: an existing node of a tolerant create is set, a missing node
+// of a tolerant delete is skipped.
+func (b *Backend) clientOp(conn *gozk.Conn, op Op) error {
+	_, err := b.clientWrite(conn, b.request(op))
+	switch {
+	case err == nil:
+		return nil
+	case op.Tolerant && op.Kind == OpCreate && errors.Is(err, gozk.ErrNodeExists):
+		if op.Data == nil {
+			return nil
+		}
+		set := op
+		set.Kind, set.Version = OpSet, -1
+		return b.clientOp(conn, set)
+	case op.Tolerant && op.Kind == OpDelete && errors.Is(err, gozk.ErrNoNode):
+		return nil
+	}
+	return err
+}
