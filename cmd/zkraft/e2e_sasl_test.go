@@ -192,6 +192,7 @@ func TestE2ESASL(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			sn := mode.start(t)
 			checkSASLNode(t, sn)
+			checkSecurityAdmin(t, sn)
 		})
 	}
 }
