@@ -15,10 +15,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/cmd/zkraft/config"
 )
 
 const logDirsUsage = `Usage (as kafka-log-dirs.sh):
   zkraft log-dirs --bootstrap-server H:P[,H:P] --describe [--broker-list 1,2] [--topic-list a,b] [--timeout 30s]
+        [--command-config client.properties]
         each broker's log directories and the partitions in them, as Kafka's JSON
         (DescribeLogDirs over the Kafka protocol)
 `
@@ -56,6 +59,7 @@ func logDirsMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	brokerList := fs.String("broker-list", "", "broker ids to ask (default: every broker)")
 	topicList := fs.String("topic-list", "", "topics to show (default: every topic)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait")
+	commandConfig := fs.String("command-config", "", "a Kafka client properties file (security.protocol, ssl.*, sasl.*)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, logDirsUsage)
@@ -68,7 +72,15 @@ func logDirsMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*bootstrap, ",")...), kgo.DialTimeout(10*time.Second))
+	opts := []kgo.Opt{kgo.SeedBrokers(strings.Split(*bootstrap, ",")...), kgo.DialTimeout(10 * time.Second)}
+	if *commandConfig != "" {
+		sec, err := config.LoadClient(*commandConfig)
+		if err != nil {
+			return fmt.Errorf("log-dirs: %w", err)
+		}
+		opts = append(opts, sec.KgoOpts()...)
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("log-dirs: --bootstrap-server %s: %w", *bootstrap, err)
 	}

@@ -195,12 +195,18 @@ func (c *Config) interBrokerMechanism() (ksasl.Mechanism, error) {
 		return nil, inconsistent("inter.broker.listener.name=%s with sasl.mechanism.inter.broker.protocol=%s: the broker's own username and password "+
 			"go in %s as username=\"...\" password=\"...\"", l, mech, listenerPrefix+strings.ToLower(l)+"."+strings.ToLower(mech)+".sasl.jaas.config")
 	}
+	return clientMechanism(mech, user, pass), nil
+}
+
+// clientMechanism is franz-go's client side of mech, one of
+// supportedMechanisms.
+func clientMechanism(mech, user, pass string) ksasl.Mechanism {
 	switch mech {
 	case MechanismPlain:
-		return kplain.Auth{User: user, Pass: pass}.AsMechanism(), nil
+		return kplain.Auth{User: user, Pass: pass}.AsMechanism()
 	case MechanismScramSHA256:
-		return kscram.Auth{User: user, Pass: pass}.AsSha256Mechanism(), nil
+		return kscram.Auth{User: user, Pass: pass}.AsSha256Mechanism()
 	default:
-		return kscram.Auth{User: user, Pass: pass}.AsSha512Mechanism(), nil
+		return kscram.Auth{User: user, Pass: pass}.AsSha512Mechanism()
 	}
 }

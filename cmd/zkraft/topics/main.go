@@ -13,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/zkraft/zkraft/cmd/zkraft/config"
 	"github.com/zkraft/zkraft/metadata"
 )
 
@@ -43,11 +44,14 @@ Commands (exactly one):
 anything else is a regular expression over whole names (commas separate
 alternatives). Not with --create, which takes a name.
 --timeout D (default 30s) bounds the whole command.
+--command-config F: a Kafka client properties file for a secured cluster
+(security.protocol, ssl.truststore.location, sasl.mechanism, sasl.jaas.config).
 `
 
 // options is a parsed command line.
 type options struct {
 	bootstrap                              string
+	commandConfig                          string
 	list, describe, create, delete, alter  bool
 	topic                                  string
 	partitions, replicationFactor          int
@@ -75,6 +79,7 @@ func parseArgs(args []string) (options, error) {
 	fs := flag.NewFlagSet("zkraft topics", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.bootstrap, "bootstrap-server", "", "")
+	fs.StringVar(&o.commandConfig, "command-config", "", "")
 	fs.BoolVar(&o.list, "list", false, "")
 	fs.BoolVar(&o.describe, "describe", false, "")
 	fs.BoolVar(&o.create, "create", false, "")
@@ -246,7 +251,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	seeds := splitBootstrap(o.bootstrap)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DialTimeout(10*time.Second))
+	opts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.DialTimeout(10 * time.Second)}
+	if o.commandConfig != "" {
+		sec, err := config.LoadClient(o.commandConfig)
+		if err != nil {
+			return fmt.Errorf("%w: %w", err, ErrUsage)
+		}
+		opts = append(opts, sec.KgoOpts()...)
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("--bootstrap-server %s: %w: %w", o.bootstrap, err, ErrUsage)
 	}
