@@ -83,6 +83,11 @@ type Config struct {
 	// Network configures the Kafka-protocol controller listener that shares
 	// BindAddr with raft (socket.request.max.bytes, connections.max.idle.ms).
 	Network network.Config
+	// RaftTLS, when set, is the controller listener's TLS settings
+	// (listener.security.protocol.map maps it to SSL): raft between voters
+	// then runs over TLS with client certificates required (raft_tls.go).
+	// Nil: plaintext raft.
+	RaftTLS *network.TLSSettings
 
 	// transport replaces the TCP transport (tests: raft.InmemTransport).
 	// The node does not close an injected transport's peers, only the transport.

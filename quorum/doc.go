@@ -106,6 +106,12 @@
 //	raft:   | 0xA1 | hashicorp raft NetworkTransport stream ...
 //	gossip: | 0xA2 | 'S' stream or 'P' packets ... (gossip_transport.go)
 //	kafka:  | size int32 BE (first byte 0x00..0x7F) | request ...
+//	        | 0x16 TLS handshake ... (controller listener mapped to SSL)
+//
+// With the controller listener TLS (Config.RaftTLS, raft_tls.go), raft
+// runs over TLS after its 0xA1 byte, client certificates required both
+// ways; the Kafka side's TLS is the network.Server's (a ClientHello's first
+// byte, 0x16, sorts as Kafka). Gossip stays plaintext.
 //
 // Raft's StreamLayer dials with 0xA1 first; a Kafka frame's size is a
 // non-negative int32, so its first byte is at most 0x7F and Kafka clients

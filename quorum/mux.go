@@ -202,6 +202,17 @@ func (c *peekedConn) Read(p []byte) (int, error) {
 type raftStream struct {
 	*muxListener
 	advertise net.Addr
+	tls       *raftTLS // nil: plaintext raft (raft_tls.go)
+}
+
+// Accept returns the next raft connection, the server side of TLS when
+// raft runs over TLS.
+func (s *raftStream) Accept() (net.Conn, error) {
+	c, err := s.muxListener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return s.tls.wrapAccepted(c), nil
 }
 
 var _ raft.StreamLayer = (*raftStream)(nil)
@@ -228,5 +239,10 @@ func (s *raftStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.C
 	if tc == nil {
 		return nil, fmt.Errorf("quorum: dial %s: %w", addr, net.ErrClosed)
 	}
-	return tc, nil
+	sc, err := s.tls.wrapDialled(tc, string(addr), timeout)
+	if err != nil {
+		_ = tc.Close()
+		return nil, err
+	}
+	return sc, nil
 }

@@ -170,8 +170,12 @@ func (n *Node) Start(ctx context.Context) (err error) {
 				m.close()
 			}
 		}()
+		rt, err := newRaftTLS(n.cfg.RaftTLS)
+		if err != nil {
+			return err
+		}
 		trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-			Stream:  &raftStream{muxListener: m.raft},
+			Stream:  &raftStream{muxListener: m.raft, tls: rt},
 			MaxPool: 3,
 			Timeout: 10 * time.Second,
 			Logger:  hlog.Named("transport"),

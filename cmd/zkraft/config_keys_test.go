@@ -203,10 +203,12 @@ var tlsProbes = map[string]probe{
 	"ssl.keystore.key": {base: sslInlineBase, set: []string{
 		"ssl.keystore.certificate.chain=" + mustRead("testdata/tls/broker2-cert.pem"),
 		"ssl.keystore.key=" + mustRead("testdata/tls/broker2-key.pem")}},
-	"ssl.truststore.location": {base: sslBase, without: []string{"ssl.truststore.location"},
-		set: []string{"ssl.truststore.location=testdata/tls/ca.pem"}},
-	"ssl.truststore.certificates": {base: sslBase, without: []string{"ssl.truststore.location"},
-		set: []string{"ssl.truststore.certificates=" + mustRead("testdata/tls/ca.pem")}},
+	// A truststore is required (raft over TLS): the probes add a second
+	// trust anchor (trust2.pem = ca.pem + broker2's certificate).
+	"ssl.truststore.location": {base: sslBase, set: []string{"ssl.truststore.location=testdata/tls/trust2.pem"}},
+	"ssl.truststore.certificates": {base: strings.Replace(sslBase, "ssl.truststore.location=testdata/tls/ca.pem\n",
+		"ssl.truststore.certificates="+escapeNewlines(mustRead("testdata/tls/ca.pem"))+"\n", 1),
+		set: []string{"ssl.truststore.certificates=" + mustRead("testdata/tls/trust2.pem")}},
 	"ssl.client.auth":                       {base: sslBase, set: []string{"ssl.client.auth=required"}},
 	"ssl.enabled.protocols":                 {base: sslBase, set: []string{"ssl.enabled.protocols=TLSv1.3"}},
 	"ssl.endpoint.identification.algorithm": {base: sslBase, set: []string{"ssl.endpoint.identification.algorithm="}},

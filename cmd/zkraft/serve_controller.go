@@ -30,8 +30,10 @@ func quorumConfig(cfg *config.Config, ctrl config.Listener) quorum.Config {
 	qcfg.Network.MaxRequestBytes = cfg.SocketRequestMaxBytes
 	qcfg.Network.ConnectionsMaxIdle = cfg.ConnectionsMaxIdle
 	if st, ok := cfg.ListenerTLS[ctrl.Name]; ok {
-		// The Kafka side of the voter port; raft's side stays plaintext.
+		// Both sides of the voter port: the Kafka-protocol listener, and
+		// raft between voters (client certificates required).
 		qcfg.Network.TLS = map[string]network.TLSSettings{quorum.ControllerListenerName: st}
+		qcfg.RaftTLS = &st
 	}
 	qcfg.SnapshotMaxBytes = cfg.MetadataMaxRecordBytesBetweenSnapshots
 	qcfg.SnapshotMaxInterval = cfg.MetadataMaxSnapshotInterval

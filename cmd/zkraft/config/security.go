@@ -28,9 +28,9 @@ const listenerPrefix = "listener.name."
 // shutdown reads the same Config.InterBrokerSecurity) and the controller
 // listener (registration, heartbeats, metadata fetch).
 var (
-	tlsDest       = to("network.TLS", "quorum.Network.TLS", "replica.Security", "client.Security")
-	tlsServerDest = to("network.TLS", "quorum.Network.TLS")
-	tlsClientDest = to("replica.Security", "client.Security")
+	tlsDest       = to("network.TLS", "quorum.Network.TLS", "quorum.RaftTLS", "replica.Security", "client.Security")
+	tlsServerDest = to("network.TLS", "quorum.Network.TLS", "quorum.RaftTLS")
+	tlsClientDest = to("replica.Security", "client.Security", "quorum.RaftTLS")
 )
 
 func oneOf(vals ...string) setter {
@@ -144,6 +144,11 @@ func (c *Config) resolveSecurity() error {
 		}
 		if _, err := st.Server(); err != nil {
 			return inconsistent("listener %s (%s): %v", l.Name, c.ListenerSecurityProtocolMap[l.Name], err)
+		}
+		if c.HasRole(RoleController) && len(c.ControllerListenerNames) > 0 && l.Name == c.ControllerListenerNames[0] && st.TrustPEM == nil {
+			return inconsistent("listener %s is the controller listener and SSL: raft between controllers then runs over TLS with client "+
+				"certificates required, which needs a truststore; set ssl.truststore.location (or %s)",
+				l.Name, listenerPrefix+strings.ToLower(l.Name)+".ssl.truststore.location")
 		}
 		if c.ListenerTLS == nil {
 			c.ListenerTLS = map[string]network.TLSSettings{}

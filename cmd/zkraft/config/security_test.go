@@ -111,7 +111,9 @@ func TestTLSKeyErrors(t *testing.T) {
 		{"bad client auth", sslNode(ks, "ssl.client.auth=maybe"), ErrInvalidValue, []string{"ssl.client.auth"}},
 		{"store password", sslNode(ks, "ssl.keystore.password=changeit"), ErrInvalidValue, []string{"ssl.keystore.password"}},
 		{"unknown per-listener key", sslNode(ks, "listener.name.ssl.ssl.cipher.suites=X"), ErrUnknownKey, []string{"listener.name.ssl.ssl.cipher.suites"}},
-		{"SASL_SSL", sslNode(ks, "listener.security.protocol.map=SSL:SASL_SSL,CONTROLLER:SSL"), ErrInconsistent, []string{"SASL_SSL"}},
+		{"SASL_SSL without mechanisms", sslNode(ks, "ssl.truststore.location="+tlsDir+"ca.pem", "listener.security.protocol.map=SSL:SASL_SSL,CONTROLLER:SSL"),
+			ErrInconsistent, []string{"SASL_SSL"}},
+		{"SSL controller without truststore", sslNode(ks), ErrInconsistent, []string{"listener CONTROLLER", "raft", "truststore"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadProps(t, tc.props)
