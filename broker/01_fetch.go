@@ -138,6 +138,9 @@ const (
 // fires, or ctx ends. It selects over one channel per partition without a
 // goroutine per partition.
 func (b *Broker) waitFetch(ctx context.Context, timer *time.Timer, watches []fetchWatch) waitResult {
+	if n, ok := b.repl.(HighWatermarkNotifier); ok {
+		return b.notifyFetch(ctx, timer, watches, n)
+	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel() // releases the waiters registered below
 	cases := make([]reflect.SelectCase, 0, len(watches)+2)
@@ -161,6 +164,35 @@ func (b *Broker) waitFetch(ctx context.Context, timer *time.Timer, watches []fet
 	case 1:
 		return waitTimeout
 	default:
+		return waitData
+	}
+}
+
+// notifyFetch is waitFetch on one shared channel: each partition's log (a
+// follower's wait) or high watermark sends to it, and the registrations go
+// when it returns. Costs one map entry per partition, not a context
+// callback and a select case (a fetch session may hold thousands).
+func (b *Broker) notifyFetch(ctx context.Context, timer *time.Timer, watches []fetchWatch, n HighWatermarkNotifier) waitResult {
+	ch := make(chan struct{}, 1)
+	cancels := make([]func(), 0, len(watches))
+	defer func() {
+		for _, c := range cancels {
+			c()
+		}
+	}()
+	for _, w := range watches {
+		if w.follower {
+			cancels = append(cancels, w.log.Notify(w.past, ch))
+		} else {
+			cancels = append(cancels, n.NotifyHighWatermark(w.topic, w.partition, w.log, w.past, ch))
+		}
+	}
+	select {
+	case <-ctx.Done():
+		return waitClosed
+	case <-timer.C:
+		return waitTimeout
+	case <-ch:
 		return waitData
 	}
 }

@@ -36,9 +36,10 @@
 // None of its own. Handle runs on the network server's per-connection
 // goroutines (concurrently across connections); Publish runs on the
 // metadata backend's publisher goroutine (in log order, never
-// concurrently). A long-poll Fetch parks its connection's goroutine in a
-// select over storage.Log.Wait channels, bound to the request context, so
-// closing the server releases it. There is nothing to Close.
+// concurrently). A long-poll Fetch parks its connection's goroutine on one
+// channel that every partition of the fetch notifies (storage.Log.Notify,
+// HighWatermarkNotifier; else a select over Log.Wait channels), bound to
+// the request context, so closing the server releases it. There is nothing to Close.
 //
 // The fetch session cache (fetch_session.go, KIP-227) is shared by every
 // connection under one mutex, held only to resolve a session at the start

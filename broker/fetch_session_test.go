@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -9,7 +10,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // sessionFetch builds a fetch of partitions 0..n-1 of topic at offsets.
@@ -250,5 +253,60 @@ func TestFetchSessionsWithKgo(t *testing.T) {
 	}
 	if h.b.fetchSessions.len() == 0 {
 		t.Fatal("kgo consumers made no fetch session")
+	}
+}
+
+// notifiedReplication is localReplication with its HighWatermarkNotifier
+// counted, so a test can see a long poll parked on the shared channel.
+type notifiedReplication struct {
+	localReplication
+	waits atomic.Int64
+}
+
+func (r *notifiedReplication) NotifyHighWatermark(topic string, partition int32, l *storage.Log, past int64, ch chan<- struct{}) func() {
+	r.waits.Add(1)
+	return r.localReplication.NotifyHighWatermark(topic, partition, l, past, ch)
+}
+
+// TestFetchLongPollNotify: a long poll over many partitions parks on one
+// shared channel (HighWatermarkNotifier) and wakes when any of them gets
+// records, long before max_wait_ms.
+func TestFetchLongPollNotify(t *testing.T) {
+	repl := &notifiedReplication{localReplication: localReplication{nodeID: 1}}
+	h := newHarness(t, nil, WithReplication(repl))
+	cl := h.client(kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	h.createTopic(cl, "lpn", 50, nil)
+	offs := map[int32]int64{}
+	for p := int32(0); p < 50; p++ {
+		offs[p] = 0
+	}
+	ti, _ := h.b.Image().Topic("lpn")
+	req := sessionFetch(13, "", ti.ID, 0, -1, offs) // kgo sends its newest version: topics by id
+	req.MinBytes, req.MaxWaitMillis = 1, 600_000
+	done := make(chan *kmsg.FetchResponse, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		resp, err := req.RequestWith(ctx, cl.Broker(1))
+		if err != nil {
+			t.Error(err)
+		}
+		done <- resp
+	}()
+	wait.Until(t, 20*time.Second, "fetch parked on 50 partitions", func() bool {
+		select {
+		case r := <-done:
+			t.Fatalf("fetch returned before data: %+v", r)
+		default:
+		}
+		return repl.waits.Load() >= 50
+	})
+	produceTo(t, cl, "lpn", 37, "wake")
+	resp := <-done
+	if resp == nil {
+		t.Fatal("no answer")
+	}
+	if p := partitionsOf(resp)[37]; countRecords(t, p.RecordBatches) != 1 {
+		t.Fatalf("partition 37: %+v", p)
 	}
 }

@@ -28,6 +28,19 @@ type Replication interface {
 	WaitCommitted(ctx context.Context, topic string, partition int32, reg *metadata.PartitionRegistration, end int64) error
 }
 
+// HighWatermarkNotifier is the optional, cheaper form of
+// WaitHighWatermark a long poll over many partitions uses: a non-blocking
+// send on ch (shared by every partition of the fetch, capacity >= 1) once
+// HighWatermark > past; cancel removes the registration. No context
+// callback or goroutine per partition.
+type HighWatermarkNotifier interface {
+	NotifyHighWatermark(topic string, partition int32, l *storage.Log, past int64, ch chan<- struct{}) (cancel func())
+}
+
+func (localReplication) NotifyHighWatermark(_ string, _ int32, l *storage.Log, past int64, ch chan<- struct{}) func() {
+	return l.Notify(past, ch)
+}
+
 // localReplication is used when no replication manager is given
 // (broker.WithReplication; cmd always gives one): this broker is the only
 // replica that counts, so the high watermark is the

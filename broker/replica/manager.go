@@ -438,6 +438,24 @@ func (m *Manager) WaitHighWatermark(ctx context.Context, topic string, partition
 	return p.waitHWLocked(ctx, past)
 }
 
+// NotifyHighWatermark implements broker.HighWatermarkNotifier: as
+// WaitHighWatermark, with a non-blocking send on the shared ch.
+func (m *Manager) NotifyHighWatermark(topic string, partition int32, l *storage.Log, past int64, ch chan<- struct{}) func() {
+	p := m.lookup(topic, partition)
+	if p == nil || p.log != l {
+		return l.Notify(past, ch)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.role == roleLeader {
+		p.maybeIncrementHWLocked(m.now())
+		if len(p.maximalISRLocked()) == 1 {
+			return l.Notify(past, ch)
+		}
+	}
+	return p.notifyHWLocked(past, ch)
+}
+
 // WaitCommitted implements broker.Replication (Kafka's DelayedProduce):
 // it returns nil once the high watermark reaches end with the ISR at least
 // min.insync.replicas, ErrNotEnoughReplicasAfterAppend when it got

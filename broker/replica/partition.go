@@ -62,6 +62,22 @@ type hwWaiter struct {
 	past int64
 	ch   chan struct{}
 	stop func() bool
+	// notify, when set (notifyHWLocked), gets a non-blocking send instead
+	// of ch being closed; shared by many waiters, never closed.
+	notify chan<- struct{}
+}
+
+// release wakes w: a send on its shared notify channel, else ch closed.
+func (w *hwWaiter) release() {
+	if w.notify != nil {
+		select {
+		case w.notify <- struct{}{}:
+		default:
+		}
+		return
+	}
+	w.stop()
+	close(w.ch)
 }
 
 func newPartition(tp storage.TopicPartition, id metadata.Uuid, l *storage.Log, logger *zap.Logger) *partition {
@@ -84,9 +100,25 @@ func (p *partition) notifyLocked() {
 	for w := range p.hwWaiters {
 		if hw > w.past || p.role != roleLeader {
 			delete(p.hwWaiters, w)
-			w.stop()
-			close(w.ch)
+			w.release()
 		}
+	}
+}
+
+// notifyHWLocked is waitHWLocked with a shared channel (Manager.
+// NotifyHighWatermark): a non-blocking send on ch once the high watermark
+// passes past or the role changes; cancel removes it (mu taken).
+func (p *partition) notifyHWLocked(past int64, ch chan<- struct{}) (cancel func()) {
+	w := &hwWaiter{past: past, notify: ch}
+	if p.log.HighWatermark() > past || p.role != roleLeader {
+		w.release()
+		return func() {}
+	}
+	p.hwWaiters[w] = struct{}{}
+	return func() {
+		p.mu.Lock()
+		delete(p.hwWaiters, w)
+		p.mu.Unlock()
 	}
 }
 

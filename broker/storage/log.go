@@ -480,6 +480,9 @@ type waiter struct {
 	past int64
 	ch   chan struct{}
 	stop func() bool
+	// notify, when set (Notify), gets a non-blocking send instead of ch
+	// being closed; it is shared by many waiters and never closed.
+	notify chan<- struct{}
 }
 
 // Wait returns a channel that is closed once LogEndOffset > pastOffset, ctx
@@ -506,12 +509,43 @@ func (l *Log) Wait(ctx context.Context, pastOffset int64) <-chan struct{} {
 	return w.ch
 }
 
+// Notify arranges a non-blocking send on ch once LogEndOffset > pastOffset
+// or the log is closed (at once if that is so already); cancel removes the
+// registration and may be called any number of times. Many logs may share
+// one ch (capacity >= 1): a long poll over many partitions waits on one
+// channel, with no context callback or goroutine per partition.
+func (l *Log) Notify(pastOffset int64, ch chan<- struct{}) (cancel func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.leo > pastOffset || l.closed {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+		return func() {}
+	}
+	w := &waiter{past: pastOffset, notify: ch}
+	l.waiters[w] = struct{}{}
+	return func() {
+		l.mu.Lock()
+		delete(l.waiters, w)
+		l.mu.Unlock()
+	}
+}
+
 // wakeLocked releases the waiters whose offset was passed (all on close,
 // with leo = math.MaxInt64). mu held for writing.
 func (l *Log) wakeLocked(leo int64) {
 	for w := range l.waiters {
 		if leo > w.past {
 			delete(l.waiters, w)
+			if w.notify != nil {
+				select {
+				case w.notify <- struct{}{}:
+				default:
+				}
+				continue
+			}
 			w.stop()
 			close(w.ch)
 		}

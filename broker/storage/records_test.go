@@ -153,3 +153,43 @@ func TestReadRecordsTruncated(t *testing.T) {
 		t.Fatalf("read after truncation: %v, want ErrTruncatedRead", err)
 	}
 }
+
+// TestNotify: one shared channel gets a send once any registered log
+// passes its offset (or closes); cancelled registrations stay silent.
+func TestNotify(t *testing.T) {
+	m, l := spanLog(t)
+	other, err := m.GetOrCreate("span", 1, metadata.Uuid{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan struct{}, 1)
+	c1 := l.Notify(l.LogEndOffset(), ch)
+	c2 := other.Notify(other.LogEndOffset(), ch)
+	select {
+	case <-ch:
+		t.Fatal("notified before any append")
+	default:
+	}
+	c1()
+	mustAppend(t, l, makeBatch(plain(1)), 0) // cancelled: no send
+	select {
+	case <-ch:
+		t.Fatal("a cancelled registration sent")
+	default:
+	}
+	mustAppend(t, other, makeBatch(plain(1)), 0)
+	select {
+	case <-ch:
+	default:
+		t.Fatal("no send after the append")
+	}
+	c2()
+	c2()
+	// Already past: at once.
+	l.Notify(0, ch)()
+	select {
+	case <-ch:
+	default:
+		t.Fatal("no send for an offset already passed")
+	}
+}
