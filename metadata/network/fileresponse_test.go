@@ -283,3 +283,45 @@ func TestFileResponseServed(t *testing.T) {
 	}
 	wait.Until(t, 20*time.Second, "truncated response released", func() bool { return h.released.Load() == 2 })
 }
+
+// TestFileResponseOverTLS: on a TLS listener the regions go through the
+// pooled copy (never sendfile under the encryption) and arrive whole.
+func TestFileResponseOverTLS(t *testing.T) {
+	p := newPKI(t)
+	fx := newFetchFixture(t)
+	h := &truncHandler{fx: fx, path: fx.file.Name()}
+	cfg := DefaultConfig()
+	cfg.TLS = map[string]TLSSettings{"SSL": p.server(ClientAuthNone)}
+	s := NewServer(cfg, h, zaptest.NewLogger(t))
+	addr, err := s.Listen("SSL", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	nc, err := p.client(t, nil, nil).Dial(ctx, addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
+	c := &rawConn{t: t, nc: nc}
+	for corr, v := range []int16{11, 12} {
+		c.send(kmsg.NewPtrFetchRequest(), v, int32(corr))
+		resp := kmsg.NewPtrFetchResponse()
+		if got := c.recv(resp, v); got != int32(corr) {
+			t.Fatalf("v%d: correlation id %d", v, got)
+		}
+		want := fx.response(v, nil)
+		for ti := range want.Topics {
+			for pi := range want.Topics[ti].Partitions {
+				if !bytes.Equal(resp.Topics[ti].Partitions[pi].RecordBatches, want.Topics[ti].Partitions[pi].RecordBatches) {
+					t.Fatalf("v%d: topic %d partition %d: record bytes differ", v, ti, pi)
+				}
+			}
+		}
+	}
+	wait.Until(t, 20*time.Second, "both answers released", func() bool { return h.released.Load() == 2 })
+}
