@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
@@ -46,6 +47,8 @@ type Broker struct {
 
 	// fetchSessions is the KIP-227 session cache (fetch_session.go).
 	fetchSessions *fetchSessions
+
+	observer RequestObserver // nil: none (WithRequestObserver)
 }
 
 // Option adjusts a Broker at construction.
@@ -56,6 +59,19 @@ type Option func(*Broker)
 // replica of every partition it leads (see localReplication).
 func WithReplication(r Replication) Option {
 	return func(b *Broker) { b.repl = r }
+}
+
+// RequestObserver sees every request Handle served, as Handle returns
+// (before the server encodes the response): request rate, latency and
+// bytes for metrics. It is called on the network goroutines, concurrently,
+// and must only read req and resp.
+type RequestObserver interface {
+	ObserveRequest(req *network.Request, resp kmsg.Response, err error, d time.Duration)
+}
+
+// WithRequestObserver installs o (metrics.Registry in cmd/zkraft).
+func WithRequestObserver(o RequestObserver) Option {
+	return func(b *Broker) { b.observer = o }
 }
 
 // New returns a Broker serving cfg.NodeID from logs. It answers with an
@@ -97,7 +113,11 @@ var _ network.Handler = (*Broker)(nil)
 // Handle dispatches one decoded request by API key. A nil response means
 // "send nothing" (acks=0 produce); an error closes the connection, which is
 // what Kafka does for a request it cannot serve at all.
-func (b *Broker) Handle(ctx context.Context, req *network.Request) (kmsg.Response, error) {
+func (b *Broker) Handle(ctx context.Context, req *network.Request) (resp kmsg.Response, err error) {
+	if b.observer != nil {
+		start := time.Now()
+		defer func() { b.observer.ObserveRequest(req, resp, err, time.Since(start)) }()
+	}
 	if req.APIKey != 18 { // ApiVersions answers any version itself (KIP-511)
 		if lo, hi, ok := b.versionRange(req.APIKey); !ok || req.Version < lo || req.Version > hi {
 			return nil, fmt.Errorf("%w: key %d version %d", ErrUnsupportedAPI, req.APIKey, req.Version)

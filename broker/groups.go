@@ -182,3 +182,6 @@ func hostOnly(addr string) string {
 	}
 	return addr
 }
+
+// GroupStats is the group coordinator's snapshot of its groups (metrics).
+func (b *Broker) GroupStats() group.Stats { return b.groups.Stats() }

@@ -168,6 +168,10 @@ func (s *BrokerSource) Start(ctx context.Context, pub metadata.Publisher) error 
 	return nil
 }
 
+// ZooKeeper is the source's ZooKeeper backend (session state and
+// controller status for metrics).
+func (s *BrokerSource) ZooKeeper() *zk.Backend { return s.zk }
+
 // ClusterID is ZooKeeper's /cluster/id (valid after Start).
 func (s *BrokerSource) ClusterID() string { return s.zk.ClusterID() }
 

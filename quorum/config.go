@@ -89,6 +89,10 @@ type Config struct {
 	// Nil: plaintext raft.
 	RaftTLS *network.TLSSettings
 
+	// Observer, when set, sees every controller-listener request and each
+	// committed write's time (metrics); nil: none.
+	Observer Observer
+
 	// transport replaces the TCP transport (tests: raft.InmemTransport).
 	// The node does not close an injected transport's peers, only the transport.
 	transport raft.Transport

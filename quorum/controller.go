@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"go.uber.org/zap"
@@ -121,6 +122,7 @@ func (n *Node) write(ctx context.Context, what string, compute func(img *metadat
 	if r.State() != raft.Leader {
 		return nil, ErrNotController
 	}
+	start := time.Now()
 	fut := r.Apply(metadata.AppendBatch(nil, recs), n.cfg.ApplyTimeout)
 	resp, err := n.await(ctx, fut)
 	if err != nil {
@@ -128,6 +130,9 @@ func (n *Node) write(ctx context.Context, what string, compute func(img *metadat
 			n.pending = fut
 		}
 		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if o := n.cfg.Observer; o != nil {
+		o.ObserveCommit(time.Since(start))
 	}
 	res, ok := resp.(*applyResult)
 	if !ok {

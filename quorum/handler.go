@@ -52,8 +52,12 @@ var controllerVersions = map[int16][2]int16{
 
 func (h *controllerHandler) Versions() map[int16][2]int16 { return controllerVersions }
 
-func (h *controllerHandler) Handle(ctx context.Context, req *network.Request) (kmsg.Response, error) {
+func (h *controllerHandler) Handle(ctx context.Context, req *network.Request) (resp kmsg.Response, err error) {
 	n := h.n
+	if o := n.cfg.Observer; o != nil {
+		start := time.Now()
+		defer func() { o.ObserveRequest(req, resp, err, time.Since(start)) }()
+	}
 	switch body := req.Body.(type) {
 	case *kmsg.ApiVersionsRequest:
 		resp := kmsg.NewPtrApiVersionsResponse()

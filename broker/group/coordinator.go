@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -59,6 +60,8 @@ type Coordinator struct {
 	partitions map[int32]*partitionState
 
 	wg sync.WaitGroup // loaders, timer callbacks, background appends
+
+	rebalances atomic.Int64 // completed join phases with members (Stats)
 }
 
 // partitionState is one offsets partition this broker leads.

@@ -464,6 +464,7 @@ func (c *Coordinator) completeJoin(g *group) {
 		c.persistGroupAsync(g)
 		return
 	}
+	c.rebalances.Add(1)
 	g.protocol = g.selectProtocol()
 	if g.members[g.leader] == nil {
 		g.leader = g.sortedMemberIDs()[0]

@@ -10,6 +10,7 @@ import (
 	"github.com/zkraft/zkraft/broker/replica"
 	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata/network"
+	"github.com/zkraft/zkraft/metrics"
 )
 
 // Listener is one broker listener: its name (listeners / advertised.listeners
@@ -56,6 +57,13 @@ type Config struct {
 	// producer with data sends at least once per linger plus a round trip,
 	// far below this. 0 = no drain.
 	ShutdownDrain time.Duration
+	// Metrics, when set, is the node's registry: the broker's requests,
+	// bytes, ISR changes and gauges go into it. cmd adds the metadata
+	// source's collectors (raft, ZooKeeper, controller) itself.
+	Metrics *metrics.Registry
+	// MetricsAddr is where Run serves Metrics, /healthz and /readyz
+	// (zkraft.metrics.listener's host:port); "" = no listener.
+	MetricsAddr string
 	// Logger is the node's logger; components log under .Named children.
 	Logger *zap.Logger
 	// StartedFields are added to the "zkraft broker started" line (the

@@ -13,6 +13,7 @@ import (
 	"github.com/zkraft/zkraft/broker/replica"
 	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata/network"
+	"github.com/zkraft/zkraft/metrics"
 )
 
 // Run runs one broker on src until ctx ends, then shuts it down in a
@@ -39,7 +40,10 @@ import (
 //  4. broker: the group coordinator;
 //  5. replication: fetchers and the ISR goroutine;
 //  6. storage: the logs, flushed and marked clean (last, so nothing writes
-//     to a closed log).
+//     to a closed log);
+//  7. the metrics listener (Config.MetricsAddr), opened first of all so
+//     that /healthz answers and /readyz says why the node is not ready
+//     (starting, then shutting down) for the whole run.
 //
 // A step that fails at start closes the steps before it, in this order.
 func Run(ctx context.Context, cfg Config, src Source) (err error) {
@@ -53,6 +57,18 @@ func Run(ctx context.Context, cfg Config, src Source) (err error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	// 0. metrics listener (closed last: /healthz answers until the end)
+	m := &nodeMetrics{reg: cfg.Metrics}
+	if cfg.Metrics != nil && cfg.MetricsAddr != "" {
+		m.health = metrics.NewHealth()
+		m.health.Set("starting: opening logs, waiting for the metadata source")
+		msrv, lerr := metrics.Listen(cfg.MetricsAddr, cfg.Metrics, m.health, log)
+		if lerr != nil {
+			_ = src.Close()
+			return lerr
+		}
+		defer closeInto(&err, "close metrics listener", msrv.Close) // close 7
+	}
 	// 1. storage
 	logs, err := storage.Open(cfg.Storage, log)
 	if err != nil {
@@ -62,7 +78,7 @@ func Run(ctx context.Context, cfg Config, src Source) (err error) {
 	logs.Start()
 	defer closeInto(&err, "close logs", logs.Close) // close 6
 	// 2. replication
-	repl, err := replica.New(cfg.Replica, logs, src, log)
+	repl, err := replica.New(cfg.Replica, logs, m.controller(src), log)
 	if err != nil {
 		_ = src.Close()
 		return err
@@ -70,10 +86,19 @@ func Run(ctx context.Context, cfg Config, src Source) (err error) {
 	repl.Start()
 	defer warnClose(log, "close replication", repl.Close) // close 5
 	// 3. broker
-	b, err := broker.New(cfg.Broker, logs, src, log, broker.WithReplication(repl))
+	opts := []broker.Option{broker.WithReplication(repl)}
+	if cfg.Metrics != nil {
+		opts = append(opts, broker.WithRequestObserver(cfg.Metrics))
+	}
+	b, err := broker.New(cfg.Broker, logs, src, log, opts...)
 	if err != nil {
 		_ = src.Close()
 		return err
+	}
+	if err := m.attach(cfg, b, logs); err != nil {
+		_ = b.Close()
+		_ = src.Close()
+		return fmt.Errorf("register broker metrics: %w", err)
 	}
 	defer warnClose(log, "close broker", b.Close) // close 4
 	// 4. source
@@ -89,13 +114,14 @@ func Run(ctx context.Context, cfg Config, src Source) (err error) {
 		return err
 	}
 	started(cfg, b, src, log)
-	return serve(ctx, cfg, src, srv, repl, log)
+	m.setReady("")
+	return serve(ctx, cfg, src, srv, repl, m, log)
 }
 
 // serve runs the errgroup: the source's loop (Runner) and the shutdown
 // sequence, which starts when ctx ends or the loop fails, and closes the
 // listeners (close 1 and 2) before it ends the loop.
-func serve(ctx context.Context, cfg Config, src Source, srv *network.Server, repl *replica.Manager, log *zap.Logger) error {
+func serve(ctx context.Context, cfg Config, src Source, srv *network.Server, repl *replica.Manager, m *nodeMetrics, log *zap.Logger) error {
 	g, gctx := errgroup.WithContext(ctx)
 	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoop()
@@ -114,6 +140,7 @@ func serve(ctx context.Context, cfg Config, src Source, srv *network.Server, rep
 	g.Go(func() error {
 		<-gctx.Done()
 		defer stopLoop()
+		m.setReady("shutting down")
 		shutdown(cfg, src, repl, log)
 		if err := srv.Close(); err != nil {
 			log.Warn("close network server", zap.Error(err))

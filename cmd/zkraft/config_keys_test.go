@@ -142,6 +142,7 @@ var probes = map[string]probe{
 	"max.incremental.fetch.session.cache.slots": {base: combinedBase,
 		set: []string{"max.incremental.fetch.session.cache.slots=10"}},
 	"zkraft.metadata.snapshot.retain": {base: combinedBase, set: []string{"zkraft.metadata.snapshot.retain=5"}},
+	"zkraft.metrics.listener":         {base: combinedBase, set: []string{"zkraft.metrics.listener=http://127.0.0.1:9404"}},
 }
 
 // checkedOnly are the keys whose value only constrains other keys: the

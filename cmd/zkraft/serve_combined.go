@@ -33,8 +33,14 @@ func serveCombined(ctx context.Context, cfg *config.Config, logger *zap.Logger) 
 	if err != nil {
 		return err
 	}
-	src, err := quorum.NewCombinedSource(quorumConfig(cfg, ctrl), clientConfig(cfg, scfg.Broker.Listeners), gossipConfig(cfg), logger)
+	qcfg := quorumConfig(cfg, ctrl)
+	observe(&qcfg, scfg.Metrics)
+	src, err := quorum.NewCombinedSource(qcfg, clientConfig(cfg, scfg.Broker.Listeners), gossipConfig(cfg), logger)
 	if err != nil {
+		return err
+	}
+	if err := addQuorumMetrics(scfg.Metrics, src.Node()); err != nil {
+		_ = src.Close()
 		return err
 	}
 	return server.Run(ctx, scfg, src)

@@ -36,6 +36,7 @@ func serverConfig(cfg *config.Config, logger *zap.Logger) (server.Config, error)
 	scfg.StartupTimeout = startupTimeout
 	scfg.ShutdownTimeout = controlledShutdownTimeout
 	scfg.Logger = logger
+	scfg.Metrics, scfg.MetricsAddr = newRegistry(cfg.MetricsListener), cfg.MetricsListener
 	if cfg.Mode() != config.ModeZooKeeper || cfg.ZooKeeperMigrationEnable {
 		scfg.StartedFields = append(scfg.StartedFields, zap.String("controller.quorum.voters", quorum.FormatVoters(cfg.QuorumVoters())))
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/zkraft/zkraft/cmd/zkraft/config"
 	"github.com/zkraft/zkraft/metadata/network"
+	"github.com/zkraft/zkraft/metrics"
 	"github.com/zkraft/zkraft/quorum"
 )
 
@@ -71,12 +72,26 @@ func serveController(ctx context.Context, cfg *config.Config, logger *zap.Logger
 		return errors.New("controller.listener.names: no listener for the controller")
 	}
 	qcfg := quorumConfig(cfg, ctrl)
+	reg := newRegistry(cfg.MetricsListener)
+	observe(&qcfg, reg)
+	health := metrics.NewHealth()
+	if reg != nil {
+		health.Set("starting: metadata quorum")
+		msrv, lerr := metrics.Listen(cfg.MetricsListener, reg, health, logger)
+		if lerr != nil {
+			return lerr
+		}
+		defer closeInto(&err, "close metrics listener", msrv.Close) // last
+	}
 	mig, err := newControllerMigration(ctx, cfg, &qcfg, logger) // serve_migration.go
 	if err != nil {
 		return err
 	}
 	node, err := quorum.New(qcfg, logger, mig.publishers()...)
 	if err != nil {
+		return err
+	}
+	if err := addQuorumMetrics(reg, node); err != nil {
 		return err
 	}
 	if err := node.Start(ctx); err != nil {
@@ -95,7 +110,10 @@ func serveController(ctx context.Context, cfg *config.Config, logger *zap.Logger
 		zap.String("cluster.id", node.ClusterID()),
 		zap.String("controller", ctrl.String()),
 		zap.String("controller.quorum.voters", quorum.FormatVoters(cfg.QuorumVoters())))
+	health.AddCheck(controllerReady(node))
+	health.Set("")
 	<-ctx.Done()
+	health.Set("shutting down")
 	logger.Info("shutting down")
 	resign(node, logger)
 	return nil

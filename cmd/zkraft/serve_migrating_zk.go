@@ -37,5 +37,9 @@ func serveMigratingZooKeeper(ctx context.Context, cfg *config.Config, logger *za
 	if err != nil {
 		return err
 	}
+	if err := addZooKeeperMetrics(scfg.Metrics, src.ZooKeeper()); err != nil {
+		_ = src.Close()
+		return err
+	}
 	return server.Run(ctx, scfg, src)
 }

@@ -37,6 +37,10 @@ func serveZooKeeper(ctx context.Context, cfg *config.Config, logger *zap.Logger)
 	if err != nil {
 		return err
 	}
+	if err := addZooKeeperMetrics(scfg.Metrics, src.Backend()); err != nil {
+		_ = src.Close()
+		return err
+	}
 	return server.Run(ctx, scfg, src)
 }
 

@@ -328,3 +328,15 @@ func copyRegion(w io.Writer, r FileRegion) error {
 	}
 	return nil
 }
+
+// FieldLen is how many bytes byte field b of the wrapped response stands
+// for on the wire: the regions' length when b is a placeholder Attach
+// returned, else len(b) (metrics count fetched bytes with it).
+func (r *FileResponse) FieldLen(b []byte) int64 {
+	if len(b) == placeholderLen && bytes.Equal(b[:placeholderLen-4], placeholderPrefix[:]) {
+		if i := binary.BigEndian.Uint32(b[placeholderLen-4:]); int(i) < len(r.fields) {
+			return r.fields[i].n
+		}
+	}
+	return int64(len(b))
+}

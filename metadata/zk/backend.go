@@ -259,6 +259,20 @@ func (b *Backend) session() (*gozk.Conn, error) {
 	return b.conn, nil
 }
 
+// SessionState is the ZooKeeper connection's state as go-zookeeper names
+// it (StateHasSession, StateDisconnected, StateExpired, ...): "StateClosed"
+// after Close, "StateUnknown" before Start (metrics).
+func (b *Backend) SessionState() string {
+	conn, err := b.session()
+	switch {
+	case errors.Is(err, ErrClosed):
+		return "StateClosed"
+	case err != nil || conn == nil:
+		return "StateUnknown"
+	}
+	return conn.State().String()
+}
+
 // ClusterID is /cluster/id (valid after Start).
 func (b *Backend) ClusterID() string { return b.clusterID.Load().(string) }
 

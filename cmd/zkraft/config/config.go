@@ -87,6 +87,10 @@ type Config struct {
 	MetadataMaxSnapshotInterval            time.Duration // metadata.log.max.snapshot.interval.ms; 0 = size only
 	MetadataSnapshotRetain                 int           // zkraft.metadata.snapshot.retain: snapshots kept (and the log back to the oldest)
 
+	// MetricsListener is zkraft.metrics.listener's host:port, where the node
+	// serves /metrics, /healthz and /readyz; "" = off (the default).
+	MetricsListener string
+
 	// ListenerOverrides are the per-listener keys
 	// (listener.name.<listener>.<key>): by upper-case listener name, then
 	// key (ssl.keystore.location, ...), the value given.

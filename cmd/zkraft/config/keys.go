@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zkraft/zkraft/metadata/zk"
+	"github.com/zkraft/zkraft/metrics"
 )
 
 // builder is the state of one FromProperties call: the Config being filled
@@ -212,6 +213,15 @@ var keys = map[string]key{
 		to("storage.MaxOpenFiles")},
 	"zkraft.metadata.snapshot.retain": {intKey(1, 100, func(b *builder, n int64) { b.MetadataSnapshotRetain = int(n) }),
 		to("quorum.SnapshotRetain")},
+	// Kafka has no HTTP listener of its own (its metrics go through JMX);
+	// zkraft serves Prometheus metrics, /healthz and /readyz here.
+	"zkraft.metrics.listener": {func(b *builder, v string) (err error) {
+		b.MetricsListener = ""
+		if strings.TrimSpace(v) != "" {
+			b.MetricsListener, err = metrics.ParseListener(strings.TrimSpace(v))
+		}
+		return err
+	}, to("cmd.MetricsListener")},
 	// KIP-853 dynamic quorum: zkraft needs the static voter list; accepted
 	// only next to controller.quorum.voters (checked in validate), then
 	// ignored with a warning.
