@@ -69,10 +69,11 @@ func startReplicaCluster(t *testing.T, extra ...string) *quorumCluster {
 	}, extra...)
 	start := func(id int32, roles string, kvs ...string) *node {
 		dir := filepath.Join(t.TempDir(), fmt.Sprintf("%s-%d", roles, id))
-		n := &node{t: t, dir: dir}
+		n := &node{t: t, dir: dir, metricsAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
 		n.args = overrideArgs(append(append([]string{
 			"process.roles=" + roles,
 			fmt.Sprintf("node.id=%d", id),
+			"zkraft.metrics.listener=http://" + n.metricsAddr,
 			"log.dirs=" + filepath.Join(dir, "kafka-logs"),
 			"metadata.log.dir=" + filepath.Join(dir, "metadata"),
 		}, kvs...), common...))

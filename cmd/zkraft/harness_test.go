@@ -100,6 +100,8 @@ type node struct {
 	waitErr   error
 	logPath   string
 	startings int
+	// metricsAddr is zkraft.metrics.listener's host:port, when set.
+	metricsAddr string
 	// clientOpts are added to every Kafka client of the node (waitReady,
 	// client): a TLS listener's DialTLSConfig.
 	clientOpts []kgo.Opt
