@@ -57,12 +57,21 @@ func (b *Broker) handleProduce(ctx context.Context, nreq *network.Request, req *
 		reqErr = fmt.Errorf("%w: acks = %d", ErrInvalidRequiredAcks, req.Acks)
 	}
 
+	// WRITE on each topic, else TOPIC_AUTHORIZATION_FAILED per partition.
+	denied := b.topicsDenied(nreq, opWrite, func(yield func(string) bool) {
+		for _, t := range req.Topics {
+			if !yield(t.Topic) {
+				return
+			}
+		}
+	})
 	img := b.Image()
 	if reqErr == nil && b.cfg.AutoCreateTopics {
 		var missing []string
 		seen := map[string]bool{}
 		for _, t := range req.Topics {
-			if _, ok := img.Topic(t.Topic); !ok && !seen[t.Topic] && metadata.ValidateTopicName(t.Topic) == nil {
+			if _, ok := img.Topic(t.Topic); !ok && !seen[t.Topic] && !denied[t.Topic] &&
+				metadata.ValidateTopicName(t.Topic) == nil && b.mayCreateTopic(nreq, t.Topic) {
 				seen[t.Topic] = true
 				missing = append(missing, t.Topic)
 			}
@@ -85,6 +94,9 @@ func (b *Broker) handleProduce(ctx context.Context, nreq *network.Request, req *
 			*p = kmsg.NewProduceResponseTopicPartition()
 			p.Partition = rp.Partition
 			err := reqErr
+			if err == nil && denied[rt.Topic] {
+				err = fmt.Errorf("%w: WRITE on topic %q", ErrTopicAuthorization, rt.Topic)
+			}
 			var reg *metadata.PartitionRegistration
 			var res storage.AppendResult
 			if err == nil {

@@ -55,7 +55,7 @@ type fetchWatch struct {
 	follower  bool
 }
 
-func (b *Broker) handleFetch(ctx context.Context, _ *network.Request, req *kmsg.FetchRequest) (kmsg.Response, error) {
+func (b *Broker) handleFetch(ctx context.Context, nreq *network.Request, req *kmsg.FetchRequest) (kmsg.Response, error) {
 	replicaID := req.ReplicaID
 	if req.Version >= 15 {
 		replicaID = req.ReplicaState.ID
@@ -67,7 +67,8 @@ func (b *Broker) handleFetch(ctx context.Context, _ *network.Request, req *kmsg.
 		resp.ErrorCode = code
 		return resp, nil
 	}
-	if ft, ok := b.repl.(FollowerTracker); ok && follower {
+	deny := b.fetchAuthorizer(nreq, follower)
+	if ft, ok := b.repl.(FollowerTracker); ok && follower && deny == nil {
 		b.noteFollowerFetch(ft, req.Version, fc.topics, replicaID)
 	}
 
@@ -77,7 +78,7 @@ func (b *Broker) handleFetch(ctx context.Context, _ *network.Request, req *kmsg.
 	}
 	var timer *time.Timer
 	for {
-		resp, total, failed, watches := b.readFetch(req, fc.topics, follower)
+		resp, total, failed, watches := b.readFetch(req, fc.topics, follower, deny)
 		if failed || total >= int64(req.MinBytes) || wait <= 0 || len(watches) == 0 {
 			fc.finish(resp.Response.(*kmsg.FetchResponse))
 			return resp, nil
@@ -95,7 +96,7 @@ func (b *Broker) handleFetch(ctx context.Context, _ *network.Request, req *kmsg.
 			}
 			continue
 		case waitTimeout:
-			resp, _, _, _ = b.readFetch(req, fc.topics, follower)
+			resp, _, _, _ = b.readFetch(req, fc.topics, follower, deny)
 			fc.finish(resp.Response.(*kmsg.FetchResponse))
 			return resp, nil
 		default:
@@ -203,7 +204,7 @@ func (b *Broker) notifyFetch(ctx context.Context, timer *time.Timer, watches []f
 // bytes stay in the segment files: the response carries them as file
 // regions (network.FileResponse) that the connection's writer sends with
 // sendfile, and its Release unpins the files.
-func (b *Broker) readFetch(req *kmsg.FetchRequest, topics []kmsg.FetchRequestTopic, follower bool) (*network.FileResponse, int64, bool, []fetchWatch) {
+func (b *Broker) readFetch(req *kmsg.FetchRequest, topics []kmsg.FetchRequestTopic, follower bool, deny func(string) error) (*network.FileResponse, int64, bool, []fetchWatch) {
 	img := b.Image()
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	out := network.NewFileResponse(resp)
@@ -226,6 +227,9 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, topics []kmsg.FetchRequestTop
 			} else {
 				topicErr = fmt.Errorf("%w: %s", ErrUnknownTopicID, metadata.Uuid(rt.TopicID))
 			}
+		}
+		if topicErr == nil && deny != nil {
+			topicErr = deny(t.Topic)
 		}
 		t.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
 		for pi, rp := range rt.Partitions {

@@ -36,8 +36,9 @@ const (
 	timestampMax      = -3
 )
 
-func (b *Broker) handleListOffsets(_ context.Context, _ *network.Request, req *kmsg.ListOffsetsRequest) (kmsg.Response, error) {
+func (b *Broker) handleListOffsets(_ context.Context, nreq *network.Request, req *kmsg.ListOffsetsRequest) (kmsg.Response, error) {
 	img := b.Image()
+	deny := b.topicAuthorizer(nreq, req.ReplicaID >= 0, opDescribe)
 	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
 	resp.Topics = make([]kmsg.ListOffsetsResponseTopic, 0, len(req.Topics))
 	for _, rt := range req.Topics {
@@ -47,7 +48,14 @@ func (b *Broker) handleListOffsets(_ context.Context, _ *network.Request, req *k
 			p := kmsg.NewListOffsetsResponseTopicPartition()
 			p.Partition = rp.Partition
 			p.LeaderEpoch = -1
-			off, ts, err := b.listOffset(img, rt.Topic, rp)
+			var off, ts int64
+			var err error
+			if deny != nil {
+				err = deny(rt.Topic)
+			}
+			if err == nil {
+				off, ts, err = b.listOffset(img, rt.Topic, rp)
+			}
 			if err != nil {
 				p.ErrorCode = errorCode(err)
 				off, ts = -1, -1

@@ -47,7 +47,10 @@ func (b *Broker) handleMetadata(ctx context.Context, nreq *network.Request, req 
 	var wants []want
 	if req.Topics == nil {
 		for _, t := range img.Topics() {
-			wants = append(wants, want{name: strPtr(t.Name), topic: t})
+			// Kafka filters what the principal may not DESCRIBE, silently.
+			if b.authorizedQuietly(nreq, resTopic, t.Name, opDescribe) {
+				wants = append(wants, want{name: strPtr(t.Name), topic: t})
+			}
 		}
 	} else {
 		var create []string
@@ -58,11 +61,16 @@ func (b *Broker) handleMetadata(ctx context.Context, nreq *network.Request, req 
 			case rt.Topic == nil && w.id == metadata.ZeroUuid:
 				w.err = fmt.Errorf("%w: metadata topic without name or id", ErrInvalidRequest)
 			case rt.Topic == nil:
-				if t, ok := img.TopicByID(w.id); ok {
+				if t, ok := img.TopicByID(w.id); ok && !b.authorized(nreq, resTopic, t.Name, opDescribe) {
+					w.err = fmt.Errorf("%w: DESCRIBE on topic id %s", ErrTopicAuthorization, w.id)
+				} else if ok {
 					w.topic, w.name = t, strPtr(t.Name)
 				} else {
 					w.err = fmt.Errorf("%w: %s", ErrUnknownTopicID, w.id)
 				}
+			case !b.authorized(nreq, resTopic, *rt.Topic, opDescribe):
+				w.err = fmt.Errorf("%w: DESCRIBE on topic %q", ErrTopicAuthorization, *rt.Topic)
+				w.id = metadata.ZeroUuid
 			default:
 				if t, ok := img.Topic(*rt.Topic); ok {
 					w.topic = t
@@ -70,7 +78,11 @@ func (b *Broker) handleMetadata(ctx context.Context, nreq *network.Request, req 
 					w.err = err
 				} else {
 					w.err = fmt.Errorf("%w: topic %q", ErrUnknownTopic, *rt.Topic)
-					if b.cfg.AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation) {
+					switch {
+					case !b.cfg.AutoCreateTopics || (req.Version >= 4 && !req.AllowAutoTopicCreation):
+					case !b.mayCreateTopic(nreq, *rt.Topic):
+						w.err = fmt.Errorf("%w: CREATE on topic %q", ErrTopicAuthorization, *rt.Topic)
+					default:
 						create = append(create, *rt.Topic)
 						createIdx = append(createIdx, len(wants))
 					}

@@ -18,14 +18,19 @@ package broker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
 	"github.com/zkraft/zkraft/metadata/network"
 )
 
-func (b *Broker) handleControlledShutdown(ctx context.Context, _ *network.Request, req *kmsg.ControlledShutdownRequest) (kmsg.Response, error) {
+func (b *Broker) handleControlledShutdown(ctx context.Context, nreq *network.Request, req *kmsg.ControlledShutdownRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ControlledShutdownResponse)
+	if !b.authorizedCluster(nreq, opClusterAction) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return resp, nil
+	}
 	cs := b.ctrl.(ControlledShutdowner) // Handle refuses key 7 otherwise (servesKey)
 	epoch := req.BrokerEpoch
 	if req.Version < 2 {

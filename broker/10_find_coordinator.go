@@ -33,6 +33,9 @@ func (b *Broker) handleFindCoordinator(ctx context.Context, req *network.Request
 		if key == "" {
 			return -1, "", -1, fmt.Errorf("%w: empty group id", group.ErrInvalidGroupID)
 		}
+		if !b.authorized(req, resGroup, key, opDescribe) {
+			return -1, "", -1, fmt.Errorf("%w: DESCRIBE on group %q", ErrGroupAuthorization, key)
+		}
 		br, ep, err := b.coordinatorFor(ctx, req.Listener, key)
 		if err != nil {
 			return -1, "", -1, err

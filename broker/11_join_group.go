@@ -12,11 +12,17 @@ package broker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zkraft/zkraft/metadata/network"
 )
 
 func (b *Broker) handleJoinGroup(ctx context.Context, req *network.Request, body *kmsg.JoinGroupRequest) (kmsg.Response, error) {
+	if !b.authorized(req, resGroup, body.Group, opRead) {
+		resp := body.ResponseKind().(*kmsg.JoinGroupResponse)
+		resp.ErrorCode, resp.Generation = kerr.GroupAuthorizationFailed.Code, -1
+		return resp, nil
+	}
 	return b.groups.JoinGroup(ctx, groupClient(req.ClientID, req.RemoteAddr), body), nil
 }

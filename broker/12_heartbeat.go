@@ -8,11 +8,17 @@ package broker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zkraft/zkraft/metadata/network"
 )
 
-func (b *Broker) handleHeartbeat(ctx context.Context, _ *network.Request, body *kmsg.HeartbeatRequest) (kmsg.Response, error) {
+func (b *Broker) handleHeartbeat(ctx context.Context, req *network.Request, body *kmsg.HeartbeatRequest) (kmsg.Response, error) {
+	if !b.authorized(req, resGroup, body.Group, opRead) {
+		resp := body.ResponseKind().(*kmsg.HeartbeatResponse)
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return resp, nil
+	}
 	return b.groups.Heartbeat(ctx, body), nil
 }

@@ -9,11 +9,17 @@ package broker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zkraft/zkraft/metadata/network"
 )
 
-func (b *Broker) handleLeaveGroup(ctx context.Context, _ *network.Request, body *kmsg.LeaveGroupRequest) (kmsg.Response, error) {
+func (b *Broker) handleLeaveGroup(ctx context.Context, req *network.Request, body *kmsg.LeaveGroupRequest) (kmsg.Response, error) {
+	if !b.authorized(req, resGroup, body.Group, opRead) {
+		resp := body.ResponseKind().(*kmsg.LeaveGroupResponse)
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return resp, nil
+	}
 	return b.groups.LeaveGroup(ctx, body), nil
 }

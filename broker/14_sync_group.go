@@ -9,11 +9,17 @@ package broker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zkraft/zkraft/metadata/network"
 )
 
-func (b *Broker) handleSyncGroup(ctx context.Context, _ *network.Request, body *kmsg.SyncGroupRequest) (kmsg.Response, error) {
+func (b *Broker) handleSyncGroup(ctx context.Context, req *network.Request, body *kmsg.SyncGroupRequest) (kmsg.Response, error) {
+	if !b.authorized(req, resGroup, body.Group, opRead) {
+		resp := body.ResponseKind().(*kmsg.SyncGroupResponse)
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return resp, nil
+	}
 	return b.groups.SyncGroup(ctx, body), nil
 }

@@ -25,7 +25,7 @@ import (
 	"github.com/zkraft/zkraft/metadata/network"
 )
 
-func (b *Broker) handleCreateTopics(ctx context.Context, _ *network.Request, req *kmsg.CreateTopicsRequest) (kmsg.Response, error) {
+func (b *Broker) handleCreateTopics(ctx context.Context, nreq *network.Request, req *kmsg.CreateTopicsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
 	count := make(map[string]int, len(req.Topics))
 	for _, t := range req.Topics {
@@ -37,6 +37,10 @@ func (b *Broker) handleCreateTopics(ctx context.Context, _ *network.Request, req
 	for i, t := range req.Topics {
 		if count[t.Topic] > 1 {
 			errs[i] = fmt.Errorf("%w: %q", ErrDuplicateTopic, t.Topic)
+			continue
+		}
+		if !b.mayCreateTopic(nreq, t.Topic) {
+			errs[i] = fmt.Errorf("%w: CREATE on topic %q", ErrTopicAuthorization, t.Topic)
 			continue
 		}
 		spec, err := b.createSpec(t)

@@ -20,7 +20,7 @@ import (
 	"github.com/zkraft/zkraft/metadata/network"
 )
 
-func (b *Broker) handleDeleteTopics(ctx context.Context, _ *network.Request, req *kmsg.DeleteTopicsRequest) (kmsg.Response, error) {
+func (b *Broker) handleDeleteTopics(ctx context.Context, nreq *network.Request, req *kmsg.DeleteTopicsRequest) (kmsg.Response, error) {
 	img := b.Image()
 	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
 
@@ -72,6 +72,10 @@ func (b *Broker) handleDeleteTopics(ctx context.Context, _ *network.Request, req
 		}
 		if count[*t.name] > 1 {
 			t.err = fmt.Errorf("%w: %q", ErrDuplicateTopic, *t.name)
+			continue
+		}
+		if !b.authorized(nreq, resTopic, *t.name, opDelete) {
+			t.err = fmt.Errorf("%w: DELETE on topic %q", ErrTopicAuthorization, *t.name)
 			continue
 		}
 		names = append(names, *t.name)

@@ -23,10 +23,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
+	"github.com/zkraft/zkraft/metadata"
 	"github.com/zkraft/zkraft/metadata/network"
 )
 
-func (b *Broker) handleInitProducerID(ctx context.Context, _ *network.Request, req *kmsg.InitProducerIDRequest) (kmsg.Response, error) {
+func (b *Broker) handleInitProducerID(ctx context.Context, nreq *network.Request, req *kmsg.InitProducerIDRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	var err error
 	var pid int64
@@ -35,6 +36,11 @@ func (b *Broker) handleInitProducerID(ctx context.Context, _ *network.Request, r
 		err = fmt.Errorf("%w: empty transactional id", ErrInvalidRequest)
 	case req.TransactionalID != nil:
 		err = fmt.Errorf("%w: transactional id %q", ErrTransactions, *req.TransactionalID)
+	case b.authorizing() && !b.authorizedQuietly(nreq, resCluster, metadata.ClusterResourceName, opIdempotentWrite) &&
+		!b.authorizedAnyTopic(nreq, opWrite):
+		// Kafka 3.x: IDEMPOTENT_WRITE on the cluster, or WRITE on any
+		// topic (KIP-679).
+		err = fmt.Errorf("%w: IDEMPOTENT_WRITE on the cluster or WRITE on a topic", ErrClusterAuthorization)
 	default:
 		pid, err = b.nextProducerID(ctx)
 	}

@@ -27,11 +27,14 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/metadata"
 	"github.com/zkraft/zkraft/metadata/network"
 )
 
-func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *network.Request, req *kmsg.OffsetForLeaderEpochRequest) (kmsg.Response, error) {
+func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, nreq *network.Request, req *kmsg.OffsetForLeaderEpochRequest) (kmsg.Response, error) {
 	img := b.Image()
+	deny := b.topicAuthorizer(nreq, req.Version >= 3 && req.ReplicaID >= 0, opDescribe)
 	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
 	resp.Topics = make([]kmsg.OffsetForLeaderEpochResponseTopic, 0, len(req.Topics))
 	for _, rt := range req.Topics {
@@ -42,7 +45,15 @@ func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *network.Reques
 			p := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			p.Partition = rp.Partition
 			p.LeaderEpoch, p.EndOffset = -1, -1
-			reg, l, err := b.partitionFor(img, rt.Topic, rp.Partition)
+			var reg *metadata.PartitionRegistration
+			var l *storage.Log
+			var err error
+			if deny != nil {
+				err = deny(rt.Topic)
+			}
+			if err == nil {
+				reg, l, err = b.partitionFor(img, rt.Topic, rp.Partition)
+			}
 			if err == nil {
 				err = checkLeaderEpoch(reg, rp.CurrentLeaderEpoch)
 			}

@@ -29,13 +29,22 @@ import (
 	"github.com/zkraft/zkraft/metadata/network"
 )
 
-func (b *Broker) handleDescribeConfigs(_ context.Context, _ *network.Request, req *kmsg.DescribeConfigsRequest) (kmsg.Response, error) {
+func (b *Broker) handleDescribeConfigs(_ context.Context, nreq *network.Request, req *kmsg.DescribeConfigsRequest) (kmsg.Response, error) {
 	img := b.Image()
 	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
 	for _, rr := range req.Resources {
 		r := kmsg.NewDescribeConfigsResponseResource()
 		r.ResourceType, r.ResourceName = rr.ResourceType, rr.ResourceName
-		entries, err := b.describeResource(img, rr)
+		var entries []configEntry
+		var err error
+		switch {
+		case rr.ResourceType == kmsg.ConfigResourceTypeTopic && !b.authorized(nreq, resTopic, rr.ResourceName, opDescribeConfigs):
+			err = fmt.Errorf("%w: DESCRIBE_CONFIGS on topic %q", ErrTopicAuthorization, rr.ResourceName)
+		case rr.ResourceType != kmsg.ConfigResourceTypeTopic && !b.authorizedCluster(nreq, opDescribeConfigs):
+			err = fmt.Errorf("%w: DESCRIBE_CONFIGS on the cluster", ErrClusterAuthorization)
+		default:
+			entries, err = b.describeResource(img, rr)
+		}
 		if err != nil {
 			r.ErrorCode, r.ErrorMessage = errorCode(err), errorMessage(err)
 			resp.Resources = append(resp.Resources, r)

@@ -23,8 +23,12 @@ import (
 	"github.com/zkraft/zkraft/metadata/network"
 )
 
-func (b *Broker) handleDescribeLogDirs(_ context.Context, _ *network.Request, req *kmsg.DescribeLogDirsRequest) (kmsg.Response, error) {
+func (b *Broker) handleDescribeLogDirs(_ context.Context, nreq *network.Request, req *kmsg.DescribeLogDirsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeLogDirsResponse)
+	if !b.authorizedCluster(nreq, opDescribe) { // Kafka: DESCRIBE on the cluster, else nothing
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return resp, nil
+	}
 	var wanted map[string]map[int32]bool // nil = every partition
 	if req.Topics != nil {
 		wanted = make(map[string]map[int32]bool, len(req.Topics))

@@ -34,6 +34,11 @@ var (
 	// its session's next one (Kafka INVALID_FETCH_SESSION_EPOCH).
 	ErrFetchSessionEpoch = network.NewError("broker: invalid fetch session epoch", kerr.InvalidFetchSessionEpoch)
 	ErrUnsupportedAPI    = errors.New("broker: unsupported api key")
+	// The authorizer's denials (authorize.go), per topic, group or for
+	// the cluster as Kafka answers them.
+	ErrTopicAuthorization   = network.NewError("broker: topic authorization failed", kerr.TopicAuthorizationFailed)
+	ErrGroupAuthorization   = network.NewError("broker: group authorization failed", kerr.GroupAuthorizationFailed)
+	ErrClusterAuthorization = network.NewError("broker: cluster authorization failed", kerr.ClusterAuthorizationFailed)
 	// ErrProducerIDsUnavailable: Kafka's ProducerIdManager answers this
 	// (retriable) code while a block is pending.
 	ErrProducerIDsUnavailable = network.NewError("broker: no producer id block available", kerr.CoordinatorLoadInProgress)

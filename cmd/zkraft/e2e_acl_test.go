@@ -2,10 +2,12 @@ package main_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	kscram "github.com/twmb/franz-go/pkg/sasl/scram"
 )
@@ -15,8 +17,10 @@ import (
 // described through AlterUserScramCredentials / DescribeUserScramCredentials
 // (quorum mode: forwarded to the controller; ZooKeeper mode:
 // /config/users/<user> written by the broker), ACLs created, described
-// and deleted, client quotas described. The PLAINTEXT listener is the
-// inter-broker one, so its principal (User:ANONYMOUS) is a super user.
+// and deleted, client quotas described; a SASL user without ACLs is denied
+// (TOPIC_AUTHORIZATION_FAILED, no topic listed) and with ACLs allowed. The
+// PLAINTEXT listener is the inter-broker one, so its principal
+// (User:ANONYMOUS) is a super user.
 func checkSecurityAdmin(t *testing.T, sn *saslNode) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -43,6 +47,21 @@ func checkSecurityAdmin(t *testing.T, sn *saslNode) {
 		t.Fatalf("dave after AlterUserScramCredentials: %v", err)
 	}
 
+	// Without ACLs dave sees no topic and may not produce.
+	createTopic(t, sn.client(t), "acl-e2e", 1)
+	produce := func() error {
+		cl := sn.scramClient(t, "dave", "dave-secret", kgo.DefaultProduceTopic("acl-e2e"), kgo.DisableIdempotentWrite(),
+			kgo.RecordRetries(1))
+		defer cl.Close()
+		return cl.ProduceSync(ctx, &kgo.Record{Value: []byte("dave")}).FirstErr()
+	}
+	if err := produce(); !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		t.Fatalf("dave without acls: %v, want TOPIC_AUTHORIZATION_FAILED", err)
+	}
+	if md, err := kadm.NewClient(sn.scramClient(t, "dave", "dave-secret")).ListTopics(ctx); err != nil || len(md) != 0 {
+		t.Fatalf("dave without acls lists %v (%v), want no topic", md.Names(), err)
+	}
+
 	b := kadm.NewACLs().Topics("acl-").ResourcePatternType(kadm.ACLPatternPrefixed).
 		Allow("User:dave").Operations(kadm.OpRead, kadm.OpWrite)
 	if res, err := adm.CreateACLs(ctx, b); err != nil || len(res) != 2 || res[0].Err != nil || res[1].Err != nil {
@@ -53,6 +72,14 @@ func checkSecurityAdmin(t *testing.T, sn *saslNode) {
 	if err != nil || len(desc) != 1 || desc[0].Err != nil || len(desc[0].Described) != 2 {
 		t.Fatalf("describe acls: %v %+v", err, desc)
 	}
+	// With READ and WRITE on the prefix acl- dave produces and sees
+	// only that topic.
+	if err := produce(); err != nil {
+		t.Fatalf("dave with acls: %v", err)
+	}
+	if md, err := kadm.NewClient(sn.scramClient(t, "dave", "dave-secret")).ListTopics(ctx); err != nil || len(md) != 1 || !md.Has("acl-e2e") {
+		t.Fatalf("dave with acls lists %v (%v), want acl-e2e only", md.Names(), err)
+	}
 	del, err := adm.DeleteACLs(ctx, kadm.NewACLs().Topics("acl-").ResourcePatternType(kadm.ACLPatternPrefixed).
 		Allow("User:dave").AllowHosts().Operations(kadm.OpWrite))
 	if err != nil || len(del) != 1 || del[0].Err != nil || len(del[0].Deleted) != 1 {
@@ -62,6 +89,9 @@ func checkSecurityAdmin(t *testing.T, sn *saslNode) {
 		Allow("User:dave").AllowHosts().Operations(kadm.OpAny))
 	if err != nil || len(desc) != 1 || len(desc[0].Described) != 1 || desc[0].Described[0].Operation != kadm.OpRead {
 		t.Fatalf("describe acls after delete: %v %+v", err, desc)
+	}
+	if err := produce(); !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		t.Fatalf("dave after WRITE was deleted: %v, want TOPIC_AUTHORIZATION_FAILED", err)
 	}
 	if _, err := adm.DescribeClientQuotas(ctx, false, nil); err != nil {
 		t.Fatalf("describe client quotas: %v", err)

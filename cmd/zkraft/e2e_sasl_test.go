@@ -83,6 +83,10 @@ func saslProps(t *testing.T, dir string, sn *saslNode) []string {
 		"listener.name.secure.ssl.keystore.location=" + keystore,
 		"offsets.topic.replication.factor=1",
 		"log.dirs=" + filepath.Join(dir, "kafka-logs"),
+		// ACLs on (checkSecurityAdmin): the SASL users above and the
+		// PLAINTEXT inter-broker principal are super users.
+		"authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+		"super.users=User:ANONYMOUS;User:admin;User:alice;User:carol",
 	}
 }
 

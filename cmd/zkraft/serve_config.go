@@ -84,6 +84,9 @@ func brokerConfig(cfg *config.Config, clusterID string, endpoints []metadata.End
 	bcfg.ClusterID = clusterID
 	bcfg.Listeners = endpoints
 	bcfg.AutoCreateTopics = cfg.AutoCreateTopicsEnable
+	bcfg.Authorize = cfg.AuthorizerClassName != ""
+	bcfg.ACL.SuperUsers = cfg.SuperUsers
+	bcfg.ACL.AllowEveryoneIfNoACLFound = cfg.AllowEveryoneIfNoACLFound
 	bcfg.NumPartitions = cfg.NumPartitions
 	bcfg.DefaultReplicationFactor = cfg.DefaultReplicationFactor
 	bcfg.MinInsyncReplicas = cfg.MinInsyncReplicas

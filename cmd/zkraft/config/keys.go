@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zkraft/zkraft/broker/acl"
 	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/metrics"
 )
@@ -171,6 +172,19 @@ var keys = map[string]key{
 		to("network.MaxRequestBytes", "quorum.Network.MaxRequestBytes")},
 	"auto.create.topics.enable": {boolKey(func(b *builder, x bool) { b.AutoCreateTopicsEnable = x }),
 		to("broker.AutoCreateTopics")},
+	"authorizer.class.name": {func(b *builder, v string) error {
+		if v = strings.TrimSpace(v); v != "" && !acl.KnownAuthorizer(v) {
+			return fmt.Errorf("%q is not an authorizer zkraft implements (%s)", v, strings.Join(acl.AuthorizerClassNames, ", "))
+		}
+		b.AuthorizerClassName = strings.TrimSpace(v)
+		return nil
+	}, to("broker.Authorize")},
+	"super.users": {func(b *builder, v string) error {
+		b.SuperUsers = acl.ParseSuperUsers(v)
+		return acl.Config{SuperUsers: b.SuperUsers}.Validate()
+	}, to("broker.ACL.SuperUsers")},
+	"allow.everyone.if.no.acl.found": {boolKey(func(b *builder, x bool) { b.AllowEveryoneIfNoACLFound = x }),
+		to("broker.ACL.AllowEveryoneIfNoACLFound")},
 	"offsets.topic.num.partitions": {intKey(1, math.MaxInt32, func(b *builder, n int64) { b.OffsetsTopicNumPartitions = int32(n) }),
 		to("broker.OffsetsTopicNumPartitions")},
 	"offsets.topic.replication.factor": {intKey(1, math.MaxInt16, func(b *builder, n int64) {
