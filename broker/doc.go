@@ -26,6 +26,14 @@
 // ReplicaPublisher (Publish hands it each image's local changes) and
 // FollowerTracker (follower fetches report their offsets).
 //
+// With Config.Authorize (authorizer.class.name) every handler authorizes
+// the request's principal (network.Request.Principal) and client host
+// against the latest image's ACLs as Kafka's KafkaApis does
+// (authorize.go; docs/security.md has the table): an immutable
+// acl.Authorizer rebuilt by Publish when the ACLs change, loaded from an
+// atomic.Pointer per request. Security writes (CreateAcls, DeleteAcls,
+// AlterUserScramCredentials) go through the optional SecurityController.
+//
 // Errors are typed (this package's, storage's, the coordinator's and
 // metadata's sentinels, wrapped with facts, causes with %w) until the
 // response is built; errorCode in errors.go picks the Kafka code, once, from
