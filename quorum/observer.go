@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/network"
 )
 
 // A read-only observer of a live quorum, for tools (`zkraft meta
@@ -52,6 +53,9 @@ type ObserverConfig struct {
 	// answer NOT_CONTROLLER (an election); default 10 s. When every
 	// address refuses the connection the read fails at once.
 	Timeout time.Duration
+	// Security is how the controller listener is dialled (its TLS and
+	// SASL; zero: PLAINTEXT).
+	Security network.ClientSecurity
 }
 
 // DefaultObserverConfig: the embedded single voter.
@@ -148,7 +152,7 @@ func ReadMetadataLog(ctx context.Context, cfg ObserverConfig, logger *zap.Logger
 	}
 	o := &logObserver{cfg: cfg, log: logger.Named("observer")}
 	for _, a := range cfg.Bootstrap {
-		o.conns = append(o.conns, &ctrlConn{addr: a, clientID: "zkraft-meta"})
+		o.conns = append(o.conns, &ctrlConn{addr: a, clientID: "zkraft-meta", sec: cfg.Security})
 	}
 	defer func() {
 		for _, c := range o.conns {

@@ -239,6 +239,21 @@ func TestE2ETLSQuorum(t *testing.T) {
 		}
 	})
 
+	t.Run("zkraft meta over the TLS controller listener", func(t *testing.T) {
+		props := filepath.Join(p.dir, "client.properties")
+		if err := os.WriteFile(props, []byte("security.protocol=SSL\nssl.truststore.location="+p.file("ca.pem")+
+			"\nssl.keystore.location="+p.file("node.pem")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		wait.For(t, 20*time.Second, "topic over --bootstrap-controller with TLS", func() error {
+			out, err := runMetaCmd(t, "--bootstrap-controller", qc.ctrlAddrs[1]+","+qc.ctrlAddrs[2]+","+qc.ctrlAddrs[3], "--command-config", props, "ls", "/image/topics/byName")
+			if err == nil && !strings.Contains(out, "tls-rf3") {
+				err = fmt.Errorf("ls: %q", out)
+			}
+			return err
+		})
+	})
+
 	t.Run("kcat security.protocol=ssl", func(t *testing.T) {
 		ssl := []string{"-b", qc.brokers[3].addr, "-X", "security.protocol=ssl",
 			"-X", "ssl.ca.location=" + p.file("ca.pem"),

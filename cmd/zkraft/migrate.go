@@ -12,7 +12,9 @@ import (
 	gozk "github.com/go-zookeeper/zk"
 	"go.uber.org/zap"
 
+	"github.com/zkraft/zkraft/cmd/zkraft/config"
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/network"
 	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/migrate"
 	"github.com/zkraft/zkraft/quorum"
@@ -27,6 +29,8 @@ const migrateUsage = `Usage:
         after stopping the controllers: delete /controller and /migration, raise /controller_epoch
         above every partition state's stamp, so ZooKeeper-mode brokers elect a controller again;
         refused once the migration is finalized (ZooKeeper's marker, or the log if it can be read)
+--command-config F (Kafka client properties: security.protocol, ssl.*, sasl.*)
+dials a TLS controller listener for --bootstrap-controller.
 The reverse migration (quorum -> ZooKeeper mode) starts with the controllers' key
 zookeeper.metadata.migration.reverse.enable=true and ends with zkraft migrate rollback.
 See docs/migration.md.
@@ -52,8 +56,16 @@ func migrateMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	zkConnect := fs.String("zookeeper", "", "ZooKeeper connect string host:port[,host:port][/chroot]")
 	bootstrap := fs.String("bootstrap-controller", "", "controller addresses host:port[,host:port]")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait")
+	commandConfig := fs.String("command-config", "", "Kafka client properties (security.protocol, ssl.*, sasl.*) for --bootstrap-controller")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	var sec network.ClientSecurity
+	if *commandConfig != "" {
+		var err error
+		if sec, err = config.LoadClient(*commandConfig); err != nil {
+			return fmt.Errorf("migrate %s: %w", args[0], err)
+		}
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("migrate %s: unexpected argument %q", args[0], fs.Arg(0))
@@ -65,7 +77,7 @@ func migrateMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if *zkConnect == "" && *bootstrap == "" {
 			return errors.New("migrate status: give --zookeeper and/or --bootstrap-controller")
 		}
-		return migrateStatus(ctx, *zkConnect, *bootstrap, stdout)
+		return migrateStatus(ctx, *zkConnect, *bootstrap, sec, stdout)
 	case "finalize":
 		if *zkConnect == "" {
 			return errors.New("migrate finalize: --zookeeper is required (or restart the controllers without zookeeper.connect)")
@@ -75,7 +87,7 @@ func migrateMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if *zkConnect == "" {
 			return errors.New("migrate rollback: --zookeeper is required")
 		}
-		return migrateRollback(ctx, *zkConnect, *bootstrap, stdout)
+		return migrateRollback(ctx, *zkConnect, *bootstrap, sec, stdout)
 	}
 	return usageError{text: migrateUsage}
 }
@@ -89,7 +101,7 @@ func dialZk(ctx context.Context, s string) (*gozk.Conn, string, error) {
 	return conn, chroot, err
 }
 
-func migrateStatus(ctx context.Context, zkConnect, bootstrap string, w io.Writer) error {
+func migrateStatus(ctx context.Context, zkConnect, bootstrap string, sec network.ClientSecurity, w io.Writer) error {
 	var zs *migrate.ZkStatus
 	if zkConnect != "" {
 		conn, chroot, err := dialZk(ctx, zkConnect)
@@ -130,7 +142,7 @@ func migrateStatus(ctx context.Context, zkConnect, bootstrap string, w io.Writer
 	if bootstrap == "" {
 		return nil
 	}
-	obs, ls, err := readLogStatus(ctx, bootstrap)
+	obs, ls, err := readLogStatus(ctx, bootstrap, sec)
 	if err != nil {
 		return err
 	}
@@ -226,13 +238,14 @@ func migrationSummary(zs migrate.ZkStatus, ls migrate.LogStatus) []string {
 
 // readLogStatus reads the committed metadata log of a live quorum
 // (read-only) and summarises the migration.
-func readLogStatus(ctx context.Context, bootstrap string) (*quorum.ObservedLog, migrate.LogStatus, error) {
+func readLogStatus(ctx context.Context, bootstrap string, sec network.ClientSecurity) (*quorum.ObservedLog, migrate.LogStatus, error) {
 	addrs, err := quorum.ParseBootstrap(bootstrap)
 	if err != nil {
 		return nil, migrate.LogStatus{}, err
 	}
 	ocfg := quorum.DefaultObserverConfig()
 	ocfg.Bootstrap = addrs
+	ocfg.Security = sec
 	obs, err := quorum.ReadMetadataLog(ctx, ocfg, zap.NewNop())
 	if err != nil {
 		return nil, migrate.LogStatus{}, err
@@ -292,11 +305,11 @@ so ZooKeeper-mode brokers electing a controller on it would serve a stale tree (
 leaders and ISRs out of date). Nothing was changed. Going back to ZooKeeper mode from a finalized cluster takes
 the reverse migration: docs/migration.md, "From the quorum back to ZooKeeper mode"`
 
-func migrateRollback(ctx context.Context, zkConnect, bootstrap string, w io.Writer) error {
+func migrateRollback(ctx context.Context, zkConnect, bootstrap string, sec network.ClientSecurity, w io.Writer) error {
 	if bootstrap != "" {
 		// Controllers restarted without the ZooKeeper keys finalize without
 		// telling ZooKeeper: the log is the authority when it can be read.
-		_, ls, err := readLogStatus(ctx, bootstrap)
+		_, ls, err := readLogStatus(ctx, bootstrap, sec)
 		if err != nil {
 			return fmt.Errorf("migrate rollback: read the metadata log from %s: %w", bootstrap, err)
 		}

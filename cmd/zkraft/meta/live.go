@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 	"go.uber.org/zap"
 
+	"github.com/zkraft/zkraft/metadata/network"
 	"github.com/zkraft/zkraft/quorum"
 )
 
@@ -23,6 +24,8 @@ type LiveOptions struct {
 	RequestTimeout time.Duration
 	// Logger receives the observer's debug output (nil: none).
 	Logger *zap.Logger
+	// Security dials the controllers (--command-config; zero: PLAINTEXT).
+	Security network.ClientSecurity
 }
 
 // DefaultLiveOptions waits up to 10 s for an active controller.
@@ -52,6 +55,7 @@ func OpenLive(ctx context.Context, bootstrap string, opts LiveOptions) (*Log, er
 	if opts.RequestTimeout > 0 {
 		cfg.RequestTimeout = opts.RequestTimeout
 	}
+	cfg.Security = opts.Security
 	obs, err := quorum.ReadMetadataLog(ctx, cfg, opts.Logger)
 	if err != nil && !errors.Is(err, quorum.ErrCorruptEntry) {
 		obs = nil // only damage keeps what was read before it

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/zkraft/zkraft/cmd/zkraft/config"
 )
 
 // Usage is printed by `zkraft meta help` and on a usage error.
@@ -34,6 +36,8 @@ Every command takes --bootstrap-controller host:port[,host:port] instead of
 --dir: the committed log is then read from the active controller over the
 Kafka protocol (Fetch of __cluster_metadata, FetchSnapshot when compacted);
 raft control entries and append times are not served that way.
+--command-config F (a Kafka client properties file: security.protocol,
+ssl.*, sasl.*) dials a TLS controller listener.
 
 --timeout D (default 30s) bounds a command that dials: finding the active
 controller and reading the log, or zk-diff's connecting to and reading
@@ -45,6 +49,7 @@ Flags may come before or after the command. --at defaults to the last offset.
 type options struct {
 	dir, at, to, types, zookeeper string
 	bootstrap                     string
+	commandConfig                 string
 	from                          uint64
 	json                          bool
 	timeout                       time.Duration
@@ -65,6 +70,7 @@ func parseArgs(args []string) (options, []string, error) {
 	fs.StringVar(&o.types, "type", "", "record types to dump")
 	fs.StringVar(&o.zookeeper, "zookeeper", "", "ZooKeeper connect string")
 	fs.StringVar(&o.bootstrap, "bootstrap-controller", "", "live controllers host:port[,host:port]")
+	fs.StringVar(&o.commandConfig, "command-config", "", "Kafka client properties (security.protocol, ssl.*, sasl.*) for --bootstrap-controller")
 	fs.Uint64Var(&o.from, "from", 0, "first offset to dump")
 	fs.BoolVar(&o.json, "json", false, "JSON output")
 	fs.DurationVar(&o.timeout, "timeout", DefaultTimeout, "deadline of --bootstrap-controller and --zookeeper")
@@ -215,6 +221,13 @@ func openSource(ctx context.Context, o options) (*Log, error) {
 	case o.bootstrap != "":
 		opts := DefaultLiveOptions()
 		opts.Timeout, opts.RequestTimeout = min(opts.Timeout, o.timeout), min(opts.RequestTimeout, o.timeout)
+		if o.commandConfig != "" {
+			sec, err := config.LoadClient(o.commandConfig)
+			if err != nil {
+				return nil, fmt.Errorf("meta: %w: %w", err, ErrUsage)
+			}
+			opts.Security = sec
+		}
 		ctx, cancel := context.WithTimeout(ctx, o.timeout)
 		defer cancel()
 		start := time.Now()
