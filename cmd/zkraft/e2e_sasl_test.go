@@ -29,6 +29,7 @@ import (
 	"github.com/zkraft/zkraft/broker/sasl"
 	"github.com/zkraft/zkraft/metadata"
 	"github.com/zkraft/zkraft/metadata/network/tlstest"
+	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
@@ -145,20 +146,7 @@ func startSASLZkNode(t *testing.T) *saslNode {
 	}
 	defer raw.Close()
 	for user, mech := range map[string]metadata.ScramMechanism{"admin": metadata.ScramSHA512, "alice": metadata.ScramSHA256} {
-		cred, err := sasl.CredentialFromPassword(mech, user, user+"-secret", nil, 4096)
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := zk.UserConfigPath(user)
-		for _, p := range []string{zk.ConfigPath, zk.ConfigPath + "/" + zk.ConfigUsers} {
-			if _, err := raw.Create(p, nil, 0, gozk.WorldACL(gozk.PermAll)); err != nil && !errors.Is(err, gozk.ErrNodeExists) {
-				t.Fatal(err)
-			}
-		}
-		data := zk.EncodeEntityConfig(map[string]string{mech.String(): zk.EncodeScramCredential(cred)})
-		if _, err := raw.Create(path, data, 0, gozk.WorldACL(gozk.PermAll)); err != nil {
-			t.Fatal(err)
-		}
+		writeZkScramUser(t, raw, user, user+"-secret", mech)
 	}
 	dir := t.TempDir()
 	sn := &saslNode{node: &node{t: t, dir: dir}}
@@ -177,6 +165,26 @@ func startSASLZkNode(t *testing.T) *saslNode {
 	})
 	n.start()
 	return sn
+}
+
+// writeZkScramUser writes /config/users/<user> as kafka-configs.sh
+// --alter --add-config 'SCRAM-SHA-512=[password=...]' does, before the
+// brokers start (they load it into their image).
+func writeZkScramUser(t *testing.T, raw *gozk.Conn, user, pass string, mech metadata.ScramMechanism) {
+	t.Helper()
+	cred, err := sasl.CredentialFromPassword(mech, user, pass, nil, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{zk.ConfigPath, zk.ConfigPath + "/" + zk.ConfigUsers} {
+		if _, err := raw.Create(p, nil, 0, gozk.WorldACL(gozk.PermAll)); err != nil && !errors.Is(err, gozk.ErrNodeExists) {
+			t.Fatal(err)
+		}
+	}
+	data := zk.EncodeEntityConfig(map[string]string{mech.String(): zk.EncodeScramCredential(cred)})
+	if _, err := raw.Create(zk.UserConfigPath(user), data, 0, gozk.WorldACL(gozk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestE2ESASL: in quorum mode and in ZooKeeper mode, kcat (librdkafka)
@@ -324,4 +332,85 @@ func checkSASLNode(t *testing.T, sn *saslNode) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// TestE2ESASLInterBrokerZooKeeper: 3 ZooKeeper-mode brokers whose one
+// listener, SASL_SSL, is also the inter-broker listener: the brokers
+// authenticate to each other with SCRAM-SHA-512 as User:broker (from
+// listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config) to replicate
+// acks=all RF 3 writes, and a controlled shutdown reaches the controller
+// over SASL_SSL.
+func TestE2ESASLInterBrokerZooKeeper(t *testing.T) {
+	p := newE2EPKI(t)
+	s := zktest.Start(t)
+	raw, _, err := gozk.Connect([]string{s.Addr}, 10*time.Second, gozk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(raw.Close)
+	writeZkScramUser(t, raw, "broker", "broker-secret", metadata.ScramSHA512)
+	writeZkScramUser(t, raw, "admin", "admin-secret", metadata.ScramSHA512)
+	clientOpts := append(p.tlsOpts(), kgo.SASL(kscram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism()))
+	brokers := map[int32]*node{}
+	for id := 7; id <= 9; id++ {
+		dir := t.TempDir()
+		n := &node{t: t, dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), clientOpts: clientOpts}
+		n.args = overrideArgs(append([]string{
+			fmt.Sprintf("broker.id=%d", id),
+			"zookeeper.connect=" + s.Addr,
+			"zookeeper.session.timeout.ms=6000",
+			"listeners=SASL_SSL://" + n.addr,
+			"listener.security.protocol.map=SASL_SSL:SASL_SSL",
+			"inter.broker.listener.name=SASL_SSL",
+			"sasl.enabled.mechanisms=SCRAM-SHA-512",
+			"sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+			`listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="broker-secret";`,
+			"log.dirs=" + filepath.Join(dir, "kafka-logs"),
+			"default.replication.factor=3",
+			"auto.create.topics.enable=false",
+			"controlled.shutdown.retry.backoff.ms=500",
+		}, p.keys()...))
+		t.Cleanup(func() {
+			n.kill()
+			if t.Failed() {
+				t.Logf("zk broker %d log tail:\n%s", id, n.logTail())
+			}
+		})
+		n.start()
+		brokers[int32(id)] = n
+	}
+	wait.For(t, 45*time.Second, "three brokers registered", func() error {
+		ids, _, err := raw.Children(zk.BrokerIDsPath)
+		if err != nil || len(ids) != 3 {
+			return fmt.Errorf("ids %v: %v", ids, err)
+		}
+		return nil
+	})
+	cl := brokers[7].client(t, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	produceConsumeRF3(t, cl, "zk-sasl-rf3", 300)
+
+	var ctrl int32 = -1
+	wait.For(t, 30*time.Second, "a controller", func() error {
+		data, _, err := raw.Get("/controller")
+		if err != nil {
+			return err
+		}
+		for id := int32(7); id <= 9; id++ {
+			if strings.Contains(string(data), fmt.Sprintf(`"brokerid":%d`, id)) {
+				ctrl = id
+				return nil
+			}
+		}
+		return fmt.Errorf("/controller is %s", data)
+	})
+	victim := int32(7)
+	if victim == ctrl {
+		victim = 8
+	}
+	if err := brokers[victim].stop(20 * time.Second); err != nil {
+		t.Fatalf("broker %d after SIGTERM: %v\n%s", victim, err, brokers[victim].logTail())
+	}
+	if log := brokers[victim].logTail(); !strings.Contains(log, "controlled shutdown complete") {
+		t.Fatalf("broker %d did not complete its controlled shutdown through controller %d over SASL_SSL:\n%s", victim, ctrl, log)
+	}
 }
