@@ -210,3 +210,115 @@ func mustScrape(t *testing.T, n *node) string {
 	}
 	return body
 }
+
+// TestE2EMetricsZooKeeper (issue 14): the metrics listener in ZooKeeper
+// mode, on migrating controllers and on a migrating ZooKeeper-mode broker
+// (runbook steps 1-3, docs/migration.md). Every ZooKeeper-mode broker is
+// ready and reports a live session; exactly one of them is the active
+// controller; the migrating controllers are ready and the active one
+// reports PRE_MIGRATION (KIP-866's ZkMigrationState 2), with a raft term;
+// a broker rolled to the migration keys is ready again.
+func TestE2EMetricsZooKeeper(t *testing.T) {
+	mc := startMigCluster(t)
+	ready := func(name string, n *node) {
+		t.Helper()
+		wait.For(t, migWait, name+" /readyz 200", func() error {
+			code, body, err := scrape(n, "/readyz")
+			if err == nil && code != http.StatusOK {
+				err = fmt.Errorf("%d %s", code, strings.TrimSpace(body))
+			}
+			return err
+		})
+	}
+	for id, n := range mc.brokers {
+		ready(fmt.Sprintf("ZooKeeper-mode broker %d", id), n)
+		if v, err := metricOf(n, "kafka_server_sessionexpirelistener_sessionstate", `state="StateHasSession"`); err != nil || v != 1 {
+			t.Fatalf("broker %d session state: %v %v", id, v, err)
+		}
+	}
+	wait.For(t, migWait, "one ZooKeeper-mode broker as the active controller", func() error {
+		active := 0.0
+		for id, n := range mc.brokers {
+			v, err := metricOf(n, "kafka_controller_kafkacontroller_activecontrollercount")
+			if err != nil {
+				return fmt.Errorf("broker %d: %w", id, err)
+			}
+			active += v
+		}
+		if active != 1 {
+			return fmt.Errorf("%v brokers report active", active)
+		}
+		return nil
+	})
+
+	mc.startControllers()
+	for id, n := range mc.controllers {
+		ready(fmt.Sprintf("migrating controller %d", id), n)
+	}
+	wait.For(t, migWait, "the active controller to report PRE_MIGRATION", func() error {
+		for _, n := range mc.controllers {
+			if v, err := metricOf(n, "kafka_controller_kafkacontroller_activecontrollercount"); err != nil || v != 1 {
+				continue
+			}
+			if v, err := metricOf(n, "kafka_controller_kafkacontroller_zkmigrationstate"); err != nil || v != 2 {
+				return fmt.Errorf("migration state %v: %v", v, err)
+			}
+			if v, err := metricOf(n, "kafka_server_raftmetrics_current_epoch"); err != nil || v < 1 {
+				return fmt.Errorf("raft epoch %v: %v", v, err)
+			}
+			return nil
+		}
+		return fmt.Errorf("no controller reports itself active")
+	})
+
+	mc.rollBroker(1, phaseZkMigrate)
+	ready("migrating ZooKeeper-mode broker 1", mc.brokers[1])
+	if v, err := metricOf(mc.brokers[1], "kafka_server_sessionexpirelistener_sessionstate", `state="StateHasSession"`); err != nil || v != 1 {
+		t.Fatalf("migrating broker 1 session state: %v %v", v, err)
+	}
+}
+
+// TestE2EMetricsCombined (issue 14): a combined broker+controller node
+// serves the broker's, the controller's and raft's families from one
+// registry, is ready, and counts a produce to an auto-created topic.
+func TestE2EMetricsCombined(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	n := startNode(t, t.TempDir(), "zkraft.metrics.listener=http://"+addr)
+	n.metricsAddr = addr
+	wait.For(t, 30*time.Second, "/readyz 200", func() error {
+		code, body, err := scrape(n, "/readyz")
+		if err == nil && code != http.StatusOK {
+			err = fmt.Errorf("%d %s", code, strings.TrimSpace(body))
+		}
+		return err
+	})
+	cl := n.client(t, kgo.AllowAutoTopicCreation())
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "metrics-combined", Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	wait.For(t, 30*time.Second, "the combined node's figures", func() error {
+		for _, c := range []struct {
+			name   string
+			labels []string
+			ok     func(float64) bool
+		}{
+			{"kafka_server_brokertopicmetrics_messagesin_total", []string{`topic="metrics-combined"`}, func(v float64) bool { return v == 1 }},
+			{"kafka_controller_kafkacontroller_activecontrollercount", nil, func(v float64) bool { return v == 1 }},
+			{"kafka_controller_kafkacontroller_globaltopiccount", nil, func(v float64) bool { return v >= 1 }},
+			{"kafka_server_raftmetrics_current_state", []string{`state="Leader"`}, func(v float64) bool { return v == 1 }},
+			{"kafka_server_kafkaserver_fenced", nil, func(v float64) bool { return v == 0 }},
+			{"kafka_server_replicamanager_leadercount", nil, func(v float64) bool { return v >= 1 }},
+			{"kafka_log_log_size", []string{`topic="metrics-combined"`}, func(v float64) bool { return v > 0 }},
+			{"kafka_network_requestmetrics_requests_total", []string{`request="BrokerHeartbeat"`}, func(v float64) bool { return v >= 1 }},
+		} {
+			v, err := metricOf(n, c.name, c.labels...)
+			if err != nil {
+				return err
+			}
+			if !c.ok(v) {
+				return fmt.Errorf("%s%v = %v", c.name, c.labels, v)
+			}
+		}
+		return nil
+	})
+}

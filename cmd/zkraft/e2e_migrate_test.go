@@ -50,7 +50,8 @@ func (mc *migCluster) startBrokers(phase int) {
 	t := mc.t
 	t.Helper()
 	for id := int32(1); id <= 3; id++ {
-		n := &node{t: t, dir: filepath.Join(t.TempDir(), fmt.Sprintf("broker-%d", id)), addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+		n := &node{t: t, dir: filepath.Join(t.TempDir(), fmt.Sprintf("broker-%d", id)), addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+			metricsAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
 		mc.brokers[id] = n
 		n.args = mc.brokerArgs(id, phase)
 		n.spawn()
@@ -78,6 +79,9 @@ func (mc *migCluster) brokerArgs(id int32, phase int) []string {
 		"replica.lag.time.max.ms=4000",
 		"broker.session.timeout.ms=3000",
 		"broker.heartbeat.interval.ms=500",
+	}
+	if n.metricsAddr != "" {
+		kv = append(kv, "zkraft.metrics.listener=http://"+n.metricsAddr)
 	}
 	quorumKeys := []string{"controller.quorum.voters=" + mc.voters, "controller.listener.names=CONTROLLER"}
 	switch phase {
@@ -123,6 +127,9 @@ func (mc *migCluster) controllerArgs(id int32, migrating bool, extra ...string) 
 		"broker.session.timeout.ms=3000",
 		"default.replication.factor=3",
 	}
+	if n.metricsAddr != "" {
+		kv = append(kv, "zkraft.metrics.listener=http://"+n.metricsAddr)
+	}
 	if migrating {
 		kv = append(kv, "zookeeper.connect="+mc.zk.Addr, "zookeeper.metadata.migration.enable=true", "zookeeper.session.timeout.ms=4000")
 	}
@@ -159,7 +166,8 @@ func startMigCluster(t *testing.T) *migCluster {
 // startControllers is step 2.
 func (mc *migCluster) startControllers() {
 	for id := int32(11); id <= 13; id++ {
-		n := &node{t: mc.t, dir: filepath.Join(mc.t.TempDir(), fmt.Sprintf("controller-%d", id)), ctrlAddr: mc.ctrlAddrs[id]}
+		n := &node{t: mc.t, dir: filepath.Join(mc.t.TempDir(), fmt.Sprintf("controller-%d", id)), ctrlAddr: mc.ctrlAddrs[id],
+			metricsAddr: fmt.Sprintf("127.0.0.1:%d", freePort(mc.t))}
 		mc.controllers[id] = n
 		n.args = mc.controllerArgs(id, true)
 		n.spawn()
