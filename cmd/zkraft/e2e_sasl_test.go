@@ -414,3 +414,74 @@ func TestE2ESASLInterBrokerZooKeeper(t *testing.T) {
 		t.Fatalf("broker %d did not complete its controlled shutdown through controller %d over SASL_SSL:\n%s", victim, ctrl, log)
 	}
 }
+
+// TestE2ESASLInterBrokerQuorum: 3 combined quorum-mode nodes whose client
+// and inter-broker listener is SASL_SSL (SCRAM-SHA-512) and whose
+// controller listener is SSL; the SCRAM users are the storage format's
+// bootstrap (KIP-900). Followers authenticate as User:broker to replicate
+// acks=all RF 3 writes; franz-go and kcat produce and consume as admin.
+func TestE2ESASLInterBrokerQuorum(t *testing.T) {
+	p := newE2EPKI(t)
+	qc := &quorumCluster{t: t, ctrlAddrs: map[int32]string{}, controllers: map[int32]*node{}, brokers: map[int32]*node{}}
+	var vs []string
+	for id := int32(1); id <= 3; id++ {
+		qc.ctrlAddrs[id] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		vs = append(vs, fmt.Sprintf("%d@%s", id, qc.ctrlAddrs[id]))
+	}
+	qc.voters = strings.Join(vs, ",")
+	clientOpts := append(p.tlsOpts(), kgo.SASL(kscram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism()))
+	for id := int32(1); id <= 3; id++ {
+		dir := filepath.Join(t.TempDir(), fmt.Sprintf("node-%d", id))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		n := &node{t: t, dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), ctrlAddr: qc.ctrlAddrs[id], clientOpts: clientOpts}
+		path := writeProps(t, dir, append([]string{
+			"process.roles=broker,controller",
+			fmt.Sprintf("node.id=%d", id),
+			"listeners=SASL_SSL://" + n.addr + ",CONTROLLER://" + n.ctrlAddr,
+			"listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SSL",
+			"inter.broker.listener.name=SASL_SSL",
+			"controller.listener.names=CONTROLLER",
+			"controller.quorum.voters=" + qc.voters,
+			"listener.name.controller.ssl.client.auth=required",
+			"sasl.enabled.mechanisms=SCRAM-SHA-512",
+			"sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+			`listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="broker-secret";`,
+			"broker.session.timeout.ms=6000",
+			"broker.heartbeat.interval.ms=500",
+			"default.replication.factor=3",
+			"auto.create.topics.enable=false",
+			"log.dirs=" + filepath.Join(dir, "kafka-logs"),
+			"metadata.log.dir=" + filepath.Join(dir, "metadata"),
+		}, p.keys()...))
+		out, err := exec.Command(zkraftBinary(t), "storage", "format", "-t", "c2FzbC1xdW9ydW0tZTJlLQ", "-c", path,
+			"--add-scram", `SCRAM-SHA-512=[name=broker,password="broker-secret"]`,
+			"--add-scram", `SCRAM-SHA-512=[name=admin,password="admin-secret"]`).CombinedOutput()
+		if err != nil {
+			t.Fatalf("storage format node %d: %v\n%s", id, err, out)
+		}
+		n.args = []string{"serve", path}
+		n.spawn()
+		t.Cleanup(func() {
+			n.kill()
+			if t.Failed() {
+				t.Logf("node %d log tail:\n%s", id, n.logTail())
+			}
+		})
+		qc.controllers[id], qc.brokers[id] = n, n
+	}
+	for _, n := range qc.brokers {
+		n.waitReady()
+	}
+	cl := qc.brokers[1].client(t, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	produceConsumeRF3(t, cl, "quorum-sasl-rf3", 300)
+
+	kc := []string{"-b", qc.brokers[2].addr, "-X", "security.protocol=SASL_SSL", "-X", "ssl.ca.location=" + p.file("ca.pem"),
+		"-X", "sasl.mechanisms=SCRAM-SHA-512", "-X", "sasl.username=admin", "-X", "sasl.password=admin-secret"}
+	runKcat(t, []byte("q1\nq2\n"), append(kc, "-P", "-t", "quorum-sasl-rf3", "-p", "0", "-X", "acks=all")...)
+	out := runKcat(t, nil, append(kc, "-C", "-t", "quorum-sasl-rf3", "-p", "0", "-o", "beginning", "-e", "-q")...)
+	if !strings.Contains(out, "q1\n") || !strings.Contains(out, "q2\n") {
+		t.Fatalf("kcat read %q", out)
+	}
+}
