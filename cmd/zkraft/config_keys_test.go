@@ -150,8 +150,9 @@ var probes = map[string]probe{
 
 // checkedOnly are the keys whose value only constrains other keys: the
 // store types (PEM is the one zkraft reads), the store passwords (PEM
-// stores have none) and ssl.key.password (zkraft refuses encrypted keys
-// rather than decrypt them), globally and per listener. A key is only
+// stores have none) and ssl.key.password (it decides whether an encrypted
+// key loads; the components get the decrypted key, the same as an
+// unencrypted copy's), globally and per listener. A key is only
 // accepted as config.DestChecked when listed here.
 var checkedOnly = withPerListener("ssl.keystore.type", "ssl.truststore.type", "ssl.keystore.password",
 	"ssl.truststore.password", "ssl.key.password")

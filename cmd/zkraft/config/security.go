@@ -241,9 +241,11 @@ func (c *Config) tlsSettings(listener string, server bool) (network.TLSSettings,
 			listener, proto, listenerPrefix+strings.ToLower(listener)+".ssl.keystore.location")
 	}
 	if st.KeyPEM != nil {
-		if err := c.checkKey(listener, st.KeyPEM, keySrc); err != nil {
+		k, err := c.loadKey(listener, st.KeyPEM, keySrc)
+		if err != nil {
 			return st, err
 		}
+		st.KeyPEM = k
 	}
 
 	tloc, tlocSrc, hasTLoc := c.lookup(listener, "ssl.truststore.location")
@@ -283,25 +285,31 @@ func (c *Config) tlsSettings(listener string, server bool) (network.TLSSettings,
 	return st, nil
 }
 
-// checkKey refuses keys zkraft cannot use: encrypted ones (Go's standard
-// library decrypts neither PKCS#8 PBES2 nor, safely, legacy PEM
-// encryption), and a password given for a key that is not encrypted.
-func (c *Config) checkKey(listener string, keyPEM []byte, keySrc string) error {
+// loadKey returns the key as unencrypted PEM: an encrypted PKCS#8 key
+// (ENCRYPTED PRIVATE KEY, PBES2 as openssl pkcs8 -topk8 writes it) is
+// decrypted with ssl.key.password (network.DecryptPKCS8PEM). Refused:
+// legacy OpenSSL PEM encryption (Proc-Type: 4,ENCRYPTED, which Kafka does
+// not read either), an encrypted key without a password, and a password
+// given for a key that is not encrypted.
+func (c *Config) loadKey(listener string, keyPEM []byte, keySrc string) ([]byte, error) {
 	b, _ := pem.Decode(keyPEM)
-	encrypted := b.Type == "ENCRYPTED PRIVATE KEY" || b.Headers["Proc-Type"] != ""
-	_, pwSrc, hasPw := c.lookup(listener, "ssl.key.password")
+	pw, pwSrc, hasPw := c.lookup(listener, "ssl.key.password")
 	switch {
-	case encrypted && hasPw:
-		return inconsistent("listener %s: the key in %s is encrypted (%s) and %s is set, but zkraft cannot decrypt PEM keys; "+
-			"decrypt it (openssl pkcs8 -in key.pem -out key-plain.pem), keep the file readable only by the broker, and remove %s",
-			listener, keySrc, b.Type, pwSrc, pwSrc)
-	case encrypted:
-		return inconsistent("listener %s: the key in %s is encrypted (%s) and no ssl.key.password is set; zkraft cannot decrypt PEM keys: "+
-			"decrypt it (openssl pkcs8 -in key.pem -out key-plain.pem)", listener, keySrc, b.Type)
+	case b.Headers["Proc-Type"] != "":
+		return nil, inconsistent("listener %s: the key in %s uses legacy PEM encryption (Proc-Type), which zkraft (like Kafka) does not read; "+
+			"convert it to PKCS#8 (openssl pkcs8 -topk8 -in key.pem -out key8.pem) and set ssl.key.password", listener, keySrc)
+	case b.Type == "ENCRYPTED PRIVATE KEY" && hasPw:
+		k, err := network.DecryptPKCS8PEM(b, pw)
+		if err != nil {
+			return nil, inconsistent("listener %s: the key in %s does not decrypt with %s: %v", listener, keySrc, pwSrc, err)
+		}
+		return k, nil
+	case b.Type == "ENCRYPTED PRIVATE KEY":
+		return nil, inconsistent("listener %s: the key in %s is encrypted (%s) and no ssl.key.password is set", listener, keySrc, b.Type)
 	case hasPw:
-		return inconsistent("listener %s: %s is set but the key in %s is not encrypted; remove %s", listener, pwSrc, keySrc, pwSrc)
+		return nil, inconsistent("listener %s: %s is set but the key in %s is not encrypted; remove %s", listener, pwSrc, keySrc, pwSrc)
 	}
-	return nil
+	return keyPEM, nil
 }
 
 // pemRE finds PEM blocks whatever their line breaks: a properties value

@@ -68,6 +68,16 @@ func TestTLSKeys(t *testing.T) {
 	if _, err := c.ListenerTLS["SSL"].Server(); err != nil {
 		t.Fatal(err)
 	}
+	// An encrypted PKCS#8 key (openssl pkcs8 -topk8) with ssl.key.password,
+	// given for one listener.
+	c, err = loadProps(t, sslNode("ssl.keystore.location="+tlsDir+"broker-encrypted.pem", "listener.name.ssl.ssl.key.password=secret",
+		"listener.name.controller.ssl.keystore.location="+tlsDir+"broker.pem", "ssl.truststore.location="+tlsDir+"ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.ListenerTLS["SSL"].KeyPEM) != read(t, "broker-key.pem") {
+		t.Fatal("the decrypted key is not the original")
+	}
 	// A plaintext inter-broker listener dials in plaintext.
 	c, err = loadProps(t, []string{"broker.id=1", "zookeeper.connect=127.0.0.1:2181", "log.dirs=/tmp/x",
 		"listeners=PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9093", "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL",
@@ -94,8 +104,8 @@ func TestTLSKeyErrors(t *testing.T) {
 		{"JKS", sslNode(ks, "ssl.keystore.type=JKS"), ErrInvalidValue, []string{"ssl.keystore.type", `"JKS"`, "PEM"}},
 		{"PKCS12 truststore", sslNode(ks, "listener.name.ssl.ssl.truststore.type=PKCS12"), ErrInvalidValue,
 			[]string{"listener.name.ssl.ssl.truststore.type", `"PKCS12"`}},
-		{"encrypted key", sslNode("ssl.keystore.location="+tlsDir+"broker-encrypted.pem", "ssl.key.password=secret"),
-			ErrInconsistent, []string{"ssl.key.password", "ENCRYPTED PRIVATE KEY", "openssl pkcs8"}},
+		{"encrypted key, wrong password", sslNode("ssl.keystore.location="+tlsDir+"broker-encrypted.pem", "ssl.key.password=wrong"),
+			ErrInconsistent, []string{"ssl.key.password", "does not decrypt", "wrong password"}},
 		{"encrypted key, no password", sslNode("ssl.keystore.location=" + tlsDir + "broker-encrypted.pem"),
 			ErrInconsistent, []string{"encrypted", "ssl.key.password"}},
 		{"password of a plain key", sslNode(ks, "ssl.key.password=x"), ErrInconsistent, []string{"ssl.key.password", "not encrypted"}},
