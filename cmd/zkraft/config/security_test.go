@@ -138,3 +138,34 @@ func TestTLSKeyErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSControllerClient: a broker-only node and a migrating
+// ZooKeeper-mode broker have no controller listener of their own, yet dial
+// the controllers' SSL listener with the ssl.* keys (its
+// listener.name.controller. overrides, else the global ones).
+func TestTLSControllerClient(t *testing.T) {
+	for name, props := range map[string][]string{
+		"broker-only": {"process.roles=broker", "node.id=4", "listeners=PLAINTEXT://127.0.0.1:9092",
+			"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SSL", "controller.listener.names=CONTROLLER",
+			"controller.quorum.voters=1@127.0.0.1:9093", "log.dirs=/tmp/x",
+			"listener.name.controller.ssl.keystore.location=" + tlsDir + "broker2.pem",
+			"listener.name.controller.ssl.truststore.location=" + tlsDir + "ca.pem"},
+		"migrating ZooKeeper-mode broker": {"broker.id=4", "zookeeper.connect=127.0.0.1:2181", "listeners=PLAINTEXT://127.0.0.1:9092",
+			"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SSL", "controller.listener.names=CONTROLLER",
+			"controller.quorum.voters=3000@127.0.0.1:9093", "zookeeper.metadata.migration.enable=true", "log.dirs=/tmp/x",
+			"ssl.keystore.location=" + tlsDir + "broker2.pem", "ssl.truststore.location=" + tlsDir + "ca.pem"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := loadProps(t, props)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ControllerSecurity.TLS == nil || len(c.ControllerSecurity.TLS.Certificates) != 1 || c.ControllerSecurity.TLS.RootCAs == nil {
+				t.Fatalf("controller client: %+v", c.ControllerSecurity.TLS)
+			}
+			if c.InterBrokerSecurity.TLS != nil || len(c.ListenerTLS) != 0 {
+				t.Fatalf("plaintext broker listener got TLS: %+v %v", c.InterBrokerSecurity, c.ListenerTLS)
+			}
+		})
+	}
+}
