@@ -36,6 +36,9 @@ type migCluster struct {
 	ctrlAddrs   map[int32]string
 	brokers     map[int32]*node
 	controllers map[int32]*node
+	// saslAddrs are the brokers' SASL_PLAINTEXT listeners (CLIENTS), where
+	// the security checks' SCRAM users connect (e2e_migrate_security_test.go).
+	saslAddrs map[int32]string
 }
 
 // Broker phases of the runbook.
@@ -49,10 +52,14 @@ const (
 func (mc *migCluster) startBrokers(phase int) {
 	t := mc.t
 	t.Helper()
+	if mc.saslAddrs == nil {
+		mc.saslAddrs = map[int32]string{}
+	}
 	for id := int32(1); id <= 3; id++ {
 		n := &node{t: t, dir: filepath.Join(t.TempDir(), fmt.Sprintf("broker-%d", id)), addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 			metricsAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
 		mc.brokers[id] = n
+		mc.saslAddrs[id] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 		n.args = mc.brokerArgs(id, phase)
 		n.spawn()
 		t.Cleanup(func() {
@@ -69,8 +76,8 @@ func (mc *migCluster) startBrokers(phase int) {
 
 func (mc *migCluster) brokerArgs(id int32, phase int) []string {
 	n := mc.brokers[id]
-	kv := []string{
-		"listeners=PLAINTEXT://" + n.addr,
+	kv := append([]string{
+		"listeners=PLAINTEXT://" + n.addr + ",CLIENTS://" + mc.saslAddrs[id],
 		"log.dirs=" + filepath.Join(n.dir, "kafka-logs"),
 		"default.replication.factor=3",
 		"offsets.topic.replication.factor=3",
@@ -79,7 +86,7 @@ func (mc *migCluster) brokerArgs(id int32, phase int) []string {
 		"replica.lag.time.max.ms=4000",
 		"broker.session.timeout.ms=3000",
 		"broker.heartbeat.interval.ms=500",
-	}
+	}, migSecurityKeys...)
 	if n.metricsAddr != "" {
 		kv = append(kv, "zkraft.metrics.listener=http://"+n.metricsAddr)
 	}
@@ -139,7 +146,8 @@ func (mc *migCluster) controllerArgs(id int32, migrating bool, extra ...string) 
 // startMigCluster is step 1: three ZooKeeper-mode brokers.
 func startMigCluster(t *testing.T) *migCluster {
 	t.Helper()
-	mc := &migCluster{t: t, zk: zktest.Start(t), brokers: map[int32]*node{}, controllers: map[int32]*node{}, ctrlAddrs: map[int32]string{}}
+	mc := &migCluster{t: t, zk: zktest.Start(t), brokers: map[int32]*node{}, controllers: map[int32]*node{}, ctrlAddrs: map[int32]string{},
+		saslAddrs: map[int32]string{}}
 	var vs []string
 	for id := int32(11); id <= 13; id++ {
 		mc.ctrlAddrs[id] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -478,6 +486,7 @@ func prepareMigration(t *testing.T) (*migCluster, *migProducer, *groupWatch, map
 	ctx, cancel := context.WithTimeout(context.Background(), migWait)
 	defer cancel()
 	zkCreateTopic(ctx, t, admin, migTopic, 3, 3, nil)
+	mc.setupSecurity(ctx, admin)
 	pre := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...), kgo.DefaultProduceTopic(migTopic), kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	for i := 0; i < 30; i++ {
@@ -514,6 +523,7 @@ func (mc *migCluster) migrateBrokers(p *migProducer) {
 	}
 	out := mc.waitStatus("migrated", "state:               MIGRATION", "KRaft controller 1", "brokers registered vs expected: 3/3")
 	t.Logf("after step 3:\n%s", out)
+	mc.securityHolds("after step 3 (dual-write)")
 }
 
 // TestE2EMigrateZkToQuorum is issue 7's procedure end to end: three
@@ -544,6 +554,8 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 		p.waitMore(t, 5, fmt.Sprintf("after broker %d moved to quorum mode", id))
 	}
 	mc.waitStatus("quorum-mode brokers", "quorum-mode brokers: [1 2 3]", "all in quorum mode [1 2 3], none left in /brokers/ids")
+	mc.securityDualWrite()
+	mc.securityHolds("after step 4")
 
 	// Step 5: controllers restarted without the ZooKeeper keys finalize.
 	for id := int32(11); id <= 13; id++ {
@@ -553,6 +565,7 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 		t.Fatalf("status after finalize still reports a dual-write lag:\n%s", out)
 	}
 	p.waitMore(t, 5, "after finalize")
+	mc.securityHolds("after finalize")
 	// Rollback after finalize is refused (issue 13 part 1): the log says
 	// POST_MIGRATION and ZooKeeper is left as it was.
 	ctrlBefore := zkGet(t, mc.raw, zk.ControllerPath)
@@ -649,6 +662,7 @@ func TestE2EMigrateRollback(t *testing.T) {
 		mc.startBroker(id, phaseZk)
 		p.waitMore(t, 5, fmt.Sprintf("after broker %d dropped the migration flag", id))
 	}
+	mc.securityHolds("after rollback")
 	acked := p.stop()
 	c.stop()
 	c.checkClean(t, "migration and rollback")
