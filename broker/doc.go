@@ -34,6 +34,11 @@
 // atomic.Pointer per request. Security writes (CreateAcls, DeleteAcls,
 // AlterUserScramCredentials) go through the optional SecurityController.
 //
+// With WithRequestObserver (cmd passes metrics.Registry) Handle reports
+// each request as it returns — API key, listener, response, error, time —
+// on the serving goroutine; the observer only reads them (request rates,
+// latency histograms and bytes in/out per topic, docs/operations.md).
+//
 // Errors are typed (this package's, storage's, the coordinator's and
 // metadata's sentinels, wrapped with facts, causes with %w) until the
 // response is built; errorCode in errors.go picks the Kafka code, once, from

@@ -98,6 +98,12 @@
 // controller does), so followers always see a command past any uncommitted
 // tail they had at start and their start-up catch-up completes.
 //
+// Config.Observer (metrics, set by cmd) sees each controller-listener
+// request as the handler returns and each write's time from raft Apply to
+// applied; Node.Stats (stats.go) reads raft's term, state, leader and
+// indexes, and on the leader each voter's and observer's log end as
+// DescribeQuorum reports them, for the scrape-time raft gauges.
+//
 // # Transport: one port for raft and the controller listener
 //
 // A voter listens on one TCP port, its controller.quorum.voters address

@@ -27,12 +27,18 @@
 // its loop. The components own their goroutines (storage: retention and
 // cleaner; replica: ISR and fetchers; network: accept, per-connection
 // reader and writer; the source: whatever it runs) and Run closes each of
-// them, waiting, before it returns.
+// them, waiting, before it returns (the metrics listener's Serve goroutine
+// too).
 //
 // # Invariants
 //
 //   - Start order storage → replication → broker → source → listeners,
 //     close order the reverse after a controlled shutdown (Run's doc).
+//   - With Config.Metrics and MetricsAddr (zkraft.metrics.listener) the
+//     metrics listener (metrics.Server: /metrics, /healthz, /readyz) opens
+//     before storage and closes after it; /readyz is 503 until the
+//     listeners open, then 200 while the broker's own registration is in
+//     its image and unfenced, and 503 again from shutdown on (metrics.go).
 //   - The listeners open only after the source says the broker is
 //     registered, caught up and unfenced, so no client sees a broker that
 //     has no image or may not lead.
