@@ -78,7 +78,7 @@ func (b *Broker) handleFetch(ctx context.Context, nreq *network.Request, req *km
 	}
 	var timer *time.Timer
 	for {
-		resp, total, failed, watches := b.readFetch(req, fc.topics, follower, deny)
+		resp, total, failed, watches := b.readFetch(req, fc.topics, follower, deny, fc.keep())
 		if failed || total >= int64(req.MinBytes) || wait <= 0 || len(watches) == 0 {
 			fc.finish(resp.Response.(*kmsg.FetchResponse))
 			return resp, nil
@@ -96,7 +96,7 @@ func (b *Broker) handleFetch(ctx context.Context, nreq *network.Request, req *km
 			}
 			continue
 		case waitTimeout:
-			resp, _, _, _ = b.readFetch(req, fc.topics, follower, deny)
+			resp, _, _, _ = b.readFetch(req, fc.topics, follower, deny, fc.keep())
 			fc.finish(resp.Response.(*kmsg.FetchResponse))
 			return resp, nil
 		default:
@@ -200,11 +200,15 @@ func (b *Broker) notifyFetch(ctx context.Context, timer *time.Timer, watches []f
 
 // readFetch builds one response from the current image and logs. It
 // reports the record bytes returned, whether any partition failed, and the
-// partitions worth waiting on (no error, nothing readable yet). The record
+// partitions worth waiting on (no error, nothing readable yet). keep, when
+// set (an incremental fetch), leaves out the partitions with nothing new
+// as they are read, so a session of thousands of idle partitions builds
+// none of them. The record
 // bytes stay in the segment files: the response carries them as file
 // regions (network.FileResponse) that the connection's writer sends with
 // sendfile, and its Release unpins the files.
-func (b *Broker) readFetch(req *kmsg.FetchRequest, topics []kmsg.FetchRequestTopic, follower bool, deny func(string) error) (*network.FileResponse, int64, bool, []fetchWatch) {
+func (b *Broker) readFetch(req *kmsg.FetchRequest, topics []kmsg.FetchRequestTopic, follower bool, deny func(string) error,
+	keep func(*kmsg.FetchResponseTopic, *kmsg.FetchResponseTopicPartition) bool) (*network.FileResponse, int64, bool, []fetchWatch) {
 	img := b.Image()
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	out := network.NewFileResponse(resp)
@@ -215,10 +219,11 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, topics []kmsg.FetchRequestTop
 	var total int64
 	var failed bool
 	var watches []fetchWatch
-	resp.Topics = make([]kmsg.FetchResponseTopic, len(topics))
-	for ti, rt := range topics {
-		t := &resp.Topics[ti]
-		*t = kmsg.NewFetchResponseTopic()
+	if keep == nil {
+		resp.Topics = make([]kmsg.FetchResponseTopic, 0, len(topics))
+	}
+	for _, rt := range topics {
+		t := kmsg.NewFetchResponseTopic()
 		t.Topic, t.TopicID = rt.Topic, rt.TopicID
 		var topicErr error
 		if req.Version >= 13 {
@@ -231,17 +236,18 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, topics []kmsg.FetchRequestTop
 		if topicErr == nil && deny != nil {
 			topicErr = deny(t.Topic)
 		}
-		t.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
-		for pi, rp := range rt.Partitions {
-			p := &t.Partitions[pi]
-			*p = kmsg.NewFetchResponseTopicPartition()
+		if keep == nil {
+			t.Partitions = make([]kmsg.FetchResponseTopicPartition, 0, len(rt.Partitions))
+		}
+		for _, rp := range rt.Partitions {
+			p := kmsg.NewFetchResponseTopicPartition()
 			p.Partition = rp.Partition
 			p.RecordBatches = []byte{} // empty, never null: librdkafka rejects a null record set
 			err := topicErr
 			if err == nil {
 				var w *fetchWatch
 				var n int64
-				n, w, err = b.readPartition(img, t.Topic, rp, follower, p, out, maxBytes-total, total == 0)
+				n, w, err = b.readPartition(img, t.Topic, rp, follower, &p, out, maxBytes-total, total == 0)
 				total += n
 				if w != nil {
 					watches = append(watches, *w)
@@ -252,6 +258,12 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, topics []kmsg.FetchRequestTop
 				p.ErrorCode = errorCode(err)
 				p.HighWatermark, p.LastStableOffset, p.LogStartOffset = -1, -1, -1
 			}
+			if keep == nil || keep(&t, &p) {
+				t.Partitions = append(t.Partitions, p)
+			}
+		}
+		if keep == nil || len(t.Partitions) > 0 {
+			resp.Topics = append(resp.Topics, t)
 		}
 	}
 	return out, total, failed, watches

@@ -72,6 +72,10 @@ type fetchSession struct {
 	lastUsed   time.Time
 	parts      []*sessionPartition
 	index      map[sessionKey]*sessionPartition
+	// topics is parts laid out as request topics (topicsOf), rebuilt into
+	// a new slice when parts or a partition's request change, never
+	// modified in place: a fetch reads it without the lock.
+	topics []kmsg.FetchRequestTopic
 }
 
 // fetchSessions is the cache; mu guards it and every session in it.
@@ -155,8 +159,14 @@ func (s *fetchSessions) open(req *kmsg.FetchRequest, follower bool) (*fetchConte
 			sess.parts = append(sess.parts, sp)
 		}
 	}
+	if len(req.Topics) > 0 || len(req.ForgottenTopics) > 0 {
+		sess.topics = nil
+	}
+	if sess.topics == nil {
+		sess.topics = topicsOf(sess.parts)
+	}
 	fc.session, fc.incremental = sess, true
-	fc.topics = topicsOf(sess.parts)
+	fc.topics = sess.topics
 	return fc, 0
 }
 
@@ -330,6 +340,26 @@ func (fc *fetchContext) finish(resp *kmsg.FetchResponse) {
 			}
 		}
 		sess.parts = append(out, moved...)
+		sess.topics = nil
+	}
+}
+
+// keep reports whether an incremental fetch answers partition p of topic
+// t: it has records or an error, or an offset moved since the session
+// last answered it (finish applies the same rule and records the values).
+// nil for a full fetch, which answers everything.
+func (fc *fetchContext) keep() func(t *kmsg.FetchResponseTopic, p *kmsg.FetchResponseTopicPartition) bool {
+	if fc.session == nil || !fc.incremental {
+		return nil
+	}
+	return func(t *kmsg.FetchResponseTopic, p *kmsg.FetchResponseTopicPartition) bool {
+		if len(p.RecordBatches) > 0 || p.ErrorCode != 0 {
+			return true
+		}
+		fc.s.mu.Lock()
+		defer fc.s.mu.Unlock()
+		sp := fc.session.index[keyOf(fc.version, t.Topic, t.TopicID, p.Partition)]
+		return sp == nil || p.HighWatermark != sp.hw || p.LastStableOffset != sp.lso || p.LogStartOffset != sp.logStart
 	}
 }
 
