@@ -271,6 +271,13 @@ func TestCollectors(t *testing.T) {
 	}
 	mustValue(t, r, "kafka_server_sessionexpirelistener_sessionstate", map[string]string{"state": "StateHasSession"}, 1)
 
+	zk := New()
+	if err := zk.AddController(ControllerState{Image: func() *metadata.Image { return img }, Active: func() bool { return true },
+		MigrationState: func() int8 { return ZkMigrationZK }}); err != nil {
+		t.Fatal(err)
+	}
+	mustValue(t, zk, "kafka_controller_kafkacontroller_zkmigrationstate", nil, 4)
+
 	r.ISRChanged(3, 2)
 	r.ISRChanged(2, 3)
 	r.ISRChanged(2, 3)

@@ -44,6 +44,9 @@ type LogStats struct {
 type ControllerState struct {
 	Image  func() *metadata.Image
 	Active func() bool
+	// MigrationState, when set, overrides the image's KIP-866 state: a
+	// ZooKeeper-mode controller reports ZK (4), as Kafka's does.
+	MigrationState func() int8
 }
 
 // RaftStats is one voter's view of the metadata log (hashicorp/raft's
@@ -260,13 +263,21 @@ func PartitionCounts(img *metadata.Image, node, minISR int32) Partitions {
 	return p
 }
 
+// ZkMigrationZK is KIP-866's ZkMigrationState of a ZooKeeper-mode
+// controller (not in the metadata records, which stop at 3 in Kafka).
+const ZkMigrationZK int8 = 4
+
 // AddController registers the controller gauges of s.
 func (r *Registry) AddController(s ControllerState) error {
 	descs := []*prometheus.Desc{activeController, offlinePartitions, globalTopics, globalPartitions,
 		activeBrokers, fencedBrokers, migrationState}
 	return r.reg.Register(collector{descs, func(ch chan<- prometheus.Metric) {
 		img := s.Image()
-		gauge(ch, migrationState, float64(img.ZkMigrationState()))
+		state := img.ZkMigrationState()
+		if s.MigrationState != nil {
+			state = s.MigrationState()
+		}
+		gauge(ch, migrationState, float64(state))
 		if !s.Active() {
 			for _, d := range descs[:len(descs)-1] {
 				gauge(ch, d, 0)

@@ -235,6 +235,9 @@ func TestE2EMetricsZooKeeper(t *testing.T) {
 		if v, err := metricOf(n, "kafka_server_sessionexpirelistener_sessionstate", `state="StateHasSession"`); err != nil || v != 1 {
 			t.Fatalf("broker %d session state: %v %v", id, v, err)
 		}
+		if v, err := metricOf(n, "kafka_controller_kafkacontroller_zkmigrationstate"); err != nil || v != 4 {
+			t.Fatalf("broker %d migration state %v, want 4 (ZK): %v", id, v, err)
+		}
 	}
 	wait.For(t, migWait, "one ZooKeeper-mode broker as the active controller", func() error {
 		active := 0.0

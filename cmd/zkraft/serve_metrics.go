@@ -58,7 +58,8 @@ func addZooKeeperMetrics(reg *metrics.Registry, b *zk.Backend) error {
 	if err := reg.AddZooKeeper(metrics.ZooKeeperState{SessionState: b.SessionState}); err != nil {
 		return fmt.Errorf("register zookeeper metrics: %w", err)
 	}
-	if err := reg.AddController(metrics.ControllerState{Image: b.Image, Active: b.IsController}); err != nil {
+	zkState := func() int8 { return metrics.ZkMigrationZK }
+	if err := reg.AddController(metrics.ControllerState{Image: b.Image, Active: b.IsController, MigrationState: zkState}); err != nil {
 		return fmt.Errorf("register controller metrics: %w", err)
 	}
 	return nil
