@@ -51,7 +51,9 @@ func (mc *migCluster) createIn(ctx context.Context, name string, mirrored bool) 
 // again, three brokers, RF 3, a group with committed offsets, an acks=all
 // producer and a consumer throughout. Every acknowledged record is
 // readable at its offset, the topic ids and committed offsets never
-// change, and a topic created in each phase is there in the next.
+// change, and a topic created in each phase is there in the next. The
+// SCRAM users and ACLs of step 1 hold after the finalize, after the reverse
+// export and rollback, and in quorum mode again.
 func TestE2EMigrateRoundTrip(t *testing.T) {
 	mc, p, c, committed, ids := prepareMigration(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*migWait)
@@ -73,6 +75,7 @@ func TestE2EMigrateRoundTrip(t *testing.T) {
 		t.Fatal("rt-quorum reached ZooKeeper after the finalize")
 	}
 	p.waitMore(t, 5, "finalized quorum mode")
+	mc.securityHolds("finalized")
 
 	// Reverse: controllers with the reverse flag export the image. The
 	// active controller is killed (kill -9) at its takeover, the export's
@@ -119,6 +122,7 @@ func TestE2EMigrateRoundTrip(t *testing.T) {
 		p.waitMore(t, 5, fmt.Sprintf("after broker %d dropped the migration keys", id))
 	}
 	mc.createIn(ctx, "rt-zookeeper", true)
+	mc.securityHolds("ZooKeeper mode after the reverse migration")
 
 	// Forward again, with new controllers (empty metadata.log.dir).
 	mc.migrateBrokers(p)
@@ -127,6 +131,7 @@ func TestE2EMigrateRoundTrip(t *testing.T) {
 		p.waitMore(t, 5, fmt.Sprintf("after broker %d moved to quorum mode again", id))
 	}
 	mc.waitStatus("quorum mode again", "all in quorum mode [1 2 3]")
+	mc.securityHolds("quorum mode again")
 
 	acked := p.stop()
 	c.stop()

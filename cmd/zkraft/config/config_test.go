@@ -191,6 +191,11 @@ func TestValues(t *testing.T) {
 			}},
 		{"last duplicate wins, bad earlier value ignored", "num.partitions=abc\nnum.partitions=4", nil,
 			func(c *Config) bool { return c.NumPartitions == 4 }},
+		{"Kafka's default protocol map: listeners named after their protocol", zk +
+			"listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9094\nsasl.enabled.mechanisms=SCRAM-SHA-512", nil,
+			func(c *Config) bool {
+				return len(c.Listeners) == 2 && c.Listeners[1].Protocol == "SASL_PLAINTEXT" && c.ListenerSecurityProtocolMap["SSL"] == "SSL"
+			}},
 		{"broker.id alias", zk, nil, func(c *Config) bool { return c.NodeID == 3 }},
 		{"node.id and equal broker.id", zk + "node.id=3", nil, func(c *Config) bool { return c.NodeID == 3 }},
 		{"log.dirs over log.dir", zk + "log.dir=/x\nlog.dirs=/y, /z", nil,

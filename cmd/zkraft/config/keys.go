@@ -295,7 +295,7 @@ func baseConfig() *Config {
 	return &Config{
 		NodeID:                        -1,
 		Listeners:                     []Listener{{Name: "PLAINTEXT", Port: 9092}},
-		ListenerSecurityProtocolMap:   map[string]string{"PLAINTEXT": "PLAINTEXT", "CONTROLLER": "PLAINTEXT"},
+		ListenerSecurityProtocolMap:   map[string]string{"PLAINTEXT": "PLAINTEXT", "SSL": "SSL", "SASL_PLAINTEXT": "SASL_PLAINTEXT", "SASL_SSL": "SASL_SSL", "CONTROLLER": "PLAINTEXT"},
 		ZooKeeperSessionTimeout:       18 * time.Second,
 		LogDirs:                       []string{"./data/kafka-logs"},
 		NumPartitions:                 1,
