@@ -50,6 +50,7 @@ var apiRanges = map[int16][2]int16{
 	42: {0, 2},  // DeleteGroups
 	47: {0, 0},  // OffsetDelete
 	48: {0, 1},  // DescribeClientQuotas
+	49: {0, 1},  // AlterClientQuotas (with a QuotaController)
 	50: {0, 0},  // DescribeUserScramCredentials
 	51: {0, 0},  // AlterUserScramCredentials (with a SecurityController)
 	60: {0, 1},  // DescribeCluster: v2 (include fenced brokers) is Kafka 4.0's
@@ -71,7 +72,8 @@ func (b *Broker) Versions() map[int16][2]int16 {
 
 // servesKey: every key of apiRanges, except ControlledShutdown (7) unless
 // the controller implements ControlledShutdowner (ZooKeeper mode), and the
-// security writes (30, 31, 51) unless it implements SecurityController.
+// security writes (30, 31, 51) unless it implements SecurityController,
+// and AlterClientQuotas (49) unless it implements QuotaController.
 func (b *Broker) servesKey(key int16) bool {
 	if _, ok := apiRanges[key]; !ok {
 		return false
@@ -82,6 +84,9 @@ func (b *Broker) servesKey(key int16) bool {
 		return ok
 	case 30, 31, 51:
 		_, ok := b.ctrl.(SecurityController)
+		return ok
+	case 49:
+		_, ok := b.ctrl.(QuotaController)
 		return ok
 	}
 	return true

@@ -178,6 +178,8 @@ func (b *Broker) Handle(ctx context.Context, req *network.Request) (resp kmsg.Re
 		return b.handleCreateAcls(ctx, req, body)
 	case *kmsg.DeleteACLsRequest:
 		return b.handleDeleteAcls(ctx, req, body)
+	case *kmsg.AlterClientQuotasRequest:
+		return b.handleAlterClientQuotas(ctx, req, body)
 	case *kmsg.DescribeClientQuotasRequest:
 		return b.handleDescribeClientQuotas(ctx, req, body)
 	case *kmsg.DescribeUserSCRAMCredentialsRequest:

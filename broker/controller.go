@@ -76,3 +76,19 @@ type SecurityController interface {
 	DeleteAcls(ctx context.Context, filters []metadata.AclFilter) []metadata.DeleteAclsResult
 	AlterScramCredentials(ctx context.Context, deletions []metadata.ScramDeletion, upsertions []metadata.ScramUpsertion) []metadata.ScramAlterResult
 }
+
+// QuotaController is the optional part of Controller that writes client
+// quotas (AlterClientQuotas, key 49), routed as SecurityController's
+// writes: the quorum's controller writes ClientQuotaRecords, a
+// ZooKeeper-mode broker the entity's /config/<type>/<name> znode with a
+// /config/changes notification. Key 49 is served only when the
+// controller implements it.
+//
+// Contract: AlterClientQuotas validates each entry with
+// metadata.AlterClientQuotas (validateOnly: nothing is written) and
+// returns one error per entry, in input order, once this node's image
+// shows the result; a failed call reports its error for every entry.
+// Must return once ctx is done; safe for concurrent use.
+type QuotaController interface {
+	AlterClientQuotas(ctx context.Context, alts []metadata.QuotaAlteration, validateOnly bool) []error
+}

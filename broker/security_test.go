@@ -55,6 +55,20 @@ func (c *fakeController) AlterScramCredentials(_ context.Context, dels []metadat
 	return out
 }
 
+func (c *fakeController) AlterClientQuotas(_ context.Context, alts []metadata.QuotaAlteration, validateOnly bool) []error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	recs, errs := metadata.AlterClientQuotas(c.img, alts)
+	if len(recs) > 0 && !validateOnly {
+		if err := c.applyLocked(recs); err != nil {
+			for i := range errs {
+				errs[i] = err
+			}
+		}
+	}
+	return errs
+}
+
 // apply replays records onto the fake controller's image (test setup).
 func (c *fakeController) apply(t testing.TB, recs ...metadata.Record) {
 	t.Helper()
@@ -78,7 +92,7 @@ func TestSecurityAdminAPIs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []int16{29, 30, 31, 48, 50, 51} {
+	for _, key := range []int16{29, 30, 31, 48, 49, 50, 51} {
 		vs.Each(func(v kadm.BrokerApiVersions) {
 			if _, _, ok := v.KeyVersions(key); !ok {
 				t.Errorf("key %d not advertised", key)
@@ -235,5 +249,40 @@ func TestSecurityAdminAPIs(t *testing.T) {
 	qs, _ := adm.DescribeClientQuotas(ctx, false, []kadm.DescribeClientQuotaComponent{{Type: "user", MatchName: name("alice")}})
 	if len(qs) != 1 || len(qs[0].Values) != 1 || qs[0].Values[0].Key != "producer_byte_rate" || qs[0].Values[0].Value != 1024 {
 		t.Fatalf("alice's quotas: %+v", qs)
+	}
+}
+
+// TestAlterClientQuotas: kadm's AlterClientQuotas sets and removes quotas
+// (DescribeClientQuotas shows them), an unknown key or a fractional byte
+// rate fails alone, validate_only writes nothing.
+func TestAlterClientQuotas(t *testing.T) {
+	h := newHarness(t, nil)
+	adm := kadm.NewClient(h.client())
+	ctx := ctxT(t)
+	alice := "alice"
+	user := kadm.ClientQuotaEntity{{Type: "user", Name: &alice}}
+	ip := kadm.ClientQuotaEntity{{Type: "ip"}}
+	res, err := adm.AlterClientQuotas(ctx, []kadm.AlterClientQuotaEntry{
+		{Entity: user, Ops: []kadm.AlterClientQuotaOp{{Key: "producer_byte_rate", Value: 1024}, {Key: "request_percentage", Value: 12.5}}},
+		{Entity: ip, Ops: []kadm.AlterClientQuotaOp{{Key: "producer_byte_rate", Value: 1}}},
+	})
+	if err != nil || len(res) != 2 || res[0].Err != nil || !errors.Is(res[1].Err, kerr.InvalidRequest) {
+		t.Fatalf("alter: %v %+v", err, res)
+	}
+	if q := h.b.Image().ClientQuota(metadata.NewQuotaEntity(metadata.QuotaEntityData{EntityType: "user", EntityName: &alice})); q["producer_byte_rate"] != 1024 || q["request_percentage"] != 12.5 {
+		t.Fatalf("alice's quotas in the image: %v", q)
+	}
+	if _, err := adm.ValidateAlterClientQuotas(ctx, []kadm.AlterClientQuotaEntry{{Entity: ip, Ops: []kadm.AlterClientQuotaOp{{Key: "connection_creation_rate", Value: 5}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := adm.AlterClientQuotas(ctx, []kadm.AlterClientQuotaEntry{{Entity: user, Ops: []kadm.AlterClientQuotaOp{{Key: "consumer_byte_rate", Value: 1.5}}}}); err != nil || !errors.Is(res[0].Err, kerr.InvalidRequest) {
+		t.Fatalf("fractional byte rate: %v %+v", err, res)
+	}
+	if res, err := adm.AlterClientQuotas(ctx, []kadm.AlterClientQuotaEntry{{Entity: user, Ops: []kadm.AlterClientQuotaOp{{Key: "request_percentage", Remove: true}}}}); err != nil || res[0].Err != nil {
+		t.Fatalf("remove: %v %+v", err, res)
+	}
+	qs, err := adm.DescribeClientQuotas(ctx, false, nil)
+	if err != nil || len(qs) != 1 || len(qs[0].Values) != 1 || qs[0].Values[0].Key != "producer_byte_rate" {
+		t.Fatalf("after validate-only and remove: %v %+v", err, qs)
 	}
 }

@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -237,4 +238,102 @@ func diffQuotas(prev, next *Image, replay func(Record) error) error {
 		}
 	}
 	return nil
+}
+
+// QuotaOp is one AlterClientQuotas operation on an entity: set Key to
+// Value, or Remove it.
+type QuotaOp struct {
+	Key    string
+	Value  float64
+	Remove bool
+}
+
+// QuotaAlteration is one AlterClientQuotas entry.
+type QuotaAlteration struct {
+	Entity QuotaEntity
+	Ops    []QuotaOp
+}
+
+// quotaKeys are the quota keys Kafka accepts per entity type
+// (QuotaConfigs.userAndClientQuotaConfigs / ipConfigs); the byte and
+// connection rates are whole numbers.
+var quotaKeys = map[string]map[string]bool{
+	QuotaEntityUser:     {"producer_byte_rate": true, "consumer_byte_rate": true, "request_percentage": false, "controller_mutation_rate": false},
+	QuotaEntityClientID: {"producer_byte_rate": true, "consumer_byte_rate": true, "request_percentage": false, "controller_mutation_rate": false},
+	QuotaEntityIP:       {"connection_creation_rate": true},
+}
+
+// validate is Kafka's ClientQuotaControlManager check of one entry.
+func (a QuotaAlteration) validate() error {
+	e := NewQuotaEntity(a.Entity...)
+	if why := e.validate(); why != "" {
+		return fmt.Errorf("client quota entity: %s: %w", why, ErrInvalidRequest)
+	}
+	seen := map[string]bool{}
+	for _, op := range a.Ops {
+		if seen[op.Key] {
+			return fmt.Errorf("client quota %s of %s: altered twice: %w", op.Key, e, ErrInvalidRequest)
+		}
+		seen[op.Key] = true
+		whole, ok := false, false
+		for _, p := range e {
+			if w, known := quotaKeys[p.EntityType][op.Key]; known {
+				whole, ok = w, true
+			}
+		}
+		switch {
+		case !ok:
+			return fmt.Errorf("client quota of %s: unknown key %q: %w", e, op.Key, ErrInvalidRequest)
+		case op.Remove:
+		case math.IsNaN(op.Value) || math.IsInf(op.Value, 0) || op.Value <= 0:
+			return fmt.Errorf("client quota %s of %s: value %v must be positive: %w", op.Key, e, op.Value, ErrInvalidRequest)
+		case whole && op.Value != math.Trunc(op.Value):
+			return fmt.Errorf("client quota %s of %s: value %v must be a whole number: %w", op.Key, e, op.Value, ErrInvalidRequest)
+		}
+	}
+	return nil
+}
+
+// AlterClientQuotas validates each entry (all or nothing per entry) and
+// returns the ClientQuotaRecords of the valid ones and one error per
+// entry (nil = altered). Removing a key the entity does not have writes
+// nothing.
+func AlterClientQuotas(img *Image, alts []QuotaAlteration) ([]Record, []error) {
+	var recs []Record
+	errs := make([]error, len(alts))
+	for i, a := range alts {
+		if errs[i] = a.validate(); errs[i] != nil {
+			continue
+		}
+		e := NewQuotaEntity(a.Entity...)
+		cur := img.ClientQuota(e)
+		for _, op := range a.Ops {
+			if op.Remove {
+				if _, ok := cur[op.Key]; ok {
+					recs = append(recs, &ClientQuotaRecord{Entity: NewQuotaEntity(e...), Key: op.Key, Remove: true})
+				}
+				continue
+			}
+			recs = append(recs, &ClientQuotaRecord{Entity: NewQuotaEntity(e...), Key: op.Key, Value: op.Value})
+		}
+	}
+	return recs, errs
+}
+
+// QuotasAltered reports whether img shows the entries of an
+// AlterClientQuotas request that succeeded (errs from AlterClientQuotas).
+func QuotasAltered(img *Image, alts []QuotaAlteration, errs []error) bool {
+	for i, a := range alts {
+		if i < len(errs) && errs[i] != nil {
+			continue
+		}
+		cur := img.ClientQuota(a.Entity)
+		for _, op := range a.Ops {
+			v, ok := cur[op.Key]
+			if op.Remove == ok || (!op.Remove && v != op.Value) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -91,3 +91,47 @@ func TestClientQuotaReplayErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestAlterClientQuotas: Kafka's ClientQuotaControlManager checks per
+// entry (all or nothing), records for what changes, removal of an absent
+// key writing nothing.
+func TestAlterClientQuotas(t *testing.T) {
+	alice := "alice"
+	user := NewQuotaEntity(QuotaEntityData{EntityType: QuotaEntityUser, EntityName: &alice})
+	ip := NewQuotaEntity(QuotaEntityData{EntityType: QuotaEntityIP})
+	both := NewQuotaEntity(QuotaEntityData{EntityType: QuotaEntityIP}, QuotaEntityData{EntityType: QuotaEntityUser})
+	img := EmptyImage()
+	alts := []QuotaAlteration{
+		{Entity: user, Ops: []QuotaOp{{Key: "producer_byte_rate", Value: 1024}, {Key: "request_percentage", Value: 2.5}}},
+		{Entity: ip, Ops: []QuotaOp{{Key: "connection_creation_rate", Value: 10}}},
+		{Entity: ip, Ops: []QuotaOp{{Key: "producer_byte_rate", Value: 1}}},                                          // not an ip key
+		{Entity: user, Ops: []QuotaOp{{Key: "consumer_byte_rate", Value: 1.5}}},                                      // not whole
+		{Entity: user, Ops: []QuotaOp{{Key: "consumer_byte_rate", Value: -1}}},                                       // not positive
+		{Entity: user, Ops: []QuotaOp{{Key: "consumer_byte_rate", Value: 1}, {Key: "consumer_byte_rate", Value: 2}}}, // twice
+		{Entity: both, Ops: []QuotaOp{{Key: "connection_creation_rate", Value: 1}}},                                  // ip combined
+		{Entity: user, Ops: []QuotaOp{{Key: "controller_mutation_rate", Remove: true}}},                              // absent: no record
+	}
+	recs, errs := AlterClientQuotas(img, alts)
+	for i, want := range []bool{true, true, false, false, false, false, false, true} {
+		if (errs[i] == nil) != want || (errs[i] != nil && !errors.Is(errs[i], ErrInvalidRequest)) {
+			t.Errorf("entry %d: %v, want ok=%v", i, errs[i], want)
+		}
+	}
+	if len(recs) != 3 {
+		t.Fatalf("%d records, want 3: %v", len(recs), recs)
+	}
+	d := NewDelta(img)
+	for _, r := range recs {
+		if err := d.Replay(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := d.Apply()
+	if !QuotasAltered(next, alts, errs) || QuotasAltered(img, alts, errs) {
+		t.Fatal("QuotasAltered")
+	}
+	recs, errs = AlterClientQuotas(next, []QuotaAlteration{{Entity: user, Ops: []QuotaOp{{Key: "request_percentage", Remove: true}}}})
+	if errs[0] != nil || len(recs) != 1 || !recs[0].(*ClientQuotaRecord).Remove {
+		t.Fatalf("remove: %v %v", recs, errs)
+	}
+}

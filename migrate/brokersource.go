@@ -525,3 +525,15 @@ func (s *BrokerSource) AlterScramCredentials(ctx context.Context, dels []metadat
 	}
 	return s.client.AlterScramCredentials(ctx, dels, ups)
 }
+
+// AlterClientQuotas implements broker.QuotaController, routed as
+// CreateAcls.
+func (s *BrokerSource) AlterClientQuotas(ctx context.Context, alts []metadata.QuotaAlteration, validateOnly bool) []error {
+	if !s.toQuorum() {
+		errs := s.zk.AlterClientQuotas(ctx, alts, validateOnly)
+		if len(refused(errs)) == 0 {
+			return errs
+		}
+	}
+	return s.client.AlterClientQuotas(ctx, alts, validateOnly)
+}

@@ -22,7 +22,7 @@ const ControllerListenerName = "CONTROLLER"
 // the raft leader, so brokers retry on the active controller.
 //
 // Versions: ApiVersions 0-3, Fetch 12 (metadata log), CreateTopics 2-7,
-// DeleteTopics 1-6, CreateAcls 0-3, DeleteAcls 0-3,
+// DeleteTopics 1-6, CreateAcls 0-3, DeleteAcls 0-3, AlterClientQuotas 0-1,
 // AlterUserScramCredentials 0, DescribeQuorum 0-1, AlterPartition 2-3,
 // FetchSnapshot 0, DescribeCluster 0-1, BrokerRegistration 0-3,
 // BrokerHeartbeat 0-1, AllocateProducerIds 0.
@@ -40,6 +40,7 @@ var controllerVersions = map[int16][2]int16{
 	20: {1, 6},   // DeleteTopics
 	30: {0, 3},   // CreateAcls
 	31: {0, 3},   // DeleteAcls
+	49: {0, 1},   // AlterClientQuotas
 	51: {0, 0},   // AlterUserScramCredentials
 	55: {0, 1},   // DescribeQuorum
 	56: {2, 3},   // AlterPartition
@@ -125,6 +126,9 @@ func (h *controllerHandler) Handle(ctx context.Context, req *network.Request) (r
 
 	case *kmsg.AlterUserSCRAMCredentialsRequest:
 		return h.alterScram(ctx, body), nil
+
+	case *kmsg.AlterClientQuotasRequest:
+		return h.alterClientQuotas(ctx, body), nil
 
 	case *kmsg.AllocateProducerIDsRequest:
 		resp := kmsg.NewPtrAllocateProducerIDsResponse()

@@ -340,3 +340,115 @@ func (s *CombinedSource) DeleteAcls(ctx context.Context, filters []metadata.AclF
 func (s *CombinedSource) AlterScramCredentials(ctx context.Context, dels []metadata.ScramDeletion, ups []metadata.ScramUpsertion) []metadata.ScramAlterResult {
 	return s.client.AlterScramCredentials(ctx, dels, ups)
 }
+
+// AlterClientQuotas writes the ClientQuotaRecords of the entries that pass
+// metadata.AlterClientQuotas (none with validateOnly) and returns one
+// error per entry.
+func (n *Node) AlterClientQuotas(ctx context.Context, alts []metadata.QuotaAlteration, validateOnly bool) []error {
+	var errs []error
+	_, err := n.write(ctx, "alter client quotas", func(img *metadata.Image) ([]metadata.Record, error) {
+		if err := refusePreMigration(img, "alter client quotas"); err != nil {
+			return nil, err
+		}
+		recs, es := metadata.AlterClientQuotas(img, alts)
+		errs = es
+		if validateOnly {
+			return nil, nil
+		}
+		return recs, nil
+	})
+	if err != nil {
+		errs = make([]error, len(alts))
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
+func quotaAlterations(body *kmsg.AlterClientQuotasRequest) []metadata.QuotaAlteration {
+	alts := make([]metadata.QuotaAlteration, len(body.Entries))
+	for i, e := range body.Entries {
+		for _, p := range e.Entity {
+			alts[i].Entity = append(alts[i].Entity, metadata.QuotaEntityData{EntityType: p.Type, EntityName: p.Name})
+		}
+		alts[i].Entity = metadata.NewQuotaEntity(alts[i].Entity...)
+		for _, op := range e.Ops {
+			alts[i].Ops = append(alts[i].Ops, metadata.QuotaOp{Key: op.Key, Value: op.Value, Remove: op.Remove})
+		}
+	}
+	return alts
+}
+
+func (h *controllerHandler) alterClientQuotas(ctx context.Context, body *kmsg.AlterClientQuotasRequest) kmsg.Response {
+	resp := body.ResponseKind().(*kmsg.AlterClientQuotasResponse)
+	errs := h.n.AlterClientQuotas(ctx, quotaAlterations(body), body.ValidateOnly)
+	for i, e := range body.Entries {
+		re := kmsg.NewAlterClientQuotasResponseEntry()
+		for _, p := range e.Entity {
+			re.Entity = append(re.Entity, kmsg.AlterClientQuotasResponseEntryEntity{Type: p.Type, Name: p.Name})
+		}
+		re.ErrorCode, re.ErrorMessage = errorCode(errs[i]), errorMessage(errs[i])
+		resp.Entries = append(resp.Entries, re)
+	}
+	return resp
+}
+
+// AlterClientQuotas forwards to the active controller and returns once
+// this broker's image shows the altered quotas (broker.QuotaController).
+func (c *Client) AlterClientQuotas(ctx context.Context, alts []metadata.QuotaAlteration, validateOnly bool) []error {
+	errs := make([]error, len(alts))
+	req := kmsg.NewPtrAlterClientQuotasRequest()
+	req.Version, req.ValidateOnly = 1, validateOnly
+	for _, a := range alts {
+		e := kmsg.NewAlterClientQuotasRequestEntry()
+		for _, p := range a.Entity {
+			e.Entity = append(e.Entity, kmsg.AlterClientQuotasRequestEntryEntity{Type: p.EntityType, Name: p.EntityName})
+		}
+		for _, op := range a.Ops {
+			e.Ops = append(e.Ops, kmsg.AlterClientQuotasRequestEntryOp{Key: op.Key, Value: op.Value, Remove: op.Remove})
+		}
+		req.Entries = append(req.Entries, e)
+	}
+	resp, err := c.call(ctx, "admin", req, func(r kmsg.Response) bool {
+		for _, e := range r.(*kmsg.AlterClientQuotasResponse).Entries {
+			if isNotController(e.ErrorCode) {
+				return true
+			}
+		}
+		return false
+	})
+	if err == nil && len(resp.(*kmsg.AlterClientQuotasResponse).Entries) != len(alts) {
+		err = fmt.Errorf("alter client quotas: %d answers for %d entries: %w", len(resp.(*kmsg.AlterClientQuotasResponse).Entries), len(alts), kerr.UnknownServerError)
+	}
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	for i, e := range resp.(*kmsg.AlterClientQuotasResponse).Entries {
+		errs[i] = codeErrorMessage(e.ErrorCode, e.ErrorMessage)
+	}
+	if validateOnly {
+		return errs
+	}
+	if werr := c.waitImage(ctx, func(img *metadata.Image) bool { return metadata.QuotasAltered(img, alts, errs) }); werr != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = werr
+			}
+		}
+	}
+	return errs
+}
+
+// AlterClientQuotas implements broker.QuotaController.
+func (s *BrokerSource) AlterClientQuotas(ctx context.Context, alts []metadata.QuotaAlteration, validateOnly bool) []error {
+	return s.client.AlterClientQuotas(ctx, alts, validateOnly)
+}
+
+// AlterClientQuotas implements broker.QuotaController.
+func (s *CombinedSource) AlterClientQuotas(ctx context.Context, alts []metadata.QuotaAlteration, validateOnly bool) []error {
+	return s.client.AlterClientQuotas(ctx, alts, validateOnly)
+}

@@ -50,4 +50,14 @@ func TestClientSecurityWrites(t *testing.T) {
 	if cred, ok := c.Image().ScramCredential("alice", metadata.ScramSHA256); !ok || cred.Iterations != 4096 {
 		t.Fatalf("alice's credential in the broker's image: %+v %v", cred, ok)
 	}
+
+	alice := "alice"
+	entity := metadata.NewQuotaEntity(metadata.QuotaEntityData{EntityType: metadata.QuotaEntityUser, EntityName: &alice})
+	qerrs := c.AlterClientQuotas(ctx, []metadata.QuotaAlteration{
+		{Entity: entity, Ops: []metadata.QuotaOp{{Key: "producer_byte_rate", Value: 2048}}},
+		{Entity: entity, Ops: []metadata.QuotaOp{{Key: "no_such_key", Value: 1}}},
+	}, false)
+	if qerrs[0] != nil || !errors.Is(qerrs[1], kerr.InvalidRequest) || c.Image().ClientQuota(entity)["producer_byte_rate"] != 2048 {
+		t.Fatalf("alter client quotas: %v, image %v", qerrs, c.Image().ClientQuota(entity))
+	}
 }

@@ -17,7 +17,7 @@ import (
 // described through AlterUserScramCredentials / DescribeUserScramCredentials
 // (quorum mode: forwarded to the controller; ZooKeeper mode:
 // /config/users/<user> written by the broker), ACLs created, described
-// and deleted, client quotas described; a SASL user without ACLs is denied
+// and deleted, a client quota set and described; a SASL user without ACLs is denied
 // (TOPIC_AUTHORIZATION_FAILED, no topic listed) and with ACLs allowed. The
 // PLAINTEXT listener is the inter-broker one, so its principal
 // (User:ANONYMOUS) is a super user.
@@ -93,8 +93,21 @@ func checkSecurityAdmin(t *testing.T, sn *saslNode) {
 	if err := produce(); !errors.Is(err, kerr.TopicAuthorizationFailed) {
 		t.Fatalf("dave after WRITE was deleted: %v, want TOPIC_AUTHORIZATION_FAILED", err)
 	}
-	if _, err := adm.DescribeClientQuotas(ctx, false, nil); err != nil {
-		t.Fatalf("describe client quotas: %v", err)
+	// A quota on dave (in ZooKeeper mode written into /config/users/dave
+	// beside its SCRAM keys), shown by DescribeClientQuotas; dave still
+	// authenticates.
+	daveName := "dave"
+	entity := kadm.ClientQuotaEntity{{Type: "user", Name: &daveName}}
+	if res, err := adm.AlterClientQuotas(ctx, []kadm.AlterClientQuotaEntry{{Entity: entity,
+		Ops: []kadm.AlterClientQuotaOp{{Key: "producer_byte_rate", Value: 1048576}}}}); err != nil || len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("alter client quotas: %v %+v", err, res)
+	}
+	qs, err := adm.DescribeClientQuotas(ctx, false, []kadm.DescribeClientQuotaComponent{{Type: "user", MatchName: &daveName}})
+	if err != nil || len(qs) != 1 || len(qs[0].Values) != 1 || qs[0].Values[0].Value != 1048576 {
+		t.Fatalf("describe client quotas: %v %+v", err, qs)
+	}
+	if err := sn.scramClient(t, "dave", "dave-secret").Ping(ctx); err != nil {
+		t.Fatalf("dave after its quota was set: %v", err)
 	}
 }
 

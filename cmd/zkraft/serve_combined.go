@@ -14,6 +14,8 @@ import (
 
 var (
 	_ broker.SecurityController = (*quorum.CombinedSource)(nil)
+	_ broker.QuotaController    = (*quorum.CombinedSource)(nil)
+	_ broker.QuotaController    = (*quorum.CombinedSource)(nil)
 	_ server.Source             = (*quorum.CombinedSource)(nil)
 	_ server.Epocher            = (*quorum.CombinedSource)(nil)
 )

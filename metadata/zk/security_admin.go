@@ -141,3 +141,26 @@ func (b *Backend) clientOp(conn *gozk.Conn, op Op) error {
 	}
 	return err
 }
+
+// AlterClientQuotas writes the entity config znode of each entry that
+// passes metadata.AlterClientQuotas (with its SCRAM keys, whole, and a
+// /config/changes notification; nothing with validateOnly) and returns
+// one error per entry.
+func (b *Backend) AlterClientQuotas(ctx context.Context, alts []metadata.QuotaAlteration, validateOnly bool) []error {
+	b.secMu.Lock()
+	defer b.secMu.Unlock()
+	img := b.Image()
+	recs, errs := metadata.AlterClientQuotas(img, alts)
+	if validateOnly {
+		return errs
+	}
+	err := b.writeSecurity(ctx, "alter client quotas", img, recs, func(img *metadata.Image) bool {
+		return metadata.QuotasAltered(img, alts, errs)
+	})
+	for i := range errs {
+		if errs[i] == nil {
+			errs[i] = err
+		}
+	}
+	return errs
+}

@@ -212,3 +212,9 @@ func (s *Source) DeleteAcls(ctx context.Context, filters []metadata.AclFilter) [
 func (s *Source) AlterScramCredentials(ctx context.Context, dels []metadata.ScramDeletion, ups []metadata.ScramUpsertion) []metadata.ScramAlterResult {
 	return s.backend.AlterScramCredentials(ctx, dels, ups)
 }
+
+// AlterClientQuotas implements broker.QuotaController
+// (Backend.AlterClientQuotas).
+func (s *Source) AlterClientQuotas(ctx context.Context, alts []metadata.QuotaAlteration, validateOnly bool) []error {
+	return s.backend.AlterClientQuotas(ctx, alts, validateOnly)
+}
