@@ -225,6 +225,21 @@ func kcatSASL(sn *saslNode, secure bool, user, pass string, args ...string) []st
 func checkSASLNode(t *testing.T, sn *saslNode) {
 	topic := "sasl-e2e"
 	createTopic(t, sn.client(t), topic, 1)
+	// The SCRAM users are in the image the broker serves with; wait until
+	// a SCRAM login works before the checks below, so that a slow
+	// metadata publication on a loaded machine fails here, named.
+	wait.For(t, 20*time.Second, "admin authenticates with SCRAM-SHA-512", func() error {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(sn.saslAddr), kgo.RequestRetries(0),
+			kgo.SASL(kscram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism()))
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err = kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
+		return err
+	})
 
 	// kcat, SCRAM-SHA-512, over both SASL listeners.
 	for _, secure := range []bool{false, true} {
