@@ -1,11 +1,15 @@
 package quorum
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/hashicorp/raft"
+	"go.uber.org/zap"
 
 	"github.com/zkraft/zkraft/metadata"
 )
@@ -45,15 +49,24 @@ func ReadBootstrap(dir string) ([]metadata.Record, error) {
 	return recs, nil
 }
 
-// leaderRecords is what a new active controller writes first: a NoOpRecord
-// (KIP-835), and on a log that has no record yet the bootstrap records
-// after it. Every voter formatted with the same bootstrap file writes the
-// same records, and only the first leader finds the log empty (acquireWrite
-// applied every earlier entry before this is computed).
-func (n *Node) leaderRecords(img *metadata.Image) []metadata.Record {
-	recs := []metadata.Record{&metadata.NoOpRecord{}}
-	if img.Offset() < 0 {
-		recs = append(recs, n.bootstrap...)
+// writeBootstrap commits the bootstrap records as the log's first entry
+// when the log has none yet: the first write of a leader's term, whatever
+// it is (the leader no-op, or a broker's registration that got the writer
+// slot first), finds the log empty only on the cluster's first leader, and
+// acquireWrite has applied every earlier entry before this looks. Every
+// voter formatted with the same file would write the same records.
+// Called by acquireWrite with the writer slot held.
+func (n *Node) writeBootstrap(ctx context.Context, r *raft.Raft) error {
+	if len(n.bootstrap) == 0 || n.fsm.image().Offset() >= 0 {
+		return nil
 	}
-	return recs
+	resp, err := n.await(ctx, r.Apply(metadata.AppendBatch(nil, n.bootstrap), n.cfg.ApplyTimeout))
+	if err != nil {
+		return fmt.Errorf("write the %d bootstrap records: %w", len(n.bootstrap), err)
+	}
+	if res, ok := resp.(*applyResult); ok && res.Err != nil {
+		return fmt.Errorf("bootstrap records refused: %w", res.Err)
+	}
+	n.log.Info("wrote the bootstrap records", zap.Int("records", len(n.bootstrap)))
+	return nil
 }

@@ -69,3 +69,31 @@ func TestCorruptBootstrapRefused(t *testing.T) {
 		t.Fatalf("New with a corrupt %s: %v, want ErrCorruptEntry", BootstrapFile, err)
 	}
 }
+
+// A broker's registration that gets the writer slot before the new
+// leader's no-op is the log's first write: the bootstrap records still
+// come first (they once rode on the no-op only, and such a cluster started
+// without its SCRAM users). Repeated: which write wins is a race.
+func TestBootstrapBeforeAnyFirstWrite(t *testing.T) {
+	for i := 0; i < 5; i++ {
+		dir := t.TempDir()
+		cred := &metadata.UserScramCredentialRecord{Name: "admin", Mechanism: metadata.ScramSHA512,
+			Salt: []byte("salt"), StoredKey: make([]byte, 64), ServerKey: make([]byte, 64), Iterations: 4096}
+		if err := WriteBootstrap(dir, []metadata.Record{cred}); err != nil {
+			t.Fatal(err)
+		}
+		n := startNode(t, fastConfig(dir))
+		reg := metadata.BrokerRegistration{ID: 1, IncarnationID: metadata.RandomUuid(),
+			Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092}}}
+		wait.For(t, 10*time.Second, "the broker registered", func() error {
+			_, err := n.RegisterBroker(testCtx(t), reg)
+			return err
+		})
+		if _, ok := n.Image().ScramCredential("admin", metadata.ScramSHA512); !ok {
+			t.Fatalf("run %d: the registration was written and the bootstrap credential is not in the image", i)
+		}
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

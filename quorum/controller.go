@@ -97,6 +97,9 @@ func (n *Node) acquireWrite(ctx context.Context, what string) (r *raft.Raft, rel
 		if _, err := n.await(ctx, r.Barrier(n.cfg.ApplyTimeout)); err != nil {
 			return nil, nil, fmt.Errorf("%s: wait for the log of earlier terms: %w", what, err)
 		}
+		if err := n.writeBootstrap(ctx, r); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", what, err)
+		}
 		n.readyTerm = term
 	}
 	return r, held, nil

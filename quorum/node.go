@@ -321,8 +321,8 @@ func (n *Node) loop(r *raft.Raft) {
 				continue
 			}
 			n.log.Info("became active controller", zap.Uint64("term", r.CurrentTerm()))
-			_, err := n.write(ctx, "leader no-op", func(img *metadata.Image) ([]metadata.Record, error) {
-				return n.leaderRecords(img), nil
+			_, err := n.write(ctx, "leader no-op", func(*metadata.Image) ([]metadata.Record, error) {
+				return []metadata.Record{&metadata.NoOpRecord{}}, nil
 			})
 			if err != nil && ctx.Err() == nil {
 				n.log.Warn("leader no-op not written", zap.Error(err))
