@@ -209,41 +209,9 @@ func summarizeCluster(runs []RunResult) ClusterSummary {
 		}
 	}
 	for _, rf := range []string{clusterRF3, clusterRF1} {
-		var rps, mibs, p99, cpu []float64
-		for _, r := range by[rf] {
-			rps, mibs, p99 = append(rps, r.RecordsPerSec), append(mibs, r.MiBPerSec), append(p99, r.P99Ms)
-			if r.CPUSecondsPerGiB != nil {
-				cpu = append(cpu, *r.CPUSecondsPerGiB)
-			}
-		}
-		m := TargetMedian{Runs: len(rps)}
-		if len(rps) > 0 {
-			m.RecordsPerSec, m.MiBPerSec, m.P99Ms = median(rps), median(mibs), median(p99)
-		}
-		if len(cpu) > 0 {
-			c := median(cpu)
-			m.CPUSecondsPerGiB = &c
-		}
-		s.PeakMedian[rf] = m
+		s.PeakMedian[rf] = targetMedian(by[rf])
 	}
-	a, b := by[clusterRF3], by[clusterRF1]
-	var tput, cpu []float64
-	for i := 0; i < len(a) && i < len(b); i++ {
-		if b[i].RecordsPerSec > 0 {
-			tput = append(tput, a[i].RecordsPerSec/b[i].RecordsPerSec)
-		}
-		if a[i].CPUSecondsPerGiB != nil && b[i].CPUSecondsPerGiB != nil && *b[i].CPUSecondsPerGiB > 0 {
-			cpu = append(cpu, *a[i].CPUSecondsPerGiB / *b[i].CPUSecondsPerGiB)
-		}
-	}
-	if len(tput) > 0 {
-		v := median(tput)
-		s.ThroughputRatio = &v
-	}
-	if len(cpu) > 0 {
-		v := median(cpu)
-		s.CPURatio = &v
-	}
+	s.ThroughputRatio, s.CPURatio = pairRatios(by[clusterRF3], by[clusterRF1])
 	return s
 }
 

@@ -289,43 +289,54 @@ func summarize(runs []RunResult, targets []string) Summary {
 		}
 	}
 	for _, tg := range targets {
-		var rps, mibs, p99, cpu []float64
-		for _, r := range by[tg] {
-			rps = append(rps, r.RecordsPerSec)
-			mibs = append(mibs, r.MiBPerSec)
-			p99 = append(p99, r.P99Ms)
-			if r.CPUSecondsPerGiB != nil {
-				cpu = append(cpu, *r.CPUSecondsPerGiB)
-			}
-		}
-		m := TargetMedian{Runs: len(rps)}
-		if len(rps) > 0 {
-			m.RecordsPerSec, m.MiBPerSec, m.P99Ms = median(rps), median(mibs), median(p99)
-		}
-		if len(cpu) > 0 {
-			c := median(cpu)
-			m.CPUSecondsPerGiB = &c
-		}
-		s.PeakMedian[tg] = m
+		s.PeakMedian[tg] = targetMedian(by[tg])
 	}
-	z, k := by[TargetZkraft], by[TargetKfake]
-	var tput, cpu []float64
-	for i := 0; i < len(z) && i < len(k); i++ {
-		if k[i].RecordsPerSec > 0 {
-			tput = append(tput, z[i].RecordsPerSec/k[i].RecordsPerSec)
-		}
-		if z[i].CPUSecondsPerGiB != nil && k[i].CPUSecondsPerGiB != nil && *k[i].CPUSecondsPerGiB > 0 {
-			cpu = append(cpu, *z[i].CPUSecondsPerGiB / *k[i].CPUSecondsPerGiB)
-		}
-	}
-	if len(tput) > 0 {
-		v := median(tput)
-		s.ThroughputRatio = &v
-	}
-	if len(cpu) > 0 {
-		v := median(cpu)
-		s.CPURatio = &v
-	}
+	s.ThroughputRatio, s.CPURatio = pairRatios(by[TargetZkraft], by[TargetKfake])
 	s.ProtocolRatio, s.ProtocolCPURatio = protocolRatios(by, targets)
 	return s
+}
+
+// targetMedian is the median of one target's runs: records/s, MiB/s, p99
+// and (over the runs that measured it) CPU-s per GiB.
+func targetMedian(runs []RunResult) TargetMedian {
+	var rps, mibs, p99, cpu []float64
+	for _, r := range runs {
+		rps, mibs, p99 = append(rps, r.RecordsPerSec), append(mibs, r.MiBPerSec), append(p99, r.P99Ms)
+		if r.CPUSecondsPerGiB != nil {
+			cpu = append(cpu, *r.CPUSecondsPerGiB)
+		}
+	}
+	m := TargetMedian{Runs: len(rps)}
+	if len(rps) > 0 {
+		m.RecordsPerSec, m.MiBPerSec, m.P99Ms = median(rps), median(mibs), median(p99)
+	}
+	if len(cpu) > 0 {
+		c := median(cpu)
+		m.CPUSecondsPerGiB = &c
+	}
+	return m
+}
+
+// pairRatios are the medians over the pairs (a[i], b[i]) of a's records/s
+// over b's and a's CPU-s per GiB over b's; nil where no pair has both (a
+// run too short to take one clock tick of CPU measures none).
+func pairRatios(a, b []RunResult) (tput, cpu *float64) {
+	var ts, cs []float64
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if b[i].RecordsPerSec > 0 {
+			ts = append(ts, a[i].RecordsPerSec/b[i].RecordsPerSec)
+		}
+		if a[i].CPUSecondsPerGiB != nil && b[i].CPUSecondsPerGiB != nil && *b[i].CPUSecondsPerGiB > 0 {
+			cs = append(cs, *a[i].CPUSecondsPerGiB / *b[i].CPUSecondsPerGiB)
+		}
+	}
+	if len(ts) > 0 {
+		v := median(ts)
+		tput = &v
+	}
+	if len(cs) > 0 {
+		v := median(cs)
+		cpu = &v
+	}
+	return tput, cpu
 }

@@ -128,29 +128,18 @@ func protocolRatios(by map[string][]RunResult, targets []string) (tput, cpu map[
 		if proto == ProtocolPlaintext {
 			continue
 		}
-		var ts, cs []float64
-		for i, r := range by[tg] {
-			if i >= len(base) {
-				break
-			}
-			if base[i].RecordsPerSec > 0 {
-				ts = append(ts, r.RecordsPerSec/base[i].RecordsPerSec)
-			}
-			if r.CPUSecondsPerGiB != nil && base[i].CPUSecondsPerGiB != nil && *base[i].CPUSecondsPerGiB > 0 {
-				cs = append(cs, *r.CPUSecondsPerGiB / *base[i].CPUSecondsPerGiB)
-			}
-		}
-		if len(ts) > 0 {
+		t, c := pairRatios(by[tg], base)
+		if t != nil {
 			if tput == nil {
 				tput = map[string]float64{}
 			}
-			tput[proto] = median(ts)
+			tput[proto] = *t
 		}
-		if len(cs) > 0 {
+		if c != nil {
 			if cpu == nil {
 				cpu = map[string]float64{}
 			}
-			cpu[proto] = median(cs)
+			cpu[proto] = *c
 		}
 	}
 	return tput, cpu
