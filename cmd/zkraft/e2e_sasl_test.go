@@ -394,40 +394,7 @@ func TestE2ESASLInterBrokerZooKeeper(t *testing.T) {
 		n.start()
 		brokers[int32(id)] = n
 	}
-	wait.For(t, 45*time.Second, "three brokers registered", func() error {
-		ids, _, err := raw.Children(zk.BrokerIDsPath)
-		if err != nil || len(ids) != 3 {
-			return fmt.Errorf("ids %v: %v", ids, err)
-		}
-		return nil
-	})
-	cl := brokers[7].client(t, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	produceConsumeRF3(t, cl, "zk-sasl-rf3", 300)
-
-	var ctrl int32 = -1
-	wait.For(t, 30*time.Second, "a controller", func() error {
-		data, _, err := raw.Get("/controller")
-		if err != nil {
-			return err
-		}
-		for id := int32(7); id <= 9; id++ {
-			if strings.Contains(string(data), fmt.Sprintf(`"brokerid":%d`, id)) {
-				ctrl = id
-				return nil
-			}
-		}
-		return fmt.Errorf("/controller is %s", data)
-	})
-	victim := int32(7)
-	if victim == ctrl {
-		victim = 8
-	}
-	if err := brokers[victim].stop(20 * time.Second); err != nil {
-		t.Fatalf("broker %d after SIGTERM: %v\n%s", victim, err, brokers[victim].logTail())
-	}
-	if log := brokers[victim].logTail(); !strings.Contains(log, "controlled shutdown complete") {
-		t.Fatalf("broker %d did not complete its controlled shutdown through controller %d over SASL_SSL:\n%s", victim, ctrl, log)
-	}
+	zkClusterReplicatesAndShutsDown(t, raw, brokers, 7, "zk-sasl-rf3", "SASL_SSL")
 }
 
 // TestE2ESASLInterBrokerQuorum: 3 combined quorum-mode nodes whose client

@@ -313,6 +313,17 @@ func TestE2ETLSZooKeeper(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(raw.Close)
+	zkClusterReplicatesAndShutsDown(t, raw, brokers, 4, "zk-tls-rf3", "TLS")
+}
+
+// zkClusterReplicatesAndShutsDown checks three ZooKeeper-mode brokers
+// first..first+2 whose inter-broker listener is secured (how is named in
+// messages): they register, replicate acks=all RF 3 writes (produced and
+// consumed through brokers[first]), and a broker that is not the
+// controller completes its controlled shutdown through the controller's
+// listener.
+func zkClusterReplicatesAndShutsDown(t *testing.T, raw *gozk.Conn, brokers map[int32]*node, first int32, topic, how string) {
+	t.Helper()
 	wait.For(t, 45*time.Second, "three brokers registered", func() error {
 		ids, _, err := raw.Children(zk.BrokerIDsPath)
 		if err != nil || len(ids) != 3 {
@@ -320,18 +331,18 @@ func TestE2ETLSZooKeeper(t *testing.T) {
 		}
 		return nil
 	})
-	cl := brokers[4].client(t, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	produceConsumeRF3(t, cl, "zk-tls-rf3", 300)
+	cl := brokers[first].client(t, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	produceConsumeRF3(t, cl, topic, 300)
 
 	// Controlled shutdown of a broker that is not the controller: its
-	// ControlledShutdown goes to the controller's SSL listener.
+	// ControlledShutdown goes to the controller's secured listener.
 	var ctrl int32 = -1
 	wait.For(t, 30*time.Second, "a controller", func() error {
 		data, _, err := raw.Get("/controller")
 		if err != nil {
 			return err
 		}
-		for id := int32(4); id <= 6; id++ {
+		for id := first; id <= first+2; id++ {
 			if strings.Contains(string(data), fmt.Sprintf(`"brokerid":%d`, id)) {
 				ctrl = id
 				return nil
@@ -339,14 +350,14 @@ func TestE2ETLSZooKeeper(t *testing.T) {
 		}
 		return fmt.Errorf("/controller is %s", data)
 	})
-	var victim int32 = 4
+	victim := first
 	if victim == ctrl {
-		victim = 5
+		victim = first + 1
 	}
 	if err := brokers[victim].stop(20 * time.Second); err != nil {
 		t.Fatalf("broker %d after SIGTERM: %v\n%s", victim, err, brokers[victim].logTail())
 	}
 	if log := brokers[victim].logTail(); !strings.Contains(log, "controlled shutdown complete") {
-		t.Fatalf("broker %d did not complete its controlled shutdown through controller %d over TLS:\n%s", victim, ctrl, log)
+		t.Fatalf("broker %d did not complete its controlled shutdown through controller %d over %s:\n%s", victim, ctrl, how, log)
 	}
 }
