@@ -252,6 +252,7 @@ func TestE2EQuorumFailover(t *testing.T) {
 		active, err = qc.activeController()
 		return err
 	})
+	qc.checkQuorumTool(active, -1)
 	qc.controllers[active].kill()
 	killed := time.Now()
 	wait.For(t, 30*time.Second, "topic creation after controller kill -9", func() error {
@@ -263,6 +264,7 @@ func TestE2EQuorumFailover(t *testing.T) {
 		return nil
 	})
 	t.Logf("controller failover: topic creation worked again %v after kill -9 of active controller %d", time.Since(killed).Round(time.Millisecond), active)
+	qc.checkQuorumTool(-1, active)
 
 	// kill -9 the broker leading ha-0; its partitions move to the ISR.
 	_, parts, err := metadataOf(ctx, cl, "ha")
@@ -331,4 +333,50 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// checkQuorumTool runs zkraft quorum describe against every controller:
+// --status names the leader (leader, when >= 0; anything but notLeader
+// otherwise), the three voters and the brokers as observers once they
+// fetch; --replication has a Leader row and a row per voter and observer.
+func (qc *quorumCluster) checkQuorumTool(leader, notLeader int32) {
+	t := qc.t
+	t.Helper()
+	var addrs []string
+	for _, n := range qc.controllers {
+		addrs = append(addrs, n.ctrlAddr)
+	}
+	run := func(flag string) (string, error) {
+		out, err := exec.Command(zkraftBinary(t), "quorum", "--bootstrap-controller", strings.Join(addrs, ","), "describe", flag).CombinedOutput()
+		return string(out), err
+	}
+	wait.For(t, 20*time.Second, "zkraft quorum describe --status", func() error {
+		out, err := run("--status")
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		var id int32
+		if _, err := fmt.Sscanf(out[strings.Index(out, "LeaderId:"):], "LeaderId: %d", &id); err != nil {
+			return fmt.Errorf("no LeaderId in %q: %v", out, err)
+		}
+		if (leader >= 0 && id != leader) || id == notLeader {
+			return fmt.Errorf("leader %d (want %d, not %d):\n%s", id, leader, notLeader, out)
+		}
+		for _, want := range []string{"ClusterId:", "CurrentVoters:          [1,2,3]", "CurrentObservers:       [4,5,6]"} {
+			if !strings.Contains(out, want) {
+				return fmt.Errorf("no %q in\n%s", want, out)
+			}
+		}
+		return nil
+	})
+	out, err := run("--replication")
+	if err != nil {
+		t.Fatalf("zkraft quorum describe --replication: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 7 || !strings.HasPrefix(lines[0], "NodeId") || !strings.HasSuffix(lines[1], "Leader") ||
+		strings.Count(out, "Follower") != 2 || strings.Count(out, "Observer") != 3 {
+		t.Fatalf("zkraft quorum describe --replication:\n%s", out)
+	}
+	t.Logf("zkraft quorum describe --replication:\n%s", out)
 }
