@@ -1,0 +1,73 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// TestE2EConsumerGroupsTool: zkraft consumer-groups (kafka-consumer-groups.sh)
+// lists a group, describes its committed offsets and lag, first with the
+// consumer still a member and then empty after more records, and deletes it.
+func TestE2EConsumerGroupsTool(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	cl := n.client(t)
+	createTopic(t, cl, "cg-tool", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	produce := func(count int) {
+		for i := 0; i < count; i++ {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "cg-tool", Value: []byte(fmt.Sprint(i))}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tool := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(zkraftBinary(t), append([]string{"consumer-groups", "--bootstrap-server", n.addr}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("consumer-groups %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	row := func(out string) []string {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "cg-tool-g ") {
+				return strings.Fields(l)
+			}
+		}
+		t.Fatalf("no row for the group in\n%s", out)
+		return nil
+	}
+
+	produce(10)
+	g := groupConsumer(t, n, "cg-tool-g", "cg-tool")
+	pollN(t, g, 10)
+	if err := g.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out := tool("--list"); !strings.Contains(out, "cg-tool-g\n") {
+		t.Fatalf("--list:\n%s", out)
+	}
+	// GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
+	if f := row(tool("--describe", "--group", "cg-tool-g")); len(f) != 9 || f[1] != "cg-tool" || f[3] != "10" || f[4] != "10" || f[5] != "0" || f[6] == "-" {
+		t.Fatalf("--describe with a member: %v", f)
+	}
+	g.Close()
+	produce(5)
+	out := tool("--describe", "--all-groups")
+	if f := row(out); len(f) != 9 || f[3] != "10" || f[4] != "15" || f[5] != "5" || f[6] != "-" || !strings.Contains(out, "has no active members") {
+		t.Fatalf("--describe of the empty group: %v\n%s", f, out)
+	}
+	if out := tool("--delete", "--group", "cg-tool-g"); !strings.Contains(out, "Deletion of requested consumer groups ('cg-tool-g') was successful.") {
+		t.Fatalf("--delete:\n%s", out)
+	}
+	if out := tool("--list"); strings.Contains(out, "cg-tool-g") {
+		t.Fatalf("--list after --delete:\n%s", out)
+	}
+}
