@@ -27,9 +27,13 @@ func TestE2EConsumerGroupsTool(t *testing.T) {
 			}
 		}
 	}
+	run := func(args ...string) (string, error) {
+		out, err := exec.Command(zkraftBinary(t), append([]string{"consumer-groups", "--bootstrap-server", n.addr}, args...)...).CombinedOutput()
+		return string(out), err
+	}
 	tool := func(args ...string) string {
 		t.Helper()
-		out, err := exec.Command(zkraftBinary(t), append([]string{"consumer-groups", "--bootstrap-server", n.addr}, args...)...).CombinedOutput()
+		out, err := run(args...)
 		if err != nil {
 			t.Fatalf("consumer-groups %v: %v\n%s", args, err, out)
 		}
@@ -58,11 +62,44 @@ func TestE2EConsumerGroupsTool(t *testing.T) {
 	if f := row(tool("--describe", "--group", "cg-tool-g")); len(f) != 9 || f[1] != "cg-tool" || f[3] != "10" || f[4] != "10" || f[5] != "0" || f[6] == "-" {
 		t.Fatalf("--describe with a member: %v", f)
 	}
+	if out, err := run("--reset-offsets", "--group", "cg-tool-g", "--topic", "cg-tool", "--to-earliest", "--execute"); err == nil || !strings.Contains(out, "can only be reset if the group 'cg-tool-g' is inactive") {
+		t.Fatalf("--reset-offsets of an active group: %v\n%s", err, out)
+	}
 	g.Close()
 	produce(5)
 	out := tool("--describe", "--all-groups")
 	if f := row(out); len(f) != 9 || f[3] != "10" || f[4] != "15" || f[5] != "5" || f[6] != "-" || !strings.Contains(out, "has no active members") {
 		t.Fatalf("--describe of the empty group: %v\n%s", f, out)
+	}
+	// --reset-offsets: a dry run plans without committing; --execute commits.
+	reset := func(want string, args ...string) {
+		t.Helper()
+		out := tool(append([]string{"--reset-offsets", "--group", "cg-tool-g"}, args...)...)
+		var got string
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) == 4 && f[0] == "cg-tool-g" && f[1] == "cg-tool" && f[2] == "0" {
+				got = f[3]
+			}
+		}
+		if got != want {
+			t.Fatalf("--reset-offsets %v: NEW-OFFSET %q, want %s\n%s", args, got, want, out)
+		}
+	}
+	committedNow := func() string { return row(tool("--describe", "--group", "cg-tool-g"))[3] }
+	reset("0", "--topic", "cg-tool", "--to-earliest")
+	if c := committedNow(); c != "10" {
+		t.Fatalf("a dry run committed: %s", c)
+	}
+	reset("13", "--all-topics", "--shift-by", "3", "--execute")
+	if c := committedNow(); c != "13" {
+		t.Fatalf("after --shift-by 3 --execute: committed %s", c)
+	}
+	reset("15", "--topic", "cg-tool:0", "--to-offset", "99", "--execute") // clamped to the log end
+	reset("15", "--topic", "cg-tool", "--to-datetime", time.Now().Add(time.Hour).Format("2006-01-02T15:04:05.000"))
+	reset("0", "--topic", "cg-tool", "--to-datetime", "2000-01-01T00:00:00.000")
+	reset("15", "--topic", "cg-tool", "--to-latest")
+	if out, err := run("--reset-offsets", "--group", "cg-tool-g", "--topic", "cg-tool"); err == nil || !strings.Contains(out, "exactly one of --to-earliest") {
+		t.Fatalf("--reset-offsets without a target: %v\n%s", err, out)
 	}
 	if out := tool("--delete", "--group", "cg-tool-g"); !strings.Contains(out, "Deletion of requested consumer groups ('cg-tool-g') was successful.") {
 		t.Fatalf("--delete:\n%s", out)
