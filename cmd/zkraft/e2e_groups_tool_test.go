@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 // TestE2EConsumerGroupsTool: zkraft consumer-groups (kafka-consumer-groups.sh)
@@ -106,5 +108,57 @@ func TestE2EConsumerGroupsTool(t *testing.T) {
 	}
 	if out := tool("--list"); strings.Contains(out, "cg-tool-g") {
 		t.Fatalf("--list after --delete:\n%s", out)
+	}
+}
+
+// TestE2EConfigsTool: zkraft configs (kafka-configs.sh) describes a topic's
+// dynamic configs and a broker's, sets and removes a user's SCRAM
+// credential and quota, and refuses topic alters it cannot serve.
+func TestE2EConfigsTool(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	run := func(args ...string) (string, error) {
+		out, err := exec.Command(zkraftBinary(t), args...).CombinedOutput()
+		return string(out), err
+	}
+	mustRun := func(want string, args ...string) string {
+		t.Helper()
+		out, err := run(args...)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("%v: %v, want %q in\n%s", args, err, want, out)
+		}
+		return out
+	}
+	cfgs := func(args ...string) []string {
+		return append([]string{"configs", "--bootstrap-server", n.addr}, args...)
+	}
+	mustRun("", "topics", "--bootstrap-server", n.addr, "--create", "--topic", "cfg-t", "--partitions", "1", "--config", "retention.ms=86400000")
+	out := mustRun("Dynamic configs for topic cfg-t are:", cfgs("--entity-type", "topics", "--entity-name", "cfg-t", "--describe")...)
+	if !strings.Contains(out, "  retention.ms=86400000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=86400000") || strings.Contains(out, "segment.bytes") {
+		t.Fatalf("topic configs:\n%s", out)
+	}
+	mustRun("segment.bytes=", cfgs("--entity-type", "topics", "--entity-name", "cfg-t", "--describe", "--all")...)
+	mustRun("All configs for broker 1 are:", cfgs("--entity-type", "brokers", "--entity-name", "1", "--describe", "--all")...)
+
+	mustRun("Completed updating config for user alice.", cfgs("--entity-type", "users", "--entity-name", "alice", "--alter",
+		"--add-config", "SCRAM-SHA-512=[iterations=8192,password=alice-secret],producer_byte_rate=1024")...)
+	wait.For(t, 20*time.Second, "alice's SCRAM credential and quota described", func() error {
+		out, err := run(cfgs("--entity-type", "users", "--entity-name", "alice", "--describe")...)
+		if err != nil || !strings.Contains(out, "Quota configs for user-principal 'alice' are producer_byte_rate=1024.0") ||
+			!strings.Contains(out, "SCRAM credential configs for user-principal 'alice' are SCRAM-SHA-512=iterations=8192") {
+			return fmt.Errorf("%v:\n%s", err, out)
+		}
+		return nil
+	})
+	mustRun("Completed updating config for user alice.", cfgs("--entity-type", "users", "--entity-name", "alice", "--alter",
+		"--delete-config", "SCRAM-SHA-512,producer_byte_rate")...)
+	wait.For(t, 20*time.Second, "alice's credential and quota gone", func() error {
+		out, err := run(cfgs("--entity-type", "users", "--entity-name", "alice", "--describe")...)
+		if err != nil || strings.Contains(out, "alice") {
+			return fmt.Errorf("%v:\n%s", err, out)
+		}
+		return nil
+	})
+	if out, err := run(cfgs("--entity-type", "topics", "--entity-name", "cfg-t", "--alter", "--add-config", "retention.ms=1")...); err == nil || !strings.Contains(out, "IncrementalAlterConfigs") {
+		t.Fatalf("topic --alter: %v\n%s", err, out)
 	}
 }

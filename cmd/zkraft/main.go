@@ -31,6 +31,8 @@ Usage:
         ZooKeeper <-> quorum migration, both ways (see zkraft migrate help, docs/migration.md)
   zkraft log-dirs --bootstrap-server H:P --describe [--broker-list 1,2] [--topic-list a,b]
         each broker's log directories and partitions, as kafka-log-dirs.sh's JSON
+  zkraft configs --bootstrap-server H:P --entity-type T --entity-name N --describe|--alter [flags]
+        topic/broker configs, user SCRAM credentials and quotas, as kafka-configs.sh
   zkraft consumer-groups --bootstrap-server H:P --list|--describe|--delete [--group G|--all-groups]
         groups, their committed offsets and lag, as kafka-consumer-groups.sh
   zkraft quorum --bootstrap-controller H:P describe --status|--replication
@@ -89,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return topics.Main(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrateMain(ctx, args[1:], stdout, stderr)
+	case "configs":
+		return configsMain(ctx, args[1:], stdout, stderr)
 	case "consumer-groups":
 		return groupsMain(ctx, args[1:], stdout, stderr)
 	case "quorum":

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/zkraft/zkraft/cmd/zkraft/config"
+)
+
+const configsUsage = `Usage (as kafka-configs.sh):
+  zkraft configs --bootstrap-server H:P [--command-config F] --entity-type topics|brokers|users|clients|ips
+                 --entity-name N (--describe [--all] | --alter [--add-config k=v,...] [--delete-config k,...])
+  topics, brokers: --describe (DescribeConfigs); --alter is not served yet (IncrementalAlterConfigs)
+  users: SCRAM credentials ('SCRAM-SHA-512=[iterations=8192,password=secret]', --delete-config SCRAM-SHA-512)
+         and quotas (producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate)
+  clients, ips: quotas (ips: connection_creation_rate)
+`
+
+// quotaEntityType is DescribeClientQuotas' entity type of a kafka-configs
+// --entity-type.
+var quotaEntityType = map[string]string{"users": "user", "clients": "client-id", "ips": "ip"}
+
+// configsMain runs `zkraft configs` (args exclude "configs").
+func configsMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("zkraft configs", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bootstrap := fs.String("bootstrap-server", "", "host:port[,host:port] of any broker")
+	commandConfig := fs.String("command-config", "", "a Kafka client properties file (security.protocol, ssl.*, sasl.*)")
+	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait")
+	entityType := fs.String("entity-type", "", "topics, brokers, users, clients or ips")
+	entityName := fs.String("entity-name", "", "the entity")
+	describe := fs.Bool("describe", false, "show the entity's configs")
+	all := fs.Bool("all", false, "with --describe: every config, not only the dynamic ones")
+	alter := fs.Bool("alter", false, "change the entity's configs")
+	addConfig := fs.String("add-config", "", "k=v[,k=v] to set")
+	deleteConfig := fs.String("delete-config", "", "k[,k] to remove")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, configsUsage)
+			return nil
+		}
+		return usageError{text: configsUsage}
+	}
+	if *bootstrap == "" || *describe == *alter || *entityName == "" || fs.NArg() > 0 {
+		return usageError{text: configsUsage}
+	}
+	switch *entityType {
+	case "topics", "brokers", "users", "clients", "ips":
+	default:
+		return fmt.Errorf("configs: --entity-type %q: want topics, brokers, users, clients or ips", *entityType)
+	}
+	if *alter && *addConfig == "" && *deleteConfig == "" {
+		return errors.New("configs: --alter needs --add-config or --delete-config")
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	opts := []kgo.Opt{kgo.SeedBrokers(strings.Split(*bootstrap, ",")...), kgo.DialTimeout(10 * time.Second)}
+	if *commandConfig != "" {
+		sec, err := config.LoadClient(*commandConfig)
+		if err != nil {
+			return fmt.Errorf("configs: %w", err)
+		}
+		opts = append(opts, sec.KgoOpts()...)
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("configs: --bootstrap-server %s: %w", *bootstrap, err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	name := *entityName
+
+	if *entityType == "topics" || *entityType == "brokers" {
+		if *alter {
+			return fmt.Errorf("configs: --alter of %s: zkraft does not serve IncrementalAlterConfigs/AlterConfigs yet (issue 14); "+
+				"topic configs are set at creation (zkraft topics --create --config k=v)", *entityType)
+		}
+		return describeResourceConfigs(ctx, adm, *entityType, name, *all, stdout)
+	}
+	if *alter {
+		return alterEntity(ctx, adm, *entityType, name, *addConfig, *deleteConfig, stdout)
+	}
+	return describeEntity(ctx, adm, *entityType, name, stdout)
+}
+
+func describeResourceConfigs(ctx context.Context, adm *kadm.Client, typ, name string, all bool, w io.Writer) error {
+	var rcs kadm.ResourceConfigs
+	var err error
+	kind := "topic"
+	if typ == "topics" {
+		rcs, err = adm.DescribeTopicConfigs(ctx, name)
+	} else {
+		kind = "broker"
+		id, perr := strconv.ParseInt(name, 10, 32)
+		if perr != nil {
+			return fmt.Errorf("configs: --entity-name %q: a broker is named by its id", name)
+		}
+		rcs, err = adm.DescribeBrokerConfigs(ctx, int32(id))
+	}
+	if err != nil {
+		return fmt.Errorf("configs: describe %s %s: %w", kind, name, err)
+	}
+	rc, err := rcs.On(name, nil)
+	if err == nil {
+		err = rc.Err
+	}
+	if err != nil {
+		return fmt.Errorf("configs: describe %s %s: %w", kind, name, err)
+	}
+	which := "Dynamic"
+	if all {
+		which = "All"
+	}
+	fmt.Fprintf(w, "%s configs for %s %s are:\n", which, kind, name)
+	for _, c := range rc.Configs {
+		dynamic := strings.HasPrefix(c.Source.String(), "DYNAMIC")
+		if !all && !dynamic {
+			continue
+		}
+		var syn []string
+		for _, s := range c.Synonyms {
+			syn = append(syn, fmt.Sprintf("%s:%s=%s", s.Source, s.Key, deref(s.Value)))
+		}
+		fmt.Fprintf(w, "  %s=%s sensitive=%v synonyms={%s}\n", c.Key, deref(c.Value), c.Sensitive, strings.Join(syn, ", "))
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "null"
+	}
+	return *s
+}
+
+func quotaEntity(typ, name string) kadm.ClientQuotaEntity {
+	var n *string
+	if name != "<default>" {
+		n = &name
+	}
+	return kadm.ClientQuotaEntity{{Type: quotaEntityType[typ], Name: n}}
+}
+
+func describeEntity(ctx context.Context, adm *kadm.Client, typ, name string, w io.Writer) error {
+	comp := kadm.DescribeClientQuotaComponent{Type: quotaEntityType[typ], MatchType: 0, MatchName: &name}
+	if name == "<default>" {
+		comp = kadm.DescribeClientQuotaComponent{Type: quotaEntityType[typ], MatchType: 1}
+	}
+	qs, err := adm.DescribeClientQuotas(ctx, true, []kadm.DescribeClientQuotaComponent{comp})
+	if err != nil {
+		return fmt.Errorf("configs: describe quotas of %s: %w", name, err)
+	}
+	label := map[string]string{"users": "user-principal", "clients": "client-id", "ips": "ip"}[typ]
+	var vals []string
+	for _, q := range qs {
+		for _, v := range q.Values {
+			vals = append(vals, fmt.Sprintf("%s=%s", v.Key, strconv.FormatFloat(v.Value, 'f', 1, 64)))
+		}
+	}
+	slices.Sort(vals)
+	if len(vals) > 0 {
+		fmt.Fprintf(w, "Quota configs for %s '%s' are %s\n", label, name, strings.Join(vals, ", "))
+	}
+	if typ != "users" {
+		return nil
+	}
+	ds, err := adm.DescribeUserSCRAMs(ctx, name)
+	if err != nil {
+		return fmt.Errorf("configs: describe SCRAM credentials of %s: %w", name, err)
+	}
+	var creds []string
+	if d, ok := ds[name]; ok && d.Err == nil {
+		for _, c := range d.CredInfos {
+			creds = append(creds, fmt.Sprintf("%s=iterations=%d", c.Mechanism, c.Iterations))
+		}
+	}
+	if len(creds) > 0 {
+		fmt.Fprintf(w, "SCRAM credential configs for %s '%s' are %s\n", label, name, strings.Join(creds, ", "))
+	}
+	return nil
+}
+
+// splitConfigs splits k=v,k=[a=b,c=d] at the commas outside brackets.
+func splitConfigs(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, r := range s {
+		switch r {
+		case '[':
+			depth++
+		case ']':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
+func scramMechanism(k string) (kadm.ScramMechanism, bool) {
+	switch k {
+	case "SCRAM-SHA-256":
+		return kadm.ScramSha256, true
+	case "SCRAM-SHA-512":
+		return kadm.ScramSha512, true
+	}
+	return 0, false
+}
+
+func alterEntity(ctx context.Context, adm *kadm.Client, typ, name, add, del string, w io.Writer) error {
+	var ups []kadm.UpsertSCRAM
+	var dels []kadm.DeleteSCRAM
+	var ops []kadm.AlterClientQuotaOp
+	for _, kv := range splitConfigs(add) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("configs: --add-config %q: not key=value", kv)
+		}
+		if m, isScram := scramMechanism(k); isScram {
+			if typ != "users" {
+				return fmt.Errorf("configs: --add-config %s: SCRAM credentials belong to users", k)
+			}
+			up := kadm.UpsertSCRAM{User: name, Mechanism: m, Iterations: 4096}
+			if !strings.HasPrefix(v, "[") || !strings.HasSuffix(v, "]") {
+				return fmt.Errorf("configs: --add-config %s: want %s=[password=...] or [iterations=N,password=...]", k, k)
+			}
+			for _, f := range strings.Split(v[1:len(v)-1], ",") {
+				fk, fv, _ := strings.Cut(f, "=")
+				switch fk {
+				case "password":
+					up.Password = fv
+				case "iterations":
+					n, err := strconv.ParseInt(fv, 10, 32)
+					if err != nil {
+						return fmt.Errorf("configs: --add-config %s: iterations %q: %w", k, fv, err)
+					}
+					up.Iterations = int32(n)
+				default:
+					return fmt.Errorf("configs: --add-config %s: unknown field %q (want password, iterations)", k, fk)
+				}
+			}
+			if up.Password == "" {
+				return fmt.Errorf("configs: --add-config %s: no password", k)
+			}
+			ups = append(ups, up)
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("configs: --add-config %s=%s: a quota value is a number", k, v)
+		}
+		ops = append(ops, kadm.AlterClientQuotaOp{Key: k, Value: f})
+	}
+	if del != "" {
+		for _, k := range strings.Split(del, ",") {
+			if m, isScram := scramMechanism(k); isScram {
+				dels = append(dels, kadm.DeleteSCRAM{User: name, Mechanism: m})
+				continue
+			}
+			ops = append(ops, kadm.AlterClientQuotaOp{Key: k, Remove: true})
+		}
+	}
+	if len(ups) > 0 || len(dels) > 0 {
+		res, err := adm.AlterUserSCRAMs(ctx, dels, ups)
+		if err == nil {
+			err = res.Error()
+		}
+		if err != nil {
+			return fmt.Errorf("configs: alter SCRAM credentials of %s: %w", name, err)
+		}
+	}
+	if len(ops) > 0 {
+		res, err := adm.AlterClientQuotas(ctx, []kadm.AlterClientQuotaEntry{{Entity: quotaEntity(typ, name), Ops: ops}})
+		if err != nil {
+			return fmt.Errorf("configs: alter quotas of %s: %w", name, err)
+		}
+		for _, r := range res {
+			if r.Err != nil {
+				return fmt.Errorf("configs: alter quotas of %s: %w %s", name, r.Err, r.ErrMessage)
+			}
+		}
+	}
+	kind := map[string]string{"users": "user", "clients": "client", "ips": "ip"}[typ]
+	fmt.Fprintf(w, "Completed updating config for %s %s.\n", kind, name)
+	return nil
+}
