@@ -203,3 +203,20 @@ func TestViolations(t *testing.T) {
 		}
 	}
 }
+
+// TestTopLevelFolders: the top level is fixed (../shared/DESIGN.md):
+// quorum, metadata, broker, migrate, cmd and docs, with .ci/ and the
+// module's files; a new package goes below one of them.
+func TestTopLevelFolders(t *testing.T) {
+	out, err := exec.Command("git", "ls-files").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v (this test reads the tracked files of a git checkout)", err)
+	}
+	allowed := []string{"quorum", "metadata", "broker", "migrate", "cmd", "docs", ".ci"}
+	for _, f := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		dir, _, nested := strings.Cut(f, "/")
+		if nested && !slices.Contains(allowed, dir) {
+			t.Errorf("%s: top-level folder %q is not one of %v", f, dir, allowed)
+		}
+	}
+}

@@ -9,8 +9,8 @@ import (
 	"github.com/zkraft/zkraft/broker"
 	"github.com/zkraft/zkraft/broker/replica"
 	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/metadata/metrics"
 	"github.com/zkraft/zkraft/metadata/network"
-	"github.com/zkraft/zkraft/metrics"
 )
 
 // Listener is one broker listener: its name (listeners / advertised.listeners

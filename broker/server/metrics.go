@@ -9,7 +9,7 @@ import (
 	"github.com/zkraft/zkraft/broker/replica"
 	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata"
-	"github.com/zkraft/zkraft/metrics"
+	"github.com/zkraft/zkraft/metadata/metrics"
 )
 
 // nodeMetrics is Run's part in the node's metrics: the ISR change

@@ -15,8 +15,8 @@ import (
 
 	"github.com/zkraft/zkraft/broker/server"
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/metrics"
 	"github.com/zkraft/zkraft/metadata/wait"
-	"github.com/zkraft/zkraft/metrics"
 )
 
 // gatedSource is an orderSource whose Start waits for gate.

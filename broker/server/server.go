@@ -12,8 +12,8 @@ import (
 	"github.com/zkraft/zkraft/broker"
 	"github.com/zkraft/zkraft/broker/replica"
 	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/metadata/metrics"
 	"github.com/zkraft/zkraft/metadata/network"
-	"github.com/zkraft/zkraft/metrics"
 )
 
 // Run runs one broker on src until ctx ends, then shuts it down in a

@@ -9,8 +9,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkraft/zkraft/cmd/zkraft/config"
+	"github.com/zkraft/zkraft/metadata/metrics"
 	"github.com/zkraft/zkraft/metadata/network"
-	"github.com/zkraft/zkraft/metrics"
 	"github.com/zkraft/zkraft/quorum"
 )
 

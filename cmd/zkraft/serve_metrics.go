@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/zkraft/zkraft/metadata/metrics"
 	"github.com/zkraft/zkraft/metadata/zk"
-	"github.com/zkraft/zkraft/metrics"
 	"github.com/zkraft/zkraft/quorum"
 )
 

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/zkraft/zkraft/broker/acl"
+	"github.com/zkraft/zkraft/metadata/metrics"
 	"github.com/zkraft/zkraft/metadata/zk"
-	"github.com/zkraft/zkraft/metrics"
 )
 
 // builder is the state of one FromProperties call: the Config being filled

@@ -3,6 +3,8 @@
 // after Kafka's JMX metrics so that dashboards built on the JMX exporter's
 // usual rules map over (docs/operations.md has the table), and the HTTP
 // Server for /metrics, /healthz and /readyz (zkraft.metrics.listener).
+// It sits below metadata, beside metadata/network, because brokers and
+// controllers both use it (the top level is fixed; TestTopLevelFolders).
 //
 // Two kinds of figures:
 //
