@@ -12,9 +12,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/zkraft/zkraft/cmd/zkraft/config"
 )
 
 const configsUsage = `Usage (as kafka-configs.sh):
@@ -64,17 +61,9 @@ func configsMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	opts := []kgo.Opt{kgo.SeedBrokers(strings.Split(*bootstrap, ",")...), kgo.DialTimeout(10 * time.Second)}
-	if *commandConfig != "" {
-		sec, err := config.LoadClient(*commandConfig)
-		if err != nil {
-			return fmt.Errorf("configs: %w", err)
-		}
-		opts = append(opts, sec.KgoOpts()...)
-	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := toolClient("configs", *bootstrap, *commandConfig)
 	if err != nil {
-		return fmt.Errorf("configs: --bootstrap-server %s: %w", *bootstrap, err)
+		return err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)

@@ -13,9 +13,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/zkraft/zkraft/cmd/zkraft/config"
 )
 
 const groupsUsage = `Usage (as kafka-consumer-groups.sh):
@@ -82,17 +79,9 @@ func groupsMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	opts := []kgo.Opt{kgo.SeedBrokers(strings.Split(*bootstrap, ",")...), kgo.DialTimeout(10 * time.Second)}
-	if *commandConfig != "" {
-		sec, err := config.LoadClient(*commandConfig)
-		if err != nil {
-			return fmt.Errorf("consumer-groups: %w", err)
-		}
-		opts = append(opts, sec.KgoOpts()...)
-	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := toolClient("consumer-groups", *bootstrap, *commandConfig)
 	if err != nil {
-		return fmt.Errorf("consumer-groups: --bootstrap-server %s: %w", *bootstrap, err)
+		return err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)

@@ -13,10 +13,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/zkraft/zkraft/cmd/zkraft/config"
 )
 
 const logDirsUsage = `Usage (as kafka-log-dirs.sh):
@@ -72,17 +69,9 @@ func logDirsMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	opts := []kgo.Opt{kgo.SeedBrokers(strings.Split(*bootstrap, ",")...), kgo.DialTimeout(10 * time.Second)}
-	if *commandConfig != "" {
-		sec, err := config.LoadClient(*commandConfig)
-		if err != nil {
-			return fmt.Errorf("log-dirs: %w", err)
-		}
-		opts = append(opts, sec.KgoOpts()...)
-	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := toolClient("log-dirs", *bootstrap, *commandConfig)
 	if err != nil {
-		return fmt.Errorf("log-dirs: --bootstrap-server %s: %w", *bootstrap, err)
+		return err
 	}
 	defer cl.Close()
 
