@@ -100,6 +100,28 @@ func cleanupPolicy(v string) error {
 	return nil
 }
 
+// throttledReplicas is Kafka's ThrottledReplicaListValidator: "*" or a
+// list of partition:broker pairs (empty = none).
+func throttledReplicas(v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" || v == "*" {
+		return nil
+	}
+	for _, e := range strings.Split(v, ",") {
+		p, b, ok := strings.Cut(strings.TrimSpace(e), ":")
+		if !ok {
+			return fmt.Errorf("must be the literal '*' or a list of replicas in the format [partitionId]:[brokerId],[partitionId]:[brokerId],...")
+		}
+		if _, err := strconv.ParseInt(strings.TrimSpace(p), 10, 32); err != nil {
+			return fmt.Errorf("must be the literal '*' or a list of replicas in the format [partitionId]:[brokerId],[partitionId]:[brokerId],...")
+		}
+		if _, err := strconv.ParseInt(strings.TrimSpace(b), 10, 32); err != nil {
+			return fmt.Errorf("must be the literal '*' or a list of replicas in the format [partitionId]:[brokerId],[partitionId]:[brokerId],...")
+		}
+	}
+	return nil
+}
+
 // topicConfigs are the topic-level config keys Kafka 3.9 accepts
 // (TopicConfig / LogConfig), with their value rules.
 var topicConfigs = map[string]configCheck{
@@ -112,8 +134,8 @@ var topicConfigs = map[string]configCheck{
 	"file.delete.delay.ms":                    longAtLeast(0),
 	"flush.messages":                          longAtLeast(1),
 	"flush.ms":                                longAtLeast(0),
-	"follower.replication.throttled.replicas": nil,
-	"leader.replication.throttled.replicas":   nil,
+	"follower.replication.throttled.replicas": throttledReplicas,
+	"leader.replication.throttled.replicas":   throttledReplicas,
 	"index.interval.bytes":                    intAtLeast(0),
 	"local.retention.bytes":                   longAtLeast(-2),
 	"local.retention.ms":                      longAtLeast(-2),

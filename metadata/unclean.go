@@ -23,14 +23,19 @@ import "strings"
 const UncleanLeaderElectionKey = "unclean.leader.election.enable"
 
 // UncleanEnabled reports whether topic may elect an out-of-sync leader: its
-// own unclean.leader.election.enable when set to true or false, else
-// clusterDefault.
+// own unclean.leader.election.enable when set to true or false, else the
+// cluster's dynamic default (/config/brokers/<default>, an empty-name
+// BrokerResource: Kafka's controller reads that one too), else
+// clusterDefault (the controller's static config).
 func UncleanEnabled(img *Image, topic string, clusterDefault bool) bool {
-	switch strings.ToLower(strings.TrimSpace(img.Configs(TopicResource, topic)[UncleanLeaderElectionKey])) {
-	case "true":
-		return true
-	case "false":
-		return false
+	for _, v := range []string{img.Configs(TopicResource, topic)[UncleanLeaderElectionKey],
+		img.Configs(BrokerResource, "")[UncleanLeaderElectionKey]} {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true":
+			return true
+		case "false":
+			return false
+		}
 	}
 	return clusterDefault
 }
