@@ -459,6 +459,9 @@ func (f *fetcher) applyFetched(st *fetchState, rp *kmsg.FetchResponseTopicPartit
 			st.backoffUntil = f.m.now().Add(f.m.cfg.FetchBackoff)
 			return
 		}
+		if f.m.bytesIn != nil {
+			f.m.bytesIn(p.tp.Topic, len(rp.RecordBatches))
+		}
 	}
 	if hw := min(rp.HighWatermark, p.log.LogEndOffset()); hw > p.log.HighWatermark() {
 		p.log.SetHighWatermark(hw)

@@ -50,6 +50,8 @@ type Manager struct {
 	logger *zap.Logger
 	now    func() time.Time
 	dial   dialFunc
+	// bytesIn, when set, is told of every follower append (topic, bytes).
+	bytesIn func(topic string, n int)
 
 	img atomic.Pointer[metadata.Image]
 
@@ -68,8 +70,16 @@ type Manager struct {
 	startOnce sync.Once
 }
 
-// Option adjusts a Manager at construction (tests).
+// Option adjusts a Manager at construction.
 type Option func(*Manager)
+
+// WithReplicatedBytes has the fetchers report each append they make as a
+// follower: the topic and its record bytes (the metrics'
+// ReplicationBytesIn). f is called with the partition's lock held and
+// must not block.
+func WithReplicatedBytes(f func(topic string, n int)) Option {
+	return func(m *Manager) { m.bytesIn = f }
+}
 
 // WithClock replaces time.Now for the lag and ISR logic.
 func WithClock(now func() time.Time) Option { return func(m *Manager) { m.now = now } }

@@ -38,6 +38,15 @@ func (m *nodeMetrics) controller(src Source) replica.Controller {
 	return isrCounter{src: src, m: m}
 }
 
+// replicaOptions has the replica manager count follower appends as
+// replication bytes in when metrics are on.
+func (m *nodeMetrics) replicaOptions() []replica.Option {
+	if m.reg == nil {
+		return nil
+	}
+	return []replica.Option{replica.WithReplicatedBytes(m.reg.ReplicatedIn)}
+}
+
 // attach registers b's gauges and the readiness check that b's own
 // registration is in its image and unfenced.
 func (m *nodeMetrics) attach(cfg Config, b *broker.Broker, logs *storage.Manager) error {

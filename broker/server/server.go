@@ -78,7 +78,7 @@ func Run(ctx context.Context, cfg Config, src Source) (err error) {
 	logs.Start()
 	defer closeInto(&err, "close logs", logs.Close) // close 6
 	// 2. replication
-	repl, err := replica.New(cfg.Replica, logs, m.controller(src), log)
+	repl, err := replica.New(cfg.Replica, logs, m.controller(src), log, m.replicaOptions()...)
 	if err != nil {
 		_ = src.Close()
 		return err

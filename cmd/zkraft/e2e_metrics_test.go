@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/zkraft/zkraft/metadata/wait"
@@ -139,7 +141,35 @@ func TestE2EMetrics(t *testing.T) {
 	if v, err := metricOf(ln, "kafka_server_replicamanager_underreplicatedpartitions"); err != nil || v != 0 {
 		t.Fatalf("under-replicated partitions with the full ISR: %v, %v", v, err)
 	}
+	if v, err := metricOf(ln, "kafka_network_requestmetrics_errors_total", `request="Produce"`, `error="NONE"`); err != nil || v < records {
+		t.Fatalf("Produce errors{error=NONE} %v, want >= %d: %v", v, records, err)
+	}
 	t.Logf("leader %d: bytes in %v -> %v", leader, before, after)
+	// The followers count what they copied as replication bytes in.
+	for id, n := range qc.brokers {
+		if id == leader {
+			continue
+		}
+		wait.For(t, replicaWait, fmt.Sprintf("follower %d to count replication bytes in", id), func() error {
+			if v, err := metricOf(n, "kafka_server_brokertopicmetrics_replicationbytesin_total", topic); err != nil || v < after-before {
+				return fmt.Errorf("replication bytes in %v (want >= %v): %v", v, after-before, err)
+			}
+			return nil
+		})
+	}
+	// A request for an unknown topic is counted under its error's name
+	// (by whichever broker kadm sent it to).
+	if _, err := kadm.NewClient(cl).DescribeTopicConfigs(context.Background(), "no-such-topic"); err != nil {
+		t.Fatalf("describe configs of a missing topic: %v", err)
+	}
+	wait.For(t, replicaWait, "DescribeConfigs errors{error=UNKNOWN_TOPIC_OR_PARTITION}", func() error {
+		for _, n := range qc.brokers {
+			if v, err := metricOf(n, "kafka_network_requestmetrics_errors_total", `request="DescribeConfigs"`, `error="UNKNOWN_TOPIC_OR_PARTITION"`); err == nil && v >= 1 {
+				return nil
+			}
+		}
+		return errors.New("no broker counted it")
+	})
 
 	// One active controller; it knows every broker's metadata log end.
 	wait.For(t, replicaWait, "one active controller that sees the brokers' metadata lag", func() error {

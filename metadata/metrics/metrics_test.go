@@ -362,3 +362,52 @@ func TestServer(t *testing.T) {
 		t.Fatal("listener still answers after Close")
 	}
 }
+
+func TestObserveErrors(t *testing.T) {
+	r := New()
+	// Produce: one per partition, by Kafka's error name.
+	preq := &network.Request{APIKey: 0, Version: 9, Body: kmsg.NewPtrProduceRequest(), Listener: "PLAINTEXT"}
+	presp := kmsg.NewPtrProduceResponse()
+	rt := kmsg.NewProduceResponseTopic()
+	ok, bad := kmsg.NewProduceResponseTopicPartition(), kmsg.NewProduceResponseTopicPartition()
+	bad.ErrorCode = 6
+	rt.Partitions = append(rt.Partitions, ok, ok, bad)
+	presp.Topics = append(presp.Topics, rt)
+	r.ObserveRequest(preq, presp, nil, time.Millisecond)
+	mustValue(t, r, "kafka_network_requestmetrics_errors_total", map[string]string{"request": "Produce", "error": "NONE"}, 2)
+	mustValue(t, r, "kafka_network_requestmetrics_errors_total", map[string]string{"request": "Produce", "error": "NOT_LEADER_OR_FOLLOWER"}, 1)
+
+	// Any other response: every ErrorCode field at any depth (reflection).
+	creq := &network.Request{APIKey: 19, Version: 7, Body: kmsg.NewPtrCreateTopicsRequest(), Listener: "PLAINTEXT"}
+	cresp := kmsg.NewPtrCreateTopicsResponse()
+	for _, code := range []int16{0, 36, 36, 37} {
+		ct := kmsg.NewCreateTopicsResponseTopic()
+		ct.ErrorCode = code
+		cresp.Topics = append(cresp.Topics, ct)
+	}
+	r.ObserveRequest(creq, cresp, nil, time.Millisecond)
+	mustValue(t, r, "kafka_network_requestmetrics_errors_total", map[string]string{"request": "CreateTopics", "error": "TOPIC_ALREADY_EXISTS"}, 2)
+	mustValue(t, r, "kafka_network_requestmetrics_errors_total", map[string]string{"request": "CreateTopics", "error": "INVALID_PARTITIONS"}, 1)
+	mustValue(t, r, "kafka_network_requestmetrics_errors_total", map[string]string{"request": "CreateTopics", "error": "NONE"}, 1)
+
+	// A top-level code only (FindCoordinator v0-3), and an unknown code.
+	freq := &network.Request{APIKey: 10, Version: 2, Body: kmsg.NewPtrFindCoordinatorRequest(), Listener: "PLAINTEXT"}
+	fresp := kmsg.NewPtrFindCoordinatorResponse()
+	fresp.ErrorCode = 15
+	r.ObserveRequest(freq, fresp, nil, time.Millisecond)
+	mustValue(t, r, "kafka_network_requestmetrics_errors_total", map[string]string{"request": "FindCoordinator", "error": "COORDINATOR_NOT_AVAILABLE"}, 1)
+	fresp.ErrorCode = 9999
+	r.ObserveRequest(freq, fresp, nil, time.Millisecond)
+	mustValue(t, r, "kafka_network_requestmetrics_errors_total", map[string]string{"request": "FindCoordinator", "error": "UNKNOWN_SERVER_ERROR"}, 1)
+
+	// A failed handler counts the code its error names.
+	r.ObserveRequest(freq, nil, errors.New("boom"), time.Millisecond)
+	mustValue(t, r, "kafka_network_requestmetrics_errors_total", map[string]string{"request": "FindCoordinator", "error": "UNKNOWN_SERVER_ERROR"}, 2)
+}
+
+func TestReplicatedIn(t *testing.T) {
+	r := New()
+	r.ReplicatedIn("t", 100)
+	r.ReplicatedIn("t", 24)
+	mustValue(t, r, "kafka_server_brokertopicmetrics_replicationbytesin_total", map[string]string{"topic": "t"}, 124)
+}

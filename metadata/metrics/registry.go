@@ -21,10 +21,12 @@ type Registry struct {
 
 	requests     *prometheus.CounterVec   // {request, listener}
 	requestTime  *prometheus.HistogramVec // {request, listener}
+	errors       *prometheus.CounterVec   // {request, error}
 	messagesIn   *prometheus.CounterVec   // {topic}
 	bytesIn      *prometheus.CounterVec   // {topic}
 	bytesOut     *prometheus.CounterVec   // {topic}
 	replBytesOut *prometheus.CounterVec   // {topic}
+	replBytesIn  *prometheus.CounterVec   // {topic}
 	isrShrinks   prometheus.Counter
 	isrExpands   prometheus.Counter
 	commitTime   prometheus.Histogram
@@ -49,6 +51,10 @@ func New() *Registry {
 		// fetch waits up to fetch.max.wait.ms.
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	}, []string{"request", "listener"})
+	r.errors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "kafka_network_requestmetrics_errors_total",
+		Help: "Error codes in responses, by API and Kafka error name, NONE included (Kafka's RequestMetrics ErrorsPerSec): one per partition for Produce and Fetch.",
+	}, []string{"request", "error"})
 	topic := func(name, help string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"topic"})
 	}
@@ -60,6 +66,8 @@ func New() *Registry {
 		"Record bytes sent to consumers (BrokerTopicMetrics BytesOutPerSec).")
 	r.replBytesOut = topic("kafka_server_brokertopicmetrics_replicationbytesout_total",
 		"Record bytes sent to follower replicas (BrokerTopicMetrics ReplicationBytesOutPerSec).")
+	r.replBytesIn = topic("kafka_server_brokertopicmetrics_replicationbytesin_total",
+		"Record bytes this broker appended as a follower from its leaders' fetch responses (BrokerTopicMetrics ReplicationBytesInPerSec).")
 	r.isrShrinks = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "kafka_server_replicamanager_isrshrinks_total",
 		Help: "ISR shrinks this broker made as a partition leader (ReplicaManager IsrShrinksPerSec).",
@@ -73,7 +81,7 @@ func New() *Registry {
 		Help:    "Time from the active controller's raft Apply to the entry committed and applied (raft-metrics commit-latency-avg/max).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 	})
-	r.reg.MustRegister(r.requests, r.requestTime, r.messagesIn, r.bytesIn, r.bytesOut, r.replBytesOut,
+	r.reg.MustRegister(r.requests, r.requestTime, r.errors, r.messagesIn, r.bytesIn, r.bytesOut, r.replBytesOut, r.replBytesIn,
 		r.isrShrinks, r.isrExpands, r.commitTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
@@ -85,6 +93,12 @@ func (r *Registry) Gatherer() prometheus.Gatherer { return r.reg }
 // ObserveCommit records one raft write's time from Apply to applied (the
 // quorum's Observer).
 func (r *Registry) ObserveCommit(d time.Duration) { r.commitTime.Observe(d.Seconds()) }
+
+// ReplicatedIn counts n record bytes this broker appended as a follower
+// of topic (the replica manager's fetchers).
+func (r *Registry) ReplicatedIn(topic string, n int) {
+	r.replBytesIn.WithLabelValues(topic).Add(float64(n))
+}
 
 // ISRChanged counts one ISR change this broker asked for as a leader,
 // from an ISR of before members to one of after.

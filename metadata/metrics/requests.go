@@ -22,8 +22,15 @@ func (r *Registry) ObserveRequest(req *network.Request, resp kmsg.Response, err 
 	r.requests.WithLabelValues(name, req.Listener).Inc()
 	r.requestTime.WithLabelValues(name, req.Listener).Observe(d.Seconds())
 	if err != nil {
+		// The handler failed and the server closes the connection:
+		// counted under the code the error names (UNSUPPORTED_VERSION,
+		// UNKNOWN_SERVER_ERROR, ...).
+		r.errors.WithLabelValues(name, errorName(network.ErrorCode(err))).Inc()
 		return
 	}
+	errorCounts(resp, func(code int16, n int) {
+		r.errors.WithLabelValues(name, errorName(code)).Add(float64(n))
+	})
 	switch body := req.Body.(type) {
 	case *kmsg.ProduceRequest:
 		pr, _ := resp.(*kmsg.ProduceResponse) // nil: acks=0, nothing to check
