@@ -214,7 +214,8 @@ type topicSettings struct {
 // configs in img. Unparseable overrides (the controller validates them, so
 // this means a newer writer) fall back to the default.
 func (b *Broker) topicSettings(img *metadata.Image, topic string) topicSettings {
-	s := topicSettings{minInsyncReplicas: b.cfg.MinInsyncReplicas, maxMessageBytes: b.cfg.MessageMaxBytes}
+	eff := b.effective()
+	s := topicSettings{minInsyncReplicas: eff.cfg.MinInsyncReplicas, maxMessageBytes: eff.cfg.MessageMaxBytes}
 	cfgs := img.Configs(metadata.TopicResource, topic)
 	if v, ok := cfgs["min.insync.replicas"]; ok {
 		if n, err := strconv.ParseInt(v, 10, 32); err == nil && n > 0 {

@@ -46,8 +46,10 @@ var apiRanges = map[int16][2]int16{
 	30: {0, 3},  // CreateAcls (with a SecurityController, see servesKey)
 	31: {0, 3},  // DeleteAcls (with a SecurityController)
 	32: {1, 4},  // DescribeConfigs
+	33: {0, 2},  // AlterConfigs (with a ConfigController)
 	35: {1, 4},  // DescribeLogDirs: v0 is 1.x's, v4 adds the directory's bytes
 	42: {0, 2},  // DeleteGroups
+	44: {0, 1},  // IncrementalAlterConfigs (with a ConfigController)
 	47: {0, 0},  // OffsetDelete
 	48: {0, 1},  // DescribeClientQuotas
 	49: {0, 1},  // AlterClientQuotas (with a QuotaController)
@@ -73,7 +75,9 @@ func (b *Broker) Versions() map[int16][2]int16 {
 // servesKey: every key of apiRanges, except ControlledShutdown (7) unless
 // the controller implements ControlledShutdowner (ZooKeeper mode), and the
 // security writes (30, 31, 51) unless it implements SecurityController,
-// and AlterClientQuotas (49) unless it implements QuotaController.
+// AlterClientQuotas (49) unless it implements QuotaController, and
+// AlterConfigs / IncrementalAlterConfigs (33, 44) unless it implements
+// ConfigController.
 func (b *Broker) servesKey(key int16) bool {
 	if _, ok := apiRanges[key]; !ok {
 		return false
@@ -87,6 +91,9 @@ func (b *Broker) servesKey(key int16) bool {
 		return ok
 	case 49:
 		_, ok := b.ctrl.(QuotaController)
+		return ok
+	case 33, 44:
+		_, ok := b.ctrl.(ConfigController)
 		return ok
 	}
 	return true

@@ -11,9 +11,14 @@ package broker
 // Synonyms (v1+, when include_synonyms) list the override, then the broker
 // key that supplies the default. Topic configs are not read-only.
 //
-// Broker resources (type 4): name "" or this broker's id (else
-// INVALID_REQUEST, as in Kafka); this broker's static configuration, every
-// entry read-only. Other resource types are INVALID_REQUEST.
+// Broker resources (type 4): this broker's id lists its configuration,
+// each entry with its effective value and source (DYNAMIC_BROKER_CONFIG,
+// DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG;
+// the synonyms are that chain), read-only unless the key is dynamic
+// (dynamic_config.go); name "" (the cluster default) lists only the
+// dynamic default configs, as Kafka does; another id is INVALID_REQUEST.
+// Topic defaults come from the same chain. Other resource types are
+// INVALID_REQUEST.
 //
 // config_names filters by exact name (null = all). Documentation (v3+) is
 // not provided; config types (v3+) are.
@@ -88,6 +93,9 @@ func (b *Broker) describeResource(img *metadata.Image, rr kmsg.DescribeConfigsRe
 				return nil, fmt.Errorf("%w: broker resource %q, this is broker %d", ErrInvalidRequest,
 					rr.ResourceName, b.cfg.NodeID)
 			}
+		}
+		if rr.ResourceName == "" {
+			return b.defaultBrokerConfigEntries(), nil
 		}
 		return b.brokerConfigEntries(), nil
 	default:

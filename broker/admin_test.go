@@ -271,7 +271,7 @@ func TestDescribeConfigs(t *testing.T) {
 		{"unknown topic", kmsg.ConfigResourceTypeTopic, "nope", nil, kerr.UnknownTopicOrPartition.Code, 0},
 		{"filtered", kmsg.ConfigResourceTypeTopic, "cfg", []string{"segment.bytes", "no.such"}, 0, 1},
 		{"this broker", kmsg.ConfigResourceTypeBroker, "1", nil, 0, len(brokerConfigDefs)},
-		{"broker default", kmsg.ConfigResourceTypeBroker, "", []string{"num.partitions"}, 0, 1},
+		{"broker default (its dynamic configs only: none)", kmsg.ConfigResourceTypeBroker, "", []string{"num.partitions"}, 0, 0},
 		{"other broker", kmsg.ConfigResourceTypeBroker, "7", nil, kerr.InvalidRequest.Code, 0},
 		{"logger", kmsg.ConfigResourceTypeBrokerLogger, "1", nil, kerr.InvalidRequest.Code, 0},
 	}
@@ -288,7 +288,7 @@ func TestDescribeConfigs(t *testing.T) {
 			}
 			if c.typ == kmsg.ConfigResourceTypeBroker {
 				for _, e := range got.Configs {
-					if !e.ReadOnly || e.ConfigType == kmsg.ConfigTypeUnknown {
+					if e.ReadOnly == metadata.IsDynamicBrokerConfig(e.Name) || e.ConfigType == kmsg.ConfigTypeUnknown {
 						t.Fatalf("broker config %+v", e)
 					}
 				}

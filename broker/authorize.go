@@ -31,6 +31,7 @@ const (
 	opDescribe        = metadata.AclOpDescribe
 	opClusterAction   = metadata.AclOpClusterAction
 	opDescribeConfigs = metadata.AclOpDescribeConfigs
+	opAlterConfigs    = metadata.AclOpAlterConfigs
 	opIdempotentWrite = metadata.AclOpIdempotentWrite
 )
 

@@ -29,6 +29,10 @@ type Broker struct {
 
 	img atomic.Pointer[metadata.Image]
 
+	// dyn is the effective configuration: cfg with the image's dynamic
+	// broker configs applied (dynamic_config.go); set by New and Publish.
+	dyn atomic.Pointer[dynamicConfig]
+
 	// authz is the authorizer of the latest image's ACLs, nil when
 	// Config.Authorize is off (authorize.go); set by Publish.
 	authz   atomic.Pointer[acl.Authorizer]
@@ -98,6 +102,7 @@ func New(cfg Config, logs *storage.Manager, ctrl Controller, logger *zap.Logger,
 		o(b)
 	}
 	b.img.Store(metadata.EmptyImage())
+	b.dyn.Store(newDynamicConfig(cfg, map[string]string{}, map[string]string{}, b.logger))
 	b.publishAuthorizer(nil, metadata.EmptyImage())
 	if err := b.newGroupCoordinator(); err != nil {
 		return nil, err
@@ -186,6 +191,10 @@ func (b *Broker) Handle(ctx context.Context, req *network.Request) (resp kmsg.Re
 		return b.handleDescribeUserScramCredentials(ctx, req, body)
 	case *kmsg.AlterUserSCRAMCredentialsRequest:
 		return b.handleAlterUserScramCredentials(ctx, req, body)
+	case *kmsg.IncrementalAlterConfigsRequest:
+		return b.handleIncrementalAlterConfigs(ctx, req, body)
+	case *kmsg.AlterConfigsRequest:
+		return b.handleAlterConfigs(ctx, req, body)
 	default:
 		return nil, fmt.Errorf("%w: key %d", ErrUnsupportedAPI, req.APIKey)
 	}

@@ -49,6 +49,10 @@ type Config struct {
 	// message.timestamp.type, which decides whether the broker stamps
 	// appended batches with its own clock.
 	LogMessageTimestampType string
+	// UncleanLeaderElection is unclean.leader.election.enable: only
+	// reported here (DescribeConfigs); the controller and replication
+	// apply it.
+	UncleanLeaderElection bool
 	// MaxFetchWait caps a fetch's max_wait_ms so a client cannot park a
 	// request for longer (replica.fetch.wait.max.ms is the Kafka analogue).
 	MaxFetchWait time.Duration

@@ -1,11 +1,15 @@
 package broker
 
 import (
+	"math"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/metadata"
 )
 
 // topicConfigDef is a topic-level config this broker honours, with the
@@ -30,8 +34,10 @@ var topicConfigDefs = []topicConfigDef{
 	{"segment.bytes", "log.segment.bytes", kmsg.ConfigTypeInt, func(c *Config) string { return itoa(c.LogSegmentBytes) }},
 }
 
-// brokerConfigDefs are the broker configs DescribeConfigs lists (all
-// read-only: they come from the file and flags at start).
+// brokerConfigDefs are the broker configs DescribeConfigs lists, with
+// their static value (from the file and flags at start). The keys
+// metadata.IsDynamicBrokerConfig names may be overridden at run time
+// (dynamic_config.go); the others are read-only.
 var brokerConfigDefs = []struct {
 	name  string
 	typ   kmsg.ConfigType
@@ -40,7 +46,17 @@ var brokerConfigDefs = []struct {
 	{"advertised.listeners", kmsg.ConfigTypeString, listenersString},
 	{"auto.create.topics.enable", kmsg.ConfigTypeBoolean, func(c *Config) string { return strconv.FormatBool(c.AutoCreateTopics) }},
 	{"broker.id", kmsg.ConfigTypeInt, func(c *Config) string { return itoa(int64(c.NodeID)) }},
+	{"compression.type", kmsg.ConfigTypeString, func(*Config) string { return "producer" }},
 	{"default.replication.factor", kmsg.ConfigTypeInt, func(c *Config) string { return itoa(int64(c.DefaultReplicationFactor)) }},
+	{metadata.FollowerReplicationThrottledRateKey, kmsg.ConfigTypeLong, func(*Config) string { return itoa(math.MaxInt64) }},
+	{metadata.LeaderReplicationThrottledRateKey, kmsg.ConfigTypeLong, func(*Config) string { return itoa(math.MaxInt64) }},
+	{"log.cleaner.delete.retention.ms", kmsg.ConfigTypeLong, func(*Config) string { return itoa(storage.DefaultDeleteRetentionMs) }},
+	{"log.cleaner.min.cleanable.ratio", kmsg.ConfigTypeDouble, func(*Config) string {
+		return strconv.FormatFloat(storage.DefaultMinCleanableDirtyRatio, 'f', -1, 64)
+	}},
+	{"log.cleaner.threads", kmsg.ConfigTypeInt, func(*Config) string { return "1" }},
+	{"log.cleanup.policy", kmsg.ConfigTypeList, func(*Config) string { return storage.PolicyDelete }},
+	{"log.message.timestamp.type", kmsg.ConfigTypeString, func(c *Config) string { return c.LogMessageTimestampType }},
 	{"log.retention.bytes", kmsg.ConfigTypeLong, func(c *Config) string { return itoa(c.LogRetentionBytes) }},
 	{"log.retention.ms", kmsg.ConfigTypeLong, func(c *Config) string { return itoa(c.LogRetentionMs) }},
 	{"log.segment.bytes", kmsg.ConfigTypeInt, func(c *Config) string { return itoa(c.LogSegmentBytes) }},
@@ -48,6 +64,7 @@ var brokerConfigDefs = []struct {
 	{"min.insync.replicas", kmsg.ConfigTypeInt, func(c *Config) string { return itoa(int64(c.MinInsyncReplicas)) }},
 	{"node.id", kmsg.ConfigTypeInt, func(c *Config) string { return itoa(int64(c.NodeID)) }},
 	{"num.partitions", kmsg.ConfigTypeInt, func(c *Config) string { return itoa(int64(c.NumPartitions)) }},
+	{metadata.UncleanLeaderElectionKey, kmsg.ConfigTypeBoolean, func(c *Config) string { return strconv.FormatBool(c.UncleanLeaderElection) }},
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -72,25 +89,22 @@ type configEntry struct {
 }
 
 // topicConfigEntries describes a topic: every honoured config with its
-// default from the broker config, overridden by overrides (the topic's
-// dynamic configs), plus any other override verbatim. Sorted by name.
+// default from the broker config (dynamic, then static), overridden by
+// overrides (the topic's dynamic configs), plus any other override
+// verbatim. Sorted by name.
 func (b *Broker) topicConfigEntries(overrides map[string]string) []configEntry {
-	defaults := DefaultConfig()
+	eff := b.effective()
 	known := make(map[string]bool, len(topicConfigDefs))
 	out := make([]configEntry, 0, len(topicConfigDefs)+len(overrides))
 	for _, d := range topicConfigDefs {
 		known[d.name] = true
-		brokerVal := d.value(&b.cfg)
-		brokerSrc := kmsg.ConfigSourceStaticBrokerConfig
-		if brokerVal == d.value(&defaults) {
-			brokerSrc = kmsg.ConfigSourceDefaultConfig
-		}
-		e := configEntry{name: d.name, value: brokerVal, source: brokerSrc, typ: d.typ}
+		levels := b.brokerLevels(eff, d.brokerKey, d.value)
+		e := configEntry{name: d.name, value: *levels[0].Value, source: levels[0].Source, typ: d.typ}
 		if v, ok := overrides[d.name]; ok {
 			e.value, e.source = v, kmsg.ConfigSourceDynamicTopicConfig
 			e.synonyms = append(e.synonyms, synonym(d.name, v, kmsg.ConfigSourceDynamicTopicConfig))
 		}
-		e.synonyms = append(e.synonyms, synonym(d.brokerKey, brokerVal, brokerSrc))
+		e.synonyms = append(e.synonyms, levels...)
 		out = append(out, e)
 	}
 	for k, v := range overrides {
@@ -104,19 +118,54 @@ func (b *Broker) topicConfigEntries(overrides map[string]string) []configEntry {
 	return out
 }
 
-// brokerConfigEntries describes this broker's static configuration.
-func (b *Broker) brokerConfigEntries() []configEntry {
+// brokerLevels is the chain of a broker key's values, most specific
+// first (Kafka's synonyms order): this broker's dynamic value
+// (DYNAMIC_BROKER_CONFIG), the cluster's dynamic default
+// (DYNAMIC_DEFAULT_BROKER_CONFIG), then the static value
+// (STATIC_BROKER_CONFIG, or DEFAULT_CONFIG when it is Kafka's default).
+func (b *Broker) brokerLevels(eff *dynamicConfig, key string, static func(*Config) string) []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym {
+	var out []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym
+	if v, ok := eff.perBroker[key]; ok {
+		out = append(out, synonym(key, v, kmsg.ConfigSourceDynamicBrokerConfig))
+	}
+	if v, ok := eff.defaults[key]; ok {
+		out = append(out, synonym(key, v, kmsg.ConfigSourceDynamicDefaultBrokerConfig))
+	}
 	defaults := DefaultConfig()
+	v, src := static(&b.cfg), kmsg.ConfigSourceStaticBrokerConfig
+	if v == static(&defaults) {
+		src = kmsg.ConfigSourceDefaultConfig
+	}
+	return append(out, synonym(key, v, src))
+}
+
+// brokerConfigEntries describes this broker: every listed config with
+// its effective value and source, read-only unless dynamic.
+func (b *Broker) brokerConfigEntries() []configEntry {
+	eff := b.effective()
 	out := make([]configEntry, 0, len(brokerConfigDefs))
 	for _, d := range brokerConfigDefs {
-		v := d.value(&b.cfg)
-		src := kmsg.ConfigSourceStaticBrokerConfig
-		if v == d.value(&defaults) {
-			src = kmsg.ConfigSourceDefaultConfig
-		}
-		out = append(out, configEntry{name: d.name, value: v, source: src, readOnly: true, typ: d.typ,
-			synonyms: []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{synonym(d.name, v, src)}})
+		levels := b.brokerLevels(eff, d.name, d.value)
+		out = append(out, configEntry{name: d.name, value: *levels[0].Value, source: levels[0].Source,
+			readOnly: !metadata.IsDynamicBrokerConfig(d.name), typ: d.typ, synonyms: levels})
 	}
+	return out
+}
+
+// defaultBrokerConfigEntries describes the cluster-default broker
+// resource (name ""): only its dynamic configs, as Kafka does.
+func (b *Broker) defaultBrokerConfigEntries() []configEntry {
+	eff := b.effective()
+	types := make(map[string]kmsg.ConfigType, len(brokerConfigDefs))
+	for _, d := range brokerConfigDefs {
+		types[d.name] = d.typ
+	}
+	out := make([]configEntry, 0, len(eff.defaults))
+	for k, v := range eff.defaults {
+		out = append(out, configEntry{name: k, value: v, source: kmsg.ConfigSourceDynamicDefaultBrokerConfig, typ: types[k],
+			synonyms: []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{synonym(k, v, kmsg.ConfigSourceDynamicDefaultBrokerConfig)}})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out
 }
 

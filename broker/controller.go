@@ -92,3 +92,19 @@ type SecurityController interface {
 type QuotaController interface {
 	AlterClientQuotas(ctx context.Context, alts []metadata.QuotaAlteration, validateOnly bool) []error
 }
+
+// ConfigController is the optional part of Controller that writes topic
+// and broker configs (IncrementalAlterConfigs 44, AlterConfigs 33),
+// routed as QuotaController's writes: the quorum's active controller
+// writes ConfigRecords, a ZooKeeper-mode broker /config/topics/<t> or
+// /config/brokers/<id|<default>> with a /config/changes notification.
+// Keys 33 and 44 are served only when the controller implements it.
+//
+// Contract: AlterConfigs validates each alteration with
+// metadata.AlterConfigs (validateOnly: nothing is written) and returns
+// one error per alteration, in input order, once this node's image shows
+// the result; a failed call reports its error for every alteration.
+// Must return once ctx is done; safe for concurrent use.
+type ConfigController interface {
+	AlterConfigs(ctx context.Context, alts []metadata.ConfigAlteration, validateOnly bool) []error
+}

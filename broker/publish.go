@@ -21,7 +21,9 @@ import (
 //     becomes leader or follower, between the creations and the deletions;
 //  4. applies per-topic overrides of segment.bytes, retention.ms,
 //     retention.bytes, cleanup.policy, delete.retention.ms and
-//     min.cleanable.dirty.ratio to the logs of topics whose overrides changed.
+//     min.cleanable.dirty.ratio to the logs of topics whose overrides changed,
+//     and to every log when a dynamic broker default changed
+//     (dynamic_config.go).
 //
 // Storage failures are logged, not returned: the image is the truth, and a
 // partition whose log could not be created answers NOT_LEADER_OR_FOLLOWER
@@ -32,6 +34,8 @@ import (
 func (b *Broker) Publish(delta *metadata.Delta, img *metadata.Image) {
 	prev := b.img.Swap(img)
 	b.publishAuthorizer(prev, img)
+	// Dynamic broker configs first, so logs created below start with them.
+	dynChanged := b.publishDynamicConfig(img)
 	changes := delta.LocalChanges(b.cfg.NodeID)
 	for _, group := range [][]metadata.LocalPartition{changes.Leaders, changes.Followers} {
 		for _, lp := range group {
@@ -68,6 +72,9 @@ func (b *Broker) Publish(delta *metadata.Delta, img *metadata.Image) {
 		b.logger.Info("deleted partition log", zap.String("topic", lp.Topic), zap.Int32("partition", lp.Partition))
 	}
 	b.syncTopicConfigs(img)
+	if dynChanged {
+		b.reapplyLogConfigs(img)
+	}
 }
 
 // syncTopicConfigs pushes changed topic overrides to the topic's local
@@ -110,16 +117,17 @@ func (b *Broker) applyTopicConfig(img *metadata.Image, topic string, overrides m
 }
 
 // applyLogConfig sets l's segment and retention settings: the broker
-// defaults, overridden by the topic's configs.
+// defaults (static, then dynamic), overridden by the topic's configs.
 func (b *Broker) applyLogConfig(l *storage.Log, overrides map[string]string) {
+	eff := b.effective()
 	c := storage.LogConfig{
-		SegmentBytes:           b.cfg.LogSegmentBytes,
-		RetentionMs:            b.cfg.LogRetentionMs,
-		RetentionBytes:         b.cfg.LogRetentionBytes,
-		CleanupPolicy:          storage.PolicyDelete,
-		DeleteRetentionMs:      storage.DefaultDeleteRetentionMs,
-		MinCleanableDirtyRatio: storage.DefaultMinCleanableDirtyRatio,
-		LogAppendTime:          b.cfg.LogMessageTimestampType == timestampLogAppendTime,
+		SegmentBytes:           eff.cfg.LogSegmentBytes,
+		RetentionMs:            eff.cfg.LogRetentionMs,
+		RetentionBytes:         eff.cfg.LogRetentionBytes,
+		CleanupPolicy:          eff.cleanupPolicy,
+		DeleteRetentionMs:      eff.deleteRetentionMs,
+		MinCleanableDirtyRatio: eff.minCleanableRatio,
+		LogAppendTime:          eff.cfg.LogMessageTimestampType == timestampLogAppendTime,
 	}
 	if v, ok := overrides["cleanup.policy"]; ok {
 		c.CleanupPolicy = v

@@ -537,3 +537,16 @@ func (s *BrokerSource) AlterClientQuotas(ctx context.Context, alts []metadata.Qu
 	}
 	return s.client.AlterClientQuotas(ctx, alts, validateOnly)
 }
+
+// AlterConfigs implements broker.ConfigController, routed as CreateAcls:
+// /config/<type>/<name> znodes before the takeover, ConfigRecords through
+// the quorum after it (which the dual-write mirrors back to the znodes).
+func (s *BrokerSource) AlterConfigs(ctx context.Context, alts []metadata.ConfigAlteration, validateOnly bool) []error {
+	if !s.toQuorum() {
+		errs := s.zk.AlterConfigs(ctx, alts, validateOnly)
+		if len(refused(errs)) == 0 {
+			return errs
+		}
+	}
+	return s.client.AlterConfigs(ctx, alts, validateOnly)
+}

@@ -22,7 +22,8 @@ const ControllerListenerName = "CONTROLLER"
 // the raft leader, so brokers retry on the active controller.
 //
 // Versions: ApiVersions 0-3, Fetch 12 (metadata log), CreateTopics 2-7,
-// DeleteTopics 1-6, CreateAcls 0-3, DeleteAcls 0-3, AlterClientQuotas 0-1,
+// DeleteTopics 1-6, CreateAcls 0-3, DeleteAcls 0-3, AlterConfigs 0-2,
+// IncrementalAlterConfigs 0-1, AlterClientQuotas 0-1,
 // AlterUserScramCredentials 0, DescribeQuorum 0-1, AlterPartition 2-3,
 // FetchSnapshot 0, DescribeCluster 0-1, BrokerRegistration 0-3,
 // BrokerHeartbeat 0-1, AllocateProducerIds 0.
@@ -40,6 +41,8 @@ var controllerVersions = map[int16][2]int16{
 	20: {1, 6},   // DeleteTopics
 	30: {0, 3},   // CreateAcls
 	31: {0, 3},   // DeleteAcls
+	33: {0, 2},   // AlterConfigs
+	44: {0, 1},   // IncrementalAlterConfigs
 	49: {0, 1},   // AlterClientQuotas
 	51: {0, 0},   // AlterUserScramCredentials
 	55: {0, 1},   // DescribeQuorum
@@ -129,6 +132,12 @@ func (h *controllerHandler) Handle(ctx context.Context, req *network.Request) (r
 
 	case *kmsg.AlterClientQuotasRequest:
 		return h.alterClientQuotas(ctx, body), nil
+
+	case *kmsg.IncrementalAlterConfigsRequest:
+		return h.incrementalAlterConfigs(ctx, body), nil
+
+	case *kmsg.AlterConfigsRequest:
+		return h.alterConfigs(ctx, body), nil
 
 	case *kmsg.AllocateProducerIDsRequest:
 		resp := kmsg.NewPtrAllocateProducerIDsResponse()

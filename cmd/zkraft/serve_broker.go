@@ -16,7 +16,7 @@ import (
 var (
 	_ broker.SecurityController = (*quorum.BrokerSource)(nil)
 	_ broker.QuotaController    = (*quorum.BrokerSource)(nil)
-	_ broker.QuotaController    = (*quorum.BrokerSource)(nil)
+	_ broker.ConfigController   = (*quorum.BrokerSource)(nil)
 	_ server.Source             = (*quorum.BrokerSource)(nil)
 	_ server.ListenerOpener     = (*quorum.BrokerSource)(nil)
 	_ server.Epocher            = (*quorum.BrokerSource)(nil)

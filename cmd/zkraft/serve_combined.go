@@ -15,7 +15,7 @@ import (
 var (
 	_ broker.SecurityController = (*quorum.CombinedSource)(nil)
 	_ broker.QuotaController    = (*quorum.CombinedSource)(nil)
-	_ broker.QuotaController    = (*quorum.CombinedSource)(nil)
+	_ broker.ConfigController   = (*quorum.CombinedSource)(nil)
 	_ server.Source             = (*quorum.CombinedSource)(nil)
 	_ server.Epocher            = (*quorum.CombinedSource)(nil)
 )

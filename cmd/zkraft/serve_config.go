@@ -94,6 +94,7 @@ func brokerConfig(cfg *config.Config, clusterID string, endpoints []metadata.End
 	bcfg.LogRetentionMs = cfg.LogRetentionMs
 	bcfg.LogRetentionBytes = cfg.LogRetentionBytes
 	bcfg.LogMessageTimestampType = cfg.LogMessageTimestampType
+	bcfg.UncleanLeaderElection = cfg.UncleanLeaderElectionEnable
 	bcfg.OffsetsTopicNumPartitions = cfg.OffsetsTopicNumPartitions
 	bcfg.OffsetsTopicReplicationFactor = cfg.OffsetsTopicReplicationFactor
 	bcfg.GroupInitialRebalanceDelay = cfg.GroupInitialRebalanceDelay

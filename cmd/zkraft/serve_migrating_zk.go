@@ -14,6 +14,7 @@ import (
 var (
 	_ broker.SecurityController   = (*migrate.BrokerSource)(nil)
 	_ broker.QuotaController      = (*migrate.BrokerSource)(nil)
+	_ broker.ConfigController     = (*migrate.BrokerSource)(nil)
 	_ server.Source               = (*migrate.BrokerSource)(nil)
 	_ server.Runner               = (*migrate.BrokerSource)(nil)
 	_ server.Epocher              = (*migrate.BrokerSource)(nil)

@@ -15,6 +15,7 @@ import (
 var (
 	_ broker.SecurityController   = (*zk.Source)(nil)
 	_ broker.QuotaController      = (*zk.Source)(nil)
+	_ broker.ConfigController     = (*zk.Source)(nil)
 	_ server.Source               = (*zk.Source)(nil)
 	_ server.Epocher              = (*zk.Source)(nil)
 	_ broker.ControlledShutdowner = (*zk.Source)(nil)

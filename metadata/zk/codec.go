@@ -1,6 +1,7 @@
 package zk
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -489,11 +490,20 @@ func DecodeEntityConfig(data []byte) (map[string]string, error) {
 
 // EncodeConfigChange writes the v2 notification {"version":2,"entity_path":"topics/foo"}.
 func EncodeConfigChange(entityType, name string) []byte {
-	b, _ := json.Marshal(struct {
+	return marshalPlain(struct {
 		Version    int    `json:"version"`
 		EntityPath string `json:"entity_path"`
 	}{2, entityType + "/" + name})
-	return b
+}
+
+// marshalPlain is json.Marshal without HTML escaping, so "<default>" is
+// written as Kafka's Jackson writes it, not as "\u003cdefault\u003e".
+func marshalPlain(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // only plain structs and maps of strings
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // DecodeConfigChange reads v1 ({"entity_type","entity_name"}) and v2
