@@ -18,8 +18,19 @@ package broker
 // (all) first refuses with NOT_ENOUGH_REPLICAS when the ISR is smaller than
 // min.insync.replicas, appends, then waits on Replication.WaitCommitted up
 // to the request's timeout (REQUEST_TIMED_OUT on expiry). Anything else is
-// INVALID_REQUIRED_ACKS. A transactional produce is refused
-// (TRANSACTIONAL_ID_AUTHORIZATION_FAILED: transactions are not implemented).
+// INVALID_REQUIRED_ACKS.
+//
+// Transactional batches (KIP-98) are appended like idempotent ones; the
+// partition's producer state (storage) begins the producer's transaction
+// at its first transactional batch, which holds the last stable offset
+// back until the coordinator's marker (WriteTxnMarkers) ends it. A batch
+// with an older producer epoch than the partition has seen is
+// INVALID_PRODUCER_EPOCH (Kafka answers PRODUCER_FENCED from the
+// coordinator, not here, since KIP-588), a non-transactional batch inside
+// an ongoing transaction INVALID_TXN_STATE. With authorization on, a
+// request carrying a transactional id needs WRITE on that
+// TRANSACTIONAL_ID (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every
+// partition), as KafkaApis.handleProduceRequest.
 // v8+ responses carry the error message. v10+ answers to
 // NOT_LEADER_OR_FOLLOWER carry the current leader and its endpoint
 // (KIP-951, leaderHints).
@@ -51,8 +62,8 @@ func (b *Broker) handleProduce(ctx context.Context, nreq *network.Request, req *
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	var reqErr error
 	switch {
-	case req.TransactionID != nil:
-		reqErr = fmt.Errorf("%w: produce with transactional id %q", ErrTransactions, *req.TransactionID)
+	case req.TransactionID != nil && b.authorizing() && !b.authorized(nreq, resTransactionalID, *req.TransactionID, opWrite):
+		reqErr = fmt.Errorf("%w: WRITE on transactional id %q", ErrTransactionalIDAuthorization, *req.TransactionID)
 	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
 		reqErr = fmt.Errorf("%w: acks = %d", ErrInvalidRequiredAcks, req.Acks)
 	}

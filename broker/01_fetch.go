@@ -20,8 +20,14 @@ package broker
 // Replication seam; a follower (replica id >= 0) reads up to the log end,
 // and its fetch offsets are first reported to the replication manager
 // (FollowerTracker) as the follower's log end offsets.
-// Isolation level is honoured trivially: without transactions the last
-// stable offset equals the high watermark.
+// Isolation level (KIP-98): every answer carries the partition's last
+// stable offset (storage.Log.LastStableOffset: the first offset of the
+// earliest undecided transaction, else the high watermark). A
+// read_committed consumer (isolation_level 1) reads below it only, and gets
+// the aborted transactions of the range (from the segments' .txnindex) so
+// it drops their batches; read_uncommitted reads to the high watermark and
+// gets no list. A read_committed long poll parked at the LSO waits for the
+// high watermark to move past its current value (a replicated marker).
 //
 // Sizes (KIP-74): partitions are filled in request order, each up to its
 // partition_max_bytes and together up to max_bytes, except that the first
@@ -247,7 +253,7 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, topics []kmsg.FetchRequestTop
 			if err == nil {
 				var w *fetchWatch
 				var n int64
-				n, w, err = b.readPartition(img, t.Topic, rp, follower, &p, out, maxBytes-total, total == 0)
+				n, w, err = b.readPartition(img, t.Topic, rp, follower, req.IsolationLevel == 1, &p, out, maxBytes-total, total == 0)
 				total += n
 				if w != nil {
 					watches = append(watches, *w)
@@ -272,7 +278,7 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, topics []kmsg.FetchRequestTop
 // readPartition fills p for one requested partition, attaching at most
 // budget record bytes (at least one batch when first) to out. It returns
 // the bytes attached and, when nothing was readable, what to wait on.
-func (b *Broker) readPartition(img *metadata.Image, topic string, rp kmsg.FetchRequestTopicPartition, follower bool,
+func (b *Broker) readPartition(img *metadata.Image, topic string, rp kmsg.FetchRequestTopicPartition, follower, committed bool,
 	p *kmsg.FetchResponseTopicPartition, out *network.FileResponse, budget int64, first bool) (int64, *fetchWatch, error) {
 	reg, l, err := b.partitionFor(img, topic, rp.Partition)
 	if err != nil {
@@ -281,15 +287,23 @@ func (b *Broker) readPartition(img *metadata.Image, topic string, rp kmsg.FetchR
 	if err := checkLeaderEpoch(reg, rp.CurrentLeaderEpoch); err != nil {
 		return 0, nil, err
 	}
-	lso, leo := l.LogStartOffset(), l.LogEndOffset()
+	start, leo := l.LogStartOffset(), l.LogEndOffset()
 	hw := b.repl.HighWatermark(topic, rp.Partition, l)
-	p.HighWatermark, p.LastStableOffset, p.LogStartOffset = hw, hw, lso
+	stable := l.LastStableOffset(hw)
+	p.HighWatermark, p.LastStableOffset, p.LogStartOffset = hw, stable, start
+	committed = committed && !follower
 	readEnd := b.readLimit(hw, l, follower)
-	if rp.FetchOffset < lso || rp.FetchOffset > leo {
+	if committed {
+		readEnd = stable
+	}
+	if rp.FetchOffset < start || rp.FetchOffset > leo {
 		return 0, nil, fmt.Errorf("%w: fetch %s-%d at %d, log holds [%d, %d)", storage.ErrOffsetOutOfRange,
-			topic, rp.Partition, rp.FetchOffset, lso, leo)
+			topic, rp.Partition, rp.FetchOffset, start, leo)
 	}
 	watch := &fetchWatch{topic: topic, partition: rp.Partition, log: l, past: rp.FetchOffset, follower: follower}
+	if committed && rp.FetchOffset >= stable && stable < hw {
+		watch.past = hw // the LSO moves only when a marker is replicated, which moves the HW
+	}
 	limit := int64(rp.PartitionMaxBytes)
 	if budget < limit {
 		limit = budget
@@ -322,6 +336,13 @@ func (b *Broker) readPartition(img *metadata.Image, topic string, rp kmsg.FetchR
 	}
 	p.RecordBatches = out.Attach(regions...)
 	out.OnRelease(recs.Release)
+	if committed {
+		for _, a := range l.AbortedTxns(rp.FetchOffset, readEnd) {
+			at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+			at.ProducerID, at.FirstOffset = a.ProducerID, a.FirstOffset
+			p.AbortedTransactions = append(p.AbortedTransactions, at)
+		}
+	}
 	return n, nil, nil
 }
 

@@ -6,15 +6,15 @@ package broker
 // as in KIP-320), the timestamp selects:
 //
 //	-2 (earliest)       the log start offset
-//	-1 (latest)         the high watermark (= last stable offset: no
-//	                    transactions), so consumers never see an offset
-//	                    they could not fetch
+//	-1 (latest)         the high watermark, or with isolation_level 1
+//	                    (read_committed, v2+) the last stable offset, so
+//	                    consumers never see an offset they could not fetch
 //	-3 (max timestamp)  v7+, KIP-734, approximated by the newest batch: its
 //	                    max timestamp and last offset. Exact when producers'
 //	                    timestamps grow, which CreateTime usually does.
 //	>= 0                the first offset whose timestamp is >= it, from the
 //	                    time index; offset -1 and timestamp -1 when none is
-//	                    below the high watermark.
+//	                    below the high watermark (the LSO for read_committed).
 //
 // Leader epochs of returned offsets are reported as -1 (unknown), so
 // clients skip KIP-320 validation of them.
@@ -54,7 +54,7 @@ func (b *Broker) handleListOffsets(_ context.Context, nreq *network.Request, req
 				err = deny(rt.Topic)
 			}
 			if err == nil {
-				off, ts, err = b.listOffset(img, rt.Topic, rp)
+				off, ts, err = b.listOffset(img, rt.Topic, rp, req.IsolationLevel == 1)
 			}
 			if err != nil {
 				p.ErrorCode = errorCode(err)
@@ -68,7 +68,7 @@ func (b *Broker) handleListOffsets(_ context.Context, nreq *network.Request, req
 	return resp, nil
 }
 
-func (b *Broker) listOffset(img *metadata.Image, topic string, rp kmsg.ListOffsetsRequestTopicPartition) (offset, ts int64, err error) {
+func (b *Broker) listOffset(img *metadata.Image, topic string, rp kmsg.ListOffsetsRequestTopicPartition, committed bool) (offset, ts int64, err error) {
 	reg, l, err := b.partitionFor(img, topic, rp.Partition)
 	if err != nil {
 		return -1, -1, err
@@ -77,6 +77,9 @@ func (b *Broker) listOffset(img *metadata.Image, topic string, rp kmsg.ListOffse
 		return -1, -1, err
 	}
 	hw := b.repl.HighWatermark(topic, rp.Partition, l)
+	if committed {
+		hw = l.LastStableOffset(hw) // the last fetchable offset (Kafka's fetchOffsetByTimestamp)
+	}
 	switch rp.Timestamp {
 	case timestampEarliest:
 		return l.LogStartOffset(), -1, nil

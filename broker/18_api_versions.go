@@ -42,6 +42,7 @@ var apiRanges = map[int16][2]int16{
 	20: {1, 6},  // DeleteTopics
 	22: {0, 4},  // InitProducerId: v5 = KIP-890 txns
 	23: {2, 4},  // OffsetForLeaderEpoch: v2 = current leader epoch (KIP-320), v3 = replica id
+	27: {0, 1},  // WriteTxnMarkers: v2 = KIP-890 transaction version
 	29: {0, 3},  // DescribeAcls
 	30: {0, 3},  // CreateAcls (with a SecurityController, see servesKey)
 	31: {0, 3},  // DeleteAcls (with a SecurityController)
@@ -56,6 +57,7 @@ var apiRanges = map[int16][2]int16{
 	50: {0, 0},  // DescribeUserScramCredentials
 	51: {0, 0},  // AlterUserScramCredentials (with a SecurityController)
 	60: {0, 1},  // DescribeCluster: v2 (include fenced brokers) is Kafka 4.0's
+	61: {0, 0},  // DescribeProducers (KIP-664)
 }
 
 var _ network.Versioner = (*Broker)(nil)

@@ -23,6 +23,8 @@ const (
 	resGroup   = metadata.AclResourceGroup
 	resCluster = metadata.AclResourceCluster
 
+	resTransactionalID = metadata.AclResourceTransactionalID
+
 	opRead            = metadata.AclOpRead
 	opWrite           = metadata.AclOpWrite
 	opCreate          = metadata.AclOpCreate

@@ -135,6 +135,10 @@ func (b *Broker) Handle(ctx context.Context, req *network.Request) (resp kmsg.Re
 		return b.handleFetch(ctx, req, body)
 	case *kmsg.ListOffsetsRequest:
 		return b.handleListOffsets(ctx, req, body)
+	case *kmsg.WriteTxnMarkersRequest:
+		return b.handleWriteTxnMarkers(ctx, req, body)
+	case *kmsg.DescribeProducersRequest:
+		return b.handleDescribeProducers(ctx, req, body)
 	case *kmsg.MetadataRequest:
 		return b.handleMetadata(ctx, req, body)
 	case *kmsg.ControlledShutdownRequest:

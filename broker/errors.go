@@ -26,10 +26,13 @@ var (
 	// ErrTransactions: Kafka answers a principal that may not use
 	// transactional ids with this fatal, non-retriable code; clients
 	// surface it clearly.
-	ErrTransactions   = network.NewError("broker: transactions are not implemented", kerr.TransactionalIDAuthorizationFailed)
-	ErrInvalidRequest = network.NewError("broker: invalid request", kerr.InvalidRequest)
-	ErrDuplicateTopic = network.NewError("broker: topic named twice in one request", kerr.InvalidRequest)
-	ErrFetchSession   = network.NewError("broker: fetch session not found", kerr.FetchSessionIDNotFound)
+	ErrTransactions = network.NewError("broker: transactions are not implemented", kerr.TransactionalIDAuthorizationFailed)
+	// ErrTransactionalIDAuthorization: the principal may not WRITE the
+	// request's transactional id (Kafka TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+	ErrTransactionalIDAuthorization = network.NewError("broker: transactional id authorization failed", kerr.TransactionalIDAuthorizationFailed)
+	ErrInvalidRequest               = network.NewError("broker: invalid request", kerr.InvalidRequest)
+	ErrDuplicateTopic               = network.NewError("broker: topic named twice in one request", kerr.InvalidRequest)
+	ErrFetchSession                 = network.NewError("broker: fetch session not found", kerr.FetchSessionIDNotFound)
 	// ErrFetchSessionEpoch: an incremental fetch carried another epoch than
 	// its session's next one (Kafka INVALID_FETCH_SESSION_EPOCH).
 	ErrFetchSessionEpoch = network.NewError("broker: invalid fetch session epoch", kerr.InvalidFetchSessionEpoch)

@@ -185,3 +185,10 @@ func hostOnly(addr string) string {
 
 // GroupStats is the group coordinator's snapshot of its groups (metrics).
 func (b *Broker) GroupStats() group.Stats { return b.groups.Stats() }
+
+// completeGroupTxn tells the group coordinator that a transaction marker
+// for producer pid was written to __consumer_offsets partition p, so its
+// pending transactional offset commits are materialized (commit) or
+// dropped (Kafka's GroupMetadataManager.handleTxnCompletion). Until
+// TxnOffsetCommit is served there are none, so nothing is pending.
+func (b *Broker) completeGroupTxn(p int32, pid int64, commit bool) {}

@@ -257,6 +257,7 @@ type batchSpec struct {
 	baseSequence  int32
 	timestamp     int64 // first record's; each next one +1
 	values        []string
+	attrs         int16 // batch attributes (0x10 transactional)
 }
 
 // buildBatch encodes a valid (uncompressed, CRC-32C) v2 record batch.
@@ -276,7 +277,7 @@ func buildBatch(s batchSpec) []byte {
 	}
 	n := int32(len(s.values))
 	rb := kmsg.RecordBatch{
-		Magic: 2, LastOffsetDelta: n - 1, FirstTimestamp: s.timestamp, MaxTimestamp: s.timestamp + int64(n) - 1,
+		Magic: 2, Attributes: s.attrs, LastOffsetDelta: n - 1, FirstTimestamp: s.timestamp, MaxTimestamp: s.timestamp + int64(n) - 1,
 		ProducerID: s.producerID, ProducerEpoch: s.producerEpoch, FirstSequence: s.baseSequence,
 		NumRecords: n, Records: recs,
 	}

@@ -177,35 +177,6 @@ func TestProduceNotLeaderHint(t *testing.T) {
 	}
 }
 
-// TestProduceTransactionalRefused: transactions are not implemented.
-func TestProduceTransactionalRefused(t *testing.T) {
-	h := newHarness(t, nil)
-	cl := h.client()
-	h.createTopic(cl, "t", 1, nil)
-	req := kmsg.NewPtrProduceRequest()
-	req.Version, req.Acks, req.TransactionID = 7, -1, strPtr("tx")
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = "t"
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Records = buildBatch(batchSpec{producerID: -1, producerEpoch: -1, baseSequence: -1, values: []string{"x"}})
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	resp := h.handle(req).(*kmsg.ProduceResponse)
-	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.TransactionalIDAuthorizationFailed.Code {
-		t.Fatalf("code %d", code)
-	}
-	l, _ := h.logs.Get("t", 0)
-	if l.LogEndOffset() != 0 {
-		t.Fatalf("refused produce appended: LEO %d", l.LogEndOffset())
-	}
-
-	ip := kmsg.NewPtrInitProducerIDRequest()
-	ip.Version, ip.TransactionalID = 4, strPtr("tx")
-	if code := h.handle(ip).(*kmsg.InitProducerIDResponse).ErrorCode; code != kerr.TransactionalIDAuthorizationFailed.Code {
-		t.Fatalf("init producer id with txn id: code %d", code)
-	}
-}
-
 // TestIdempotentDuplicateAndGap follows KIP-98: a batch sent twice is
 // stored once and both answers carry the same base offset; a batch that
 // skips sequences is OUT_OF_ORDER_SEQUENCE_NUMBER.

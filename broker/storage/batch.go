@@ -148,8 +148,8 @@ func validateClientBatch(h *BatchHeader) error {
 	if h.Attributes&attrControl != 0 {
 		return fmt.Errorf("%w: control batch from a client", ErrInvalidRecord)
 	}
-	if h.Attributes&attrTransactional != 0 {
-		return fmt.Errorf("%w: transactional batches are not supported yet", ErrInvalidRecord)
+	if h.Attributes&attrTransactional != 0 && h.ProducerID < 0 {
+		return fmt.Errorf("%w: transactional batch without a producer id", ErrInvalidRecord)
 	}
 	if h.LastOffsetDelta < 0 {
 		return fmt.Errorf("%w: last offset delta %d is negative", ErrInvalidRecord, h.LastOffsetDelta)

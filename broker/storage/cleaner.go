@@ -635,6 +635,15 @@ func (l *Log) swapCleaned(old []*segment, groups []*cleanGroup) error {
 	var fresh []*segment
 	for _, g := range groups {
 		for _, s := range g.olds {
+			if g.seg != nil {
+				g.seg.aborted = append(g.seg.aborted, s.aborted...) // the markers are kept: so is their index
+			}
+			if g.seg == nil || s.base != g.base() {
+				l.cache.forget(s.txnIndexPath())
+				if err := os.Remove(s.txnIndexPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+					l.logger.Error("cleaner: remove replaced txn index failed", zap.Int64("segment", s.base), zap.Error(err))
+				}
+			}
 			for i, p := range s.paths() {
 				l.cache.forget(p)
 				if i == 0 && g.seg != nil && s.base == g.base() {
@@ -646,6 +655,10 @@ func (l *Log) swapCleaned(old []*segment, groups []*cleanGroup) error {
 			}
 		}
 		if g.seg != nil {
+			// The cleaned segment's index replaces its first source's in place.
+			if err := l.rewriteTxnIndex(g.seg, g.seg.aborted); err != nil {
+				l.logger.Error("cleaner: txn index write failed", zap.Int64("segment", g.base()), zap.Error(err))
+			}
 			if err := os.Rename(g.swapPath(), g.seg.logPath()); err != nil {
 				l.logger.Error("cleaner: rename swap file failed", zap.String("path", g.swapPath()), zap.Error(err))
 			}
@@ -726,6 +739,9 @@ func (l *Log) recoverCleanerFiles() error {
 				if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 					return fmt.Errorf("recover cleaner swap %d: %w", base, err)
 				}
+			}
+			if err := os.Remove(newSegment(l.dir, b).txnIndexPath()); err == nil {
+				l.txnIndexLost = true // the swapped segment's index is rebuilt from the log
 			}
 		}
 		for _, p := range []string{s.indexPath(), s.timePath()} {

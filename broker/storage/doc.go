@@ -24,6 +24,7 @@
 //	    00000000000000000000.timeindex  sparse time index
 //	    00000000000000012345.log ...    next segment: name = its base offset (%020d)
 //	    00000000000000012345.snapshot   producer state as of offset 12345
+//	    00000000000000012345.txnindex   aborted transactions whose marker this segment holds (only when any)
 //	    <base>.log.cleaned / .log.swap  a cleaning in progress / committed (cleaner.go)
 //	    partition.metadata              "version: 0\ntopic_id: <base64url uuid>\n"
 //	    leader-epoch-checkpoint         "0\n<count>\n<epoch> <startOffset>\n..."
@@ -71,12 +72,37 @@
 //
 // # Producer snapshot (<offset>.snapshot)
 //
-//	version u8 (0) | count u32 | count x producer | crc32c u32 (of all before)
-//	producer: id i64 | epoch i16 | n u8 (<= 5) | n x batch
+//	version u8 (1) | count u32 | count x producer | crc32c u32 (of all before)
+//	producer: id i64 | epoch i16 | coordinatorEpoch i32 | lastTimestamp i64 |
+//	          txnFirstOffset i64 (-1: no open transaction) | n u8 (<= 5) | n x batch
 //	batch:    firstSeq i32 | lastSeq i32 | firstOffset i64 | lastOffset i64
 //
-// A snapshot is written at each roll and at Close. Open loads the newest one
-// at or below the log end and replays batch headers after it.
+// (Version 0, before transactions, lacks the three middle fields; it is
+// still read.) A snapshot is written at each roll and at Close. Open loads
+// the newest one at or below the log end and replays batch headers after it
+// (a control batch's marker record too), which restores an open
+// transaction after kill -9 so the last stable offset stays held back.
+//
+// # Transactions (txn.go)
+//
+// A transactional batch of a producer without an open transaction opens
+// one at its base offset; a control batch (attributes transactional|control,
+// one record: key = version i16 0 | type i16 (0 abort, 1 commit), value =
+// version i16 0 | coordinatorEpoch i32, Kafka's ControlRecordType and
+// EndTransactionMarker) closes it. The last stable offset is the first
+// offset of the earliest transaction open, or closed by a marker the high
+// watermark has not passed yet, else the high watermark. An abort adds an
+// entry to the .txnindex of the segment holding the marker:
+//
+//	entry (34 bytes): version i16 (0) | producerId i64 | firstOffset i64 |
+//	                  lastOffset i64 (the marker) | lastStableOffset i64
+//
+// Kafka's TransactionIndex layout. Entries are kept in memory per segment,
+// appended to the file after the batch is published and fsynced with the
+// segment at roll; they move with truncation and the cleaner's swaps and
+// go with the segment. The replay after the snapshot re-adds the entries
+// of the segments it reads; a corrupt .txnindex makes Open replay the
+// whole log (snapshots ignored) and rewrite every index.
 //
 // # Durability and flush policy
 //
@@ -123,7 +149,9 @@
 //   - Offsets may have gaps on compacted logs (within a batch, between
 //     batches, at a segment's end): a non-active segment covers offsets up to
 //     the next segment's base.
-//   - Readers never see a batch before its bytes are in the file.
+//   - Readers never see a batch before its bytes are in the file, nor a
+//     transactional batch before its transaction holds the last stable
+//     offset back (both are published under one Log.mu write lock).
 //
 // # Locks
 //

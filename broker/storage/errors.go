@@ -26,6 +26,13 @@ var (
 	// ErrInvalidProducerEpoch: a batch carries an epoch older than the one
 	// the partition has seen for its producer id (Kafka INVALID_PRODUCER_EPOCH).
 	ErrInvalidProducerEpoch = network.NewError("storage: invalid producer epoch", kerr.InvalidProducerEpoch)
+	// ErrInvalidTxnState: a producer with an ongoing transaction wrote a
+	// non-transactional batch (Kafka INVALID_TXN_STATE).
+	ErrInvalidTxnState = network.NewError("storage: invalid transaction state", kerr.InvalidTxnState)
+	// ErrCoordinatorFenced: a transaction marker came from an older
+	// coordinator epoch than the last one written for its producer (Kafka
+	// TRANSACTION_COORDINATOR_FENCED).
+	ErrCoordinatorFenced = network.NewError("storage: transaction coordinator fenced", kerr.TransactionCoordinatorFenced)
 	// ErrOffsetOutOfRange: a read below the log start or past the log end
 	// (Kafka OFFSET_OUT_OF_RANGE).
 	ErrOffsetOutOfRange = network.NewError("storage: offset out of range", kerr.OffsetOutOfRange)

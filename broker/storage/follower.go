@@ -82,12 +82,13 @@ func (l *Log) AppendAsFollower(batches []byte) (AppendResult, error) {
 			size += hs[k].Size()
 			k++
 		}
-		for _, h := range hs[i:k] {
-			if h.ProducerID >= 0 {
-				pa.add(&h)
+		for q, at := i, j; q < k; q++ {
+			if hs[q].ProducerID >= 0 {
+				pa.add(&hs[q], batches[at:at+int(hs[q].Size())])
 			}
+			at += int(hs[q].Size())
 		}
-		if err := l.writeLocked(batches[j:j+int(size)], hs[i:k], cfg.SegmentBytes); err != nil {
+		if err := l.writeLocked(batches[j:j+int(size)], hs[i:k], cfg.SegmentBytes, pa); err != nil {
 			return AppendResult{}, err
 		}
 		pa.commit()

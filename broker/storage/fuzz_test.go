@@ -122,8 +122,9 @@ func FuzzRecovery(f *testing.F) {
 // FuzzDecodeFiles feeds arbitrary bytes to every on-disk file decoder.
 func FuzzDecodeFiles(f *testing.F) {
 	ps := newProducerState()
-	ps.load(&BatchHeader{ProducerID: 3, ProducerEpoch: 1, BaseSequence: 4, LastOffsetDelta: 2, BaseOffset: 10})
+	ps.load(&BatchHeader{ProducerID: 3, ProducerEpoch: 1, BaseSequence: 4, LastOffsetDelta: 2, BaseOffset: 10}, nil)
 	f.Add(ps.encode())
+	f.Add(encodeAbortedTxn(abortedTxn{producerID: 3, firstOffset: 10, lastOffset: 20, lastStableOffset: 21}))
 	f.Add([]byte("0\n2\n0 0\n3 150\n"))
 	f.Add([]byte("0\n1\norders 3 1500\n"))
 	f.Add([]byte("version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAQ\n"))
@@ -157,5 +158,9 @@ func FuzzDecodeFiles(f *testing.F) {
 			t.Fatalf("index of %d bytes gave %d entries", len(b), len(idx))
 		}
 		_, _ = decodeTimeIndex(b, 0, math.MaxInt64)
+		if es, err := decodeTxnIndex(b, 0, math.MaxInt64); err == nil && len(es)*txnIndexEntrySize != len(b) {
+			t.Fatalf("txn index of %d bytes gave %d entries", len(b), len(es))
+		}
+		_, _, _ = parseMarker(b)
 	})
 }

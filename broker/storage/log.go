@@ -37,6 +37,10 @@ type Log struct {
 	producers *producerState // appendMu
 	snapshots []int64        // appendMu: offsets of producer snapshot files, ascending
 	dirty     bool           // appendMu: bytes written since the last fsync
+	// txnIndexLost (appendMu): a .txnindex was corrupt or a cleaning's
+	// recovery dropped some; the next rebuildProducerState replays the
+	// whole log to rebuild them.
+	txnIndexLost bool
 
 	mu       sync.RWMutex
 	segments []*segment // ascending base offsets, never empty; last is active
@@ -47,6 +51,8 @@ type Log struct {
 	topicID  metadata.Uuid
 	waiters  map[*waiter]struct{}
 	closed   bool
+
+	txns txnState // ongoing and unreplicated transactions (txn.go)
 
 	cleaner cleanerState // the log cleaner's own state (cleaner.go)
 }
@@ -219,12 +225,12 @@ func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
 			stampAppendTime(batches[pos:pos+int(h.Size())], h, appendTime)
 		}
 		if h.ProducerID >= 0 {
-			pa.add(h)
+			pa.add(h, batches[pos:pos+int(h.Size())])
 		}
 		next = h.LastOffset() + 1
 		pos += int(h.Size())
 	}
-	if err := l.writeLocked(batches, hs, cfg.SegmentBytes); err != nil {
+	if err := l.writeLocked(batches, hs, cfg.SegmentBytes, pa); err != nil {
 		return AppendResult{}, err
 	}
 	pa.commit()
@@ -234,9 +240,11 @@ func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
 // writeLocked writes validated batches whose headers (offsets and leader
 // epochs final) are hs at the log end, rolling first if the active segment
 // is full, then publishes them to readers: indexes, log end offset, the
-// leader epoch cache (each batch's partitionLeaderEpoch) and waiters.
-// appendMu held; the caller commits producer state once it returns nil.
-func (l *Log) writeLocked(batches []byte, hs []BatchHeader, segmentBytes int64) error {
+// leader epoch cache (each batch's partitionLeaderEpoch), the transactions
+// pa began and completed (so a reader never sees a transactional batch
+// before it holds back the last stable offset) and waiters. appendMu
+// held; the caller commits producer state once it returns nil.
+func (l *Log) writeLocked(batches []byte, hs []BatchHeader, segmentBytes int64, pa *producerAppend) error {
 	first, last := hs[0].BaseOffset, hs[len(hs)-1].LastOffset()
 	next := last + 1
 
@@ -273,6 +281,8 @@ func (l *Log) writeLocked(batches []byte, hs []BatchHeader, segmentBytes int64) 
 		}
 	}
 	l.leo = next
+	abortFrom := len(active.aborted)
+	aborted := l.publishTxnsLocked(pa)
 	var epochData []byte
 	if epochChanged {
 		epochData = l.epochs.encode()
@@ -286,6 +296,9 @@ func (l *Log) writeLocked(batches []byte, hs []BatchHeader, segmentBytes int64) 
 	// logged, and the next open finds and rebuilds the damaged file.
 	if err := l.writeIndexEntries(active, idxFrom, newIdx, timeFrom, newTime); err != nil {
 		l.logger.Warn("index write failed", zap.Int64("segment", active.base), zap.Error(err))
+	}
+	if len(aborted) > 0 {
+		l.appendTxnIndex(active, abortFrom, aborted)
 	}
 	if epochData != nil {
 		if err := writeFileAtomic(l.dir, epochCheckpointFile, epochData); err != nil {
@@ -360,6 +373,14 @@ func (l *Log) roll(base int64) error {
 func (l *Log) syncSegment(s *segment) error {
 	for _, p := range s.paths() {
 		if err := l.cache.withFile(p, true, func(f *os.File) error { return f.Sync() }); err != nil {
+			return fmt.Errorf("fsync: %w", err)
+		}
+	}
+	l.mu.RLock()
+	hasTxnIndex := len(s.aborted) > 0
+	l.mu.RUnlock()
+	if hasTxnIndex {
+		if err := l.cache.withFile(s.txnIndexPath(), true, func(f *os.File) error { return f.Sync() }); err != nil {
 			return fmt.Errorf("fsync: %w", err)
 		}
 	}
@@ -582,13 +603,27 @@ func (l *Log) TruncateTo(offset int64) error {
 		keep = []*segment{s}
 		if drop[0].base == offset {
 			drop = drop[1:] // same file names: reused above
+			if err := l.rewriteTxnIndex(s, nil); err != nil {
+				return fmt.Errorf("truncate %s: %w", l.name(), err)
+			}
 		}
 	} else {
 		n := sort.Search(len(keep), func(i int) bool { return keep[i].base >= offset })
 		drop, keep = keep[n:], keep[:n:n]
-		s, err := l.truncateSegment(keep[len(keep)-1], offset)
+		old := keep[len(keep)-1]
+		s, err := l.truncateSegment(old, offset)
 		if err != nil {
 			return fmt.Errorf("truncate %s to %d: %w", l.name(), offset, err)
+		}
+		for _, a := range old.aborted {
+			if a.lastOffset < offset {
+				s.aborted = append(s.aborted, a)
+			}
+		}
+		if len(s.aborted) != len(old.aborted) {
+			if err := l.rewriteTxnIndex(s, s.aborted); err != nil {
+				return fmt.Errorf("truncate %s to %d: %w", l.name(), offset, err)
+			}
 		}
 		keep[len(keep)-1] = s
 	}
@@ -719,7 +754,8 @@ func (l *Log) rewriteIndexes(s *segment) error {
 }
 
 func (l *Log) removeSegmentFiles(s *segment) {
-	for _, p := range s.paths() {
+	ps := s.paths()
+	for _, p := range append(ps[:], s.txnIndexPath()) {
 		l.cache.forget(p)
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			l.logger.Warn("remove segment file failed", zap.String("path", p), zap.Error(err))
@@ -823,6 +859,7 @@ func (l *Log) close() error {
 		for _, p := range s.paths() {
 			l.cache.forget(p)
 		}
+		l.cache.forget(s.txnIndexPath())
 	}
 	return err
 }
@@ -839,6 +876,7 @@ func (l *Log) remove() error {
 		for _, p := range s.paths() {
 			l.cache.forget(p)
 		}
+		l.cache.forget(s.txnIndexPath())
 	}
 	if err := os.RemoveAll(l.dir); err != nil {
 		return fmt.Errorf("delete %s: %w", l.name(), err)

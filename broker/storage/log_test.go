@@ -119,7 +119,7 @@ func TestAppendValidation(t *testing.T) {
 			return recrc(b, func(b []byte) { binary.BigEndian.PutUint32(b[offRecordCount:], 2) })
 		}, ErrInvalidRecord},
 		{"control batch", func() []byte { s := plain(1); s.attrs = attrControl; return makeBatch(s) }, ErrInvalidRecord},
-		{"transactional batch", func() []byte { s := idem(1, 0, 0, 1); s.attrs = attrTransactional; return makeBatch(s) }, ErrInvalidRecord},
+		{"transactional batch without producer id", func() []byte { s := plain(1); s.attrs = attrTransactional; return makeBatch(s) }, ErrInvalidRecord},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

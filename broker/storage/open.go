@@ -139,14 +139,20 @@ func (l *Log) writeProducerSnapshot(offset int64, sync bool) error {
 // rebuildProducerState loads the newest usable snapshot at or below leo and
 // replays the batch headers after it (Kafka's loadProducerState). Snapshots
 // past leo are deleted. After a clean shutdown (clean) a missing snapshot
-// means no producers, so nothing is scanned. appendMu held.
+// means no producers, so nothing is scanned. The replay also re-derives the
+// aborted transaction index entries of the segments it reads (a kill -9
+// may have lost their writes); when an index was lost or corrupt
+// (l.txnIndexLost) the snapshots are ignored and the whole log is
+// replayed, rebuilding every index. The ongoing transactions are then
+// published to readers. appendMu held.
 func (l *Log) rebuildProducerState(leo int64, clean bool) error {
 	for len(l.snapshots) > 0 && l.snapshots[len(l.snapshots)-1] > leo {
 		_ = os.Remove(filepath.Join(l.dir, snapshotName(l.snapshots[len(l.snapshots)-1])))
 		l.snapshots = l.snapshots[:len(l.snapshots)-1]
 	}
+	full := l.txnIndexLost
 	ps, from := newProducerState(), int64(-1)
-	for i := len(l.snapshots) - 1; i >= 0 && from < 0; i-- {
+	for i := len(l.snapshots) - 1; i >= 0 && from < 0 && !full; i-- {
 		b, err := os.ReadFile(filepath.Join(l.dir, snapshotName(l.snapshots[i])))
 		if err == nil {
 			var dps *producerState
@@ -157,36 +163,134 @@ func (l *Log) rebuildProducerState(leo int64, clean bool) error {
 		}
 		l.logger.Warn("producer snapshot unusable", zap.Int64("offset", l.snapshots[i]), zap.Error(err))
 	}
-	if from == leo || clean && from < 0 {
-		l.producers = ps
-		return nil
+	ongoing := make(map[int64]int64)
+	for id, e := range ps.producers {
+		if e.txnFirstOffset >= 0 {
+			ongoing[id] = e.txnFirstOffset
+		}
 	}
+	var unreplicated []completedTxn
 	l.mu.RLock()
-	segs := l.segments
+	segs, hw := l.segments, l.hw
 	l.mu.RUnlock()
-	for _, s := range segs {
-		if s.nextOffset <= from || s.size == 0 {
+	if full {
+		for _, s := range segs {
+			s.aborted = nil // rebuilt below; Log.mu not needed: not yet published (open) or appendMu held and readers see a stable list
+		}
+	}
+	if !(from == leo || clean && from < 0 && !full) {
+		for _, s := range segs {
+			if s.nextOffset <= from || s.size == 0 {
+				continue
+			}
+			pos := int64(0)
+			if from > s.base {
+				pos = s.lookup(from)
+			}
+			var found []abortedTxn
+			err := l.cache.withFile(s.logPath(), false, func(f *os.File) error {
+				var rerr error
+				_, err := scanBatches(f, pos, s.size, false, func(at int64, h *BatchHeader, _ []byte) bool {
+					if h.BaseOffset < from {
+						return true
+					}
+					var batch []byte
+					if h.IsControlBatch() && h.ProducerID >= 0 {
+						batch = make([]byte, h.Size())
+						if _, rerr = f.ReadAt(batch, at); rerr != nil {
+							return false
+						}
+					}
+					c, done := ps.load(h, batch)
+					switch {
+					case done:
+						delete(ongoing, c.producerID)
+						if c.lastOffset >= hw {
+							unreplicated = append(unreplicated, c)
+						}
+						if c.aborted {
+							found = append(found, abortedTxn{producerID: c.producerID, firstOffset: c.firstOffset,
+								lastOffset: c.lastOffset, lastStableOffset: (&txnState{ongoing: ongoing}).nextIncomplete(c.lastOffset + 1)})
+						}
+					case h.ProducerID >= 0 && h.IsTransactional():
+						if _, ok := ongoing[h.ProducerID]; !ok {
+							ongoing[h.ProducerID] = h.BaseOffset
+						}
+					}
+					return true
+				})
+				if rerr != nil {
+					return rerr
+				}
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("rebuild producer state from segment %d: %w", s.base, err)
+			}
+			if merged, changed := mergeAborted(s.aborted, found); changed || full {
+				l.mu.Lock()
+				s.aborted = merged
+				l.mu.Unlock()
+				if err := l.rewriteTxnIndex(s, merged); err != nil {
+					return fmt.Errorf("rebuild txn index of segment %d: %w", s.base, err)
+				}
+			}
+		}
+	}
+	l.txnIndexLost = false
+	l.producers = ps
+	l.mu.Lock()
+	l.txns = txnState{ongoing: ongoing, unreplicated: unreplicated}
+	l.mu.Unlock()
+	return nil
+}
+
+// mergeAborted adds the entries of found (in marker order) that held lacks,
+// keeping marker order. changed reports whether any was added.
+func mergeAborted(held, found []abortedTxn) ([]abortedTxn, bool) {
+	have := make(map[int64]bool, len(held))
+	for _, a := range held {
+		have[a.lastOffset] = true
+	}
+	out := append([]abortedTxn(nil), held...)
+	changed := false
+	for _, a := range found {
+		if !have[a.lastOffset] {
+			out = append(out, a)
+			changed = true
+		}
+	}
+	if changed {
+		sort.Slice(out, func(i, j int) bool { return out[i].lastOffset < out[j].lastOffset })
+	}
+	return out, changed
+}
+
+// loadTxnIndexes reads each segment's .txnindex (absent = no aborted
+// transaction) and deletes those of no segment. A corrupt one sets
+// txnIndexLost: rebuildProducerState then rebuilds them all from the log.
+func (l *Log) loadTxnIndexes(names []string) {
+	have := make(map[int64]*segment, len(l.segments))
+	for _, s := range l.segments {
+		have[s.base] = s
+	}
+	for _, n := range names {
+		b, err := strconv.ParseInt(strings.TrimSuffix(n, txnIndexSuffix), 10, 64)
+		s, ok := have[b]
+		if err != nil || !ok {
+			_ = os.Remove(filepath.Join(l.dir, n))
 			continue
 		}
-		pos := int64(0)
-		if from > s.base {
-			pos = s.lookup(from)
+		data, err := os.ReadFile(s.txnIndexPath())
+		if err == nil {
+			s.aborted, err = decodeTxnIndex(data, s.base, s.nextOffset)
 		}
-		err := l.cache.withFile(s.logPath(), false, func(f *os.File) error {
-			_, err := scanBatches(f, pos, s.size, false, func(_ int64, h *BatchHeader, _ []byte) bool {
-				if h.BaseOffset >= from {
-					ps.load(h)
-				}
-				return true
-			})
-			return err
-		})
 		if err != nil {
-			return fmt.Errorf("rebuild producer state from segment %d: %w", s.base, err)
+			l.logger.Warn("txn index unusable, rebuilding from the log", zap.Int64("segment", s.base), zap.Error(err))
+			s.aborted = nil
+			l.txnIndexLost = true
 		}
 	}
-	l.producers = ps
-	return nil
 }
 
 // openLog loads the partition directory dir. clean says the log directory
@@ -205,9 +309,12 @@ func (m *Manager) openLog(logDir, name string, clean bool) (*Log, error) {
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
 	var bases []int64
+	var txnIndexes []string
 	for _, e := range entries {
 		n := e.Name()
 		switch {
+		case strings.HasSuffix(n, txnIndexSuffix):
+			txnIndexes = append(txnIndexes, n)
 		case strings.HasSuffix(n, tmpSuffix):
 			_ = os.Remove(filepath.Join(l.dir, n))
 		case strings.HasSuffix(n, logSuffix):
@@ -265,6 +372,7 @@ func (m *Manager) openLog(logDir, name string, clean bool) (*Log, error) {
 		}
 	}
 	l.leo = l.segments[len(l.segments)-1].nextOffset
+	l.loadTxnIndexes(txnIndexes)
 
 	if b, err := os.ReadFile(filepath.Join(l.dir, epochCheckpointFile)); err == nil {
 		if l.epochs.entries, err = decodeEpochCheckpoint(b); err != nil {

@@ -23,19 +23,38 @@ type batchMeta struct {
 type producerEntry struct {
 	epoch   int16
 	batches []batchMeta // oldest first, at most maxCachedBatches
+	// coordinatorEpoch is the transaction coordinator epoch of the last
+	// marker written for this producer (-1 before any): a marker from an
+	// older coordinator is fenced.
+	coordinatorEpoch int32
+	lastTimestamp    int64 // max timestamp of the producer's last batch, -1 when none
+	// txnFirstOffset is the first offset of the producer's ongoing
+	// transaction on this partition, -1 when none.
+	txnFirstOffset int64
+}
+
+func newProducerEntry(epoch int16) *producerEntry {
+	return &producerEntry{epoch: epoch, batches: make([]batchMeta, 0, maxCachedBatches), coordinatorEpoch: -1, lastTimestamp: -1, txnFirstOffset: -1}
 }
 
 func (e *producerEntry) clone() *producerEntry {
-	c := &producerEntry{epoch: e.epoch, batches: make([]batchMeta, len(e.batches), maxCachedBatches)}
+	c := *e
+	c.batches = make([]batchMeta, len(e.batches), maxCachedBatches)
 	copy(c.batches, e.batches)
-	return c
+	return &c
 }
 
-func (e *producerEntry) add(epoch int16, m batchMeta) {
+// setEpoch moves the entry to epoch; a new epoch forgets the cached
+// batches (Kafka's maybeUpdateProducerEpoch).
+func (e *producerEntry) setEpoch(epoch int16) {
 	if epoch != e.epoch {
 		e.epoch = epoch
 		e.batches = e.batches[:0]
 	}
+}
+
+func (e *producerEntry) add(epoch int16, m batchMeta) {
+	e.setEpoch(epoch)
 	if len(e.batches) == maxCachedBatches {
 		copy(e.batches, e.batches[1:])
 		e.batches = e.batches[:maxCachedBatches-1]
@@ -56,8 +75,9 @@ func (e *producerEntry) duplicate(epoch int16, firstSeq, lastSeq int32) (batchMe
 }
 
 // producerState is the Go counterpart of Kafka's ProducerStateManager for
-// one partition: the idempotence state of every producer id seen. It is
-// owned by the Log's appender (Log.appendMu).
+// one partition: the idempotence and transaction state of every producer
+// id seen. It is owned by the Log's appender (Log.appendMu); what readers
+// need of it (the ongoing transactions) is published to Log.txns.
 type producerState struct {
 	producers map[int64]*producerEntry
 }
@@ -67,10 +87,14 @@ func newProducerState() *producerState {
 }
 
 // producerAppend is the tentative state of one Append call: producer entries
-// updated batch by batch, committed only when the write succeeded.
+// updated batch by batch, committed only when the write succeeded, and the
+// transactions the batches started and completed (published to Log.txns
+// together with the batches).
 type producerAppend struct {
-	ps      *producerState
-	pending map[int64]*producerEntry
+	ps        *producerState
+	pending   map[int64]*producerEntry
+	started   map[int64]int64 // producer id -> first offset of a transaction begun here
+	completed []completedTxn  // in offset order
 }
 
 func (ps *producerState) begin() *producerAppend { return &producerAppend{ps: ps} }
@@ -88,7 +112,9 @@ func (pa *producerAppend) entry(pid int64) *producerEntry {
 
 // check validates a batch from an idempotent producer against the state.
 // It returns the original batch when h duplicates one of the cached ones.
-// The rules are Kafka's ProducerAppendInfo.checkProducerEpoch/checkSequence.
+// The rules are Kafka's ProducerAppendInfo.checkProducerEpoch/checkSequence,
+// and a producer with an ongoing transaction may only write transactional
+// batches (INVALID_TXN_STATE).
 func (pa *producerAppend) check(h *BatchHeader) (dup batchMeta, isDup bool, err error) {
 	e := pa.entry(h.ProducerID)
 	if e == nil {
@@ -111,7 +137,27 @@ func (pa *producerAppend) check(h *BatchHeader) (dup batchMeta, isDup bool, err 
 			return batchMeta{}, false, fmt.Errorf("%w: producer %d epoch %d sent sequence %d after %d", ErrOutOfOrderSequence, h.ProducerID, h.ProducerEpoch, firstSeq, e.batches[n-1].lastSeq)
 		}
 	}
+	if h.Attributes&attrTransactional == 0 && e.txnFirstOffset >= 0 {
+		return batchMeta{}, false, fmt.Errorf("%w: producer %d wrote a non-transactional batch inside its transaction begun at %d", ErrInvalidTxnState, h.ProducerID, e.txnFirstOffset)
+	}
 	return batchMeta{}, false, nil
+}
+
+// checkMarker validates a transaction marker for producer pid (Kafka's
+// ProducerAppendInfo.appendEndTxnMarker): its epoch may not be older than
+// the producer's, nor its coordinator epoch older than the last marker's.
+func (pa *producerAppend) checkMarker(pid int64, epoch int16, coordinatorEpoch int32) error {
+	e := pa.entry(pid)
+	if e == nil {
+		return nil
+	}
+	if epoch < e.epoch {
+		return fmt.Errorf("%w: marker for producer %d has epoch %d, older than %d", ErrInvalidProducerEpoch, pid, epoch, e.epoch)
+	}
+	if coordinatorEpoch < e.coordinatorEpoch {
+		return fmt.Errorf("%w: marker for producer %d from coordinator epoch %d, the last was %d", ErrCoordinatorFenced, pid, coordinatorEpoch, e.coordinatorEpoch)
+	}
+	return nil
 }
 
 func inSequence(last, next int32) bool {
@@ -119,7 +165,8 @@ func inSequence(last, next int32) bool {
 }
 
 // add records an accepted batch (offsets assigned) in the tentative state.
-func (pa *producerAppend) add(h *BatchHeader) {
+// batch is the batch's bytes; only a control batch's are read (its marker).
+func (pa *producerAppend) add(h *BatchHeader, batch []byte) {
 	if pa.pending == nil {
 		pa.pending = make(map[int64]*producerEntry)
 	}
@@ -128,11 +175,49 @@ func (pa *producerAppend) add(h *BatchHeader) {
 		if old, ok := pa.ps.producers[h.ProducerID]; ok {
 			e = old.clone()
 		} else {
-			e = &producerEntry{epoch: h.ProducerEpoch, batches: make([]batchMeta, 0, maxCachedBatches)}
+			e = newProducerEntry(h.ProducerEpoch)
 		}
 		pa.pending[h.ProducerID] = e
 	}
+	if c, ok := applyBatch(e, h, batch); ok {
+		if pa.started != nil {
+			delete(pa.started, h.ProducerID)
+		}
+		pa.completed = append(pa.completed, c)
+	} else if e.txnFirstOffset == h.BaseOffset && h.Attributes&attrTransactional != 0 {
+		if pa.started == nil {
+			pa.started = make(map[int64]int64)
+		}
+		pa.started[h.ProducerID] = h.BaseOffset
+	}
+}
+
+// applyBatch updates e with one batch. A transaction marker completes the
+// producer's transaction: it returns it (Kafka creates one even when no data
+// batch preceded the marker; it then spans the marker alone). A transactional
+// data batch of a producer without an ongoing transaction begins one.
+func applyBatch(e *producerEntry, h *BatchHeader, batch []byte) (completedTxn, bool) {
+	if h.Attributes&attrControl != 0 {
+		commit, coordEpoch, ok := parseMarker(batch)
+		if !ok {
+			return completedTxn{}, false // another control type, or unreadable: no producer effect
+		}
+		e.setEpoch(h.ProducerEpoch)
+		e.coordinatorEpoch = coordEpoch
+		e.lastTimestamp = h.MaxTimestamp
+		first := e.txnFirstOffset
+		if first < 0 {
+			first = h.BaseOffset
+		}
+		e.txnFirstOffset = -1
+		return completedTxn{producerID: h.ProducerID, firstOffset: first, lastOffset: h.BaseOffset, aborted: !commit}, true
+	}
 	e.add(h.ProducerEpoch, batchMeta{firstSeq: h.BaseSequence, lastSeq: h.LastSequence(), firstOffset: h.BaseOffset, lastOffset: h.LastOffset()})
+	e.lastTimestamp = h.MaxTimestamp
+	if h.Attributes&attrTransactional != 0 && e.txnFirstOffset < 0 {
+		e.txnFirstOffset = h.BaseOffset
+	}
+	return completedTxn{}, false
 }
 
 // commit publishes the tentative state.
@@ -143,25 +228,28 @@ func (pa *producerAppend) commit() {
 }
 
 // load applies a batch read back from the log, without validation (Kafka's
-// loadProducersFromRecords).
-func (ps *producerState) load(h *BatchHeader) {
+// loadProducersFromRecords); batch is needed for control batches only.
+func (ps *producerState) load(h *BatchHeader, batch []byte) (completedTxn, bool) {
 	if h.ProducerID < 0 {
-		return
+		return completedTxn{}, false
 	}
 	e, ok := ps.producers[h.ProducerID]
 	if !ok {
-		e = &producerEntry{epoch: h.ProducerEpoch, batches: make([]batchMeta, 0, maxCachedBatches)}
+		e = newProducerEntry(h.ProducerEpoch)
 		ps.producers[h.ProducerID] = e
 	}
-	e.add(h.ProducerEpoch, batchMeta{firstSeq: h.BaseSequence, lastSeq: h.LastSequence(), firstOffset: h.BaseOffset, lastOffset: h.LastOffset()})
+	return applyBatch(e, h, batch)
 }
 
 // Producer snapshot file (<offset>.snapshot, offset = next offset covered):
 //
-//	version u8 (0) | count u32 | count x producer | crc32c u32 of everything before
-//	producer: id i64 | epoch i16 | n u8 | n x (firstSeq i32 | lastSeq i32 | firstOffset i64 | lastOffset i64)
+//	version u8 (1) | count u32 | count x producer | crc32c u32 of everything before
+//	producer v1: id i64 | epoch i16 | coordinatorEpoch i32 | lastTimestamp i64 |
+//	             txnFirstOffset i64 | n u8 | n x batch
+//	producer v0: id i64 | epoch i16 | n u8 | n x batch (read only)
+//	batch:       firstSeq i32 | lastSeq i32 | firstOffset i64 | lastOffset i64
 const (
-	snapshotVersion   = 0
+	snapshotVersion   = 1
 	snapshotSuffix    = ".snapshot"
 	snapshotBatchSize = 24
 )
@@ -178,6 +266,9 @@ func (ps *producerState) encode() []byte {
 		e := ps.producers[id]
 		b = binary.BigEndian.AppendUint64(b, uint64(id))
 		b = binary.BigEndian.AppendUint16(b, uint16(e.epoch))
+		b = binary.BigEndian.AppendUint32(b, uint32(e.coordinatorEpoch))
+		b = binary.BigEndian.AppendUint64(b, uint64(e.lastTimestamp))
+		b = binary.BigEndian.AppendUint64(b, uint64(e.txnFirstOffset))
 		b = append(b, byte(len(e.batches)))
 		for _, m := range e.batches {
 			b = binary.BigEndian.AppendUint32(b, uint32(m.firstSeq))
@@ -189,7 +280,8 @@ func (ps *producerState) encode() []byte {
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
-// decodeProducerSnapshot parses a snapshot file; it never panics.
+// decodeProducerSnapshot parses a snapshot file (version 0 or 1); it never
+// panics.
 func decodeProducerSnapshot(b []byte) (*producerState, error) {
 	if len(b) < 9 {
 		return nil, fmt.Errorf("%w: producer snapshot of %d bytes", ErrCorruptFile, len(b))
@@ -198,24 +290,34 @@ func decodeProducerSnapshot(b []byte) (*producerState, error) {
 	if crc32.Checksum(body, castagnoli) != sum {
 		return nil, fmt.Errorf("%w: producer snapshot crc mismatch", ErrCorruptFile)
 	}
-	if body[0] != snapshotVersion {
-		return nil, fmt.Errorf("%w: producer snapshot version %d", ErrCorruptFile, body[0])
+	version := body[0]
+	if version > snapshotVersion {
+		return nil, fmt.Errorf("%w: producer snapshot version %d", ErrCorruptFile, version)
+	}
+	head := 11 // id, epoch, n
+	if version >= 1 {
+		head += 20 // coordinator epoch, last timestamp, txn first offset
 	}
 	n := binary.BigEndian.Uint32(body[1:])
 	body = body[5:]
 	ps := newProducerState()
 	for i := uint32(0); i < n; i++ {
-		if len(body) < 11 {
+		if len(body) < head {
 			return nil, fmt.Errorf("%w: producer snapshot truncated at producer %d", ErrCorruptFile, i)
 		}
 		id := int64(binary.BigEndian.Uint64(body))
-		e := &producerEntry{epoch: int16(binary.BigEndian.Uint16(body[8:]))}
-		cnt := int(body[10])
-		body = body[11:]
+		e := newProducerEntry(int16(binary.BigEndian.Uint16(body[8:])))
+		if version >= 1 {
+			e.coordinatorEpoch = int32(binary.BigEndian.Uint32(body[10:]))
+			e.lastTimestamp = int64(binary.BigEndian.Uint64(body[14:]))
+			e.txnFirstOffset = int64(binary.BigEndian.Uint64(body[22:]))
+		}
+		cnt := int(body[head-1])
+		body = body[head:]
 		if cnt > maxCachedBatches || len(body) < cnt*snapshotBatchSize {
 			return nil, fmt.Errorf("%w: producer snapshot entry %d holds %d batches", ErrCorruptFile, i, cnt)
 		}
-		e.batches = make([]batchMeta, cnt, maxCachedBatches)
+		e.batches = e.batches[:cnt]
 		for j := range e.batches {
 			e.batches[j] = batchMeta{
 				firstSeq:    int32(binary.BigEndian.Uint32(body)),

@@ -49,6 +49,11 @@ type segment struct {
 	tindex          []timeEntry
 	bytesSinceIndex int64
 	torn            bool // recovery cut a torn or corrupt tail off the .log
+
+	// aborted is the segment's aborted transaction index (.txnindex):
+	// the aborted transactions whose abort marker this .log holds, in
+	// marker order (txn.go).
+	aborted []abortedTxn
 }
 
 func segmentName(base int64) string { return fmt.Sprintf("%020d", base) }

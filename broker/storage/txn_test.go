@@ -1,0 +1,241 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/zkraft/zkraft/metadata"
+)
+
+// txnBatch is a transactional batch of producer pid.
+func txnBatch(pid int64, epoch int16, seq int32, records int) []byte {
+	s := idem(pid, epoch, seq, records)
+	s.attrs = attrTransactional
+	return makeBatch(s)
+}
+
+func mustMarker(t *testing.T, l *Log, pid int64, epoch int16, commit bool) int64 {
+	t.Helper()
+	res, err := l.AppendMarker(Marker{ProducerID: pid, ProducerEpoch: epoch, CoordinatorEpoch: 1, Commit: commit}, 0)
+	if err != nil {
+		t.Fatalf("AppendMarker: %v", err)
+	}
+	return res.FirstOffset
+}
+
+// TestLastStableOffset follows KIP-98: the LSO stays at the first offset of
+// the earliest open transaction until its marker is below the high watermark.
+func TestLastStableOffset(t *testing.T) {
+	m := openManager(t, testConfig(t))
+	defer m.Close()
+	l, _ := m.GetOrCreate("txn", 0, metadata.Uuid{})
+
+	mustAppend(t, l, makeBatch(plain(2)), 0)         // 0-1
+	mustAppend(t, l, txnBatch(7, 0, 0, 3), 0)        // 2-4: txn of 7 begins at 2
+	mustAppend(t, l, makeBatch(idem(8, 0, 0, 1)), 0) // 5
+	mustAppend(t, l, txnBatch(9, 0, 0, 1), 0)        // 6: txn of 9 begins at 6
+	if got := l.LastStableOffset(l.LogEndOffset()); got != 2 {
+		t.Fatalf("LSO with two open transactions = %d, want 2", got)
+	}
+	if got := l.LastStableOffset(1); got != 1 {
+		t.Fatalf("LSO below the first transaction = %d, want the high watermark 1", got)
+	}
+	marker := mustMarker(t, l, 7, 0, true) // 7
+	if got := l.LastStableOffset(marker); got != 2 {
+		t.Fatalf("LSO with the commit marker not replicated = %d, want 2", got)
+	}
+	if got := l.LastStableOffset(marker + 1); got != 6 {
+		t.Fatalf("LSO once the marker is replicated = %d, want 6 (the txn of 9)", got)
+	}
+	abort := mustMarker(t, l, 9, 0, false) // 8
+	if got := l.LastStableOffset(l.LogEndOffset()); got != l.LogEndOffset() {
+		t.Fatalf("LSO with no open transaction = %d, want the high watermark %d", got, l.LogEndOffset())
+	}
+	got := l.AbortedTxns(0, math.MaxInt64)
+	if len(got) != 1 || got[0] != (AbortedTxn{ProducerID: 9, FirstOffset: 6}) {
+		t.Fatalf("aborted txns = %+v, want producer 9 from 6", got)
+	}
+	if got := l.AbortedTxns(abort+1, math.MaxInt64); len(got) != 0 {
+		t.Fatalf("aborted txns after the marker = %+v, want none", got)
+	}
+	if got := l.AbortedTxns(0, 6); len(got) != 0 {
+		t.Fatalf("aborted txns below its first offset = %+v, want none", got)
+	}
+	ps := l.Producers()
+	if len(ps) != 3 || ps[0].ProducerID != 7 || ps[0].CurrentTxnStartOffset != -1 || ps[0].CoordinatorEpoch != 1 || ps[0].LastSequence != 2 {
+		t.Fatalf("producers = %+v", ps)
+	}
+}
+
+func TestTransactionRules(t *testing.T) {
+	m := openManager(t, testConfig(t))
+	defer m.Close()
+	l, _ := m.GetOrCreate("txn", 0, metadata.Uuid{})
+	mustAppend(t, l, txnBatch(7, 2, 0, 1), 0)
+	if _, err := l.Append(makeBatch(idem(7, 2, 1, 1)), 0); !errors.Is(err, ErrInvalidTxnState) {
+		t.Fatalf("non-transactional batch inside a transaction: %v, want ErrInvalidTxnState", err)
+	}
+	if _, err := l.Append(txnBatch(7, 1, 0, 1), 0); !errors.Is(err, ErrInvalidProducerEpoch) {
+		t.Fatalf("zombie epoch: %v, want ErrInvalidProducerEpoch", err)
+	}
+	if _, err := l.AppendMarker(Marker{ProducerID: 7, ProducerEpoch: 1, CoordinatorEpoch: 5}, 0); !errors.Is(err, ErrInvalidProducerEpoch) {
+		t.Fatalf("marker with an old epoch: %v", err)
+	}
+	if _, err := l.AppendMarker(Marker{ProducerID: 7, ProducerEpoch: 2, CoordinatorEpoch: 5}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.AppendMarker(Marker{ProducerID: 7, ProducerEpoch: 2, CoordinatorEpoch: 4}, 0); !errors.Is(err, ErrCoordinatorFenced) {
+		t.Fatalf("marker from an old coordinator: %v", err)
+	}
+	// The coordinator bumped the epoch with its abort (KIP-890): the
+	// producer's next transaction starts at sequence 0 of the new epoch.
+	if _, err := l.AppendMarker(Marker{ProducerID: 7, ProducerEpoch: 3, CoordinatorEpoch: 5}, 0); err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, l, txnBatch(7, 3, 0, 1), 0)
+}
+
+// TestTxnRecoveryAfterCrash: a kill -9 in the middle of a transaction
+// (with a snapshot from a roll before it and none after) restores the open
+// transaction, so the LSO stays held back, and rebuilds the aborted
+// transaction index whose writes were lost.
+func TestTxnRecoveryAfterCrash(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SegmentBytes = 600
+	m := openManager(t, cfg)
+	l, _ := m.GetOrCreate("txn", 0, metadata.Uuid{})
+	for i := 0; i < 7; i++ { // rolls: snapshots at segment bases
+		mustAppend(t, l, makeBatch(plain(2)), 0)
+	}
+	first := mustAppend(t, l, txnBatch(5, 0, 0, 2), 0).FirstOffset
+	mustAppend(t, l, txnBatch(6, 0, 0, 1), 0)
+	mustAppend(t, l, txnBatch(5, 0, 2, 2), 0)
+	mustMarker(t, l, 6, 0, false)
+	leo := l.LogEndOffset()
+	active := l.segments[len(l.segments)-1]
+	if active.base > first {
+		t.Fatalf("the transaction starts at %d, before the active segment %d: pick other sizes", first, active.base)
+	}
+	if n := l.NumSegments(); n < 2 {
+		t.Fatalf("want several segments, have %d", n)
+	}
+	crash(m)
+	// The marker is in the active segment, after the newest snapshot:
+	// lose its index write (power loss; kill -9 keeps the page cache).
+	if err := os.Remove(active.txnIndexPath()); err != nil {
+		t.Fatal(err)
+	}
+
+	m = openManager(t, cfg)
+	defer m.Close()
+	l, _ = m.Get("txn", 0)
+	if l.LogEndOffset() != leo {
+		t.Fatalf("LEO = %d, want %d", l.LogEndOffset(), leo)
+	}
+	if got := l.LastStableOffset(leo); got != first {
+		t.Fatalf("LSO after the crash = %d, want %d (the open transaction of 5)", got, first)
+	}
+	if got := l.AbortedTxns(0, leo); len(got) != 1 || got[0].ProducerID != 6 {
+		t.Fatalf("aborted txns after the crash = %+v, want producer 6's", got)
+	}
+	mustMarker(t, l, 5, 0, true)
+	if got := l.LastStableOffset(l.LogEndOffset()); got != l.LogEndOffset() {
+		t.Fatalf("LSO after the commit = %d, want %d", got, l.LogEndOffset())
+	}
+}
+
+// TestTxnIndexSurvivesRestart: the .txnindex and the v1 snapshot written at
+// Close give back the same state; a corrupt .txnindex is rebuilt.
+func TestTxnIndexSurvivesRestart(t *testing.T) {
+	cfg := testConfig(t)
+	m := openManager(t, cfg)
+	l, _ := m.GetOrCreate("txn", 0, metadata.Uuid{})
+	mustAppend(t, l, txnBatch(1, 0, 0, 2), 0) // 0-1
+	mustMarker(t, l, 1, 0, false)             // 2
+	mustAppend(t, l, txnBatch(2, 4, 0, 1), 0) // 3, open
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	idx := segmentFiles(t, l.Dir(), txnIndexSuffix)
+	if len(idx) != 1 || fileSize(t, idx[0]) != txnIndexEntrySize {
+		t.Fatalf("txn index files %v", idx)
+	}
+	check := func(what string) {
+		t.Helper()
+		m := openManager(t, cfg)
+		defer m.Close()
+		l, _ := m.Get("txn", 0)
+		if got := l.AbortedTxns(0, 10); len(got) != 1 || got[0] != (AbortedTxn{ProducerID: 1, FirstOffset: 0}) {
+			t.Fatalf("%s: aborted txns %+v", what, got)
+		}
+		if got := l.LastStableOffset(4); got != 3 {
+			t.Fatalf("%s: LSO %d, want 3", what, got)
+		}
+		ps := l.Producers()
+		if len(ps) != 2 || ps[1].ProducerEpoch != 4 || ps[1].CurrentTxnStartOffset != 3 || ps[0].CoordinatorEpoch != 1 {
+			t.Fatalf("%s: producers %+v", what, ps)
+		}
+	}
+	check("clean restart")
+	if err := os.WriteFile(idx[0], []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("corrupt txn index")
+}
+
+func TestProducerSnapshotRoundTrip(t *testing.T) {
+	ps := newProducerState()
+	ps.load(&BatchHeader{ProducerID: 3, ProducerEpoch: 1, BaseSequence: 4, LastOffsetDelta: 2, BaseOffset: 10, MaxTimestamp: 99, Attributes: attrTransactional}, nil)
+	ps.load(&BatchHeader{ProducerID: 4, ProducerEpoch: 2, BaseSequence: 0, BaseOffset: 13}, nil)
+	got, err := decodeProducerSnapshot(ps.encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := got.producers[3]
+	if e == nil || e.epoch != 1 || e.txnFirstOffset != 10 || e.lastTimestamp != 99 || e.coordinatorEpoch != -1 || len(e.batches) != 1 || e.batches[0].lastSeq != 6 {
+		t.Fatalf("producer 3 = %+v", e)
+	}
+	if e := got.producers[4]; e == nil || e.txnFirstOffset != -1 {
+		t.Fatalf("producer 4 = %+v", e)
+	}
+	// A version 0 snapshot (before transactions) still loads.
+	v0 := []byte{0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 3, 0}
+	v0 = appendCRC(v0)
+	if got, err := decodeProducerSnapshot(v0); err != nil || got.producers[9].epoch != 3 || got.producers[9].txnFirstOffset != -1 {
+		t.Fatalf("v0 snapshot: %v %+v", err, got)
+	}
+}
+
+// TestFollowerRebuildsTxnState: a follower appending the leader's batches
+// (markers included) reaches the same LSO and aborted transactions.
+func TestFollowerRebuildsTxnState(t *testing.T) {
+	m := openManager(t, testConfig(t))
+	defer m.Close()
+	leader, _ := m.GetOrCreate("txn", 0, metadata.Uuid{})
+	follower, _ := m.GetOrCreate("txn", 1, metadata.Uuid{})
+	mustAppend(t, leader, txnBatch(1, 0, 0, 2), 0)
+	mustAppend(t, leader, txnBatch(2, 0, 0, 2), 0)
+	mustMarker(t, leader, 1, 0, false)
+	data, err := leader.Read(0, math.MaxInt32, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := follower.AppendAsFollower(data); err != nil {
+		t.Fatal(err)
+	}
+	end := follower.LogEndOffset()
+	if a, b := leader.LastStableOffset(end), follower.LastStableOffset(end); a != 2 || b != 2 {
+		t.Fatalf("LSO leader %d follower %d, want 2", a, b)
+	}
+	if got := follower.AbortedTxns(0, end); len(got) != 1 || got[0] != (AbortedTxn{ProducerID: 1, FirstOffset: 0}) {
+		t.Fatalf("follower aborted txns %+v", got)
+	}
+}
+
+func appendCRC(b []byte) []byte {
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
