@@ -16,8 +16,10 @@ import (
 
 const configsUsage = `Usage (as kafka-configs.sh):
   zkraft configs --bootstrap-server H:P [--command-config F] --entity-type topics|brokers|users|clients|ips
-                 --entity-name N (--describe [--all] | --alter [--add-config k=v,...] [--delete-config k,...])
-  topics, brokers: --describe (DescribeConfigs); --alter is not served yet (IncrementalAlterConfigs)
+                 (--entity-name N | --entity-default)
+                 (--describe [--all] | --alter [--add-config k=v,k2=[a,b],...] [--delete-config k,...])
+  topics, brokers: --describe (DescribeConfigs), --alter (IncrementalAlterConfigs SET / DELETE);
+         brokers: --entity-name ID is one broker, --entity-default the cluster default (<default>)
   users: SCRAM credentials ('SCRAM-SHA-512=[iterations=8192,password=secret]', --delete-config SCRAM-SHA-512)
          and quotas (producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate)
   clients, ips: quotas (ips: connection_creation_rate)
@@ -36,6 +38,7 @@ func configsMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait")
 	entityType := fs.String("entity-type", "", "topics, brokers, users, clients or ips")
 	entityName := fs.String("entity-name", "", "the entity")
+	entityDefault := fs.Bool("entity-default", false, "the default entity (brokers: the cluster default; users, clients: <default>)")
 	describe := fs.Bool("describe", false, "show the entity's configs")
 	all := fs.Bool("all", false, "with --describe: every config, not only the dynamic ones")
 	alter := fs.Bool("alter", false, "change the entity's configs")
@@ -48,13 +51,22 @@ func configsMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return usageError{text: configsUsage}
 	}
-	if *bootstrap == "" || *describe == *alter || *entityName == "" || fs.NArg() > 0 {
+	if *bootstrap == "" || *describe == *alter || (*entityName == "") == !*entityDefault || fs.NArg() > 0 {
 		return usageError{text: configsUsage}
 	}
 	switch *entityType {
 	case "topics", "brokers", "users", "clients", "ips":
 	default:
 		return fmt.Errorf("configs: --entity-type %q: want topics, brokers, users, clients or ips", *entityType)
+	}
+	if *entityDefault {
+		switch *entityType {
+		case "topics":
+			return errors.New("configs: --entity-default is not valid for topics (name the topic with --entity-name)")
+		case "brokers":
+		default:
+			*entityName = "<default>"
+		}
 	}
 	if *alter && *addConfig == "" && *deleteConfig == "" {
 		return errors.New("configs: --alter needs --add-config or --delete-config")
@@ -71,8 +83,7 @@ func configsMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	if *entityType == "topics" || *entityType == "brokers" {
 		if *alter {
-			return fmt.Errorf("configs: --alter of %s: zkraft does not serve IncrementalAlterConfigs/AlterConfigs yet (issue 14); "+
-				"topic configs are set at creation (zkraft topics --create --config k=v)", *entityType)
+			return alterResourceConfigs(ctx, adm, *entityType, name, *addConfig, *deleteConfig, stdout)
 		}
 		return describeResourceConfigs(ctx, adm, *entityType, name, *all, stdout)
 	}
@@ -86,9 +97,13 @@ func describeResourceConfigs(ctx context.Context, adm *kadm.Client, typ, name st
 	var rcs kadm.ResourceConfigs
 	var err error
 	kind := "topic"
-	if typ == "topics" {
+	switch {
+	case typ == "topics":
 		rcs, err = adm.DescribeTopicConfigs(ctx, name)
-	} else {
+	case name == "":
+		kind = "brokers"
+		rcs, err = adm.DescribeBrokerConfigs(ctx)
+	default:
 		kind = "broker"
 		id, perr := strconv.ParseInt(name, 10, 32)
 		if perr != nil {
@@ -110,7 +125,11 @@ func describeResourceConfigs(ctx context.Context, adm *kadm.Client, typ, name st
 	if all {
 		which = "All"
 	}
-	fmt.Fprintf(w, "%s configs for %s %s are:\n", which, kind, name)
+	if name == "" {
+		fmt.Fprintln(w, "Default configs for brokers in the cluster are:")
+	} else {
+		fmt.Fprintf(w, "%s configs for %s %s are:\n", which, kind, name)
+	}
 	for _, c := range rc.Configs {
 		dynamic := strings.HasPrefix(c.Source.String(), "DYNAMIC")
 		if !all && !dynamic {
@@ -287,5 +306,66 @@ func alterEntity(ctx context.Context, adm *kadm.Client, typ, name, add, del stri
 	}
 	kind := map[string]string{"users": "user", "clients": "client", "ips": "ip"}[typ]
 	fmt.Fprintf(w, "Completed updating config for %s %s.\n", kind, name)
+	return nil
+}
+
+// alterResourceConfigs is kafka-configs.sh --alter of a topic or broker:
+// one IncrementalAlterConfigs with a SET per --add-config key (k=[a,b]
+// sets the list "a,b") and a DELETE per --delete-config key. A broker
+// is named by its id; name "" is the cluster default.
+func alterResourceConfigs(ctx context.Context, adm *kadm.Client, typ, name, add, del string, w io.Writer) error {
+	var ops []kadm.AlterConfig
+	for _, kv := range splitConfigs(add) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("configs: --add-config %q: not key=value", kv)
+		}
+		if strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") {
+			v = v[1 : len(v)-1]
+		}
+		ops = append(ops, kadm.AlterConfig{Op: kadm.SetConfig, Name: k, Value: kadm.StringPtr(v)})
+	}
+	if del != "" {
+		for _, k := range strings.Split(del, ",") {
+			ops = append(ops, kadm.AlterConfig{Op: kadm.DeleteConfig, Name: strings.TrimSpace(k)})
+		}
+	}
+	var res kadm.AlterConfigsResponses
+	var err error
+	what := "topic " + name
+	switch {
+	case typ == "topics":
+		res, err = adm.AlterTopicConfigs(ctx, ops, name)
+	case name == "":
+		what = "the cluster-default broker config"
+		res, err = adm.AlterBrokerConfigs(ctx, ops)
+	default:
+		what = "broker " + name
+		id, perr := strconv.ParseInt(name, 10, 32)
+		if perr != nil {
+			return fmt.Errorf("configs: --entity-name %q: a broker is named by its id (or use --entity-default)", name)
+		}
+		res, err = adm.AlterBrokerConfigs(ctx, ops, int32(id))
+	}
+	if err != nil {
+		return fmt.Errorf("configs: alter %s: %w", what, err)
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			msg := r.ErrMessage
+			if msg == "" {
+				msg = r.Err.Error()
+			}
+			return fmt.Errorf("configs: alter %s: %w: %s", what, r.Err, msg)
+		}
+	}
+	switch {
+	case typ == "topics":
+		fmt.Fprintf(w, "Completed updating config for topic %s.\n", name)
+	case name == "":
+		fmt.Fprintln(w, "Completed updating default config for brokers in the cluster.")
+	default:
+		fmt.Fprintf(w, "Completed updating config for broker %s.\n", name)
+	}
 	return nil
 }

@@ -158,7 +158,7 @@ func TestE2EConfigsTool(t *testing.T) {
 		}
 		return nil
 	})
-	if out, err := run(cfgs("--entity-type", "topics", "--entity-name", "cfg-t", "--alter", "--add-config", "retention.ms=1")...); err == nil || !strings.Contains(out, "IncrementalAlterConfigs") {
-		t.Fatalf("topic --alter: %v\n%s", err, out)
-	}
+	// Topic alters are served since issue 14's IncrementalAlterConfigs
+	// (they were refused before; e2e_configs_test.go has the full checks).
+	mustRun("Completed updating config for topic cfg-t.", cfgs("--entity-type", "topics", "--entity-name", "cfg-t", "--alter", "--add-config", "retention.ms=1")...)
 }

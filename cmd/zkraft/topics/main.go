@@ -144,7 +144,7 @@ func parseArgs(args []string) (options, error) {
 		}
 	}
 	if o.alter && !o.set["partitions"] {
-		return o, fmt.Errorf("--alter needs --partitions (to change topic configs, use the Kafka AlterConfigs API): %w", ErrUsage)
+		return o, fmt.Errorf("--alter needs --partitions (to change topic configs: zkraft configs --alter --entity-type topics --entity-name T --add-config k=v): %w", ErrUsage)
 	}
 	if o.set["replication-factor"] && (o.replicationFactor < 1 || o.replicationFactor > 32767) {
 		return o, fmt.Errorf("--replication-factor %d: the replication factor must be between 1 and 32767 inclusive: %w", o.replicationFactor, ErrUsage)
