@@ -51,6 +51,8 @@ var apiRanges = map[int16][2]int16{
 	35: {1, 4},  // DescribeLogDirs: v0 is 1.x's, v4 adds the directory's bytes
 	42: {0, 2},  // DeleteGroups
 	44: {0, 1},  // IncrementalAlterConfigs (with a ConfigController)
+	45: {0, 0},  // AlterPartitionReassignments (with a ReassignController)
+	46: {0, 0},  // ListPartitionReassignments (with a ReassignController)
 	47: {0, 0},  // OffsetDelete
 	48: {0, 1},  // DescribeClientQuotas
 	49: {0, 1},  // AlterClientQuotas (with a QuotaController)
@@ -77,9 +79,10 @@ func (b *Broker) Versions() map[int16][2]int16 {
 // servesKey: every key of apiRanges, except ControlledShutdown (7) unless
 // the controller implements ControlledShutdowner (ZooKeeper mode), and the
 // security writes (30, 31, 51) unless it implements SecurityController,
-// AlterClientQuotas (49) unless it implements QuotaController, and
+// AlterClientQuotas (49) unless it implements QuotaController,
 // AlterConfigs / IncrementalAlterConfigs (33, 44) unless it implements
-// ConfigController.
+// ConfigController, and the reassignment keys (45, 46) unless it
+// implements ReassignController.
 func (b *Broker) servesKey(key int16) bool {
 	if _, ok := apiRanges[key]; !ok {
 		return false
@@ -96,6 +99,9 @@ func (b *Broker) servesKey(key int16) bool {
 		return ok
 	case 33, 44:
 		_, ok := b.ctrl.(ConfigController)
+		return ok
+	case 45, 46:
+		_, ok := b.ctrl.(ReassignController)
 		return ok
 	}
 	return true

@@ -189,6 +189,10 @@ func (b *Broker) Handle(ctx context.Context, req *network.Request) (resp kmsg.Re
 		return b.handleDeleteAcls(ctx, req, body)
 	case *kmsg.AlterClientQuotasRequest:
 		return b.handleAlterClientQuotas(ctx, req, body)
+	case *kmsg.AlterPartitionAssignmentsRequest:
+		return b.handleAlterPartitionReassignments(ctx, req, body)
+	case *kmsg.ListPartitionReassignmentsRequest:
+		return b.handleListPartitionReassignments(ctx, req, body)
 	case *kmsg.DescribeClientQuotasRequest:
 		return b.handleDescribeClientQuotas(ctx, req, body)
 	case *kmsg.DescribeUserSCRAMCredentialsRequest:

@@ -32,6 +32,9 @@ var (
 	ErrStaleBrokerEpoch            = errors.New("metadata: stale broker epoch")
 	ErrDuplicateBrokerRegistration = errors.New("metadata: duplicate broker registration")
 	ErrNotController               = errors.New("metadata: not the active controller")
+	// ErrNoReassignmentInProgress: a cancellation named a partition that
+	// is not being reassigned (KIP-455).
+	ErrNoReassignmentInProgress = errors.New("metadata: no partition reassignment is in progress")
 
 	// Security (AlterUserScramCredentials, CreateAcls) errors.
 	ErrDuplicateResource        = errors.New("metadata: duplicate resource")

@@ -28,6 +28,11 @@ func (n *Node) AlterPartition(ctx context.Context, req metadata.AlterPartitionRe
 			return nil, err
 		}
 		reg = r
+		// KIP-455: the ISR change that brings the last target replica in
+		// sync finishes the reassignment in the same entry.
+		if done := metadata.CompleteReassignment(img, req.TopicID, req.Partition, r); done != nil {
+			recs = append(recs, done)
+		}
 		return recs, nil
 	})
 	if err != nil {

@@ -23,7 +23,7 @@ const ControllerListenerName = "CONTROLLER"
 //
 // Versions: ApiVersions 0-3, Fetch 12 (metadata log), CreateTopics 2-7,
 // DeleteTopics 1-6, CreateAcls 0-3, DeleteAcls 0-3, AlterConfigs 0-2,
-// IncrementalAlterConfigs 0-1, AlterClientQuotas 0-1,
+// IncrementalAlterConfigs 0-1, AlterPartitionReassignments 0, AlterClientQuotas 0-1,
 // AlterUserScramCredentials 0, DescribeQuorum 0-1, AlterPartition 2-3,
 // FetchSnapshot 0, DescribeCluster 0-1, BrokerRegistration 0-3,
 // BrokerHeartbeat 0-1, AllocateProducerIds 0.
@@ -43,6 +43,7 @@ var controllerVersions = map[int16][2]int16{
 	31: {0, 3},   // DeleteAcls
 	33: {0, 2},   // AlterConfigs
 	44: {0, 1},   // IncrementalAlterConfigs
+	45: {0, 0},   // AlterPartitionReassignments
 	49: {0, 1},   // AlterClientQuotas
 	51: {0, 0},   // AlterUserScramCredentials
 	55: {0, 1},   // DescribeQuorum
@@ -138,6 +139,9 @@ func (h *controllerHandler) Handle(ctx context.Context, req *network.Request) (r
 
 	case *kmsg.AlterConfigsRequest:
 		return h.alterConfigs(ctx, body), nil
+
+	case *kmsg.AlterPartitionAssignmentsRequest:
+		return h.alterPartitionReassignments(ctx, body), nil
 
 	case *kmsg.AllocateProducerIDsRequest:
 		resp := kmsg.NewPtrAllocateProducerIDsResponse()

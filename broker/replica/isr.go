@@ -106,6 +106,7 @@ func (m *Manager) sendAlter(ctx context.Context, p *partition) {
 	case err == nil && reg != nil:
 		if reg.LeaderEpoch == p.leaderEpoch && reg.PartitionEpoch > p.reg.PartitionEpoch {
 			p.reg = reg
+			p.syncFollowersLocked(m.cfg.NodeID)
 		}
 		p.logger.Info("ISR changed", zap.Int32s("isr", p.reg.ISR), zap.Int32("partition_epoch", p.reg.PartitionEpoch))
 	case errors.Is(err, metadata.ErrInvalidUpdateEpoch), errors.Is(err, metadata.ErrFencedLeaderEpoch),

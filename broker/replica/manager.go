@@ -243,6 +243,9 @@ func (m *Manager) makeLeader(img *metadata.Image, lp metadata.LocalPartition) {
 		if reg.PartitionEpoch > p.reg.PartitionEpoch {
 			p.logger.Info("ISR changed", zap.Int32s("isr", reg.ISR), zap.Int32("partition_epoch", reg.PartitionEpoch))
 			p.reg = reg
+			// A reassignment (KIP-455) adds replicas without a new
+			// leader epoch: the leader starts tracking them now.
+			p.syncFollowersLocked(m.cfg.NodeID)
 			if p.alter != nil && p.alter.partitionEpoch < reg.PartitionEpoch {
 				p.alter = nil // superseded: the next check re-evaluates
 			}

@@ -245,6 +245,25 @@ func (p *partition) laggingLocked(now time.Time, lag time.Duration) bool {
 	return true
 }
 
+// syncFollowersLocked makes the followers map track exactly the other
+// replicas of p.reg: replicas added by a reassignment start unknown (they
+// have not fetched in this term), removed ones are forgotten. Leader only.
+func (p *partition) syncFollowersLocked(self int32) {
+	if p.role != roleLeader {
+		return
+	}
+	for _, r := range p.reg.Replicas {
+		if _, ok := p.followers[r]; !ok && r != self {
+			p.followers[r] = &follower{leo: -1}
+		}
+	}
+	for r := range p.followers {
+		if !p.reg.HasReplica(r) {
+			delete(p.followers, r)
+		}
+	}
+}
+
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a

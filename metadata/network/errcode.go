@@ -73,6 +73,7 @@ var metadataCodes = []struct {
 	{metadata.ErrUnsupportedSaslMechanism, kerr.UnsupportedSaslMechanism},
 	{metadata.ErrUnacceptableCredential, kerr.UnacceptableCredential},
 	{metadata.ErrResourceNotFound, kerr.ResourceNotFound},
+	{metadata.ErrNoReassignmentInProgress, kerr.NoReassignmentInProgress},
 }
 
 // Lookup returns the code of the outermost error in err's tree that has one:
