@@ -533,8 +533,11 @@ func (d *Delta) LocalChanges(brokerID int32) LocalChanges {
 				}
 				continue
 			}
+			// A changed replica list counts on its own: in ZooKeeper mode
+			// a reassignment's topic znode may be read after its state
+			// znode, so the replicas change without a new epoch.
 			changed := prev == nil || prev.Leader != p.Leader || prev.LeaderEpoch != p.LeaderEpoch ||
-				prev.PartitionEpoch != p.PartitionEpoch
+				prev.PartitionEpoch != p.PartitionEpoch || !slices.Equal(prev.Replicas, p.Replicas)
 			if !changed {
 				continue
 			}

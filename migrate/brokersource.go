@@ -550,3 +550,29 @@ func (s *BrokerSource) AlterConfigs(ctx context.Context, alts []metadata.ConfigA
 	}
 	return s.client.AlterConfigs(ctx, alts, validateOnly)
 }
+
+// AlterPartitionReassignments implements broker.ReassignController,
+// routed as CreateAcls: to the ZooKeeper controller (zk.Backend forwards
+// to the /controller broker) until a KRaft controller took over, then to
+// the quorum, which loaded the reassignments in progress with the tree
+// (the topic znodes' adding_replicas/removing_replicas).
+func (s *BrokerSource) AlterPartitionReassignments(ctx context.Context, rs []metadata.Reassignment) []error {
+	if !s.toQuorum() {
+		errs := s.zk.AlterPartitionReassignments(ctx, rs, s.shutdown.ListenerName, s.shutdown.Security)
+		if len(refused(errs)) == 0 && !anyNotController(errs) {
+			return errs
+		}
+	}
+	return s.client.AlterPartitionReassignments(ctx, rs)
+}
+
+// anyNotController: the ZooKeeper side had no controller to take the
+// request (a KRaft controller holds /controller).
+func anyNotController(errs []error) bool {
+	for _, err := range errs {
+		if errors.Is(err, metadata.ErrNotController) {
+			return true
+		}
+	}
+	return false
+}

@@ -3,6 +3,7 @@ package replica
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -240,7 +241,10 @@ func (m *Manager) makeLeader(img *metadata.Image, lp metadata.LocalPartition) {
 	reg := lp.Reg
 	if p.role == roleLeader && p.leaderEpoch == reg.LeaderEpoch {
 		// Same term: an ISR change (ours, or the controller's fencing).
-		if reg.PartitionEpoch > p.reg.PartitionEpoch {
+		// The same partition epoch with other replicas: a ZooKeeper-mode
+		// reassignment whose topic znode was read after its state.
+		if reg.PartitionEpoch > p.reg.PartitionEpoch ||
+			reg.PartitionEpoch == p.reg.PartitionEpoch && !slices.Equal(reg.Replicas, p.reg.Replicas) {
 			p.logger.Info("ISR changed", zap.Int32s("isr", reg.ISR), zap.Int32("partition_epoch", reg.PartitionEpoch))
 			p.reg = reg
 			// A reassignment (KIP-455) adds replicas without a new

@@ -61,6 +61,7 @@ type Backend struct {
 
 	events     *eventQueue
 	shutdownCh chan shutdownReq // ControlledShutdown requests for the loop (shutdown.go)
+	reassignCh chan reassignReq // AlterPartitionReassignments for the loop (reassign.go)
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
@@ -91,7 +92,7 @@ func New(cfg Config, logger *zap.Logger, pubs ...Publisher) (*Backend, error) {
 	b := &Backend{
 		cfg: cfg, log: logger.Named("zk").With(zap.Int32("broker", cfg.BrokerID)), pubs: pubs,
 		acl: gozk.WorldACL(gozk.PermAll), imgCh: make(chan struct{}), caughtUp: make(chan struct{}),
-		events: newEventQueue(), oldSess: map[int64]bool{}, shutdownCh: make(chan shutdownReq),
+		events: newEventQueue(), oldSess: map[int64]bool{}, shutdownCh: make(chan shutdownReq), reassignCh: make(chan reassignReq),
 	}
 	b.img.Store(metadata.EmptyImage())
 	b.clusterID.Store("")

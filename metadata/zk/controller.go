@@ -85,7 +85,7 @@ func (s *syncer) readControllerEpoch() (int32, int32, error) {
 // then give every partition a live leader and every new topic its states.
 func (s *syncer) becomeController(epoch, zkVersion int32) {
 	start := time.Now()
-	s.ctrl = ctrlState{active: true, epoch: epoch, zkVersion: zkVersion}
+	s.ctrl = ctrlState{active: true, epoch: epoch, zkVersion: zkVersion, reassignZNode: true}
 	s.b.isController.Store(true)
 	s.b.controllerEpoch.Store(epoch)
 	s.b.epochZkVersion.Store(zkVersion)

@@ -43,6 +43,7 @@ type syncer struct {
 	deletes   map[string]bool // children of /admin/delete_topics
 	lastNotif string          // last /config/changes child handled
 	shutdowns []shutdownReq   // ControlledShutdown requests to answer (shutdown.go)
+	reassigns []reassignReq   // AlterPartitionReassignments to answer (reassign.go)
 
 	ctrl ctrlState
 }
@@ -58,6 +59,9 @@ type ctrlState struct {
 	// shuttingDown: brokers in controlled shutdown -> their epoch (Kafka's
 	// controllerContext.shuttingDownBrokerIds); never elected leader.
 	shuttingDown map[int32]int64
+	// reassignZNode: /admin/reassign_partitions is to be (re-)read
+	// (reassign.go).
+	reassignZNode bool
 }
 
 type dirtySet struct {
@@ -82,6 +86,7 @@ func (b *Backend) loop(ctx context.Context, session int64) {
 	s := &syncer{b: b, conn: b.conn, log: b.log, tree: NewTree(), session: session, full: true, elect: true,
 		paths: map[string]bool{}, dirty: newDirty(), deletes: map[string]bool{}}
 	defer s.failShutdowns(ErrClosed)
+	defer s.failReassigns(ErrClosed)
 	backoff := 100 * time.Millisecond
 	for {
 		for _, ev := range b.events.drain() {
@@ -105,6 +110,7 @@ func (b *Backend) loop(ctx context.Context, session int64) {
 			}
 		}
 		s.serveShutdowns()
+		s.serveReassigns()
 		select {
 		case <-ctx.Done():
 			return
@@ -112,6 +118,8 @@ func (b *Backend) loop(ctx context.Context, session int64) {
 		case <-retry:
 		case r := <-b.shutdownCh:
 			s.shutdowns = append(s.shutdowns, r)
+		case r := <-b.reassignCh:
+			s.reassigns = append(s.reassigns, r)
 		}
 	}
 }
@@ -188,6 +196,11 @@ func (s *syncer) step() error {
 			errs = append(errs, err)
 		}
 		s.publish()
+		if s.ctrl.active {
+			if err := s.completeReassignments(); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -219,6 +232,9 @@ func (s *syncer) refresh(p string) error {
 		return s.refreshConfigChanges()
 	case DeleteTopicsPath:
 		return s.refreshDeletes()
+	case ReassignPartitionsPath:
+		s.ctrl.reassignZNode = s.ctrl.active
+		return nil
 	case ProducerIDBlockPath:
 		return s.refreshProducerIDs()
 	}
