@@ -35,6 +35,8 @@ Usage:
         topic/broker configs, user SCRAM credentials and quotas, as kafka-configs.sh
   zkraft consumer-groups --bootstrap-server H:P --list|--describe|--delete [--group G|--all-groups]
         groups, their committed offsets and lag, as kafka-consumer-groups.sh
+  zkraft reassign-partitions --bootstrap-server H:P --generate|--execute|--verify|--cancel|--list [flags]
+        move partition replicas between brokers, with Kafka's JSON, as kafka-reassign-partitions.sh
   zkraft quorum --bootstrap-controller H:P describe --status|--replication
         the metadata quorum's leader, epoch, high watermark and each replica's lag (kafka-metadata-quorum.sh)
   zkraft storage random-uuid|format [flags]
@@ -99,6 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return quorumMain(ctx, args[1:], stdout, stderr)
 	case "log-dirs":
 		return logDirsMain(ctx, args[1:], stdout, stderr)
+	case "reassign-partitions":
+		return reassignMain(ctx, args[1:], stdout, stderr)
 	case "storage":
 		return storageMain(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
