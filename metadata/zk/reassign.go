@@ -193,48 +193,58 @@ func (s *syncer) failReassigns(err error) {
 	s.reassigns = nil
 }
 
-// reassign validates each reassignment against the image and writes the
-// accepted ones in one fenced write.
+// reassign validates each reassignment against the image and writes each
+// accepted one on its own, atomically (writeAtomic). A write that loses a
+// race with the partition's leader (its ISR change moved the state's
+// zkVersion) re-reads the state and is computed again, at most 3 times.
 func (s *syncer) reassign(rs []metadata.Reassignment) []error {
 	if !s.ctrl.active {
 		return allErr(len(rs), fmt.Errorf("partition reassignment: broker %d is no longer the controller: %w",
 			s.b.cfg.BrokerID, metadata.ErrNotController))
 	}
-	img := s.b.Image()
 	errs := make([]error, len(rs))
 	seen := map[metadata.TopicPartition]int{}
 	for _, r := range rs {
 		seen[metadata.TopicPartition{Topic: r.Topic, Partition: r.Partition}]++
 	}
-	var recs []metadata.Record
-	var ok []int
 	for i, r := range rs {
 		if seen[metadata.TopicPartition{Topic: r.Topic, Partition: r.Partition}] > 1 {
 			errs[i] = fmt.Errorf("reassign %s-%d: named twice in one request: %w", r.Topic, r.Partition, metadata.ErrInvalidRequest)
 			continue
 		}
-		rr, err := metadata.AlterPartitionReassignment(img, r)
-		if errs[i] = err; err == nil {
-			recs = append(recs, rr...)
-			ok = append(ok, i)
-		}
-	}
-	if err := s.writeRecords(img, recs); err != nil {
-		for _, i := range ok {
+		for try := 0; try < 3; try++ {
+			img := s.b.Image()
+			recs, err := metadata.AlterPartitionReassignment(img, r)
+			if err == nil {
+				err = s.writeAtomic(img, recs)
+			}
 			errs[i] = err
+			if !errors.Is(err, errStaleState) {
+				break
+			}
+			if rerr := s.refreshState(r.Topic, r.Partition); rerr != nil {
+				break
+			}
+			s.publish()
 		}
-		return errs
-	}
-	for _, i := range ok {
-		s.log.Info("partition reassignment", zap.String("topic", rs[i].Topic), zap.Int32("partition", rs[i].Partition),
-			zap.Int32s("target", rs[i].Replicas), zap.Bool("cancel", rs[i].Replicas == nil))
+		if errs[i] == nil {
+			s.log.Info("partition reassignment", zap.String("topic", r.Topic), zap.Int32("partition", r.Partition),
+				zap.Int32s("target", r.Replicas), zap.Bool("cancel", r.Replicas == nil))
+		}
 	}
 	return errs
 }
 
-// writeRecords writes partition changes computed against img, fenced, and
-// publishes the result.
-func (s *syncer) writeRecords(img *metadata.Image, recs []metadata.Record) error {
+// errStaleState: a reassignment write found the partition state at
+// another zkVersion than its image's (the leader changed the ISR).
+var errStaleState = fmt.Errorf("zk: partition state changed meanwhile: %w", metadata.ErrInvalidUpdateEpoch)
+
+// writeAtomic writes the ZooKeeper form of recs (computed against img) in
+// one multi behind Check(/controller_epoch), all or nothing: a
+// reassignment's topic znode and state must never land apart (execFenced
+// replays a failed multi op by op). The tree takes the writes at once and
+// the result is published.
+func (s *syncer) writeAtomic(img *metadata.Image, recs []metadata.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -242,39 +252,64 @@ func (s *syncer) writeRecords(img *metadata.Image, recs []metadata.Record) error
 	if err != nil {
 		return err
 	}
-	results, err := s.writeFenced(ops)
-	if err != nil {
-		return err
+	if len(ops)+1 > s.b.cfg.MaxMultiOps {
+		return fmt.Errorf("reassignment write of %d ops exceeds the multi size %d: %w", len(ops), s.b.cfg.MaxMultiOps, metadata.ErrInvalidRequest)
 	}
-	for _, r := range results {
-		if !r.ok {
-			s.ctrl.retry = true
-			return fmt.Errorf("write %s: not applied (the partition changed meanwhile): %w", r.op, metadata.ErrInvalidUpdateEpoch)
-		}
+	reqs := []any{&gozk.CheckVersionRequest{Path: s.abs(ControllerEpochPath), Version: s.ctrl.zkVersion}}
+	for _, op := range ops {
+		reqs = append(reqs, s.b.request(op))
+	}
+	res, err := s.conn.Multi(reqs...)
+	switch {
+	case err == nil:
+	case len(res) > 0 && res[0].Error != nil:
+		err = fmt.Errorf("/controller_epoch is no longer at zkVersion %d (%v): %w", s.ctrl.zkVersion, res[0].Error, ErrControllerMoved)
+		s.resign(err.Error())
+		s.elect = true
+		return err
+	case errors.Is(err, gozk.ErrBadVersion):
+		s.ctrl.retry = true
+		return errStaleState
+	default:
+		s.ctrl.retry = true
+		return fmt.Errorf("reassignment write: %w", err)
+	}
+	for i, op := range ops {
+		s.written(opResult{op: op, stat: res[i+1].Stat, ok: true})
 	}
 	s.publish()
 	return nil
 }
 
 // completeReassignments finishes every reassignment whose ISR holds its
-// target, then brings /admin/reassign_partitions up to date (controller
-// only, after reconcile).
+// target, one partition per atomic write, then brings
+// /admin/reassign_partitions up to date (controller only, after
+// reconcile). A write that lost a race is retried at the next step.
 func (s *syncer) completeReassignments() error {
-	img := s.b.Image()
-	var recs []metadata.Record
-	for _, t := range img.Topics() {
+	done := 0
+	for _, t := range s.b.Image().Topics() {
 		for _, pid := range t.PartitionIDs() {
-			if rec := metadata.CompleteReassignment(img, t.ID, pid, t.Partitions[pid]); rec != nil {
-				recs = append(recs, rec)
-				s.log.Info("partition reassignment completed", zap.String("topic", t.Name), zap.Int32("partition", pid),
-					zap.Int32s("replicas", rec.Replicas), zap.Int32("leader", rec.Leader))
+			img := s.b.Image()
+			cur, ok := img.TopicByID(t.ID)
+			if !ok {
+				continue
 			}
+			rec := metadata.CompleteReassignment(img, t.ID, pid, cur.Partitions[pid])
+			if rec == nil {
+				continue
+			}
+			if err := s.writeAtomic(img, []metadata.Record{rec}); err != nil {
+				if errors.Is(err, errStaleState) {
+					continue
+				}
+				return err
+			}
+			done++
+			s.log.Info("partition reassignment completed", zap.String("topic", t.Name), zap.Int32("partition", pid),
+				zap.Int32s("replicas", rec.Replicas), zap.Int32("leader", rec.Leader))
 		}
 	}
-	if err := s.writeRecords(img, recs); err != nil {
-		return err
-	}
-	if len(recs) > 0 {
+	if done > 0 {
 		s.ctrl.reassignZNode = true
 	}
 	if !s.ctrl.reassignZNode {
