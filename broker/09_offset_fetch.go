@@ -4,8 +4,10 @@ package broker
 //
 // Handled by the group coordinator: committed offsets of the requested
 // partitions (or all, with null topics at v2+), -1 where none is
-// committed. v8 batches groups (KIP-709). RequireStable (v7) needs no
-// wait: there are no transactional offset commits.
+// committed. v8 batches groups (KIP-709). With require_stable (v7+, KIP-447)
+// a partition whose transactional offset commit awaits its marker answers
+// UNSTABLE_OFFSET_COMMIT (the client retries); without it, such offsets are
+// simply not visible yet.
 
 import (
 	"context"

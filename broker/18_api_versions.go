@@ -43,6 +43,7 @@ var apiRanges = map[int16][2]int16{
 	22: {0, 4},  // InitProducerId: v5 = KIP-890 txns
 	23: {2, 4},  // OffsetForLeaderEpoch: v2 = current leader epoch (KIP-320), v3 = replica id
 	27: {0, 1},  // WriteTxnMarkers: v2 = KIP-890 transaction version
+	28: {0, 4},  // TxnOffsetCommit: v5 = KIP-890 part 2 (implicit AddOffsetsToTxn)
 	29: {0, 3},  // DescribeAcls
 	30: {0, 3},  // CreateAcls (with a SecurityController, see servesKey)
 	31: {0, 3},  // DeleteAcls (with a SecurityController)

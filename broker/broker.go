@@ -137,6 +137,8 @@ func (b *Broker) Handle(ctx context.Context, req *network.Request) (resp kmsg.Re
 		return b.handleListOffsets(ctx, req, body)
 	case *kmsg.WriteTxnMarkersRequest:
 		return b.handleWriteTxnMarkers(ctx, req, body)
+	case *kmsg.TxnOffsetCommitRequest:
+		return b.handleTxnOffsetCommit(ctx, req, body)
 	case *kmsg.DescribeProducersRequest:
 		return b.handleDescribeProducers(ctx, req, body)
 	case *kmsg.MetadataRequest:

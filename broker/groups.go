@@ -66,7 +66,7 @@ func (o offsetsLog) Append(ctx context.Context, partition int32, batch []byte) e
 	if err != nil {
 		return fmt.Errorf("%w: %w", group.ErrNotCoordinator, err)
 	}
-	res, err := l.Append(batch, reg.LeaderEpoch)
+	res, err := l.AppendFromCoordinator(batch, reg.LeaderEpoch)
 	if err != nil {
 		return err
 	}
@@ -189,6 +189,7 @@ func (b *Broker) GroupStats() group.Stats { return b.groups.Stats() }
 // completeGroupTxn tells the group coordinator that a transaction marker
 // for producer pid was written to __consumer_offsets partition p, so its
 // pending transactional offset commits are materialized (commit) or
-// dropped (Kafka's GroupMetadataManager.handleTxnCompletion). Until
-// TxnOffsetCommit is served there are none, so nothing is pending.
-func (b *Broker) completeGroupTxn(p int32, pid int64, commit bool) {}
+// dropped (Kafka's GroupMetadataManager.handleTxnCompletion).
+func (b *Broker) completeGroupTxn(p int32, pid int64, commit bool) {
+	b.groups.CompleteTxn(p, pid, commit)
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zkraft/zkraft/metadata"
+	"github.com/zkraft/zkraft/metadata/wait"
 )
 
 const attrTransactional = 0x10
@@ -232,6 +233,27 @@ func TestTransactionsAuthorization(t *testing.T) {
 		}
 	}
 
+	toc := func(who, txnID, group, topic string) int16 {
+		r := kmsg.NewPtrTxnOffsetCommitRequest()
+		r.Version, r.TransactionalID, r.Group, r.Generation = 3, txnID, group, -1
+		rt := kmsg.NewTxnOffsetCommitRequestTopic()
+		rt.Topic, rt.Partitions = topic, []kmsg.TxnOffsetCommitRequestTopicPartition{kmsg.NewTxnOffsetCommitRequestTopicPartition()}
+		r.Topics = append(r.Topics, rt)
+		return h.handleAs(who, r).(*kmsg.TxnOffsetCommitResponse).Topics[0].Partitions[0].ErrorCode
+	}
+	for _, tc := range []struct {
+		who, txn, group, topic string
+		want                   int16
+	}{
+		{"User:bob", "tx", "app", "orders", kerr.TransactionalIDAuthorizationFailed.Code},
+		{"User:alice", "tx", "other", "orders", kerr.GroupAuthorizationFailed.Code},
+		{"User:alice", "tx", "app", "secret", kerr.TopicAuthorizationFailed.Code},
+	} {
+		if got := toc(tc.who, tc.txn, tc.group, tc.topic); got != tc.want {
+			t.Fatalf("TxnOffsetCommit %+v: code %d, want %d", tc, got, tc.want)
+		}
+	}
+
 	dp := kmsg.NewPtrDescribeProducersRequest()
 	dt := kmsg.NewDescribeProducersRequestTopic()
 	dt.Topic, dt.Partitions = "orders", []int32{0}
@@ -241,5 +263,66 @@ func TestTransactionsAuthorization(t *testing.T) {
 		if code := dresp.Topics[0].Partitions[0].ErrorCode; code != want {
 			t.Fatalf("DescribeProducers as %s: code %d, want %d", who, code, want)
 		}
+	}
+}
+
+// TestTxnOffsetCommitThroughMarkers: TxnOffsetCommit's offsets become
+// visible to OffsetFetch only when WriteTxnMarkers commits the producer's
+// transaction on the group's __consumer_offsets partition (Kafka's
+// handleTxnCompletion); before, require_stable answers
+// UNSTABLE_OFFSET_COMMIT.
+func TestTxnOffsetCommitThroughMarkers(t *testing.T) {
+	h := newGroupHarness(t)
+	cl := h.client()
+	h.createTopic(cl, "in", 1, nil)
+	fc := kmsg.NewPtrFindCoordinatorRequest()
+	fc.CoordinatorKey = "g"
+	if _, err := fc.RequestWith(ctxT(t), cl); err != nil {
+		t.Fatal(err)
+	}
+	commit := func(pid int64, offset int64) int16 {
+		r := kmsg.NewPtrTxnOffsetCommitRequest()
+		r.Version, r.TransactionalID, r.Group, r.ProducerID, r.Generation = 3, "tx", "g", pid, -1
+		rt := kmsg.NewTxnOffsetCommitRequestTopic()
+		rt.Topic = "in"
+		rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+		rp.Offset = offset
+		rt.Partitions = append(rt.Partitions, rp)
+		r.Topics = append(r.Topics, rt)
+		return h.handle(r).(*kmsg.TxnOffsetCommitResponse).Topics[0].Partitions[0].ErrorCode
+	}
+	fetch := func() (int64, int16) {
+		r := kmsg.NewPtrOffsetFetchRequest()
+		r.Version, r.Group, r.RequireStable = 7, "g", true
+		rt := kmsg.NewOffsetFetchRequestTopic()
+		rt.Topic, rt.Partitions = "in", []int32{0}
+		r.Topics = append(r.Topics, rt)
+		p := h.handle(r).(*kmsg.OffsetFetchResponse).Topics[0].Partitions[0]
+		return p.Offset, p.ErrorCode
+	}
+	wait.For(t, 20*time.Second, "txn offset commit accepted", func() error {
+		if code := commit(50, 17); code != 0 {
+			return kerr.ErrorForCode(code)
+		}
+		return nil
+	})
+	if off, code := fetch(); off != -1 || code != kerr.UnstableOffsetCommit.Code {
+		t.Fatalf("before the marker: %d %d", off, code)
+	}
+	p := h.b.groups.PartitionFor("g")
+	if code := h.writeMarker(cl, "__consumer_offsets", p, 50, 0, true); code != 0 {
+		t.Fatalf("commit marker: %v", kerr.ErrorForCode(code))
+	}
+	if off, code := fetch(); off != 17 || code != 0 {
+		t.Fatalf("after the marker: %d %d", off, code)
+	}
+	if code := commit(51, 99); code != 0 {
+		t.Fatalf("second txn offset commit: %v", kerr.ErrorForCode(code))
+	}
+	if code := h.writeMarker(cl, "__consumer_offsets", p, 51, 0, false); code != 0 {
+		t.Fatalf("abort marker: %v", kerr.ErrorForCode(code))
+	}
+	if off, code := fetch(); off != 17 || code != 0 {
+		t.Fatalf("after the abort: %d %d", off, code)
 	}
 }

@@ -69,6 +69,9 @@ type partitionState struct {
 	epoch  int32
 	loaded bool
 	cancel chan struct{} // closed when the partition is unloaded
+	// completions are transaction markers written while the partition
+	// was loading (c.mu): install applies them to the replayed groups.
+	completions []txnCompletion
 }
 
 // Option adjusts a Coordinator at construction.
@@ -264,8 +267,9 @@ func (c *Coordinator) load(p int32, ps *partitionState) {
 
 // loadedGroup is what replay found for one group.
 type loadedGroup struct {
-	meta    *kmsg.GroupMetadataValue
-	offsets map[topicPartition]committed
+	meta       *kmsg.GroupMetadataValue
+	offsets    map[topicPartition]committed
+	pendingTxn map[int64]map[topicPartition]committed // transactions without a marker yet
 }
 
 // replay reads partition p from its start to the end it has now, applying
@@ -284,6 +288,20 @@ func (c *Coordinator) replay(p int32, cancel <-chan struct{}) (map[string]*loade
 		}
 		return lg
 	}
+	// Transactional offset commits wait for their marker (Kafka's
+	// loadGroupsAndOffsets: pendingOffsets by producer id).
+	pending := make(map[int64]map[string]map[topicPartition]committed)
+	onMarker := func(pid int64, commit bool) {
+		for id, offs := range pending[pid] {
+			if commit {
+				lg := get(id)
+				for tp, v := range offs {
+					lg.offsets[tp] = v
+				}
+			}
+		}
+		delete(pending, pid)
+	}
 	n := 0
 	for off := start; off < end; {
 		select {
@@ -298,7 +316,7 @@ func (c *Coordinator) replay(p int32, cancel <-chan struct{}) (map[string]*loade
 		if len(b) == 0 {
 			break
 		}
-		next, skipped, err := readBatches(b, func(_ int64, key, value []byte) error {
+		next, skipped, err := readTxnBatches(b, func(txnPID, _ int64, key, value []byte) error {
 			e, err := decodeRecord(key, value)
 			if err != nil {
 				// One bad record must not make the partition unloadable.
@@ -307,6 +325,16 @@ func (c *Coordinator) replay(p int32, cancel <-chan struct{}) (map[string]*loade
 			}
 			n++
 			switch {
+			case txnPID >= 0 && e.isOffset && e.offset != nil:
+				byGroup := pending[txnPID]
+				if byGroup == nil {
+					byGroup = make(map[string]map[topicPartition]committed)
+					pending[txnPID] = byGroup
+				}
+				if byGroup[e.group] == nil {
+					byGroup[e.group] = make(map[topicPartition]committed)
+				}
+				byGroup[e.group][topicPartition{e.topic, e.partition}] = *e.offset
 			case e.isOffset && e.offset == nil:
 				if lg := out[e.group]; lg != nil {
 					delete(lg.offsets, topicPartition{e.topic, e.partition})
@@ -319,7 +347,7 @@ func (c *Coordinator) replay(p int32, cancel <-chan struct{}) (map[string]*loade
 				get(e.group).meta = e.meta
 			}
 			return nil
-		})
+		}, onMarker)
 		if err != nil {
 			return nil, n, fmt.Errorf("decode %s-%d at %d: %w", OffsetsTopic, p, off, err)
 		}
@@ -330,6 +358,15 @@ func (c *Coordinator) replay(p int32, cancel <-chan struct{}) (map[string]*loade
 			return nil, n, fmt.Errorf("%w: read of %s-%d at %d made no progress", ErrCorruptRecord, OffsetsTopic, p, off)
 		}
 		off = next
+	}
+	for pid, byGroup := range pending {
+		for id, offs := range byGroup {
+			lg := get(id)
+			if lg.pendingTxn == nil {
+				lg.pendingTxn = make(map[int64]map[topicPartition]committed)
+			}
+			lg.pendingTxn[pid] = offs
+		}
 	}
 	return out, n, nil
 }
@@ -349,6 +386,15 @@ func (c *Coordinator) install(p int32, ps *partitionState, loaded map[string]*lo
 	for _, g := range groups {
 		c.groups[g.id] = g
 	}
+	// Markers written while loading: the groups are nobody else's yet
+	// (published when c.mu is released), so no group.mu (a leaf must not
+	// be held while taking it).
+	for _, tc := range ps.completions {
+		for _, g := range groups {
+			g.completeTxnLocked(tc.pid, tc.commit)
+		}
+	}
+	ps.completions = nil
 	ps.loaded = true
 	c.mu.Unlock()
 	for _, g := range groups {

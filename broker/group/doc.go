@@ -84,7 +84,14 @@
 //	string = i16 length + bytes (-1 = null); bytes = i32 length + bytes; a nil record value is a tombstone.
 //
 // Each append is one uncompressed magic-2 record batch (layout in
-// broker/storage's doc.go) built by appendBatch; producer id -1.
+// broker/storage's doc.go) built by appendBatch; producer id -1. A
+// TxnOffsetCommit's batch (appendTxnBatch) is transactional with the
+// producer's id and epoch and no sequence; its offsets stay in
+// group.pendingTxn until a transaction marker (a control batch written by
+// WriteTxnMarkers, the broker calling CompleteTxn) commits or drops them,
+// and a load replays the same: transactional records wait per producer id
+// for their marker, those without one stay pending (txn.go). Markers that
+// arrive while the partition loads are kept and applied at install.
 //
 // # Gaps
 //
@@ -94,6 +101,8 @@
 // segment, and tombstones go after delete.retention.ms (TestReloadFrom-
 // CompactedOffsetsLog checks a reload from a compacted log). Retention
 // never applies to a compact-only topic. Offsets do not expire
-// (offsets.retention.minutes is not applied). Transactional offset commits (TxnOffsetCommit) and the
-// KIP-848 consumer protocol are not implemented.
+// (offsets.retention.minutes is not applied). The KIP-848 consumer
+// protocol is not implemented. A transactional commit and a later plain
+// commit of the same partition are not ordered by their log offsets when
+// the transaction completes (Kafka keeps the later one): the marker's wins.
 package group

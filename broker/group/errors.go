@@ -28,6 +28,9 @@ var (
 	ErrNonEmptyGroup          = network.NewError("group: group is not empty", kerr.NonEmptyGroup)
 	ErrSubscribedToTopic      = network.NewError("group: group is subscribed to the topic", kerr.GroupSubscribedToTopic)
 	ErrMetadataTooLarge       = network.NewError("group: offset metadata too large", kerr.OffsetMetadataTooLarge)
+	// ErrUnstableOffsetCommit: OffsetFetch with require_stable while a
+	// transactional commit of the partition awaits its marker (KIP-447).
+	ErrUnstableOffsetCommit = network.NewError("group: unstable offset commit", kerr.UnstableOffsetCommit)
 	// ErrCorruptRecord: a __consumer_offsets record did not decode (while
 	// loading a partition; no request is answered with it).
 	ErrCorruptRecord  = errors.New("group: corrupt __consumer_offsets record")

@@ -113,6 +113,10 @@ type group struct {
 	pending      map[string]*pendingMember
 	static       map[string]string // group.instance.id -> member id
 	offsets      map[topicPartition]committed
+	// pendingTxn holds the transactional offset commits (TxnOffsetCommit)
+	// written to the log but not yet decided, by producer id; a marker
+	// moves them into offsets or drops them (txn.go).
+	pendingTxn map[int64]map[topicPartition]committed
 
 	rebalanceTimer Timer // join (PreparingRebalance) or sync (CompletingRebalance) deadline
 	rebalanceSeq   uint64
@@ -580,6 +584,7 @@ func (c *Coordinator) persistGroupAsync(g *group) {
 func (c *Coordinator) restoreGroup(id string, p int32, lg *loadedGroup) *group {
 	g := newGroup(id, p, c.nowMs())
 	g.offsets = lg.offsets
+	g.pendingTxn = lg.pendingTxn
 	meta := lg.meta
 	if meta == nil {
 		return g

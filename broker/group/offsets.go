@@ -128,7 +128,7 @@ func (c *Coordinator) OffsetFetch(_ context.Context, req *kmsg.OffsetFetchReques
 					topics = append(topics, requested{t.Topic, t.Partitions})
 				}
 			}
-			res, err := c.fetchOffsets(rg.Group, topics, rg.Topics == nil)
+			res, err := c.fetchOffsets(rg.Group, topics, rg.Topics == nil, req.RequireStable)
 			out := kmsg.NewOffsetFetchResponseGroup()
 			out.Group, out.ErrorCode = rg.Group, errorCode(err)
 			for _, t := range res {
@@ -136,7 +136,7 @@ func (c *Coordinator) OffsetFetch(_ context.Context, req *kmsg.OffsetFetchReques
 				ot.Topic = t.topic
 				for _, p := range t.partitions {
 					op := kmsg.NewOffsetFetchResponseGroupTopicPartition()
-					op.Partition, op.Offset, op.LeaderEpoch, op.Metadata = p.partition, p.offset, p.leaderEpoch, p.metadata
+					op.Partition, op.Offset, op.LeaderEpoch, op.Metadata, op.ErrorCode = p.partition, p.offset, p.leaderEpoch, p.metadata, p.code
 					ot.Partitions = append(ot.Partitions, op)
 				}
 				out.Topics = append(out.Topics, ot)
@@ -150,7 +150,7 @@ func (c *Coordinator) OffsetFetch(_ context.Context, req *kmsg.OffsetFetchReques
 	for _, t := range req.Topics {
 		topics = append(topics, requested{t.Topic, t.Partitions})
 	}
-	res, err := c.fetchOffsets(req.Group, topics, all)
+	res, err := c.fetchOffsets(req.Group, topics, all, req.Version >= 7 && req.RequireStable)
 	code := errorCode(err)
 	if err != nil && req.Version < 2 {
 		// v0-v1 have no group-level error: report it on every partition.
@@ -197,8 +197,10 @@ type fetchedPartition struct {
 
 // fetchOffsets reads one group's committed offsets: the requested
 // partitions, or every committed one when all is set. An unknown group has
-// no offsets (not an error, as in Kafka).
-func (c *Coordinator) fetchOffsets(groupID string, topics []requested, all bool) ([]fetchedTopic, error) {
+// no offsets (not an error, as in Kafka). With stable (require_stable,
+// v7+), a partition with a transactional commit awaiting its marker
+// answers UNSTABLE_OFFSET_COMMIT and offset -1, as Kafka's getOffsets.
+func (c *Coordinator) fetchOffsets(groupID string, topics []requested, all, stable bool) ([]fetchedTopic, error) {
 	g, err := c.lockGroup(groupID, false, false)
 	offsets := map[topicPartition]committed{}
 	switch {
@@ -239,6 +241,9 @@ func (c *Coordinator) fetchOffsets(groupID string, topics []requested, all bool)
 			if o, ok := offsets[topicPartition{t.topic, p}]; ok {
 				md := o.metadata
 				fp.offset, fp.leaderEpoch, fp.metadata = o.offset, o.leaderEpoch, &md
+			}
+			if stable && g != nil && g.hasPendingTxn(topicPartition{t.topic, p}) {
+				fp.offset, fp.leaderEpoch, fp.code = -1, -1, errorCode(ErrUnstableOffsetCommit)
 			}
 			ft.partitions = append(ft.partitions, fp)
 		}

@@ -139,6 +139,14 @@ func appendBatch(dst []byte, recs []record, nowMs int64) []byte {
 // skipped: the coordinator writes neither. A batch cut off at the end of b
 // ends the walk without error (the next read starts there).
 func readBatches(b []byte, fn func(offset int64, key, value []byte) error) (next int64, skipped int, err error) {
+	return readTxnBatches(b, func(_, offset int64, key, value []byte) error { return fn(offset, key, value) }, nil)
+}
+
+// readTxnBatches is readBatches that also tells transactions apart: fn gets
+// the producer id of a transactional batch's records (-1 otherwise), and
+// marker, when set, each transaction marker (a control batch of type
+// commit or abort) instead of it being counted as skipped.
+func readTxnBatches(b []byte, fn func(txnPID, offset int64, key, value []byte) error, marker func(pid int64, commit bool)) (next int64, skipped int, err error) {
 	next = -1
 	for len(b) >= storage.BatchHeaderSize {
 		h, err := storage.ParseBatchHeader(b)
@@ -155,9 +163,19 @@ func readBatches(b []byte, fn func(offset int64, key, value []byte) error) (next
 		}
 		b = b[size:]
 		next = batch.FirstOffset + int64(batch.LastOffsetDelta) + 1
-		if batch.Attributes&0x07 != 0 || batch.Attributes&0x20 != 0 {
+		if h.IsControlBatch() && marker != nil && batch.Attributes&0x07 == 0 {
+			if commit, ok := markerType(batch.Records); ok {
+				marker(batch.ProducerID, commit)
+				continue
+			}
+		}
+		if batch.Attributes&0x07 != 0 || h.IsControlBatch() {
 			skipped++
 			continue
+		}
+		pid := int64(-1)
+		if h.IsTransactional() {
+			pid = batch.ProducerID
 		}
 		raw := batch.Records
 		for i := int32(0); i < batch.NumRecords; i++ {
@@ -170,10 +188,48 @@ func readBatches(b []byte, fn func(offset int64, key, value []byte) error) (next
 				return next, skipped, fmt.Errorf("%w: record %d of batch at %d: %w", ErrCorruptRecord, i, batch.FirstOffset, err)
 			}
 			raw = raw[n+int(l):]
-			if err := fn(batch.FirstOffset+int64(rec.OffsetDelta), rec.Key, rec.Value); err != nil {
+			if err := fn(pid, batch.FirstOffset+int64(rec.OffsetDelta), rec.Key, rec.Value); err != nil {
 				return next, skipped, err
 			}
 		}
 	}
 	return next, skipped, nil
+}
+
+// markerType reads the ControlRecordType key of a control batch's first
+// record: commit (1) or abort (0); ok is false for anything else.
+func markerType(raw []byte) (commit, ok bool) {
+	l, n := binary.Varint(raw)
+	if n <= 0 || l < 0 || int64(len(raw)-n) < l {
+		return false, false
+	}
+	var rec kmsg.Record
+	if err := rec.ReadFrom(raw[:n+int(l)]); err != nil {
+		return false, false
+	}
+	var key kmsg.ControlRecordKey
+	if err := key.ReadFrom(rec.Key); err != nil {
+		return false, false
+	}
+	switch key.Type {
+	case 0:
+		return false, true
+	case 1:
+		return true, true
+	}
+	return false, false
+}
+
+// appendTxnBatch is appendBatch for a transactional offset commit: the
+// transactional attribute and the producer's id and epoch, no sequence
+// (Kafka's coordinator batches carry none).
+func appendTxnBatch(dst []byte, recs []record, nowMs, pid int64, epoch int16) []byte {
+	start := len(dst)
+	dst = appendBatch(dst, recs, nowMs)
+	b := dst[start:]
+	binary.BigEndian.PutUint16(b[21:], uint16(0x10))  // attributes: transactional
+	binary.BigEndian.PutUint64(b[43:], uint64(pid))   // producerId
+	binary.BigEndian.PutUint16(b[51:], uint16(epoch)) // producerEpoch
+	storage.SealBatch(b)
+	return dst
 }

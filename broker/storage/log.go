@@ -178,6 +178,19 @@ func (l *Log) EndOffsetForEpoch(epoch int32) (int32, int64) {
 // segment file with write(2): they survive the process being killed, and
 // are fsynced by the next roll, Flush or Close.
 func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
+	return l.appendAsLeader(batches, leaderEpoch, false)
+}
+
+// AppendFromCoordinator is Append for batches a coordinator on this broker
+// wrote (Kafka's AppendOrigin.COORDINATOR): the group coordinator's
+// transactional offset commits carry a producer id and epoch but no
+// sequence, so only the epoch and transaction rules apply, never the
+// sequence or duplicate checks.
+func (l *Log) AppendFromCoordinator(batches []byte, leaderEpoch int32) (AppendResult, error) {
+	return l.appendAsLeader(batches, leaderEpoch, true)
+}
+
+func (l *Log) appendAsLeader(batches []byte, leaderEpoch int32, coordinator bool) (AppendResult, error) {
 	cfg := l.Config()
 	hs, err := splitBatches(batches, cfg.SegmentBytes)
 	if err != nil {
@@ -208,7 +221,11 @@ func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
 	pos := 0
 	for i := range hs {
 		h := &hs[i]
-		if h.ProducerID >= 0 {
+		if h.ProducerID >= 0 && coordinator {
+			if err := pa.checkEpoch(h); err != nil {
+				return AppendResult{}, fmt.Errorf("append to %s: %w", l.name(), err)
+			}
+		} else if h.ProducerID >= 0 {
 			dup, isDup, err := pa.check(h)
 			if err != nil {
 				return AppendResult{}, fmt.Errorf("append to %s: %w", l.name(), err)

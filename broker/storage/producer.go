@@ -143,6 +143,15 @@ func (pa *producerAppend) check(h *BatchHeader) (dup batchMeta, isDup bool, err 
 	return batchMeta{}, false, nil
 }
 
+// checkEpoch applies only the epoch rule to a coordinator's batch (no
+// sequence): an older epoch than the producer's is fenced.
+func (pa *producerAppend) checkEpoch(h *BatchHeader) error {
+	if e := pa.entry(h.ProducerID); e != nil && h.ProducerEpoch < e.epoch {
+		return fmt.Errorf("%w: producer %d epoch %d is older than %d", ErrInvalidProducerEpoch, h.ProducerID, h.ProducerEpoch, e.epoch)
+	}
+	return nil
+}
+
 // checkMarker validates a transaction marker for producer pid (Kafka's
 // ProducerAppendInfo.appendEndTxnMarker): its epoch may not be older than
 // the producer's, nor its coordinator epoch older than the last marker's.
@@ -212,7 +221,11 @@ func applyBatch(e *producerEntry, h *BatchHeader, batch []byte) (completedTxn, b
 		e.txnFirstOffset = -1
 		return completedTxn{producerID: h.ProducerID, firstOffset: first, lastOffset: h.BaseOffset, aborted: !commit}, true
 	}
-	e.add(h.ProducerEpoch, batchMeta{firstSeq: h.BaseSequence, lastSeq: h.LastSequence(), firstOffset: h.BaseOffset, lastOffset: h.LastOffset()})
+	if h.BaseSequence >= 0 {
+		e.add(h.ProducerEpoch, batchMeta{firstSeq: h.BaseSequence, lastSeq: h.LastSequence(), firstOffset: h.BaseOffset, lastOffset: h.LastOffset()})
+	} else {
+		e.setEpoch(h.ProducerEpoch) // a coordinator's batch: no sequence to remember
+	}
 	e.lastTimestamp = h.MaxTimestamp
 	if h.Attributes&attrTransactional != 0 && e.txnFirstOffset < 0 {
 		e.txnFirstOffset = h.BaseOffset
