@@ -193,6 +193,12 @@ func (l *Log) clean(nowMs, budget int64, stop <-chan struct{}) (CleanStats, erro
 	l.mu.RLock()
 	segs := append([]*segment(nil), l.segments...)
 	hw, cfg, closed := l.hw, l.cfg, l.closed
+	aborted := make(map[int64][][2]int64) // producer id -> [first offset, abort marker) of its aborted transactions
+	for _, s := range segs {
+		for _, a := range s.aborted {
+			aborted[a.producerID] = append(aborted[a.producerID], [2]int64{a.firstOffset, a.lastOffset})
+		}
+	}
 	l.mu.RUnlock()
 	var st CleanStats
 	if closed {
@@ -209,7 +215,7 @@ func (l *Log) clean(nowMs, budget int64, stop <-chan struct{}) (CleanStats, erro
 		return st, l.cleanFailed(segs, err)
 	}
 	groups := groupSegments(segs[:p.n], cfg.SegmentBytes)
-	f := &filter{offsets: om, nowMs: nowMs, deleteRetentionMs: cfg.DeleteRetentionMs}
+	f := &filter{offsets: om, nowMs: nowMs, deleteRetentionMs: cfg.DeleteRetentionMs, aborted: aborted}
 	for _, g := range groups {
 		if err := l.writeCleaned(g, f, stop); err != nil {
 			removeCleaned(groups)
@@ -379,6 +385,11 @@ type filter struct {
 	offsets           map[string]int64
 	nowMs             int64
 	deleteRetentionMs int64
+	// aborted: per producer id, the [first offset, abort marker) ranges of
+	// its aborted transactions (the .txnindex entries); their data batches
+	// go (Kafka's cleaner discards aborted transactional batches). An open
+	// transaction is in no range, so its data always stays; markers stay.
+	aborted map[int64][][2]int64
 
 	opaque      bool  // an opaque batch was seen: it may hold values a tombstone hides
 	nextHorizon int64 // earliest delete horizon of a kept tombstone, 0 = none
@@ -396,6 +407,14 @@ type filter struct {
 // horizon has passed are dropped, unless an opaque batch came before (its
 // hidden records might be older values of the same key).
 func (f *filter) batch(batch []byte, h *BatchHeader) []byte {
+	if h.IsTransactional() && !h.IsControlBatch() {
+		for _, r := range f.aborted[h.ProducerID] {
+			if h.BaseOffset >= r[0] && h.BaseOffset < r[1] {
+				f.records += int64(h.RecordCount)
+				return nil // aborted data
+			}
+		}
+	}
 	type kept struct {
 		rec kmsg.Record
 		raw []byte

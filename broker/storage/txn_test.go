@@ -3,10 +3,12 @@ package storage
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"math"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/zkraft/zkraft/metadata"
 )
@@ -238,4 +240,54 @@ func TestFollowerRebuildsTxnState(t *testing.T) {
 
 func appendCRC(b []byte) []byte {
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+// TestCleanDropsAbortedTransactions: compaction drops the data of aborted
+// transactions, keeps committed and open transactions' data and every
+// marker, and the aborted index moves with the cleaned segment.
+func TestCleanDropsAbortedTransactions(t *testing.T) {
+	m, l := compactedLog(t, t.TempDir(), 1<<20, PolicyCompact)
+	defer m.Close()
+	keyed := func(pid int64, seq int32, k string) []byte {
+		b := kvBatch(testTs+l.LogEndOffset(), rec(k, "v"))
+		binary.BigEndian.PutUint16(b[offAttributes:], attrTransactional)
+		binary.BigEndian.PutUint64(b[offProducerID:], uint64(pid))
+		binary.BigEndian.PutUint16(b[offProducerEpoch:], 0)
+		binary.BigEndian.PutUint32(b[offBaseSequence:], uint32(seq))
+		SealBatch(b)
+		return b
+	}
+	mustAppend(t, l, keyed(1, 0, "a"), 1) // 0: aborted
+	mustAppend(t, l, keyed(2, 0, "b"), 1) // 1: committed
+	mustMarker(t, l, 1, 0, false)         // 2
+	mustMarker(t, l, 2, 0, true)          // 3
+	mustAppend(t, l, keyed(3, 0, "c"), 1) // 4: open
+	roll(t, l)
+	appendKVs(t, l, [][]kv{{rec("z", "1")}})
+	l.SetHighWatermark(l.LogEndOffset())
+	if _, err := l.Compact(time.UnixMilli(testTs)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := l.Read(0, math.MaxInt32, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offs []int64
+	for len(data) > 0 {
+		h, err := checkBatch(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		offs = append(offs, h.BaseOffset)
+		data = data[h.Size():]
+	}
+	if fmt.Sprint(offs) != "[1 2 3 4 5]" {
+		t.Fatalf("batches after cleaning at %v, want [1 2 3 4 5] (the aborted batch at 0 gone)", offs)
+	}
+	if got := l.AbortedTxns(0, math.MaxInt64); len(got) != 1 || got[0].ProducerID != 1 {
+		t.Fatalf("aborted index after cleaning: %+v", got)
+	}
+	if got := l.LastStableOffset(l.LogEndOffset()); got != 4 {
+		t.Fatalf("LSO after cleaning = %d, want 4 (the open transaction)", got)
+	}
 }
