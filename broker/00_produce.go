@@ -45,6 +45,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/broker/txn"
 	"github.com/zkraft/zkraft/metadata"
 	"github.com/zkraft/zkraft/metadata/network"
 )
@@ -93,6 +94,10 @@ func (b *Broker) handleProduce(ctx context.Context, nreq *network.Request, req *
 		}
 	}
 
+	var verified map[txn.TopicPartition]error
+	if reqErr == nil {
+		verified = b.verifyTxnProduce(ctx, img, req) // KIP-890 part 1 (txn_verify.go)
+	}
 	var waits []committedWait
 	resp.Topics = make([]kmsg.ProduceResponseTopic, 0, len(req.Topics))
 	for _, rt := range req.Topics {
@@ -107,6 +112,9 @@ func (b *Broker) handleProduce(ctx context.Context, nreq *network.Request, req *
 			err := reqErr
 			if err == nil && denied[rt.Topic] {
 				err = fmt.Errorf("%w: WRITE on topic %q", ErrTopicAuthorization, rt.Topic)
+			}
+			if err == nil {
+				err = verified[txn.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}]
 			}
 			var reg *metadata.PartitionRegistration
 			var res storage.AppendResult

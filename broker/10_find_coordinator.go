@@ -4,10 +4,11 @@ package broker
 //
 // Answers the broker leading the __consumer_offsets partition of a group id
 // (abs(Java String.hashCode(id)) % offsets.topic.num.partitions), creating
-// the topic on first use. v4 batches keys (KIP-699). Transaction
-// coordinators (key type 1) are not implemented: COORDINATOR_NOT_AVAILABLE,
-// which clients treat as retriable. While the topic has no leader for the
-// partition the answer is COORDINATOR_NOT_AVAILABLE too.
+// the topic on first use. v4 batches keys (KIP-699). Key type 1 finds the
+// transaction coordinator of a transactional id the same way on
+// __transaction_state (transaction.state.log.num.partitions; DESCRIBE on
+// the TRANSACTIONAL_ID, an empty id is INVALID_REQUEST). While the topic has
+// no leader for the partition the answer is COORDINATOR_NOT_AVAILABLE.
 
 import (
 	"context"
@@ -26,7 +27,17 @@ func (b *Broker) handleFindCoordinator(ctx context.Context, req *network.Request
 		switch body.CoordinatorType {
 		case 0:
 		case 1:
-			return -1, "", -1, fmt.Errorf("%w: transactional id %q: %v", group.ErrCoordinatorUnavailable, key, ErrTransactions)
+			if key == "" {
+				return -1, "", -1, fmt.Errorf("%w: empty transactional id", ErrInvalidRequest)
+			}
+			if !b.authorized(req, resTransactionalID, key, opDescribe) {
+				return -1, "", -1, fmt.Errorf("%w: DESCRIBE on transactional id %q", ErrTransactionalIDAuthorization, key)
+			}
+			br, ep, err := b.txnCoordinatorFor(ctx, req.Listener, key)
+			if err != nil {
+				return -1, "", -1, err
+			}
+			return br.ID, ep.Host, int32(ep.Port), nil
 		default:
 			return -1, "", -1, fmt.Errorf("%w: coordinator type %d", ErrInvalidRequest, body.CoordinatorType)
 		}

@@ -42,6 +42,9 @@ var apiRanges = map[int16][2]int16{
 	20: {1, 6},  // DeleteTopics
 	22: {0, 4},  // InitProducerId: v5 = KIP-890 txns
 	23: {2, 4},  // OffsetForLeaderEpoch: v2 = current leader epoch (KIP-320), v3 = replica id
+	24: {0, 5},  // AddPartitionsToTxn: v4+ batched, broker-to-broker (KIP-890 verification)
+	25: {0, 4},  // AddOffsetsToTxn
+	26: {0, 4},  // EndTxn: v5 = KIP-890 part 2 (epoch bump per transaction)
 	27: {0, 1},  // WriteTxnMarkers: v2 = KIP-890 transaction version
 	28: {0, 4},  // TxnOffsetCommit: v5 = KIP-890 part 2 (implicit AddOffsetsToTxn)
 	29: {0, 3},  // DescribeAcls
@@ -61,6 +64,8 @@ var apiRanges = map[int16][2]int16{
 	51: {0, 0},  // AlterUserScramCredentials (with a SecurityController)
 	60: {0, 1},  // DescribeCluster: v2 (include fenced brokers) is Kafka 4.0's
 	61: {0, 0},  // DescribeProducers (KIP-664)
+	65: {0, 0},  // DescribeTransactions
+	66: {0, 1},  // ListTransactions: v1 = duration filter (KIP-994), v2 = id pattern
 }
 
 var _ network.Versioner = (*Broker)(nil)

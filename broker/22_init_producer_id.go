@@ -10,19 +10,29 @@ package broker
 // allocation answers COORDINATOR_LOAD_IN_PROGRESS (retriable) unless the
 // controller chose a Kafka error itself.
 //
-// Transactions are not implemented: a transactional id gets
-// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, the fatal code Kafka uses when a
-// client may not use transactional ids; an empty one is INVALID_REQUEST.
+// With a transactional id the transaction coordinator answers
+// (txn.Coordinator.InitProducerID, broker/txn): WRITE on the
+// TRANSACTIONAL_ID is needed (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+// the first call gets a new producer id at epoch 0, later ones bump the
+// epoch (fencing the previous instance; a new id once the epoch is
+// exhausted), an ongoing transaction is aborted first
+// (CONCURRENT_TRANSACTIONS until it is), v3+ producer id/epoch are
+// checked (KIP-360), a timeout above transaction.max.timeout.ms is
+// INVALID_TRANSACTION_TIMEOUT, and PRODUCER_FENCED is
+// INVALID_PRODUCER_EPOCH before v4. An empty transactional id is
+// INVALID_REQUEST.
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
+	"github.com/zkraft/zkraft/broker/txn"
 	"github.com/zkraft/zkraft/metadata"
 	"github.com/zkraft/zkraft/metadata/network"
 )
@@ -35,7 +45,7 @@ func (b *Broker) handleInitProducerID(ctx context.Context, nreq *network.Request
 	case req.TransactionalID != nil && *req.TransactionalID == "":
 		err = fmt.Errorf("%w: empty transactional id", ErrInvalidRequest)
 	case req.TransactionalID != nil:
-		err = fmt.Errorf("%w: transactional id %q", ErrTransactions, *req.TransactionalID)
+		return b.initTransactionalProducerID(ctx, nreq, req, resp), nil
 	case b.authorizing() && !b.authorizedQuietly(nreq, resCluster, metadata.ClusterResourceName, opIdempotentWrite) &&
 		!b.authorizedAnyTopic(nreq, opWrite):
 		// Kafka 3.x: IDEMPOTENT_WRITE on the cluster, or WRITE on any
@@ -84,4 +94,26 @@ func (b *Broker) nextProducerID(ctx context.Context) (int64, error) {
 	pid := b.pidNext
 	b.pidNext++
 	return pid, nil
+}
+
+// initTransactionalProducerID is InitProducerId for a transactional id.
+func (b *Broker) initTransactionalProducerID(ctx context.Context, nreq *network.Request, req *kmsg.InitProducerIDRequest, resp *kmsg.InitProducerIDResponse) *kmsg.InitProducerIDResponse {
+	id := *req.TransactionalID
+	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	if !b.authorized(nreq, resTransactionalID, id, opWrite) {
+		resp.ErrorCode = errorCode(ErrTransactionalIDAuthorization)
+		return resp
+	}
+	expected := txn.ProducerIDAndEpoch{ProducerID: -1, Epoch: -1}
+	if req.Version >= 3 {
+		expected = txn.ProducerIDAndEpoch{ProducerID: req.ProducerID, Epoch: req.ProducerEpoch}
+	}
+	got, err := b.txns.InitProducerID(ctx, id, time.Duration(req.TransactionTimeoutMillis)*time.Millisecond, expected)
+	if err != nil {
+		b.logger.Debug("init transactional producer id", zap.String("transactional_id", id), zap.Error(err))
+		resp.ErrorCode = txn.FencedCode(txnCode(err), req.Version, 4)
+		return resp
+	}
+	resp.ProducerID, resp.ProducerEpoch = got.ProducerID, got.Epoch
+	return resp
 }

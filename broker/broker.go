@@ -12,6 +12,7 @@ import (
 	"github.com/zkraft/zkraft/broker/acl"
 	"github.com/zkraft/zkraft/broker/group"
 	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/broker/txn"
 	"github.com/zkraft/zkraft/metadata"
 	"github.com/zkraft/zkraft/metadata/network"
 )
@@ -48,6 +49,10 @@ type Broker struct {
 
 	// groups is the group coordinator (groups.go); Close stops it.
 	groups *group.Coordinator
+	// txns is the transaction coordinator (txns.go); Close stops it.
+	txns *txn.Coordinator
+	// peers are the inter-broker clients (markers, KIP-890 verification).
+	peers peers
 
 	// fetchSessions is the KIP-227 session cache (fetch_session.go).
 	fetchSessions *fetchSessions
@@ -98,6 +103,7 @@ func New(cfg Config, logs *storage.Manager, ctrl Controller, logger *zap.Logger,
 		pidSem:        make(chan struct{}, 1),
 	}
 	b.repl = localReplication{nodeID: cfg.NodeID}
+	b.peers = peers{b: b, listener: "PLAINTEXT"}
 	for _, o := range opts {
 		o(b)
 	}
@@ -105,6 +111,10 @@ func New(cfg Config, logs *storage.Manager, ctrl Controller, logger *zap.Logger,
 	b.dyn.Store(newDynamicConfig(cfg, map[string]string{}, map[string]string{}, b.logger))
 	b.publishAuthorizer(nil, metadata.EmptyImage())
 	if err := b.newGroupCoordinator(); err != nil {
+		return nil, err
+	}
+	if err := b.newTxnCoordinator(); err != nil {
+		_ = b.groups.Close()
 		return nil, err
 	}
 	return b, nil
@@ -179,6 +189,16 @@ func (b *Broker) Handle(ctx context.Context, req *network.Request) (resp kmsg.Re
 		return b.handleDeleteGroups(ctx, req, body)
 	case *kmsg.OffsetDeleteRequest:
 		return b.handleOffsetDelete(ctx, req, body)
+	case *kmsg.AddPartitionsToTxnRequest:
+		return b.handleAddPartitionsToTxn(ctx, req, body)
+	case *kmsg.AddOffsetsToTxnRequest:
+		return b.handleAddOffsetsToTxn(ctx, req, body)
+	case *kmsg.EndTxnRequest:
+		return b.handleEndTxn(ctx, req, body)
+	case *kmsg.DescribeTransactionsRequest:
+		return b.handleDescribeTransactions(ctx, req, body)
+	case *kmsg.ListTransactionsRequest:
+		return b.handleListTransactions(ctx, req, body)
 	case *kmsg.DescribeLogDirsRequest:
 		return b.handleDescribeLogDirs(ctx, req, body)
 	case *kmsg.DescribeClusterRequest:

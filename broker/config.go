@@ -68,6 +68,26 @@ type Config struct {
 	// GroupInitialRebalanceDelay is group.initial.rebalance.delay.ms: how
 	// long an empty group's first rebalance waits for more members.
 	GroupInitialRebalanceDelay time.Duration
+	// TransactionStateNumPartitions, TransactionStateReplicationFactor,
+	// TransactionStateMinISR and TransactionStateSegmentBytes are
+	// transaction.state.log.num.partitions, .replication.factor (capped to
+	// the live brokers), .min.isr (capped to the replication factor) and
+	// .segment.bytes: how __transaction_state is created on first use.
+	TransactionStateNumPartitions     int32
+	TransactionStateReplicationFactor int16
+	TransactionStateMinISR            int32
+	TransactionStateSegmentBytes      int64
+	// TransactionMaxTimeout is transaction.max.timeout.ms: the longest
+	// transaction.timeout.ms InitProducerId accepts.
+	TransactionMaxTimeout time.Duration
+	// TransactionAbortInterval is
+	// transaction.abort.timed.out.transaction.cleanup.interval.ms.
+	TransactionAbortInterval time.Duration
+	// TransactionalIDExpiration is transactional.id.expiration.ms and
+	// TransactionExpireInterval
+	// transaction.remove.expired.transaction.cleanup.interval.ms.
+	TransactionalIDExpiration time.Duration
+	TransactionExpireInterval time.Duration
 	// FetchSessionCacheSlots is max.incremental.fetch.session.cache.slots:
 	// how many fetch sessions (KIP-227) the broker keeps; 0 = none (every
 	// fetch is full).
@@ -107,6 +127,15 @@ func DefaultConfig() Config {
 		OffsetsTopicReplicationFactor: 3,
 		GroupInitialRebalanceDelay:    3 * time.Second,
 		FetchSessionCacheSlots:        1000,
+
+		TransactionStateNumPartitions:     50,
+		TransactionStateReplicationFactor: 3,
+		TransactionStateMinISR:            2,
+		TransactionStateSegmentBytes:      100 << 20,
+		TransactionMaxTimeout:             15 * time.Minute,
+		TransactionAbortInterval:          10 * time.Second,
+		TransactionalIDExpiration:         7 * 24 * time.Hour,
+		TransactionExpireInterval:         time.Hour,
 	}
 }
 
@@ -139,6 +168,22 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: offsets.topic.num.partitions = %d, must be >= 1", ErrInvalidConfig, c.OffsetsTopicNumPartitions)
 	case c.OffsetsTopicReplicationFactor < 1:
 		return fmt.Errorf("%w: offsets.topic.replication.factor = %d, must be >= 1", ErrInvalidConfig, c.OffsetsTopicReplicationFactor)
+	case c.TransactionStateNumPartitions < 1:
+		return fmt.Errorf("%w: transaction.state.log.num.partitions = %d, must be >= 1", ErrInvalidConfig, c.TransactionStateNumPartitions)
+	case c.TransactionStateReplicationFactor < 1:
+		return fmt.Errorf("%w: transaction.state.log.replication.factor = %d, must be >= 1", ErrInvalidConfig, c.TransactionStateReplicationFactor)
+	case c.TransactionStateMinISR < 1:
+		return fmt.Errorf("%w: transaction.state.log.min.isr = %d, must be >= 1", ErrInvalidConfig, c.TransactionStateMinISR)
+	case c.TransactionStateSegmentBytes < 14:
+		return fmt.Errorf("%w: transaction.state.log.segment.bytes = %d, must be >= 14", ErrInvalidConfig, c.TransactionStateSegmentBytes)
+	case c.TransactionMaxTimeout < time.Millisecond:
+		return fmt.Errorf("%w: transaction.max.timeout.ms = %s, must be >= 1 ms", ErrInvalidConfig, c.TransactionMaxTimeout)
+	case c.TransactionAbortInterval < time.Millisecond:
+		return fmt.Errorf("%w: transaction.abort.timed.out.transaction.cleanup.interval.ms = %s, must be >= 1 ms", ErrInvalidConfig, c.TransactionAbortInterval)
+	case c.TransactionalIDExpiration < time.Millisecond:
+		return fmt.Errorf("%w: transactional.id.expiration.ms = %s, must be >= 1 ms", ErrInvalidConfig, c.TransactionalIDExpiration)
+	case c.TransactionExpireInterval < time.Millisecond:
+		return fmt.Errorf("%w: transaction.remove.expired.transaction.cleanup.interval.ms = %s, must be >= 1 ms", ErrInvalidConfig, c.TransactionExpireInterval)
 	case c.FetchSessionCacheSlots < 0:
 		return fmt.Errorf("%w: max.incremental.fetch.session.cache.slots = %d, must be >= 0", ErrInvalidConfig, c.FetchSessionCacheSlots)
 	case c.GroupInitialRebalanceDelay < 0:

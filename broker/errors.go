@@ -27,12 +27,19 @@ var (
 	// transactional ids with this fatal, non-retriable code; clients
 	// surface it clearly.
 	ErrTransactions = network.NewError("broker: transactions are not implemented", kerr.TransactionalIDAuthorizationFailed)
-	// ErrTransactionalIDAuthorization: the principal may not WRITE the
-	// request's transactional id (Kafka TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+	// ErrTransactionalIDAuthorization: the principal may not use (WRITE) or
+	// see (DESCRIBE) the transactional id (Kafka
+	// TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
 	ErrTransactionalIDAuthorization = network.NewError("broker: transactional id authorization failed", kerr.TransactionalIDAuthorizationFailed)
-	ErrInvalidRequest               = network.NewError("broker: invalid request", kerr.InvalidRequest)
-	ErrDuplicateTopic               = network.NewError("broker: topic named twice in one request", kerr.InvalidRequest)
-	ErrFetchSession                 = network.NewError("broker: fetch session not found", kerr.FetchSessionIDNotFound)
+	// The partition leader's KIP-890 verification of a transactional
+	// produce (txn_verify.go): not in the transaction, a fenced epoch, or
+	// no answer from the coordinator (retriable, as Kafka maps it).
+	ErrTxnNotVerified       = network.NewError("broker: partition is not in the producer's transaction", kerr.InvalidTxnState)
+	ErrTxnFencedEpoch       = network.NewError("broker: producer epoch fenced by the transaction coordinator", kerr.InvalidProducerEpoch)
+	ErrTxnVerifyUnavailable = network.NewError("broker: transaction coordinator unavailable for verification", kerr.NotEnoughReplicas)
+	ErrInvalidRequest       = network.NewError("broker: invalid request", kerr.InvalidRequest)
+	ErrDuplicateTopic       = network.NewError("broker: topic named twice in one request", kerr.InvalidRequest)
+	ErrFetchSession         = network.NewError("broker: fetch session not found", kerr.FetchSessionIDNotFound)
 	// ErrFetchSessionEpoch: an incremental fetch carried another epoch than
 	// its session's next one (Kafka INVALID_FETCH_SESSION_EPOCH).
 	ErrFetchSessionEpoch = network.NewError("broker: invalid fetch session epoch", kerr.InvalidFetchSessionEpoch)

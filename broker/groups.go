@@ -31,11 +31,15 @@ func (b *Broker) newGroupCoordinator() error {
 	return nil
 }
 
-// Close stops the group coordinator: pending JoinGroup and SyncGroup calls
-// answer NOT_COORDINATOR and its goroutines exit. Close the network server
-// first, the storage manager after.
+// Close stops the group and transaction coordinators: pending JoinGroup
+// and SyncGroup calls answer NOT_COORDINATOR, marker senders stop (the
+// next coordinator resumes them) and their goroutines exit; the
+// inter-broker clients close. Close the network server first, the storage
+// manager after.
 func (b *Broker) Close() error {
-	return b.groups.Close()
+	err := errors.Join(b.groups.Close(), b.txns.Close())
+	b.peers.close()
+	return err
 }
 
 // publishGroups tells the coordinator which offsets partitions this broker
@@ -94,28 +98,34 @@ func (o offsetsLog) Bounds(partition int32) (int64, int64, error) {
 // Errors wrap group.ErrCoordinatorUnavailable while there is no answer yet.
 func (b *Broker) coordinatorFor(ctx context.Context, listener, key string) (metadata.BrokerRegistration, metadata.Endpoint, error) {
 	img := b.img.Load()
-	t, ok := img.Topic(group.OffsetsTopic)
-	if !ok {
+	if _, ok := img.Topic(group.OffsetsTopic); !ok {
 		if err := b.createOffsetsTopic(ctx, img); err != nil {
 			return metadata.BrokerRegistration{}, metadata.Endpoint{}, err
 		}
-		img = b.img.Load()
-		if t, ok = img.Topic(group.OffsetsTopic); !ok {
-			return metadata.BrokerRegistration{}, metadata.Endpoint{}, fmt.Errorf("%w: %s not in the image yet", group.ErrCoordinatorUnavailable, group.OffsetsTopic)
-		}
 	}
-	p := b.groups.PartitionFor(key)
+	return b.leaderEndpoint(group.OffsetsTopic, b.groups.PartitionFor(key), listener, group.ErrCoordinatorUnavailable)
+}
+
+// leaderEndpoint is the live leader of topic-p and its endpoint on
+// listener: the coordinator of a key placed on that partition. Errors wrap
+// unavailable (the coordinator's COORDINATOR_NOT_AVAILABLE).
+func (b *Broker) leaderEndpoint(topic string, p int32, listener string, unavailable error) (metadata.BrokerRegistration, metadata.Endpoint, error) {
+	img := b.img.Load()
+	t, ok := img.Topic(topic)
+	if !ok {
+		return metadata.BrokerRegistration{}, metadata.Endpoint{}, fmt.Errorf("%w: %s not in the image yet", unavailable, topic)
+	}
 	reg, ok := t.Partition(p)
 	if !ok || reg.Leader < 0 {
-		return metadata.BrokerRegistration{}, metadata.Endpoint{}, fmt.Errorf("%w: %s-%d has no leader", group.ErrCoordinatorUnavailable, group.OffsetsTopic, p)
+		return metadata.BrokerRegistration{}, metadata.Endpoint{}, fmt.Errorf("%w: %s-%d has no leader", unavailable, topic, p)
 	}
 	br, ok := img.Broker(reg.Leader)
 	if !ok || br.Fenced {
-		return metadata.BrokerRegistration{}, metadata.Endpoint{}, fmt.Errorf("%w: leader %d of %s-%d is not live", group.ErrCoordinatorUnavailable, reg.Leader, group.OffsetsTopic, p)
+		return metadata.BrokerRegistration{}, metadata.Endpoint{}, fmt.Errorf("%w: leader %d of %s-%d is not live", unavailable, reg.Leader, topic, p)
 	}
 	ep, ok := br.Endpoint(listener)
 	if !ok {
-		return metadata.BrokerRegistration{}, metadata.Endpoint{}, fmt.Errorf("%w: broker %d has no %q listener", group.ErrCoordinatorUnavailable, br.ID, listener)
+		return metadata.BrokerRegistration{}, metadata.Endpoint{}, fmt.Errorf("%w: broker %d has no %q listener", unavailable, br.ID, listener)
 	}
 	return *br, ep, nil
 }

@@ -55,6 +55,8 @@ func (b *Broker) Publish(delta *metadata.Delta, img *metadata.Image) {
 	// The group coordinator loads offsets partitions it now leads and
 	// unloads the others (groups.go).
 	b.publishGroups(changes)
+	// So does the transaction coordinator with __transaction_state (txns.go).
+	b.publishTxns(changes)
 	// The replication manager becomes leader or follower once the logs
 	// exist, and stops fetching before a log is deleted.
 	if rp, ok := b.repl.(ReplicaPublisher); ok {

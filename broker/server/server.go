@@ -86,7 +86,9 @@ func Run(ctx context.Context, cfg Config, src Source) (err error) {
 	repl.Start()
 	defer warnClose(log, "close replication", repl.Close) // close 5
 	// 3. broker
-	opts := []broker.Option{broker.WithReplication(repl)}
+	// The transaction coordinator reaches partition leaders as the
+	// replica fetchers reach theirs.
+	opts := []broker.Option{broker.WithReplication(repl), broker.WithInterBroker(cfg.Replica.ListenerName, cfg.Replica.Security)}
 	if cfg.Metrics != nil {
 		opts = append(opts, broker.WithRequestObserver(cfg.Metrics))
 	}

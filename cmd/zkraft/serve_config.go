@@ -99,6 +99,14 @@ func brokerConfig(cfg *config.Config, clusterID string, endpoints []metadata.End
 	bcfg.OffsetsTopicReplicationFactor = cfg.OffsetsTopicReplicationFactor
 	bcfg.GroupInitialRebalanceDelay = cfg.GroupInitialRebalanceDelay
 	bcfg.FetchSessionCacheSlots = cfg.FetchSessionCacheSlots
+	bcfg.TransactionStateNumPartitions = cfg.TransactionStateLogNumPartitions
+	bcfg.TransactionStateReplicationFactor = cfg.TransactionStateLogReplicationFactor
+	bcfg.TransactionStateMinISR = cfg.TransactionStateLogMinISR
+	bcfg.TransactionStateSegmentBytes = cfg.TransactionStateLogSegmentBytes
+	bcfg.TransactionMaxTimeout = cfg.TransactionMaxTimeout
+	bcfg.TransactionAbortInterval = cfg.TransactionAbortInterval
+	bcfg.TransactionalIDExpiration = cfg.TransactionalIDExpiration
+	bcfg.TransactionExpireInterval = cfg.TransactionExpireInterval
 	return bcfg
 }
 

@@ -66,6 +66,15 @@ type Config struct {
 	OffsetsTopicNumPartitions     int32    // offsets.topic.num.partitions
 	OffsetsTopicReplicationFactor int16    // offsets.topic.replication.factor
 
+	TransactionStateLogNumPartitions     int32         // transaction.state.log.num.partitions
+	TransactionStateLogReplicationFactor int16         // transaction.state.log.replication.factor
+	TransactionStateLogMinISR            int32         // transaction.state.log.min.isr
+	TransactionStateLogSegmentBytes      int64         // transaction.state.log.segment.bytes
+	TransactionMaxTimeout                time.Duration // transaction.max.timeout.ms
+	TransactionAbortInterval             time.Duration // transaction.abort.timed.out.transaction.cleanup.interval.ms
+	TransactionalIDExpiration            time.Duration // transactional.id.expiration.ms
+	TransactionExpireInterval            time.Duration // transaction.remove.expired.transaction.cleanup.interval.ms
+
 	LogSegmentBytes           int64         // log.segment.bytes
 	LogRetentionMs            int64         // log.retention.{ms,minutes,hours}; -1 = unlimited
 	LogRetentionBytes         int64         // log.retention.bytes; -1 = unlimited

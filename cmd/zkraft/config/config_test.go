@@ -127,10 +127,12 @@ func TestKafkaSampleFiles(t *testing.T) {
 		t.Fatalf("kraft sample: %s %q", c.Mode(), c.MetadataLogDir)
 	}
 	wantIgnored := []string{"num.io.threads", "num.network.threads", "num.recovery.threads.per.data.dir",
-		"socket.receive.buffer.bytes", "socket.send.buffer.bytes", "transaction.state.log.min.isr",
-		"transaction.state.log.replication.factor"}
+		"socket.receive.buffer.bytes", "socket.send.buffer.bytes"}
 	if !slices.Equal(c.Ignored, wantIgnored) {
 		t.Fatalf("ignored %v, want %v", c.Ignored, wantIgnored)
+	}
+	if c.TransactionStateLogReplicationFactor != 1 || c.TransactionStateLogMinISR != 1 {
+		t.Fatalf("the sample's transaction.state.log keys: rf %d min isr %d", c.TransactionStateLogReplicationFactor, c.TransactionStateLogMinISR)
 	}
 	if a, err := c.AdvertisedFor("PLAINTEXT"); err != nil || a.Addr() != "localhost:9092" {
 		t.Fatalf("advertised %v %v", a, err)
