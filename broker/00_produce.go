@@ -30,7 +30,10 @@ package broker
 // an ongoing transaction INVALID_TXN_STATE. With authorization on, a
 // request carrying a transactional id needs WRITE on that
 // TRANSACTIONAL_ID (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every
-// partition), as KafkaApis.handleProduceRequest.
+// partition), as KafkaApis.handleProduceRequest. The first transactional
+// batch of a producer on a partition is verified with the transaction
+// coordinator first (KIP-890 part 1, txn_verify.go): INVALID_TXN_STATE when
+// the coordinator never added the partition to the transaction.
 // v8+ responses carry the error message. v10+ answers to
 // NOT_LEADER_OR_FOLLOWER carry the current leader and its endpoint
 // (KIP-951, leaderHints).

@@ -52,7 +52,11 @@
 // concurrently). A long-poll Fetch parks its connection's goroutine on one
 // channel that every partition of the fetch notifies (storage.Log.Notify,
 // HighWatermarkNotifier; else a select over Log.Wait channels), bound to
-// the request context, so closing the server releases it. There is nothing to Close.
+// the request context, so closing the server releases it. The group and
+// transaction coordinators (broker/group, broker/txn) own goroutines of
+// their own, and so do the inter-broker clients (peers, txns.go) the
+// transaction coordinator's markers and KIP-890 verification use; Close
+// stops them all.
 //
 // The fetch session cache (fetch_session.go, KIP-227) is shared by every
 // connection under one mutex, held only to resolve a session at the start

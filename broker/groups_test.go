@@ -221,14 +221,14 @@ func TestFindCoordinator(t *testing.T) {
 	if img.Configs(2, group.OffsetsTopic)["cleanup.policy"] != "compact" {
 		t.Fatalf("offsets topic configs %v", img.Configs(2, group.OffsetsTopic))
 	}
-	// Transaction coordinators: cleanly unavailable.
+	// Transaction coordinators (key type 1) live on __transaction_state.
 	req := kmsg.NewPtrFindCoordinatorRequest()
 	req.Version, req.CoordinatorType, req.CoordinatorKeys = 4, 1, []string{"txn"}
 	resp, err := req.RequestWith(ctxT(t), cl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := resp.Coordinators[0].ErrorCode; c != kerr.CoordinatorNotAvailable.Code {
-		t.Fatalf("transactional key: %v", kerr.ErrorForCode(c))
+	if c := resp.Coordinators[0]; c.ErrorCode != 0 || c.NodeID != 1 {
+		t.Fatalf("transactional key: %v node %d", kerr.ErrorForCode(c.ErrorCode), c.NodeID)
 	}
 }

@@ -35,6 +35,17 @@ func batchTxnHeader(records []byte) (pid int64, epoch int16, ok bool) {
 	return h.ProducerID, h.ProducerEpoch, true
 }
 
+// txnOpen reports whether producer pid already has an open transaction
+// on l at epoch: its first batch there was verified.
+func txnOpen(l *storage.Log, pid int64, epoch int16) bool {
+	for _, p := range l.Producers() {
+		if p.ProducerID == pid {
+			return p.ProducerEpoch == epoch && p.CurrentTxnStartOffset >= 0
+		}
+	}
+	return false
+}
+
 // verifyTxnProduce returns the refusal of each transactional partition of
 // req that fails verification (nil map: nothing to refuse).
 func (b *Broker) verifyTxnProduce(ctx context.Context, img *metadata.Image, req *kmsg.ProduceRequest) map[txn.TopicPartition]error {
@@ -51,8 +62,12 @@ func (b *Broker) verifyTxnProduce(ctx context.Context, img *metadata.Image, req 
 			if !ok {
 				continue
 			}
-			if reg, _, err := b.partitionFor(img, rt.Topic, rp.Partition); err != nil || reg == nil {
+			_, l, err := b.partitionFor(img, rt.Topic, rp.Partition)
+			if err != nil {
 				continue // the append answers NOT_LEADER / UNKNOWN itself
+			}
+			if txnOpen(l, p, e) {
+				continue // verified with its first batch (Kafka verifies only that one)
 			}
 			pid, epoch = p, e
 			tps = append(tps, txn.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
