@@ -123,6 +123,7 @@ func TestE2EMigrateRoundTrip(t *testing.T) {
 	}
 	mc.createIn(ctx, "rt-zookeeper", true)
 	mc.securityHolds("ZooKeeper mode after the reverse migration")
+	mc.configsHold("ZooKeeper mode after the reverse migration")
 
 	// Forward again, with new controllers (empty metadata.log.dir).
 	mc.migrateBrokers(p)
@@ -132,6 +133,7 @@ func TestE2EMigrateRoundTrip(t *testing.T) {
 	}
 	mc.waitStatus("quorum mode again", "all in quorum mode [1 2 3]")
 	mc.securityHolds("quorum mode again")
+	mc.configsHold("quorum mode again")
 
 	acked := p.stop()
 	c.stop()

@@ -487,6 +487,7 @@ func prepareMigration(t *testing.T) (*migCluster, *migProducer, *groupWatch, map
 	defer cancel()
 	zkCreateTopic(ctx, t, admin, migTopic, 3, 3, nil)
 	mc.setupSecurity(ctx, admin)
+	mc.setupConfigs(ctx)
 	pre := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...), kgo.DefaultProduceTopic(migTopic), kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	for i := 0; i < 30; i++ {
@@ -556,6 +557,8 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 	mc.waitStatus("quorum-mode brokers", "quorum-mode brokers: [1 2 3]", "all in quorum mode [1 2 3], none left in /brokers/ids")
 	mc.securityDualWrite()
 	mc.securityHolds("after step 4")
+	mc.configsHold("after step 4")
+	mc.configsDualWrite()
 
 	// Step 5: controllers restarted without the ZooKeeper keys finalize.
 	for id := int32(11); id <= 13; id++ {
@@ -566,6 +569,7 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 	}
 	p.waitMore(t, 5, "after finalize")
 	mc.securityHolds("after finalize")
+	mc.configsHold("after finalize")
 	// Rollback after finalize is refused (issue 13 part 1): the log says
 	// POST_MIGRATION and ZooKeeper is left as it was.
 	ctrlBefore := zkGet(t, mc.raw, zk.ControllerPath)
@@ -663,6 +667,7 @@ func TestE2EMigrateRollback(t *testing.T) {
 		p.waitMore(t, 5, fmt.Sprintf("after broker %d dropped the migration flag", id))
 	}
 	mc.securityHolds("after rollback")
+	mc.configsHold("after rollback")
 	acked := p.stop()
 	c.stop()
 	c.checkClean(t, "migration and rollback")
