@@ -39,7 +39,15 @@ type Config struct {
 	// and cleans, summed over its logs (the part of
 	// log.cleaner.dedupe.buffer.size it stands for; 0 = 128 MiB).
 	CleanerMaxBytesPerPass int64
+	// ProducerIDExpiration forgets the state of a producer id without an
+	// open transaction whose last batch is older (producer.id.expiration.ms,
+	// Kafka's default 1 day; 0 = the default, < 0 never), checked with
+	// retention.
+	ProducerIDExpiration time.Duration
 }
+
+// DefaultProducerIDExpiration is producer.id.expiration.ms's default.
+const DefaultProducerIDExpiration = 24 * time.Hour
 
 // DefaultConfig returns Kafka's defaults with a single directory "./data".
 func DefaultConfig() Config {

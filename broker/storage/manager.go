@@ -186,6 +186,7 @@ func (m *Manager) applyRetention(now time.Time) int {
 			return n
 		default:
 		}
+		l.expireProducers(now.UnixMilli(), m.cfg.ProducerIDExpiration)
 		n += l.applyRetention(now.UnixMilli())
 	}
 	return n

@@ -111,12 +111,15 @@ func (t *txnState) lso(hw int64) int64 {
 
 // LastStableOffset is the offset below which every transaction is decided
 // (KIP-98): the first offset of the earliest transaction that is ongoing,
-// or whose marker is not yet below hw, else hw itself. hw is the
-// partition's high watermark (from the replication manager).
+// or whose marker is not yet below hw, else hw itself, and never below the
+// log start offset. hw is the partition's high watermark (from the
+// replication manager).
 func (l *Log) LastStableOffset(hw int64) int64 {
 	l.mu.RLock()
 	stale := len(l.txns.unreplicated) > 0 && l.txns.unreplicated[0].lastOffset < hw
-	lso := l.txns.lso(hw)
+	// Never below the log start: retention may have deleted the start of
+	// an open transaction (Kafka's updateFirstUnstableOffset clamps too).
+	lso := max(l.txns.lso(hw), min(l.segments[0].base, hw))
 	l.mu.RUnlock()
 	if stale {
 		l.mu.Lock()
@@ -156,6 +159,32 @@ func (l *Log) AbortedTxns(from, upTo int64) []AbortedTxn {
 		}
 	}
 	return out
+}
+
+// expireProducers forgets producers without an open transaction whose
+// last batch's timestamp is older than expiration (Kafka's
+// removeExpiredProducers); 0 means DefaultProducerIDExpiration, < 0 never.
+// It returns how many went.
+func (l *Log) expireProducers(nowMs int64, expiration time.Duration) int {
+	if expiration == 0 {
+		expiration = DefaultProducerIDExpiration
+	}
+	if expiration < 0 {
+		return 0
+	}
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	if l.closed {
+		return 0
+	}
+	n := 0
+	for id, e := range l.producers.producers {
+		if e.txnFirstOffset < 0 && e.lastTimestamp >= 0 && nowMs-e.lastTimestamp > expiration.Milliseconds() {
+			delete(l.producers.producers, id)
+			n++
+		}
+	}
+	return n
 }
 
 // ProducerInfo is one active producer of a partition (DescribeProducers).

@@ -291,3 +291,21 @@ func TestCleanDropsAbortedTransactions(t *testing.T) {
 		t.Fatalf("LSO after cleaning = %d, want 4 (the open transaction)", got)
 	}
 }
+
+func TestProducerExpiry(t *testing.T) {
+	m := openManager(t, testConfig(t))
+	defer m.Close()
+	l, _ := m.GetOrCreate("txn", 0, metadata.Uuid{})
+	mustAppend(t, l, makeBatch(idem(1, 0, 0, 1)), 0) // ts 1_700_000_000_000
+	mustAppend(t, l, txnBatch(2, 0, 0, 1), 0)        // open: never expires
+	now := int64(1_700_000_000_000) + DefaultProducerIDExpiration.Milliseconds() + 1
+	if n := l.expireProducers(now, 0); n != 1 {
+		t.Fatalf("expired %d producers, want 1", n)
+	}
+	if ps := l.Producers(); len(ps) != 1 || ps[0].ProducerID != 2 {
+		t.Fatalf("producers left: %+v", ps)
+	}
+	if n := l.expireProducers(now, -1); n != 0 {
+		t.Fatalf("expiry off expired %d", n)
+	}
+}
