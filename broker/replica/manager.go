@@ -395,9 +395,16 @@ func leaderAddr(img *metadata.Image, id int32, listener string) (string, bool) {
 	return fmt.Sprintf("%s:%d", e.Host, e.Port), true
 }
 
-// minInsync is the topic's min.insync.replicas in img, else the default.
+// minInsync is the topic's min.insync.replicas in img, else the dynamic
+// broker value (this broker's, then the cluster default's), else the
+// static default.
 func (m *Manager) minInsync(topic string) int32 {
-	if v, ok := m.img.Load().Configs(metadata.TopicResource, topic)["min.insync.replicas"]; ok {
+	img := m.img.Load()
+	v, ok := img.Configs(metadata.TopicResource, topic)["min.insync.replicas"]
+	if !ok {
+		v, _, ok = metadata.BrokerConfigValue(img, m.cfg.NodeID, "min.insync.replicas")
+	}
+	if ok {
 		if n, err := strconv.ParseInt(v, 10, 32); err == nil && n > 0 {
 			return int32(n)
 		}
