@@ -311,6 +311,13 @@ func (b *Broker) readPartition(img *metadata.Image, topic string, rp kmsg.FetchR
 	if rp.FetchOffset >= readEnd || (limit <= 0 && !first) {
 		return 0, watch, nil
 	}
+	lt, throttled := b.repl.(LeaderThrottler)
+	if throttled = throttled && follower; throttled && lt.LeaderThrottled(topic, rp.Partition) {
+		// KIP-73: no records for a throttled replica now; a long poll
+		// waits for the next append (or its timeout) before trying again.
+		watch.past = leo
+		return 0, watch, nil
+	}
 	if limit <= 0 {
 		limit = 1 // KIP-74: the first partition with data returns one whole batch regardless
 	}
@@ -336,6 +343,9 @@ func (b *Broker) readPartition(img *metadata.Image, topic string, rp kmsg.FetchR
 	}
 	p.RecordBatches = out.Attach(regions...)
 	out.OnRelease(recs.Release)
+	if throttled {
+		lt.RecordLeaderThrottled(topic, rp.Partition, int(n))
+	}
 	if committed {
 		for _, a := range l.AbortedTxns(rp.FetchOffset, readEnd) {
 			at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()

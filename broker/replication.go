@@ -83,3 +83,13 @@ type ReplicaPublisher interface {
 type FollowerTracker interface {
 	FollowerFetched(topic string, partition int32, replica int32, currentLeaderEpoch int32, fetchOffset int64)
 }
+
+// LeaderThrottler is the optional leader side of the replication throttle
+// (KIP-73; replica.Manager implements it): a follower's fetch of a
+// throttled replica gets no records while leader.replication.throttled.rate
+// is used up, and the record bytes served to followers are charged.
+// Consumers are never throttled. Safe for concurrent use.
+type LeaderThrottler interface {
+	LeaderThrottled(topic string, partition int32) bool
+	RecordLeaderThrottled(topic string, partition int32, n int)
+}

@@ -53,6 +53,14 @@
 //     NOT_LEADER_OR_FOLLOWER once the term it appended in is over. The
 //     produce handler refuses (NOT_ENOUGH_REPLICAS) before appending when
 //     the ISR is already too small.
+//   - Reassignment (KIP-455): replicas added within a leader term are
+//     tracked from the image that adds them (syncFollowersLocked) and join
+//     the ISR like any follower; the controller then drops the old ones.
+//   - Throttles (KIP-73, throttle.go): throttled follower replicas sit out
+//     fetch rounds while follower.replication.throttled.rate's token
+//     bucket is in debt; a leader answers throttled replicas' follower
+//     fetches without records while leader.replication.throttled.rate is
+//     used up (LeaderThrottler). Both buckets hold one second's burst.
 //   - Unclean elections are the controller's; a broker that becomes leader
 //     without being in the ISR, or a follower that must truncate below its
 //     high watermark, logs the loss at error level.

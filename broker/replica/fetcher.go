@@ -154,6 +154,7 @@ func (f *fetcher) run() {
 		now := f.m.now()
 		var trunc, ready []*fetchState
 		next := time.Time{}
+		quotaWait := f.m.followerQuota.wait() // > 0: throttled replicas sit this round out
 		for _, st := range states {
 			switch {
 			case now.Before(st.backoffUntil):
@@ -162,6 +163,10 @@ func (f *fetcher) run() {
 				}
 			case st.truncating:
 				trunc = append(trunc, st)
+			case quotaWait > 0 && f.m.followerThrottled(st.p.tp.Topic, st.p.tp.Partition):
+				if at := now.Add(quotaWait); next.IsZero() || at.Before(next) {
+					next = at
+				}
 			default:
 				ready = append(ready, st)
 			}
@@ -461,6 +466,9 @@ func (f *fetcher) applyFetched(st *fetchState, rp *kmsg.FetchResponseTopicPartit
 		}
 		if f.m.bytesIn != nil {
 			f.m.bytesIn(p.tp.Topic, len(rp.RecordBatches))
+		}
+		if f.m.followerThrottled(p.tp.Topic, p.tp.Partition) {
+			f.m.followerQuota.record(len(rp.RecordBatches))
 		}
 	}
 	if hw := min(rp.HighWatermark, p.log.LogEndOffset()); hw > p.log.HighWatermark() {

@@ -64,6 +64,10 @@ type Manager struct {
 	closed   bool
 	noFetch  bool // StopFetching was called: followed partitions get no fetcher
 
+	// leaderQuota and followerQuota are the replication throttles
+	// (throttle.go), their rates taken from each image.
+	leaderQuota, followerQuota *throttle
+
 	alterWake chan struct{} // capacity 1
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -111,6 +115,7 @@ func New(cfg Config, logs Logs, ctrl Controller, logger *zap.Logger, opts ...Opt
 	for _, o := range opts {
 		o(m)
 	}
+	m.leaderQuota, m.followerQuota = newThrottle(m.now), newThrottle(m.now)
 	m.img.Store(metadata.EmptyImage())
 	return m, nil
 }
@@ -184,6 +189,7 @@ func (m *Manager) StopFetching() {
 // deletes those of changes.Deletes, in log order, never concurrently.
 func (m *Manager) Apply(img *metadata.Image, changes metadata.LocalChanges) {
 	m.img.Store(img)
+	m.applyThrottles(img)
 	for _, lp := range changes.Leaders {
 		m.makeLeader(img, lp)
 	}

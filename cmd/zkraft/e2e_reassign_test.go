@@ -254,27 +254,89 @@ func runReassignE2E(t *testing.T, brokers map[int32]*node) {
 		})
 	})
 
-	t.Run("cancel reverts", func(t *testing.T) {
-		// Partition 0 to {1,2,3} again, cancelled at once: whichever
-		// comes first, the partition ends on one of the two sets with
-		// nothing in progress, and --cancel reports NO_REASSIGNMENT_IN_PROGRESS
-		// as nothing to cancel.
-		var req kadm.AlterPartitionAssignmentsReq
-		req.Assign(reassignTopic, 0, []int32{1, 2, 3})
-		if res, err := rc.adm.AlterPartitionAssignments(ctx, req); err != nil || res.Error() != nil {
-			t.Fatalf("start: %v %v", err, res.Error())
-		}
+	t.Run("throttled reassignment cancelled", func(t *testing.T) {
+		// Partition 0 back to {1,2,3} at 16 KiB/s: the leader serves its
+		// three new followers from one bucket, so the copy takes a minute
+		// and is still in progress when listed; --cancel reverts it, the
+		// partial copies on 1-3 are deleted and the throttles removed.
 		back := filepath.Join(dir, "back.json")
 		writeFile(t, back, `{"version":1,"partitions":[{"topic":"`+reassignTopic+`","partition":0,"replicas":[1,2,3]}]}`)
-		mustContain(t, "--cancel", rc.tool(t, "--cancel", "--reassignment-json-file", back), "Successfully cancelled partition reassignment(s) for:")
-		rc.waitReplicas(ctx, func(p int32, replicas, isr []int32) bool {
-			s := sorted(replicas)
-			return p != 0 || (slices.Equal(s, []int32{4, 5, 6}) || slices.Equal(s, []int32{1, 2, 3})) && len(isr) == 3
-		})
+		mustContain(t, "--execute --throttle", rc.tool(t, "--execute", "--throttle", "16384", "--reassignment-json-file", back),
+			"The inter-broker throttle limit was set to 16384 B/s", "Successfully started partition reassignments for "+reassignTopic+"-0")
 		listed, err := rc.adm.ListPartitionReassignments(ctx, kadm.TopicsSet{reassignTopic: {0: {}}})
-		if err != nil || len(listed) != 0 {
-			t.Fatalf("still in progress: %v %v", listed, err)
+		if err != nil {
+			t.Fatal(err)
 		}
+		got, ok := listed[reassignTopic][0]
+		if !ok || !slices.Equal(sorted(got.AddingReplicas), []int32{1, 2, 3}) || !slices.Equal(sorted(got.RemovingReplicas), []int32{4, 5, 6}) {
+			t.Fatalf("listed %+v", listed)
+		}
+		mustContain(t, "--list", rc.tool(t, "--list"), reassignTopic+"-0: replicas: ")
+		mustContain(t, "--verify", rc.tool(t, "--verify", "--reassignment-json-file", back),
+			"Reassignment of partition "+reassignTopic+"-0 is still in progress.")
+		mustContain(t, "--cancel", rc.tool(t, "--cancel", "--reassignment-json-file", back),
+			"Successfully cancelled partition reassignment(s) for: "+reassignTopic+"-0", "Clearing broker-level throttles")
+		rc.waitReplicas(ctx, func(p int32, replicas, isr []int32) bool {
+			return slices.Equal(sorted(replicas), []int32{4, 5, 6}) && len(isr) == 3
+		})
+		if listed, err := rc.adm.ListPartitionReassignments(ctx, kadm.TopicsSet{reassignTopic: {0: {}}}); err != nil || len(listed) != 0 {
+			t.Fatalf("still in progress after cancel: %v %v", listed, err)
+		}
+		rc.waitNoLogs(t, 1, 2, 3)
+		rc.noThrottles(ctx, t)
+	})
+
+	t.Run("throttled move", func(t *testing.T) {
+		// Partition 1 to {1,2,3} at 1 MiB/s, --verify --wait to the end;
+		// the time is logged next to the unthrottled move's.
+		fwd := filepath.Join(dir, "fwd.json")
+		writeFile(t, fwd, `{"version":1,"partitions":[{"topic":"`+reassignTopic+`","partition":1,"replicas":[1,2,3]}]}`)
+		began := time.Now()
+		rc.tool(t, "--execute", "--throttle", "1048576", "--reassignment-json-file", fwd)
+		out := rc.tool(t, "--verify", "--wait", "--timeout", reassignWait.String(), "--reassignment-json-file", fwd)
+		mustContain(t, "--verify", out, "Reassignment of partition "+reassignTopic+"-1 is completed.", "Clearing broker-level throttles")
+		t.Logf("moved 1 partition x 3 replicas (%.1f MiB) at --throttle 1048576 in %v", float64(preload*recSize)/reassignParts/(1<<20),
+			time.Since(began).Round(10*time.Millisecond))
+		rc.noThrottles(ctx, t)
+	})
+}
+
+// waitNoLogs waits until the brokers hold no log of the topic.
+func (rc *reassignCluster) waitNoLogs(t *testing.T, ids ...int32) {
+	t.Helper()
+	wait.For(t, reassignWait, fmt.Sprintf("no log of %s on brokers %v", reassignTopic, ids), func() error {
+		for _, id := range ids {
+			if dirs, _ := filepath.Glob(filepath.Join(rc.brokers[id].dir, "kafka-logs", reassignTopic+"-*")); len(dirs) > 0 {
+				return fmt.Errorf("broker %d holds %v", id, dirs)
+			}
+		}
+		return nil
+	})
+}
+
+// noThrottles checks that no broker and not the topic keep a throttle
+// config (the tool removed them).
+func (rc *reassignCluster) noThrottles(ctx context.Context, t *testing.T) {
+	t.Helper()
+	wait.For(t, reassignWait, "throttle configs removed", func() error {
+		bc, err := rc.adm.DescribeBrokerConfigs(ctx, 1, 2, 3, 4, 5, 6)
+		if err != nil {
+			return err
+		}
+		tc, err := rc.adm.DescribeTopicConfigs(ctx, reassignTopic)
+		if err != nil {
+			return err
+		}
+		for _, r := range append(bc, tc...) {
+			for _, c := range r.Configs {
+				if strings.Contains(c.Key, "replication.throttled") && c.Value != nil && *c.Value != "" &&
+					(c.Source == kmsg.ConfigSourceDynamicBrokerConfig || c.Source == kmsg.ConfigSourceDynamicDefaultBrokerConfig ||
+						c.Source == kmsg.ConfigSourceDynamicTopicConfig) {
+					return fmt.Errorf("%s still has %s=%s", r.Name, c.Key, *c.Value)
+				}
+			}
+		}
+		return nil
 	})
 }
 
