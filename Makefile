@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/zkraft
 PKGS    := ./...
 
-.PHONY: all build run test test-deps vet fmt-check soak clean
+.PHONY: all build run test test-deps vet fmt-check soak test-franz-txn clean
 
 all: build
 
@@ -39,6 +39,11 @@ test: test-deps fmt-check vet build
 ## soak: long chaos/soak runs, kept out of `make test`.
 soak: build
 	ZKRAFT_SOAK=1 $(GO) test -count=1 -timeout 60m -run Soak $(PKGS)
+
+## test-franz-txn: franz-go's own transaction integration tests (TestTxn* in its pkg/kgo)
+## against a zkraft node started from bin/zkraft; not part of `make test`. Result: docs/transactions.md.
+test-franz-txn: build
+	ZKRAFT=$(BIN) bash cmd/zkraft/testdata/franz-txn.sh
 
 clean:
 	rm -rf bin
