@@ -85,7 +85,8 @@ func (mc *migCluster) configsHold(what string) {
 }
 
 // configsDualWrite: while the quorum dual-writes, a broker config set
-// through a quorum-mode broker reaches /config/brokers/3 with a
+// through a broker (a migrating ZooKeeper-mode one: migrate.BrokerSource
+// forwards it to the quorum) reaches /config/brokers/3 with a
 // /config/changes notification.
 func (mc *migCluster) configsDualWrite() {
 	t := mc.t

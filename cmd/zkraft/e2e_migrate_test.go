@@ -525,6 +525,7 @@ func (mc *migCluster) migrateBrokers(p *migProducer) {
 	out := mc.waitStatus("migrated", "state:               MIGRATION", "KRaft controller 1", "brokers registered vs expected: 3/3")
 	t.Logf("after step 3:\n%s", out)
 	mc.securityHolds("after step 3 (dual-write)")
+	mc.configsHold("after step 3 (dual-write)")
 }
 
 // TestE2EMigrateZkToQuorum is issue 7's procedure end to end: three
@@ -548,6 +549,8 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 		_, _, err := zkState(mc.raw, "mig-dual", 1)
 		return err
 	})
+	// A broker config set through a migrating ZooKeeper-mode broker too.
+	mc.configsDualWrite()
 
 	// Step 4: brokers into quorum mode, same node ids and log dirs.
 	for id := int32(1); id <= 3; id++ {
@@ -558,7 +561,6 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 	mc.securityDualWrite()
 	mc.securityHolds("after step 4")
 	mc.configsHold("after step 4")
-	mc.configsDualWrite()
 
 	// Step 5: controllers restarted without the ZooKeeper keys finalize.
 	for id := int32(11); id <= 13; id++ {
