@@ -192,7 +192,9 @@ func (l *Log) clean(nowMs, budget int64, stop <-chan struct{}) (CleanStats, erro
 	defer l.cleaner.mu.Unlock()
 	l.mu.RLock()
 	segs := append([]*segment(nil), l.segments...)
-	hw, cfg, closed := l.hw, l.cfg, l.closed
+	// Only decided transactions are cleaned: the range ends at the last
+	// stable offset (Kafka's cleaner stops at the first unstable offset).
+	hw, cfg, closed := l.txns.lso(l.hw), l.cfg, l.closed
 	aborted := make(map[int64][][2]int64) // producer id -> [first offset, abort marker) of its aborted transactions
 	for _, s := range segs {
 		for _, a := range s.aborted {
@@ -312,16 +314,18 @@ func (l *Log) buildOffsetMap(segs []*segment, stop <-chan struct{}) (map[string]
 	return om, nil
 }
 
-// errOpaque: a batch the cleaner keeps as it is (compressed, transactional,
-// control, or not decodable).
+// errOpaque: a batch the cleaner keeps as it is (compressed, control, or
+// not decodable).
 var errOpaque = errors.New("opaque batch")
 
-// eachRecord calls fn with each record of an uncompressed, non-transactional,
-// non-control batch, its offset and its raw bytes (length prefix included).
-// Other batches, and batches kmsg cannot decode, are errOpaque and fn is
-// not called.
+// eachRecord calls fn with each record of an uncompressed, non-control
+// batch (transactional ones too: the cleaner only reads below the last
+// stable offset, where each transaction is decided and an aborted one's
+// batches are dropped first), its offset and its raw bytes (length prefix
+// included). Other batches, and batches kmsg cannot decode, are errOpaque
+// and fn is not called.
 func eachRecord(batch []byte, h *BatchHeader, fn func(off int64, rec *kmsg.Record, raw []byte)) error {
-	if h.Attributes&(attrCompressionMask|attrTransactional|attrControl) != 0 {
+	if h.Attributes&(attrCompressionMask|attrControl) != 0 {
 		return errOpaque
 	}
 	var rb kmsg.RecordBatch

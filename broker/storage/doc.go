@@ -100,8 +100,9 @@
 // Kafka's TransactionIndex layout. Entries are kept in memory per segment,
 // appended to the file after the batch is published and fsynced with the
 // segment at roll; they move with truncation and the cleaner's swaps and
-// go with the segment. The cleaner drops the data batches of aborted
-// transactions and keeps markers. The replay after the snapshot re-adds the entries
+// go with the segment. The cleaner reads below the last stable offset
+// only, drops the data batches of aborted transactions, compacts committed
+// ones by key and keeps markers. The replay after the snapshot re-adds the entries
 // of the segments it reads; a corrupt .txnindex makes Open replay the
 // whole log (snapshots ignored) and rewrite every index.
 //

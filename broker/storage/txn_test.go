@@ -242,9 +242,11 @@ func appendCRC(b []byte) []byte {
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
-// TestCleanDropsAbortedTransactions: compaction drops the data of aborted
-// transactions, keeps committed and open transactions' data and every
-// marker, and the aborted index moves with the cleaned segment.
+// TestCleanDropsAbortedTransactions: compaction (below the last stable
+// offset only) drops the data of aborted transactions, compacts committed
+// transactional records by key like any other, keeps every marker and the
+// open transaction's data, and the aborted index moves with the cleaned
+// segment.
 func TestCleanDropsAbortedTransactions(t *testing.T) {
 	m, l := compactedLog(t, t.TempDir(), 1<<20, PolicyCompact)
 	defer m.Close()
@@ -257,14 +259,19 @@ func TestCleanDropsAbortedTransactions(t *testing.T) {
 		SealBatch(b)
 		return b
 	}
-	mustAppend(t, l, keyed(1, 0, "a"), 1) // 0: aborted
-	mustAppend(t, l, keyed(2, 0, "b"), 1) // 1: committed
-	mustMarker(t, l, 1, 0, false)         // 2
-	mustMarker(t, l, 2, 0, true)          // 3
-	mustAppend(t, l, keyed(3, 0, "c"), 1) // 4: open
+	mustAppend(t, l, keyed(1, 0, "a"), 1)      // 0: aborted
+	mustAppend(t, l, keyed(2, 0, "b"), 1)      // 1: committed, superseded by 4
+	mustAppend(t, l, keyed(2, 1, "k"), 1)      // 2: committed, kept
+	mustMarker(t, l, 1, 0, false)              // 3
+	mustMarker(t, l, 2, 0, true)               // 4
+	appendKVs(t, l, [][]kv{{rec("b", "new")}}) // 5
 	roll(t, l)
-	appendKVs(t, l, [][]kv{{rec("z", "1")}})
+	mustAppend(t, l, keyed(3, 0, "c"), 1)         // 6: open
+	appendKVs(t, l, [][]kv{nil, {rec("z", "1")}}) // 7, in a third segment
 	l.SetHighWatermark(l.LogEndOffset())
+	if got := l.LastStableOffset(l.LogEndOffset()); got != 6 {
+		t.Fatalf("LSO before cleaning = %d, want 6", got)
+	}
 	if _, err := l.Compact(time.UnixMilli(testTs)); err != nil {
 		t.Fatal(err)
 	}
@@ -281,14 +288,14 @@ func TestCleanDropsAbortedTransactions(t *testing.T) {
 		offs = append(offs, h.BaseOffset)
 		data = data[h.Size():]
 	}
-	if fmt.Sprint(offs) != "[1 2 3 4 5]" {
-		t.Fatalf("batches after cleaning at %v, want [1 2 3 4 5] (the aborted batch at 0 gone)", offs)
+	if fmt.Sprint(offs) != "[2 3 4 5 6 7]" {
+		t.Fatalf("batches after cleaning at %v, want [2 3 4 5 6 7] (aborted 0 and superseded 1 gone)", offs)
 	}
 	if got := l.AbortedTxns(0, math.MaxInt64); len(got) != 1 || got[0].ProducerID != 1 {
 		t.Fatalf("aborted index after cleaning: %+v", got)
 	}
-	if got := l.LastStableOffset(l.LogEndOffset()); got != 4 {
-		t.Fatalf("LSO after cleaning = %d, want 4 (the open transaction)", got)
+	if got := l.LastStableOffset(l.LogEndOffset()); got != 6 {
+		t.Fatalf("LSO after cleaning = %d, want 6 (the open transaction)", got)
 	}
 }
 
