@@ -23,12 +23,14 @@ import (
 	"testing"
 	"time"
 
+	gozk "github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zkraft/zkraft/metadata/wait"
+	"github.com/zkraft/zkraft/metadata/zk"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
 
@@ -88,7 +90,30 @@ func TestE2EReassignZooKeeper(t *testing.T) {
 		brokers[int32(id)] = startZkNode(t, s.Addr, id, "auto.create.topics.enable=false",
 			fmt.Sprintf("zookeeper.session.timeout.ms=%d", zkSession.Milliseconds()))
 	}
-	runReassignE2E(t, brokers)
+	rc := runReassignE2E(t, brokers)
+
+	// Kafka's /admin/reassign_partitions (old tools write it): the
+	// controller starts what it lists and deletes it once done.
+	raw, _, err := gozk.Connect([]string{s.Addr}, 10*time.Second, gozk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	data := `{"version":1,"partitions":[{"topic":"` + reassignTopic + `","partition":2,"replicas":[3,2,1]}]}`
+	if _, err := raw.Create(zk.ReassignPartitionsPath, []byte(data), 0, gozk.WorldACL(gozk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), reassignWait)
+	defer cancel()
+	rc.waitReplicas(ctx, func(p int32, replicas, isr []int32) bool {
+		return p != 2 || slices.Equal(replicas, []int32{3, 2, 1}) && len(isr) == 3
+	})
+	wait.For(t, reassignWait, zk.ReassignPartitionsPath+" deleted once done", func() error {
+		if ok, _, err := raw.Exists(zk.ReassignPartitionsPath); err != nil || ok {
+			return fmt.Errorf("exists %v: %v", ok, err)
+		}
+		return nil
+	})
 }
 
 // reassignCluster is what the checks need of a cluster.
@@ -100,7 +125,7 @@ type reassignCluster struct {
 	adm     *kadm.Client
 }
 
-func runReassignE2E(t *testing.T, brokers map[int32]*node) {
+func runReassignE2E(t *testing.T, brokers map[int32]*node) *reassignCluster {
 	rc := &reassignCluster{t: t, brokers: brokers}
 	for id := int32(1); id <= 6; id++ {
 		rc.seeds = append(rc.seeds, brokers[id].addr)
@@ -299,6 +324,7 @@ func runReassignE2E(t *testing.T, brokers map[int32]*node) {
 			time.Since(began).Round(10*time.Millisecond))
 		rc.noThrottles(ctx, t)
 	})
+	return rc
 }
 
 // waitNoLogs waits until the brokers hold no log of the topic.
