@@ -21,11 +21,14 @@ import (
 	"testing"
 	"time"
 
+	gozk "github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zkraft/zkraft/metadata/wait"
+	"github.com/zkraft/zkraft/metadata/zk"
+	"github.com/zkraft/zkraft/metadata/zk/zktest"
 )
 
 const (
@@ -419,4 +422,50 @@ func TestE2ETransactions(t *testing.T) {
 			slices.Contains(final, "zombie-1"), slices.Contains(final, "zombie-2"))
 	}
 	t.Logf("zombie fenced: %v", err)
+}
+
+// TestE2ETransactionsZkMode: the coordinator in ZooKeeper mode (it needs
+// only partitions and leaders): __transaction_state is created like any
+// topic (its znode, as Kafka writes it), a committed and an aborted
+// transaction of franz-go, read back with read_committed by kcat.
+func TestE2ETransactionsZkMode(t *testing.T) {
+	s := zktest.Start(t)
+	n := startZkNode(t, s.Addr, 1, "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
+		"transaction.state.log.num.partitions=3", "group.initial.rebalance.delay.ms=0")
+	ctx, cancel := context.WithTimeout(context.Background(), replicaWait)
+	defer cancel()
+	zkCreateTopic(ctx, t, n.client(t), "zk-txn", 2, 1, nil)
+	p := n.client(t, kgo.TransactionalID("zk-tx"), kgo.DefaultProduceTopic("zk-txn"))
+	for i, commit := range []bool{true, false, true} {
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		for j := range 3 {
+			if err := p.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprintf("t%d-%v-%d", i, commit, j))}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+			t.Fatalf("end transaction %d (commit %v): %v", i, commit, err)
+		}
+	}
+	want := []string{"t0-true-0", "t0-true-1", "t0-true-2", "t2-true-0", "t2-true-1", "t2-true-2"}
+	var got []string
+	wait.For(t, replicaWait, "kcat read_committed", func() error {
+		got = strings.Fields(runKcat(t, nil, "-b", n.addr, "-C", "-t", "zk-txn", "-o", "beginning", "-e", "-q",
+			"-X", "isolation.level=read_committed", "-f", "%s\n"))
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("got %v", got)
+		}
+		return nil
+	})
+	raw, _, err := gozk.Connect([]string{s.Addr}, 10*time.Second, gozk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if ok, _, err := raw.Exists(zk.TopicPath("__transaction_state")); err != nil || !ok {
+		t.Fatalf("__transaction_state znode: exists %v, %v", ok, err)
+	}
 }
