@@ -38,12 +38,8 @@ func batchTxnHeader(records []byte) (pid int64, epoch int16, ok bool) {
 // txnOpen reports whether producer pid already has an open transaction
 // on l at epoch: its first batch there was verified.
 func txnOpen(l *storage.Log, pid int64, epoch int16) bool {
-	for _, p := range l.Producers() {
-		if p.ProducerID == pid {
-			return p.ProducerEpoch == epoch && p.CurrentTxnStartOffset >= 0
-		}
-	}
-	return false
+	e, _, ok := l.OpenTxn(pid)
+	return ok && e == epoch
 }
 
 // verifyTxnProduce returns the refusal of each transactional partition of

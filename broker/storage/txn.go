@@ -187,6 +187,19 @@ func (l *Log) expireProducers(nowMs int64, expiration time.Duration) int {
 	return n
 }
 
+// OpenTxn reports producer pid's current epoch and the first offset of
+// its open transaction on this partition (ok false when it has none): a
+// map lookup, for the produce path's KIP-890 verification.
+func (l *Log) OpenTxn(pid int64) (epoch int16, firstOffset int64, ok bool) {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	e := l.producers.producers[pid]
+	if e == nil || e.txnFirstOffset < 0 {
+		return 0, -1, false
+	}
+	return e.epoch, e.txnFirstOffset, true
+}
+
 // ProducerInfo is one active producer of a partition (DescribeProducers).
 type ProducerInfo struct {
 	ProducerID            int64

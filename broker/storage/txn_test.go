@@ -67,6 +67,9 @@ func TestLastStableOffset(t *testing.T) {
 	if got := l.AbortedTxns(0, 6); len(got) != 0 {
 		t.Fatalf("aborted txns below its first offset = %+v, want none", got)
 	}
+	if e, first, ok := l.OpenTxn(9); ok || first != -1 || e != 0 {
+		t.Fatalf("OpenTxn(9) after its abort = %d %d %v", e, first, ok)
+	}
 	ps := l.Producers()
 	if len(ps) != 3 || ps[0].ProducerID != 7 || ps[0].CurrentTxnStartOffset != -1 || ps[0].CoordinatorEpoch != 1 || ps[0].LastSequence != 2 {
 		t.Fatalf("producers = %+v", ps)
