@@ -229,10 +229,15 @@ type Partitions struct {
 
 // PartitionCounts counts, in img, the partitions node holds a replica of
 // and those it leads, and of those it leads the ones with an ISR smaller
-// than the replica set, below and at min.insync.replicas (minISR unless
-// the topic's config overrides it).
+// than the replica set, below and at min.insync.replicas (the topic's
+// config, else the dynamic broker value, else minISR).
 func PartitionCounts(img *metadata.Image, node, minISR int32) Partitions {
 	var p Partitions
+	if v, _, ok := metadata.BrokerConfigValue(img, node, "min.insync.replicas"); ok {
+		if n, err := strconv.ParseInt(v, 10, 32); err == nil && n > 0 {
+			minISR = int32(n)
+		}
+	}
 	for _, t := range img.Topics() {
 		min := minISR
 		if v, ok := img.Configs(metadata.TopicResource, t.Name)["min.insync.replicas"]; ok {
