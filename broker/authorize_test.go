@@ -117,6 +117,7 @@ func TestAuthorization(t *testing.T) {
 	}
 	joinCode := func(r kmsg.Response) int16 { return r.(*kmsg.JoinGroupResponse).ErrorCode }
 	T, G, C := kerr.TopicAuthorizationFailed.Code, kerr.GroupAuthorizationFailed.Code, kerr.ClusterAuthorizationFailed.Code
+	X := kerr.TransactionalIDAuthorizationFailed.Code
 	rows := []row{
 		{"produce with WRITE", "User:alice", func() kmsg.Request { return authzProduceReq("orders") }, produceCode, 0},
 		{"produce without WRITE", "User:bob", func() kmsg.Request { return authzProduceReq("orders") }, produceCode, T},
@@ -167,6 +168,56 @@ func TestAuthorization(t *testing.T) {
 		{"init producer id without any WRITE", "User:bob", func() kmsg.Request {
 			return kmsg.NewPtrInitProducerIDRequest()
 		}, func(r kmsg.Response) int16 { return r.(*kmsg.InitProducerIDResponse).ErrorCode }, C},
+		// Transactions (KafkaApis): WRITE on the TRANSACTIONAL_ID for the
+		// producer's requests, DESCRIBE to find or describe it,
+		// CLUSTER_ACTION for the brokers' AddPartitionsToTxn v4+.
+		{"find a transaction coordinator without DESCRIBE on the id", "User:alice", func() kmsg.Request {
+			r := kmsg.NewPtrFindCoordinatorRequest()
+			r.Version, r.CoordinatorType, r.CoordinatorKey = 3, 1, "tx"
+			return r
+		}, func(r kmsg.Response) int16 { return r.(*kmsg.FindCoordinatorResponse).ErrorCode }, X},
+		{"init a transactional producer id without WRITE on the id", "User:alice", func() kmsg.Request {
+			r := kmsg.NewPtrInitProducerIDRequest()
+			r.Version, r.TransactionalID, r.TransactionTimeoutMillis = 4, strPtr("tx"), 60000
+			return r
+		}, func(r kmsg.Response) int16 { return r.(*kmsg.InitProducerIDResponse).ErrorCode }, X},
+		{"init a transactional producer id as super user reaches the coordinator", "User:admin", func() kmsg.Request {
+			r := kmsg.NewPtrInitProducerIDRequest()
+			r.Version, r.TransactionalID, r.TransactionTimeoutMillis = 4, strPtr("tx"), 60000
+			return r
+		}, func(r kmsg.Response) int16 { return r.(*kmsg.InitProducerIDResponse).ErrorCode }, kerr.NotCoordinator.Code}, // no state topic here
+		{"add partitions to a transaction without WRITE on the id", "User:alice", func() kmsg.Request {
+			r := kmsg.NewPtrAddPartitionsToTxnRequest()
+			r.Version, r.TransactionalID = 3, "tx"
+			r.Topics = []kmsg.AddPartitionsToTxnRequestTopic{{Topic: "orders", Partitions: []int32{0}}}
+			return r
+		}, func(r kmsg.Response) int16 {
+			return r.(*kmsg.AddPartitionsToTxnResponse).Topics[0].Partitions[0].ErrorCode
+		}, X},
+		{"verify a transaction (v4) without CLUSTER_ACTION", "User:alice", func() kmsg.Request {
+			r := kmsg.NewPtrAddPartitionsToTxnRequest()
+			r.Version = 4
+			r.Transactions = []kmsg.AddPartitionsToTxnRequestTransaction{{TransactionalID: "tx", VerifyOnly: true,
+				Topics: []kmsg.AddPartitionsToTxnRequestTransactionTopic{{Topic: "orders", Partitions: []int32{0}}}}}
+			return r
+		}, func(r kmsg.Response) int16 { return r.(*kmsg.AddPartitionsToTxnResponse).ErrorCode }, C},
+		{"add offsets to a transaction without WRITE on the id", "User:alice", func() kmsg.Request {
+			r := kmsg.NewPtrAddOffsetsToTxnRequest()
+			r.Version, r.TransactionalID, r.Group = 3, "tx", "app"
+			return r
+		}, func(r kmsg.Response) int16 { return r.(*kmsg.AddOffsetsToTxnResponse).ErrorCode }, X},
+		{"end a transaction without WRITE on the id", "User:alice", func() kmsg.Request {
+			r := kmsg.NewPtrEndTxnRequest()
+			r.Version, r.TransactionalID = 3, "tx"
+			return r
+		}, func(r kmsg.Response) int16 { return r.(*kmsg.EndTxnResponse).ErrorCode }, X},
+		{"describe a transaction without DESCRIBE on the id", "User:alice", func() kmsg.Request {
+			r := kmsg.NewPtrDescribeTransactionsRequest()
+			r.TransactionalIDs = []string{"tx"}
+			return r
+		}, func(r kmsg.Response) int16 {
+			return r.(*kmsg.DescribeTransactionsResponse).TransactionStates[0].ErrorCode
+		}, X},
 		{"describe configs of a topic without DESCRIBE_CONFIGS", "User:alice", func() kmsg.Request {
 			r := kmsg.NewPtrDescribeConfigsRequest()
 			r.Version = 4
