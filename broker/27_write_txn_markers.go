@@ -14,7 +14,8 @@ package broker
 // (INVALID_PRODUCER_EPOCH for an older producer epoch,
 // TRANSACTION_COORDINATOR_FENCED for an older coordinator epoch); it is
 // replicated like any batch, and the answer waits until the ISR holds it
-// (acks=all, up to markerTimeout). For a __consumer_offsets partition the
+// (acks=all, up to markerTimeout; every marker of the request is appended
+// before the first wait). For a __consumer_offsets partition the
 // group coordinator then materializes or drops the transaction's pending
 // offset commits (Kafka's GroupMetadataManager.handleTxnCompletion).
 
@@ -27,6 +28,7 @@ import (
 
 	"github.com/zkraft/zkraft/broker/group"
 	"github.com/zkraft/zkraft/broker/storage"
+	"github.com/zkraft/zkraft/metadata"
 	"github.com/zkraft/zkraft/metadata/network"
 )
 
@@ -43,6 +45,9 @@ func (b *Broker) handleWriteTxnMarkers(ctx context.Context, nreq *network.Reques
 	wctx, cancel := context.WithTimeout(ctx, markerTimeout)
 	defer cancel()
 	img := b.Image()
+	// Every marker is appended first, then the answers wait for the ISR:
+	// the partitions replicate in parallel.
+	var waits []markerWait
 	for _, m := range req.Markers {
 		rm := kmsg.NewWriteTxnMarkersResponseMarker()
 		rm.ProducerID = m.ProducerID
@@ -56,7 +61,12 @@ func (b *Broker) handleWriteTxnMarkers(ctx context.Context, nreq *network.Reques
 				rp.Partition = part
 				err := reqErr
 				if err == nil {
-					err = b.writeMarker(wctx, mt.Topic, part, marker, settings)
+					var w markerWait
+					w, err = b.appendMarker(mt.Topic, part, marker, settings)
+					w.at = [3]int{len(resp.Markers), len(rm.Topics), len(rt.Partitions)}
+					if err == nil {
+						waits = append(waits, w)
+					}
 				}
 				rp.ErrorCode = errorCode(err)
 				rt.Partitions = append(rt.Partitions, rp)
@@ -65,28 +75,41 @@ func (b *Broker) handleWriteTxnMarkers(ctx context.Context, nreq *network.Reques
 		}
 		resp.Markers = append(resp.Markers, rm)
 	}
+	for _, w := range waits {
+		p := &resp.Markers[w.at[0]].Topics[w.at[1]].Partitions[w.at[2]]
+		if err := b.repl.WaitCommitted(wctx, w.topic, w.partition, w.reg, w.end); err != nil {
+			p.ErrorCode = errorCode(fmt.Errorf("write txn marker to %s-%d: %w", w.topic, w.partition, err))
+			continue
+		}
+		if w.topic == group.OffsetsTopic {
+			b.completeGroupTxn(w.partition, w.marker.ProducerID, w.marker.Commit)
+		}
+	}
 	return resp, nil
 }
 
-// writeMarker appends m to one partition this broker leads and waits until
-// it is committed.
-func (b *Broker) writeMarker(ctx context.Context, topic string, partition int32, m storage.Marker, s topicSettings) error {
+// markerWait is an appended marker waiting for its ISR.
+type markerWait struct {
+	topic     string
+	partition int32
+	reg       *metadata.PartitionRegistration
+	end       int64
+	marker    storage.Marker
+	at        [3]int // marker, topic, partition index in the response
+}
+
+// appendMarker appends m to one partition this broker leads.
+func (b *Broker) appendMarker(topic string, partition int32, m storage.Marker, s topicSettings) (markerWait, error) {
 	reg, l, err := b.partitionFor(b.Image(), topic, partition)
 	if err != nil {
-		return err
+		return markerWait{}, err
 	}
 	if int32(len(reg.ISR)) < s.minInsyncReplicas {
-		return fmt.Errorf("%w: %s-%d has ISR %v, min.insync.replicas is %d", ErrNotEnoughReplicas, topic, partition, reg.ISR, s.minInsyncReplicas)
+		return markerWait{}, fmt.Errorf("%w: %s-%d has ISR %v, min.insync.replicas is %d", ErrNotEnoughReplicas, topic, partition, reg.ISR, s.minInsyncReplicas)
 	}
 	res, err := l.AppendMarker(m, reg.LeaderEpoch)
 	if err != nil {
-		return fmt.Errorf("write txn marker to %s-%d: %w", topic, partition, err)
+		return markerWait{}, fmt.Errorf("write txn marker to %s-%d: %w", topic, partition, err)
 	}
-	if err := b.repl.WaitCommitted(ctx, topic, partition, reg, res.LastOffset+1); err != nil {
-		return fmt.Errorf("write txn marker to %s-%d: %w", topic, partition, err)
-	}
-	if topic == group.OffsetsTopic {
-		b.completeGroupTxn(partition, m.ProducerID, m.Commit)
-	}
-	return nil
+	return markerWait{topic: topic, partition: partition, reg: reg, end: res.LastOffset + 1, marker: m}, nil
 }

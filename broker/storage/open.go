@@ -174,9 +174,11 @@ func (l *Log) rebuildProducerState(leo int64, clean bool) error {
 	segs, hw := l.segments, l.hw
 	l.mu.RUnlock()
 	if full {
+		l.mu.Lock()
 		for _, s := range segs {
-			s.aborted = nil // rebuilt below; Log.mu not needed: not yet published (open) or appendMu held and readers see a stable list
+			s.aborted = nil // rebuilt below
 		}
+		l.mu.Unlock()
 	}
 	if !(from == leo || clean && from < 0 && !full) {
 		for _, s := range segs {
