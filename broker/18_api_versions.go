@@ -40,6 +40,7 @@ var apiRanges = map[int16][2]int16{
 	18: {0, 3},  // ApiVersions
 	19: {2, 7},  // CreateTopics
 	20: {1, 6},  // DeleteTopics
+	21: {0, 2},  // DeleteRecords (on the partition leader)
 	22: {0, 4},  // InitProducerId: v5 = KIP-890 txns
 	23: {2, 4},  // OffsetForLeaderEpoch: v2 = current leader epoch (KIP-320), v3 = replica id
 	24: {0, 5},  // AddPartitionsToTxn: v4+ batched, broker-to-broker (KIP-890 verification)
@@ -53,8 +54,10 @@ var apiRanges = map[int16][2]int16{
 	32: {1, 4},  // DescribeConfigs
 	33: {0, 2},  // AlterConfigs (with a ConfigController)
 	35: {1, 4},  // DescribeLogDirs: v0 is 1.x's, v4 adds the directory's bytes
+	37: {0, 3},  // CreatePartitions (with a PartitionController)
 	42: {0, 2},  // DeleteGroups
 	44: {0, 1},  // IncrementalAlterConfigs (with a ConfigController)
+	43: {0, 2},  // ElectLeaders (with a PartitionController)
 	45: {0, 0},  // AlterPartitionReassignments (with a ReassignController)
 	46: {0, 0},  // ListPartitionReassignments (with a ReassignController)
 	47: {0, 0},  // OffsetDelete
@@ -87,8 +90,9 @@ func (b *Broker) Versions() map[int16][2]int16 {
 // security writes (30, 31, 51) unless it implements SecurityController,
 // AlterClientQuotas (49) unless it implements QuotaController,
 // AlterConfigs / IncrementalAlterConfigs (33, 44) unless it implements
-// ConfigController, and the reassignment keys (45, 46) unless it
-// implements ReassignController.
+// ConfigController, the reassignment keys (45, 46) unless it implements
+// ReassignController, and CreatePartitions (37) and ElectLeaders (43)
+// unless it implements PartitionController.
 func (b *Broker) servesKey(key int16) bool {
 	if _, ok := apiRanges[key]; !ok {
 		return false
@@ -108,6 +112,9 @@ func (b *Broker) servesKey(key int16) bool {
 		return ok
 	case 45, 46:
 		_, ok := b.ctrl.(ReassignController)
+		return ok
+	case 37, 43:
+		_, ok := b.ctrl.(PartitionController)
 		return ok
 	}
 	return true

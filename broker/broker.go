@@ -161,6 +161,12 @@ func (b *Broker) Handle(ctx context.Context, req *network.Request) (resp kmsg.Re
 		return b.handleCreateTopics(ctx, req, body)
 	case *kmsg.DeleteTopicsRequest:
 		return b.handleDeleteTopics(ctx, req, body)
+	case *kmsg.DeleteRecordsRequest:
+		return b.handleDeleteRecords(ctx, req, body)
+	case *kmsg.CreatePartitionsRequest:
+		return b.handleCreatePartitions(ctx, req, body)
+	case *kmsg.ElectLeadersRequest:
+		return b.handleElectLeaders(ctx, req, body)
 	case *kmsg.InitProducerIDRequest:
 		return b.handleInitProducerID(ctx, req, body)
 	case *kmsg.DescribeConfigsRequest:

@@ -108,3 +108,28 @@ type QuotaController interface {
 type ConfigController interface {
 	AlterConfigs(ctx context.Context, alts []metadata.ConfigAlteration, validateOnly bool) []error
 }
+
+// PartitionController is the optional part of Controller that changes
+// partitions: CreatePartitions (37) and ElectLeaders (43). A quorum-mode
+// broker forwards both to the active controller (PartitionRecords,
+// PartitionChangeRecords); a ZooKeeper-mode broker rewrites
+// /brokers/topics/<t> (the controller creates the new states) and hands
+// elections to the ZooKeeper controller (/admin/preferred_replica_election,
+// or the controller broker for UNCLEAN); a migrating broker routes them as
+// its other writes. The keys are served only when the controller
+// implements it.
+//
+// Contract:
+//   - CreatePartitions validates each spec with metadata.CreatePartitions
+//     against the controller's view, returns one error per spec in input
+//     order, and (unless validateOnly, which writes nothing) returns once
+//     this node's image holds the new partitions.
+//   - ElectLeaders runs metadata.ElectLeaders (parts nil = every
+//     partition; those needing no election are then left out) and returns
+//     one result per partition once this node's image shows the new
+//     leaders; a failed call reports its error in every result.
+//   - Must return once ctx is done; safe for concurrent use.
+type PartitionController interface {
+	CreatePartitions(ctx context.Context, specs []metadata.CreatePartitionsSpec, validateOnly bool) []error
+	ElectLeaders(ctx context.Context, typ metadata.ElectionType, parts []metadata.TopicPartition) []metadata.ElectionResult
+}

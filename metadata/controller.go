@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 )
 
 // This file is the pure controller logic for topics: (Image, request) ->
@@ -43,17 +44,35 @@ type ControllerConfig struct {
 	// true, a partition whose ISR has no usable member elects an
 	// out-of-sync replica and may lose acknowledged records (unclean.go).
 	UncleanLeaderElection bool
+	// AutoLeaderRebalance is auto.leader.rebalance.enable: every
+	// LeaderImbalanceCheckInterval the active controller moves leadership
+	// back to preferred replicas (ImbalancedPartitions). Off, or a zero
+	// interval, disables it.
+	AutoLeaderRebalance bool
+	// LeaderImbalanceCheckInterval is leader.imbalance.check.interval.seconds.
+	LeaderImbalanceCheckInterval time.Duration
+	// LeaderImbalancePerBrokerPercentage is
+	// leader.imbalance.per.broker.percentage: a broker is rebalanced once
+	// more than this share of the partitions it prefers are led elsewhere.
+	LeaderImbalancePerBrokerPercentage int
 }
 
 // DefaultControllerConfig returns Kafka's defaults (1 partition, RF 1, random ids).
 func DefaultControllerConfig() ControllerConfig {
-	return ControllerConfig{DefaultNumPartitions: 1, DefaultReplicationFactor: 1, NewUuid: RandomUuid}
+	return ControllerConfig{DefaultNumPartitions: 1, DefaultReplicationFactor: 1, NewUuid: RandomUuid,
+		AutoLeaderRebalance: true, LeaderImbalanceCheckInterval: 300 * time.Second, LeaderImbalancePerBrokerPercentage: 10}
 }
 
 // Validate names the bad setting by its server.properties key.
 func (c ControllerConfig) Validate() error {
 	if c.DefaultNumPartitions < 1 {
 		return fmt.Errorf("num.partitions=%d: must be at least 1: %w", c.DefaultNumPartitions, ErrInvalidConfig)
+	}
+	if c.LeaderImbalanceCheckInterval < 0 {
+		return fmt.Errorf("leader.imbalance.check.interval.seconds=%v: must not be negative: %w", c.LeaderImbalanceCheckInterval, ErrInvalidConfig)
+	}
+	if c.LeaderImbalancePerBrokerPercentage < 0 || c.LeaderImbalancePerBrokerPercentage > 100 {
+		return fmt.Errorf("leader.imbalance.per.broker.percentage=%d: must be between 0 and 100: %w", c.LeaderImbalancePerBrokerPercentage, ErrInvalidConfig)
 	}
 	if c.DefaultReplicationFactor < 1 {
 		return fmt.Errorf("default.replication.factor=%d: must be at least 1: %w", c.DefaultReplicationFactor, ErrInvalidConfig)

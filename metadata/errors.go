@@ -48,4 +48,9 @@ var (
 	ErrInvalidUpdateEpoch = errors.New("metadata: invalid update version")
 	ErrIneligibleReplica  = errors.New("metadata: ineligible replica")
 	ErrUnknownPartition   = errors.New("metadata: unknown topic or partition")
+
+	// ElectLeaders (partitions_admin.go).
+	ErrElectionNotNeeded           = errors.New("metadata: election not needed")
+	ErrPreferredLeaderNotAvailable = errors.New("metadata: preferred leader not available")
+	ErrEligibleLeadersNotAvailable = errors.New("metadata: eligible leaders not available")
 )

@@ -576,3 +576,42 @@ func anyNotController(errs []error) bool {
 	}
 	return false
 }
+
+// CreatePartitions implements broker.PartitionController, routed as
+// CreateTopics: /brokers/topics/<t> until a KRaft controller took over,
+// then the quorum (which dual-writes the new partitions back).
+func (s *BrokerSource) CreatePartitions(ctx context.Context, specs []metadata.CreatePartitionsSpec, validateOnly bool) []error {
+	if s.toQuorum() {
+		return s.client.CreatePartitions(ctx, specs, validateOnly)
+	}
+	errs := s.zk.CreatePartitions(ctx, specs, validateOnly)
+	again := refused(errs)
+	if len(again) > 0 {
+		retry := make([]metadata.CreatePartitionsSpec, len(again))
+		for j, i := range again {
+			retry[j] = specs[i]
+		}
+		for j, err := range s.client.CreatePartitions(ctx, retry, validateOnly) {
+			errs[again[j]] = err
+		}
+	}
+	return errs
+}
+
+// ElectLeaders implements broker.PartitionController: the ZooKeeper-mode
+// controller until a KRaft controller took over, then the quorum; an
+// election ZooKeeper refused (or that found no ZooKeeper-mode controller)
+// is redone through the quorum as a whole.
+func (s *BrokerSource) ElectLeaders(ctx context.Context, typ metadata.ElectionType, parts []metadata.TopicPartition) []metadata.ElectionResult {
+	if !s.toQuorum() {
+		out := s.zk.ElectLeaders(ctx, s.shutdown, typ, parts)
+		errs := make([]error, len(out))
+		for i, r := range out {
+			errs[i] = r.Err
+		}
+		if len(refused(errs)) == 0 && !anyNotController(errs) {
+			return out
+		}
+	}
+	return s.client.ElectLeaders(ctx, typ, parts)
+}

@@ -23,7 +23,8 @@ const ControllerListenerName = "CONTROLLER"
 //
 // Versions: ApiVersions 0-3, Fetch 12 (metadata log), CreateTopics 2-7,
 // DeleteTopics 1-6, CreateAcls 0-3, DeleteAcls 0-3, AlterConfigs 0-2,
-// IncrementalAlterConfigs 0-1, AlterPartitionReassignments 0, AlterClientQuotas 0-1,
+// IncrementalAlterConfigs 0-1, AlterPartitionReassignments 0,
+// CreatePartitions 0-3, ElectLeaders 0-2, AlterClientQuotas 0-1,
 // AlterUserScramCredentials 0, DescribeQuorum 0-1, AlterPartition 2-3,
 // FetchSnapshot 0, DescribeCluster 0-1, BrokerRegistration 0-3,
 // BrokerHeartbeat 0-1, AllocateProducerIds 0.
@@ -42,6 +43,8 @@ var controllerVersions = map[int16][2]int16{
 	30: {0, 3},   // CreateAcls
 	31: {0, 3},   // DeleteAcls
 	33: {0, 2},   // AlterConfigs
+	37: {0, 3},   // CreatePartitions
+	43: {0, 2},   // ElectLeaders
 	44: {0, 1},   // IncrementalAlterConfigs
 	45: {0, 0},   // AlterPartitionReassignments
 	49: {0, 1},   // AlterClientQuotas
@@ -142,6 +145,12 @@ func (h *controllerHandler) Handle(ctx context.Context, req *network.Request) (r
 
 	case *kmsg.AlterPartitionAssignmentsRequest:
 		return h.alterPartitionReassignments(ctx, body), nil
+
+	case *kmsg.CreatePartitionsRequest:
+		return h.createPartitions(ctx, body), nil
+
+	case *kmsg.ElectLeadersRequest:
+		return h.electLeaders(ctx, body), nil
 
 	case *kmsg.AllocateProducerIDsRequest:
 		resp := kmsg.NewPtrAllocateProducerIDsResponse()

@@ -303,6 +303,12 @@ func (n *Node) loop(r *raft.Raft) {
 	caughtUp := n.fsm.caughtUpCh
 	tick := time.NewTicker(n.sessionCheckInterval())
 	defer tick.Stop()
+	var rebalance <-chan time.Time // auto.leader.rebalance.enable (admin_partitions.go)
+	if d := n.rebalanceInterval(); d > 0 {
+		rt := time.NewTicker(d)
+		defer rt.Stop()
+		rebalance = rt.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -310,6 +316,10 @@ func (n *Node) loop(r *raft.Raft) {
 		case <-tick.C:
 			if r.State() == raft.Leader {
 				n.checkSessions(ctx)
+			}
+		case <-rebalance:
+			if r.State() == raft.Leader {
+				n.rebalanceLeaders(ctx)
 			}
 		case leader := <-n.notifyCh:
 			n.resetSessions()

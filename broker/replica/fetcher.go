@@ -474,4 +474,11 @@ func (f *fetcher) applyFetched(st *fetchState, rp *kmsg.FetchResponseTopicPartit
 	if hw := min(rp.HighWatermark, p.log.LogEndOffset()); hw > p.log.HighWatermark() {
 		p.log.SetHighWatermark(hw)
 	}
+	// The leader's log start (moved by DeleteRecords or retention), as
+	// Kafka's follower does: at most this replica's high watermark.
+	if start := min(rp.LogStartOffset, p.log.HighWatermark()); start > p.log.LogStartOffset() {
+		if _, err := p.log.MaybeIncrementLogStartOffset(start); err != nil {
+			p.logger.Warn("follow the leader's log start offset", zap.Int64("log_start_offset", start), zap.Error(err))
+		}
+	}
 }

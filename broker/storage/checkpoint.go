@@ -89,11 +89,15 @@ func (m *Manager) CheckpointHighWatermarks() error {
 			errs = append(errs, err)
 		}
 	}
+	if err := m.CheckpointLogStartOffsets(); err != nil { // start.go
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
 // loadHighWatermarks applies dir's checkpoint to the logs loaded from it.
 func (m *Manager) loadHighWatermarks(dir string) {
+	m.loadLogStarts(dir) // start.go
 	b, err := os.ReadFile(filepath.Join(dir, hwCheckpointFile))
 	if err != nil {
 		return

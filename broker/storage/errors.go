@@ -36,6 +36,9 @@ var (
 	// ErrOffsetOutOfRange: a read below the log start or past the log end
 	// (Kafka OFFSET_OUT_OF_RANGE).
 	ErrOffsetOutOfRange = network.NewError("storage: offset out of range", kerr.OffsetOutOfRange)
+	// ErrPolicyViolation: DeleteRecords on a topic whose cleanup.policy
+	// lacks delete (Kafka POLICY_VIOLATION).
+	ErrPolicyViolation = network.NewError("storage: policy violation", kerr.PolicyViolation)
 	// ErrInvalidTopic: a topic name Kafka would not accept, or a negative partition.
 	ErrInvalidTopic = errors.New("storage: invalid topic")
 	// ErrInconsistentTopicID: partition.metadata holds another topic id than

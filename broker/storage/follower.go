@@ -26,7 +26,7 @@ func (l *Log) AppendAsFollower(batches []byte) (AppendResult, error) {
 		return AppendResult{}, fmt.Errorf("append to %s as follower: %w", l.name(), ErrClosed)
 	}
 	l.mu.RLock()
-	leo, start := l.leo, l.segments[0].base
+	leo, start := l.leo, l.startLocked()
 	l.mu.RUnlock()
 
 	var hs []BatchHeader

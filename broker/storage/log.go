@@ -46,6 +46,7 @@ type Log struct {
 	segments []*segment // ascending base offsets, never empty; last is active
 	leo      int64
 	hw       int64 // high watermark, in [log start, leo]
+	start    int64 // log start offset set by DeleteRecords (start.go); the log start is max(start, segments[0].base)
 	epochs   epochCache
 	cfg      LogConfig
 	topicID  metadata.Uuid
@@ -107,7 +108,7 @@ func (l *Log) name() string { return fmt.Sprintf("%s-%d", l.topic, l.partition) 
 func (l *Log) LogStartOffset() int64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return l.segments[0].base
+	return l.startLocked()
 }
 
 // LogEndOffset is the offset the next appended record gets.
@@ -131,7 +132,7 @@ func (l *Log) HighWatermark() int64 {
 func (l *Log) SetHighWatermark(hw int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.hw = min(max(hw, l.segments[0].base), l.leo)
+	l.hw = min(max(hw, l.startLocked()), l.leo)
 }
 
 // Size is the number of bytes in all segments.
@@ -210,7 +211,9 @@ func (l *Log) appendAsLeader(batches []byte, leaderEpoch int32, coordinator bool
 	if l.closed { // only changed with appendMu held
 		return AppendResult{}, fmt.Errorf("append to %s: %w", l.name(), ErrClosed)
 	}
-	start := l.segments[0].base
+	l.mu.RLock()
+	start := l.startLocked()
+	l.mu.RUnlock()
 
 	pa := l.producers.begin()
 	next := l.leo
@@ -450,7 +453,7 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, ok bool) {
 	defer l.mu.RUnlock()
 	switch ts {
 	case -2:
-		return l.segments[0].base, -1, true
+		return l.startLocked(), -1, true
 	case -1:
 		return l.leo, -1, true
 	}
@@ -608,7 +611,7 @@ func (l *Log) TruncateTo(offset int64) error {
 	}
 	var drop []*segment
 	keep := l.segments
-	if offset <= l.segments[0].base {
+	if offset <= l.segments[0].base || offset < l.start {
 		// Truncate fully and start at offset.
 		drop = keep
 		s := newSegment(l.dir, offset)
@@ -655,7 +658,8 @@ func (l *Log) TruncateTo(offset int64) error {
 	l.mu.Lock()
 	l.segments = keep
 	l.leo = active.nextOffset
-	l.hw = min(max(l.hw, keep[0].base), l.leo)
+	l.start = min(l.start, l.leo)
+	l.hw = min(max(l.hw, l.startLocked()), l.leo)
 	changed := l.epochs.truncateFromEnd(l.leo)
 	if len(keep) == 1 && keep[0].base == offset && len(l.epochs.entries) > 0 {
 		l.epochs.entries = nil // truncated fully: Kafka clears the cache
@@ -796,6 +800,9 @@ func (l *Log) applyRetention(nowMs int64) int {
 	}
 	segs := l.segments
 	k := 0
+	for k < len(segs)-1 && segs[k+1].base <= l.start {
+		k++ // wholly below the log start DeleteRecords set (start.go)
+	}
 	if cfg.RetentionMs >= 0 {
 		for k < len(segs)-1 {
 			ts := segs[k].maxTs
@@ -826,7 +833,7 @@ func (l *Log) applyRetention(nowMs int64) int {
 	drop := segs[:k]
 	l.mu.Lock()
 	l.segments = append([]*segment(nil), segs[k:]...)
-	start := l.segments[0].base
+	start := l.startLocked()
 	l.hw = max(l.hw, start)
 	changed := l.epochs.truncateFromStart(start)
 	epochData := l.epochs.encode()

@@ -101,7 +101,7 @@ func (l *Log) ReadRecords(offset int64, maxBytes int32, maxOffset int64) (*Recor
 	if l.closed {
 		return nil, fmt.Errorf("read %s: %w", l.name(), ErrClosed)
 	}
-	start := l.segments[0].base
+	start := l.startLocked()
 	if offset < start || offset > l.leo {
 		return nil, fmt.Errorf("read %s at %d: %w: log holds [%d, %d)", l.name(), offset, ErrOffsetOutOfRange, start, l.leo)
 	}

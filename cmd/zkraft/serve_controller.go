@@ -28,6 +28,9 @@ func quorumConfig(cfg *config.Config, ctrl config.Listener) quorum.Config {
 	qcfg.Controller.DefaultNumPartitions = cfg.NumPartitions
 	qcfg.Controller.DefaultReplicationFactor = cfg.DefaultReplicationFactor
 	qcfg.Controller.UncleanLeaderElection = cfg.UncleanLeaderElectionEnable
+	qcfg.Controller.AutoLeaderRebalance = cfg.AutoLeaderRebalanceEnable
+	qcfg.Controller.LeaderImbalanceCheckInterval = cfg.LeaderImbalanceCheckInterval
+	qcfg.Controller.LeaderImbalancePerBrokerPercentage = cfg.LeaderImbalancePerBrokerPercentage
 	qcfg.Network.MaxRequestBytes = cfg.SocketRequestMaxBytes
 	qcfg.Network.ConnectionsMaxIdle = cfg.ConnectionsMaxIdle
 	if st, ok := cfg.ListenerTLS[ctrl.Name]; ok {

@@ -73,5 +73,8 @@ func zkConfig(cfg *config.Config) zk.Config {
 	zcfg.BrokerID = cfg.NodeID
 	zcfg.Controller.DefaultNumPartitions = cfg.NumPartitions
 	zcfg.Controller.DefaultReplicationFactor = cfg.DefaultReplicationFactor
+	zcfg.Controller.AutoLeaderRebalance = cfg.AutoLeaderRebalanceEnable
+	zcfg.Controller.LeaderImbalanceCheckInterval = cfg.LeaderImbalanceCheckInterval
+	zcfg.Controller.LeaderImbalancePerBrokerPercentage = cfg.LeaderImbalancePerBrokerPercentage
 	return zcfg
 }

@@ -62,6 +62,7 @@ type Backend struct {
 	events     *eventQueue
 	shutdownCh chan shutdownReq // ControlledShutdown requests for the loop (shutdown.go)
 	reassignCh chan reassignReq // AlterPartitionReassignments for the loop (reassign.go)
+	electCh    chan electReq    // ElectLeaders requests for the loop (partitions_admin.go)
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
@@ -93,6 +94,7 @@ func New(cfg Config, logger *zap.Logger, pubs ...Publisher) (*Backend, error) {
 		cfg: cfg, log: logger.Named("zk").With(zap.Int32("broker", cfg.BrokerID)), pubs: pubs,
 		acl: gozk.WorldACL(gozk.PermAll), imgCh: make(chan struct{}), caughtUp: make(chan struct{}),
 		events: newEventQueue(), oldSess: map[int64]bool{}, shutdownCh: make(chan shutdownReq), reassignCh: make(chan reassignReq),
+		electCh: make(chan electReq),
 	}
 	b.img.Store(metadata.EmptyImage())
 	b.clusterID.Store("")

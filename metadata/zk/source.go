@@ -190,6 +190,18 @@ func (s *Source) AlterPartition(ctx context.Context, req metadata.AlterPartition
 	return s.backend.AlterPartition(ctx, req)
 }
 
+// CreatePartitions implements broker.PartitionController
+// (Backend.CreatePartitions).
+func (s *Source) CreatePartitions(ctx context.Context, specs []metadata.CreatePartitionsSpec, validateOnly bool) []error {
+	return s.backend.CreatePartitions(ctx, specs, validateOnly)
+}
+
+// ElectLeaders implements broker.PartitionController (Backend.ElectLeaders,
+// reaching the controller broker as controlled shutdown does).
+func (s *Source) ElectLeaders(ctx context.Context, typ metadata.ElectionType, parts []metadata.TopicPartition) []metadata.ElectionResult {
+	return s.backend.ElectLeaders(ctx, s.cfg.Shutdown, typ, parts)
+}
+
 // ControlledShutdown implements broker.ControlledShutdowner: while this
 // broker is the controller, other brokers' ControlledShutdown requests are
 // its to serve (Backend.ControlledShutdown).

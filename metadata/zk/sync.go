@@ -44,6 +44,10 @@ type syncer struct {
 	lastNotif string          // last /config/changes child handled
 	shutdowns []shutdownReq   // ControlledShutdown requests to answer (shutdown.go)
 	reassigns []reassignReq   // AlterPartitionReassignments to answer (reassign.go)
+	elections []electReq      // ElectLeaders requests to answer (partitions_admin.go)
+	// preferred: the partitions of /admin/preferred_replica_election, nil
+	// when it is absent (partitions_admin.go).
+	preferred []metadata.TopicPartition
 
 	ctrl ctrlState
 }
@@ -87,6 +91,13 @@ func (b *Backend) loop(ctx context.Context, session int64) {
 		paths: map[string]bool{}, dirty: newDirty(), deletes: map[string]bool{}}
 	defer s.failShutdowns(ErrClosed)
 	defer s.failReassigns(ErrClosed)
+	defer s.failElections(ErrClosed)
+	var rebalance <-chan time.Time // auto.leader.rebalance.enable (partitions_admin.go)
+	if d := b.rebalanceInterval(); d > 0 {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		rebalance = t.C
+	}
 	backoff := 100 * time.Millisecond
 	for {
 		for _, ev := range b.events.drain() {
@@ -111,6 +122,7 @@ func (b *Backend) loop(ctx context.Context, session int64) {
 		}
 		s.serveShutdowns()
 		s.serveReassigns()
+		s.serveElections()
 		select {
 		case <-ctx.Done():
 			return
@@ -120,6 +132,10 @@ func (b *Backend) loop(ctx context.Context, session int64) {
 			s.shutdowns = append(s.shutdowns, r)
 		case r := <-b.reassignCh:
 			s.reassigns = append(s.reassigns, r)
+		case r := <-b.electCh:
+			s.elections = append(s.elections, r)
+		case <-rebalance:
+			s.rebalance()
 		}
 	}
 }
@@ -201,6 +217,9 @@ func (s *syncer) step() error {
 				errs = append(errs, err)
 			}
 		}
+		if err := s.runPreferred(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -235,6 +254,8 @@ func (s *syncer) refresh(p string) error {
 	case ReassignPartitionsPath:
 		s.ctrl.reassignZNode = s.ctrl.active
 		return nil
+	case PreferredReplicaElection:
+		return s.refreshPreferred()
 	case ProducerIDBlockPath:
 		return s.refreshProducerIDs()
 	}
@@ -578,6 +599,9 @@ func (s *syncer) reload() error {
 		s.lastNotif = max(s.lastNotif, n)
 	}
 	if err := s.refreshDeletes(); err != nil {
+		return restore(err)
+	}
+	if err := s.refreshPreferred(); err != nil {
 		return restore(err)
 	}
 	if err := s.refreshProducerIDs(); err != nil {

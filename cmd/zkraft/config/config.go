@@ -54,17 +54,25 @@ type Config struct {
 	LogDirs        []string // log.dirs, else log.dir
 	MetadataLogDir string   // metadata.log.dir, else LogDirs[0]
 
-	NumPartitions                 int32    // num.partitions
-	DefaultReplicationFactor      int16    // default.replication.factor
-	MinInsyncReplicas             int32    // min.insync.replicas
-	AutoCreateTopicsEnable        bool     // auto.create.topics.enable
-	AuthorizerClassName           string   // authorizer.class.name: "" (none) or one of acl.AuthorizerClassNames
-	SuperUsers                    []string // super.users, split at ';'
-	AllowEveryoneIfNoACLFound     bool     // allow.everyone.if.no.acl.found
-	UncleanLeaderElectionEnable   bool     // unclean.leader.election.enable
-	LogMessageTimestampType       string   // log.message.timestamp.type: CreateTime or LogAppendTime
-	OffsetsTopicNumPartitions     int32    // offsets.topic.num.partitions
-	OffsetsTopicReplicationFactor int16    // offsets.topic.replication.factor
+	NumPartitions               int32    // num.partitions
+	DefaultReplicationFactor    int16    // default.replication.factor
+	MinInsyncReplicas           int32    // min.insync.replicas
+	AutoCreateTopicsEnable      bool     // auto.create.topics.enable
+	AuthorizerClassName         string   // authorizer.class.name: "" (none) or one of acl.AuthorizerClassNames
+	SuperUsers                  []string // super.users, split at ';'
+	AllowEveryoneIfNoACLFound   bool     // allow.everyone.if.no.acl.found
+	UncleanLeaderElectionEnable bool     // unclean.leader.election.enable
+	// AutoLeaderRebalanceEnable is auto.leader.rebalance.enable, checked
+	// every LeaderImbalanceCheckInterval
+	// (leader.imbalance.check.interval.seconds) against
+	// LeaderImbalancePerBrokerPercentage
+	// (leader.imbalance.per.broker.percentage).
+	AutoLeaderRebalanceEnable          bool
+	LeaderImbalanceCheckInterval       time.Duration
+	LeaderImbalancePerBrokerPercentage int
+	LogMessageTimestampType            string // log.message.timestamp.type: CreateTime or LogAppendTime
+	OffsetsTopicNumPartitions          int32  // offsets.topic.num.partitions
+	OffsetsTopicReplicationFactor      int16  // offsets.topic.replication.factor
 
 	TransactionStateLogNumPartitions     int32         // transaction.state.log.num.partitions
 	TransactionStateLogReplicationFactor int16         // transaction.state.log.replication.factor

@@ -216,6 +216,14 @@ var keys = map[string]key{
 		to("quorum.BrokerSessionTimeout")},
 	"unclean.leader.election.enable": {boolKey(func(b *builder, x bool) { b.UncleanLeaderElectionEnable = x }),
 		to("replica.UncleanLeaderElection", "quorum.Controller.UncleanLeaderElection")},
+	"auto.leader.rebalance.enable": {boolKey(func(b *builder, x bool) { b.AutoLeaderRebalanceEnable = x }),
+		to("quorum.Controller.AutoLeaderRebalance", "zk.Controller.AutoLeaderRebalance")},
+	"leader.imbalance.check.interval.seconds": {intKey(1, math.MaxInt32, func(b *builder, n int64) {
+		b.LeaderImbalanceCheckInterval = time.Duration(n) * time.Second
+	}), to("quorum.Controller.LeaderImbalanceCheckInterval", "zk.Controller.LeaderImbalanceCheckInterval")},
+	"leader.imbalance.per.broker.percentage": {intKey(0, 100, func(b *builder, n int64) {
+		b.LeaderImbalancePerBrokerPercentage = int(n)
+	}), to("quorum.Controller.LeaderImbalancePerBrokerPercentage", "zk.Controller.LeaderImbalancePerBrokerPercentage")},
 	"controlled.shutdown.enable": {boolKey(func(b *builder, x bool) { b.ControlledShutdownEnable = x }),
 		to("cmd.ControlledShutdownEnable")},
 	"controlled.shutdown.max.retries": {intKey(0, math.MaxInt32, func(b *builder, n int64) {
@@ -286,11 +294,10 @@ func Destinations() map[string][]string {
 // ignoredKeys are Kafka keys (from its sample server.properties files and
 // common tuning) that zkraft accepts without using.
 var ignoredKeys = []string{
-	"auto.leader.rebalance.enable", "background.threads", "broker.rack", "compression.type",
+	"background.threads", "broker.rack", "compression.type",
 	"controller.quorum.election.timeout.ms",
 	"controller.quorum.fetch.timeout.ms", "delete.topic.enable", "group.coordinator.rebalance.protocols",
 	"group.max.session.timeout.ms", "group.min.session.timeout.ms", "inter.broker.protocol.version",
-	"leader.imbalance.check.interval.seconds", "leader.imbalance.per.broker.percentage",
 	"log.cleaner.enable", "log.cleaner.threads", "log.cleanup.policy", "log.flush.interval.messages",
 	"log.flush.interval.ms", "log.flush.offset.checkpoint.interval.ms", "log.flush.scheduler.interval.ms",
 	"log.message.format.version", "log.preallocate", "log.roll.hours", "log.roll.ms",
@@ -345,6 +352,10 @@ func baseConfig() *Config {
 		BrokerSessionTimeout:       9 * time.Second,
 		GroupInitialRebalanceDelay: 3 * time.Second,
 		FetchSessionCacheSlots:     1000,
+
+		AutoLeaderRebalanceEnable:          true,
+		LeaderImbalanceCheckInterval:       300 * time.Second,
+		LeaderImbalancePerBrokerPercentage: 10,
 
 		ControlledShutdownEnable:       true,
 		ControlledShutdownMaxRetries:   3,
