@@ -64,10 +64,7 @@ func (b *Broker) deleteRecords(img *metadata.Image, topic string, partition int3
 	if err != nil {
 		return -1, err
 	}
-	if offset == -1 {
-		offset = b.repl.HighWatermark(topic, partition, l)
-	}
-	low, err := l.DeleteRecordsBefore(offset)
+	low, err := l.DeleteRecordsBefore(offset, b.repl.HighWatermark(topic, partition, l))
 	if err != nil {
 		return -1, err
 	}

@@ -27,19 +27,17 @@ const logStartCheckpointFile = "log-start-offset-checkpoint"
 // held.
 func (l *Log) startLocked() int64 { return max(l.start, l.segments[0].base) }
 
-// DeleteRecordsBefore is Kafka's deleteRecordsOnLocalLog on the leader:
-// offset -1 means the high watermark; an offset past the high watermark
-// (or another negative one) is ErrOffsetOutOfRange; a topic without
-// cleanup.policy=delete is ErrPolicyViolation. It moves the log start to
-// offset (never back), deletes the segments wholly below it and returns
-// the new log start (Kafka's low watermark).
-func (l *Log) DeleteRecordsBefore(offset int64) (int64, error) {
+// DeleteRecordsBefore is Kafka's deleteRecordsOnLocalLog on the leader,
+// hw being the partition's high watermark (the replica manager's): offset
+// -1 means hw; an offset past hw (or another negative one) is
+// ErrOffsetOutOfRange; a topic without cleanup.policy=delete is
+// ErrPolicyViolation. It moves the log start to offset (never back),
+// deletes the segments wholly below it and returns the new log start
+// (Kafka's low watermark).
+func (l *Log) DeleteRecordsBefore(offset, hw int64) (int64, error) {
 	if !l.Config().Deletes() {
 		return 0, fmt.Errorf("delete records of %s: cleanup.policy %q: %w", l.name(), l.Config().CleanupPolicy, ErrPolicyViolation)
 	}
-	l.mu.RLock()
-	hw := l.hw
-	l.mu.RUnlock()
 	if offset == -1 {
 		offset = hw
 	}

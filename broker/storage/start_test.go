@@ -24,19 +24,19 @@ func TestDeleteRecords(t *testing.T) {
 		mustAppend(t, l, makeBatch(plain(5)), 0) // offsets 5i .. 5i+4
 	}
 	l.SetHighWatermark(15)
-	if _, err := l.DeleteRecordsBefore(16); !errors.Is(err, ErrOffsetOutOfRange) {
+	if _, err := l.DeleteRecordsBefore(16, l.HighWatermark()); !errors.Is(err, ErrOffsetOutOfRange) {
 		t.Fatalf("past the high watermark: %v", err)
 	}
-	if _, err := l.DeleteRecordsBefore(-2); !errors.Is(err, ErrOffsetOutOfRange) {
+	if _, err := l.DeleteRecordsBefore(-2, l.HighWatermark()); !errors.Is(err, ErrOffsetOutOfRange) {
 		t.Fatalf("negative: %v", err)
 	}
-	if low, err := l.DeleteRecordsBefore(7); err != nil || low != 7 {
+	if low, err := l.DeleteRecordsBefore(7, l.HighWatermark()); err != nil || low != 7 {
 		t.Fatalf("delete before 7: %d, %v", low, err)
 	}
 	if got := len(segmentFiles(t, l.Dir(), logSuffix)); got != 3 {
 		t.Fatalf("%d segments, want 3 (the first is wholly below 7)", got)
 	}
-	if low, err := l.DeleteRecordsBefore(3); err != nil || low != 7 {
+	if low, err := l.DeleteRecordsBefore(3, l.HighWatermark()); err != nil || low != 7 {
 		t.Fatalf("moving back: %d, %v", low, err)
 	}
 	if _, err := l.ReadRecords(6, 1<<20, 20); !errors.Is(err, ErrOffsetOutOfRange) {
@@ -45,7 +45,7 @@ func TestDeleteRecords(t *testing.T) {
 	if off, _, _ := l.OffsetForTimestamp(-2); off != 7 || l.LogStartOffset() != 7 {
 		t.Fatalf("earliest %d, start %d", off, l.LogStartOffset())
 	}
-	if low, err := l.DeleteRecordsBefore(-1); err != nil || low != 15 {
+	if low, err := l.DeleteRecordsBefore(-1, l.HighWatermark()); err != nil || low != 15 {
 		t.Fatalf("delete before the high watermark: %d, %v", low, err)
 	}
 	if err := m.CheckpointLogStartOffsets(); err != nil {
@@ -68,7 +68,7 @@ func TestDeleteRecords(t *testing.T) {
 	if err := l.SetConfig(c); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.DeleteRecordsBefore(-1); !errors.Is(err, ErrPolicyViolation) {
+	if _, err := l.DeleteRecordsBefore(-1, l.HighWatermark()); !errors.Is(err, ErrPolicyViolation) {
 		t.Fatalf("compacted topic: %v", err)
 	}
 }

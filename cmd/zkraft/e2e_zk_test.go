@@ -219,17 +219,17 @@ func zkCreateTopic(ctx context.Context, t *testing.T, cl *kgo.Client, name strin
 const zkSession = 4 * time.Second
 
 // startZkReplicaCluster starts a ZooKeeper and brokers 4, 5 and 6 in
-// ZooKeeper mode with replication settings (ids as in startReplicaCluster,
+// ZooKeeper mode with replication settings (and extra overrides) (ids as in startReplicaCluster,
 // so the replica helpers apply), and waits for all three registrations.
-func startZkReplicaCluster(t *testing.T) (*zktest.Server, *gozk.Conn, *quorumCluster) {
+func startZkReplicaCluster(t *testing.T, extra ...string) (*zktest.Server, *gozk.Conn, *quorumCluster) {
 	t.Helper()
 	s := zktest.Start(t)
 	qc := &quorumCluster{t: t, brokers: map[int32]*node{}}
 	for id := 4; id <= 6; id++ {
-		qc.brokers[int32(id)] = startZkNode(t, s.Addr, id,
+		qc.brokers[int32(id)] = startZkNode(t, s.Addr, id, append([]string{
 			fmt.Sprintf("zookeeper.session.timeout.ms=%d", zkSession.Milliseconds()),
 			fmt.Sprintf("replica.lag.time.max.ms=%d", replicaLag.Milliseconds()),
-			"default.replication.factor=3", "auto.create.topics.enable=false")
+			"default.replication.factor=3", "auto.create.topics.enable=false"}, extra...)...)
 	}
 	raw, _, err := gozk.Connect([]string{s.Addr}, 10*time.Second, gozk.WithLogInfo(false))
 	if err != nil {

@@ -31,6 +31,10 @@ Usage:
         ZooKeeper <-> quorum migration, both ways (see zkraft migrate help, docs/migration.md)
   zkraft log-dirs --bootstrap-server H:P --describe [--broker-list 1,2] [--topic-list a,b]
         each broker's log directories and partitions, as kafka-log-dirs.sh's JSON
+  zkraft leader-election --bootstrap-server H:P --election-type PREFERRED|UNCLEAN (--topic T --partition P|--all-topic-partitions|--path-to-json-file F)
+        elect leaders, as kafka-leader-election.sh
+  zkraft delete-records --bootstrap-server H:P --offset-json-file F
+        move partitions' log start offsets, as kafka-delete-records.sh
   zkraft configs --bootstrap-server H:P --entity-type T --entity-name N --describe|--alter [flags]
         topic/broker configs, user SCRAM credentials and quotas, as kafka-configs.sh
   zkraft consumer-groups --bootstrap-server H:P --list|--describe|--delete [--group G|--all-groups]
@@ -103,6 +107,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return logDirsMain(ctx, args[1:], stdout, stderr)
 	case "reassign-partitions":
 		return reassignMain(ctx, args[1:], stdout, stderr)
+	case "leader-election":
+		return leaderElectionMain(ctx, args[1:], stdout, stderr)
+	case "delete-records":
+		return deleteRecordsMain(ctx, args[1:], stdout, stderr)
 	case "storage":
 		return storageMain(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
