@@ -76,8 +76,9 @@ func partitionAdminChecks(t *testing.T, qc *quorumCluster) {
 		seeds = append(seeds, qc.brokers[id].addr)
 	}
 	cl := qc.brokers[4].client(t, kgo.SeedBrokers(seeds...), kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.DefaultProduceTopic(paTopic), kgo.MetadataMaxAge(time.Second))
+		kgo.DefaultProduceTopic(paTopic), kgo.MetadataMinAge(100*time.Millisecond), kgo.MetadataMaxAge(time.Second))
 	adm := kadm.NewClient(cl)
+	all := strings.Join(seeds, ",") // the tools' --bootstrap-server
 	wait.For(t, replicaWait, "create topic "+paTopic, func() error {
 		r, err := adm.CreateTopic(ctx, 1, 3, nil, paTopic)
 		if err == nil {
@@ -90,7 +91,7 @@ func partitionAdminChecks(t *testing.T, qc *quorumCluster) {
 	})
 
 	t.Run("create partitions", func(t *testing.T) {
-		if out, err := runZkraft(t, "topics", "--bootstrap-server", seeds[1], "--alter", "--topic", paTopic, "--partitions", "3"); err != nil {
+		if out, err := runZkraft(t, "topics", "--bootstrap-server", all, "--alter", "--topic", paTopic, "--partitions", "3"); err != nil {
 			t.Fatalf("zkraft topics --alter --partitions 3: %v\n%s", err, out)
 		}
 		r, err := adm.CreatePartitions(ctx, 1, paTopic)
@@ -119,7 +120,7 @@ func partitionAdminChecks(t *testing.T, qc *quorumCluster) {
 				}
 			}
 		}
-		out := runKcat(t, nil, "-C", "-b", seeds[0], "-t", paTopic, "-p", "3", "-o", "beginning", "-e", "-q", "-f", "%o %s\n")
+		out := runKcat(t, nil, "-C", "-b", all, "-t", paTopic, "-p", "3", "-o", "beginning", "-e", "-q", "-f", "%o %s\n")
 		if lines := strings.Fields(strings.TrimSpace(out)); len(lines) != 20 || lines[1] != "p3-0" {
 			t.Fatalf("kcat %s-3: %q", paTopic, out)
 		}
@@ -130,7 +131,7 @@ func partitionAdminChecks(t *testing.T, qc *quorumCluster) {
 		if err := os.WriteFile(path, []byte(`{"partitions":[{"topic":"pa","partition":3,"offset":5}],"version":1}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := runZkraft(t, "delete-records", "--bootstrap-server", seeds[2], "--offset-json-file", path)
+		out, err := runZkraft(t, "delete-records", "--bootstrap-server", all, "--offset-json-file", path)
 		if err != nil || !strings.Contains(out, "Records delete operation completed:\npartition: pa-3\tlow_watermark: 5\n") {
 			t.Fatalf("zkraft delete-records: %v\n%s", err, out)
 		}
@@ -148,7 +149,7 @@ func partitionAdminChecks(t *testing.T, qc *quorumCluster) {
 		if o, _ := starts.Lookup(paTopic, 3); o.Offset != 5 {
 			t.Fatalf("ListOffsets earliest of %s-3: %+v, want 5", paTopic, o)
 		}
-		got := runKcat(t, nil, "-C", "-b", seeds[0], "-t", paTopic, "-p", "3", "-o", "beginning", "-e", "-q", "-f", "%o\n")
+		got := runKcat(t, nil, "-C", "-b", all, "-t", paTopic, "-p", "3", "-o", "beginning", "-e", "-q", "-f", "%o\n")
 		if lines := strings.Fields(got); len(lines) != 5 || lines[0] != "5" {
 			t.Fatalf("kcat from the beginning after delete: %q", got)
 		}
@@ -192,7 +193,7 @@ func partitionAdminChecks(t *testing.T, qc *quorumCluster) {
 		if err != nil || !errors.Is(res[paTopic][3].Err, kerr.PreferredLeaderNotAvailable) {
 			t.Fatalf("preferred election with broker %d down: %+v, %v", leader, res, err)
 		}
-		out, err := runZkraft(t, "leader-election", "--bootstrap-server", seeds[0], "--election-type", "PREFERRED", "--topic", paTopic, "--partition", "3")
+		out, err := runZkraft(t, "leader-election", "--bootstrap-server", all, "--election-type", "PREFERRED", "--topic", paTopic, "--partition", "3")
 		if err == nil || !strings.Contains(out, "Error completing leader election (PREFERRED) for partition: pa-3: PREFERRED_LEADER_NOT_AVAILABLE") {
 			t.Fatalf("leader-election with the preferred replica down: %v\n%s", err, out)
 		}
@@ -205,7 +206,7 @@ func partitionAdminChecks(t *testing.T, qc *quorumCluster) {
 			return err
 		})
 		// The automatic rebalance may win the race; either answer is right.
-		out, err = runZkraft(t, "leader-election", "--bootstrap-server", seeds[1], "--election-type", "PREFERRED", "--topic", paTopic, "--partition", "3")
+		out, err = runZkraft(t, "leader-election", "--bootstrap-server", all, "--election-type", "PREFERRED", "--topic", paTopic, "--partition", "3")
 		if err != nil || !strings.Contains(out, "Successfully completed leader election (PREFERRED) for partitions pa-3") &&
 			!strings.Contains(out, "Valid replica already elected for partitions pa-3") {
 			t.Fatalf("leader-election: %v\n%s", err, out)
