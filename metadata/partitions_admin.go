@@ -222,7 +222,7 @@ func electOne(img *Image, typ ElectionType, tp TopicPartition, usable map[int32]
 // partitions it is the preferred leader of, but does not lead, exceeds
 // percentage (leader.imbalance.per.broker.percentage), those of them a
 // PREFERRED election can move (the broker usable and in the ISR), in
-// topic then partition order.
+// topic then partition order. Partitions being reassigned are left out.
 func ImbalancedPartitions(img *Image, percentage int) []TopicPartition {
 	type count struct{ preferred, notLed int }
 	per := map[int32]*count{}
@@ -232,8 +232,8 @@ func ImbalancedPartitions(img *Image, percentage int) []TopicPartition {
 		pref int32
 	}
 	forEachPartition(img, func(t *TopicImage, pid int32, p *PartitionRegistration) {
-		if len(p.Replicas) == 0 {
-			return
+		if len(p.Replicas) == 0 || len(p.AddingReplicas) > 0 || len(p.RemovingReplicas) > 0 {
+			return // being reassigned: the reassignment picks its leader (Kafka skips these too)
 		}
 		pref := p.Replicas[0]
 		c := per[pref]
