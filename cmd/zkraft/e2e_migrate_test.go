@@ -549,6 +549,7 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 		_, _, err := zkState(mc.raw, "mig-dual", 1)
 		return err
 	})
+	mc.transactionsWork("dual-write")
 	// A broker config set through a migrating ZooKeeper-mode broker too.
 	mc.configsDualWrite()
 

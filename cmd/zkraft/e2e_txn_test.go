@@ -138,12 +138,18 @@ func (e *etl) run(ctx context.Context) {
 	}
 }
 
-// readOutput reads txnOut from the start with the isolation level until
-// the high watermark (read_uncommitted) or LSO (read_committed) it had
-// when called, and returns the values.
+// readOutput reads txnOut (3 partitions) as readTopic does.
 func readOutput(t *testing.T, seeds []string, level kgo.IsolationLevel) []string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(txnOut), kgo.FetchIsolationLevel(level),
+	return readTopic(t, seeds, txnOut, 3, level)
+}
+
+// readTopic reads topic from the start with the isolation level until the
+// high watermark (read_uncommitted) or LSO (read_committed) it had when
+// called, and returns the values.
+func readTopic(t *testing.T, seeds []string, topic string, partitions int32, level kgo.IsolationLevel) []string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(level),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -152,15 +158,15 @@ func readOutput(t *testing.T, seeds []string, level kgo.IsolationLevel) []string
 	ctx, cancel := context.WithTimeout(context.Background(), replicaWait)
 	defer cancel()
 	ends := map[int32]int64{}
-	wait.For(t, replicaWait, "end offsets of "+txnOut, func() error {
+	wait.For(t, replicaWait, "end offsets of "+topic, func() error {
 		req := kmsg.NewPtrListOffsetsRequest()
 		req.IsolationLevel = 0
 		if level == kgo.ReadCommitted() {
 			req.IsolationLevel = 1
 		}
 		rt := kmsg.NewListOffsetsRequestTopic()
-		rt.Topic = txnOut
-		for p := int32(0); p < 3; p++ {
+		rt.Topic = topic
+		for p := int32(0); p < partitions; p++ {
 			rp := kmsg.NewListOffsetsRequestTopicPartition()
 			rp.Partition, rp.Timestamp = p, -1
 			rt.Partitions = append(rt.Partitions, rp)
@@ -180,7 +186,7 @@ func readOutput(t *testing.T, seeds []string, level kgo.IsolationLevel) []string
 				}
 			}
 		}
-		if len(ends) != 3 {
+		if len(ends) != int(partitions) {
 			return fmt.Errorf("%d partitions answered", len(ends))
 		}
 		return nil
@@ -198,7 +204,7 @@ func readOutput(t *testing.T, seeds []string, level kgo.IsolationLevel) []string
 	for !done() {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("reading %s: reached %v of %v", txnOut, pos, ends)
+			t.Fatalf("reading %s: reached %v of %v", topic, pos, ends)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
 			if r.Offset < ends[r.Partition] {
@@ -468,4 +474,46 @@ func TestE2ETransactionsZkMode(t *testing.T) {
 	if ok, _, err := raw.Exists(zk.TopicPath("__transaction_state")); err != nil || !ok {
 		t.Fatalf("__transaction_state znode: exists %v, %v", ok, err)
 	}
+}
+
+// transactionsWork: on the migration cluster (e2e_migrate_test.go), a
+// franz-go transactional producer commits one transaction and aborts
+// another on topic mig-txn; a read_committed reader sees the committed
+// record and not the aborted one. The coordinator needs only partitions
+// and leaders, so it works on migrating brokers as in either mode.
+func (mc *migCluster) transactionsWork(what string) {
+	t := mc.t
+	t.Helper()
+	const topic = "mig-txn"
+	admin := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...))
+	wait.For(t, migWait, "create "+topic, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := createTopicRF(ctx, admin, topic, 2, 3); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return err
+		}
+		return nil
+	})
+	p := mc.brokers[1].client(t, kgo.SeedBrokers(mc.seeds()...), kgo.TransactionalID("mig-tx"), kgo.DefaultProduceTopic(topic))
+	ctx, cancel := context.WithTimeout(context.Background(), migWait)
+	defer cancel()
+	committed, aborted := what+": committed", what+": aborted"
+	for _, v := range []string{committed, aborted} {
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.ProduceSync(ctx, &kgo.Record{Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatalf("%s: transactional produce: %v", what, err)
+		}
+		if err := p.EndTransaction(ctx, kgo.TransactionEndTry(v == committed)); err != nil {
+			t.Fatalf("%s: end transaction: %v", what, err)
+		}
+	}
+	wait.For(t, migWait, what+": read_committed sees the committed transaction only", func() error {
+		got := readTopic(t, mc.seeds(), topic, 2, kgo.ReadCommitted())
+		if !slices.Contains(got, committed) || slices.Contains(got, aborted) {
+			return fmt.Errorf("read %q", got)
+		}
+		return nil
+	})
 }
