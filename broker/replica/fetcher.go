@@ -82,7 +82,10 @@ type assignment struct {
 // fetchState is owned by the fetcher goroutine.
 type fetchState struct {
 	assignment
-	truncating   bool
+	truncating bool
+	// outOfRange: the leader answered OFFSET_OUT_OF_RANGE; the truncation
+	// round first asks for its log start (leader_start.go).
+	outOfRange   bool
 	backoffUntil time.Time
 }
 
@@ -257,6 +260,10 @@ func (f *fetcher) followingLocked(st *fetchState) bool {
 // truncate runs one OffsetForLeaderEpoch round for states (Kafka's
 // AbstractFetcherThread.truncateToEpochEndOffsets).
 func (f *fetcher) truncate(src source, states []*fetchState) error {
+	states, err := f.startAtLeaderStart(src, states)
+	if err != nil {
+		return err
+	}
 	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
 	req.ReplicaID = f.m.cfg.NodeID
 	byTopic := map[string]int{}
@@ -450,7 +457,7 @@ func (f *fetcher) applyFetched(st *fetchState, rp *kmsg.FetchResponseTopicPartit
 	switch err := kerr.ErrorForCode(rp.ErrorCode); {
 	case err == nil:
 	case errors.Is(err, kerr.OffsetOutOfRange):
-		st.truncating = true
+		st.truncating, st.outOfRange = true, true
 		return
 	default:
 		p.logger.Debug("fetch partition refused", zap.Int32("leader", f.leader), zap.Error(err))

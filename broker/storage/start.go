@@ -141,3 +141,51 @@ func (m *Manager) loadLogStarts(dir string) {
 		}
 	}
 }
+
+// TruncateFullyAndStartAt empties the log and starts it at offset (Kafka's
+// truncateFullyAndStartAt): a follower whose log ends below the leader's
+// log start (DeleteRecords or retention moved it while the follower was
+// away) fetches from there. Every segment goes; the leader-epoch cache
+// and producer state start empty.
+func (l *Log) TruncateFullyAndStartAt(offset int64) error {
+	if offset < 0 {
+		return fmt.Errorf("truncate %s fully at %d: %w", l.name(), offset, ErrOffsetOutOfRange)
+	}
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	if l.closed {
+		return fmt.Errorf("truncate %s fully: %w", l.name(), ErrClosed)
+	}
+	drop := l.segments
+	s := newSegment(l.dir, offset)
+	for _, p := range s.paths() {
+		if err := l.cache.withFile(p, true, func(f *os.File) error { return f.Truncate(0) }); err != nil {
+			return fmt.Errorf("truncate %s fully: %w", l.name(), err)
+		}
+	}
+	for _, old := range drop {
+		if old.base != offset { // the same file names were reused above
+			l.removeSegmentFiles(old)
+		}
+	}
+	if err := l.rewriteTxnIndex(s, nil); err != nil {
+		return fmt.Errorf("truncate %s fully: %w", l.name(), err)
+	}
+	if err := l.syncSegment(s); err != nil {
+		return fmt.Errorf("truncate %s fully: %w", l.name(), err)
+	}
+	l.mu.Lock()
+	l.segments = []*segment{s}
+	l.leo, l.start, l.hw = offset, offset, offset
+	l.epochs.entries = nil
+	epochData := l.epochs.encode()
+	l.mu.Unlock()
+	if err := writeFileAtomic(l.dir, epochCheckpointFile, epochData); err != nil {
+		return fmt.Errorf("truncate %s fully: %w", l.name(), err)
+	}
+	if err := l.rebuildProducerState(offset, false); err != nil {
+		return fmt.Errorf("truncate %s fully: %w", l.name(), err)
+	}
+	l.logger.Info("truncated fully", zap.Int64("log_start_offset", offset))
+	return nil
+}

@@ -63,6 +63,16 @@ func TestDeleteRecords(t *testing.T) {
 	if start, err := l.MaybeIncrementLogStartOffset(100); err != nil || start != 20 {
 		t.Fatalf("follower start clamped to the log end: %d, %v", start, err)
 	}
+	// A follower behind the leader's log start starts over there.
+	if err := l.TruncateFullyAndStartAt(30); err != nil {
+		t.Fatal(err)
+	}
+	if l.LogStartOffset() != 30 || l.LogEndOffset() != 30 || len(segmentFiles(t, l.Dir(), logSuffix)) != 1 {
+		t.Fatalf("after truncating fully: [%d, %d), %d segments", l.LogStartOffset(), l.LogEndOffset(), len(segmentFiles(t, l.Dir(), logSuffix)))
+	}
+	if res, err := l.Append(makeBatch(plain(2)), 1); err != nil || res.FirstOffset != 30 || l.LogEndOffset() != 32 {
+		t.Fatalf("append after: %+v, %v, end %d", res, err, l.LogEndOffset())
+	}
 	c := l.Config()
 	c.CleanupPolicy = PolicyCompact
 	if err := l.SetConfig(c); err != nil {
