@@ -23,10 +23,6 @@ var (
 	ErrNotEnoughReplicasAfterAppend = network.NewError("broker: not enough in-sync replicas after append", kerr.NotEnoughReplicasAfterAppend)
 	ErrMessageTooLarge              = network.NewError("broker: message too large", kerr.MessageTooLarge)
 	ErrInvalidRequiredAcks          = network.NewError("broker: invalid required acks", kerr.InvalidRequiredAcks)
-	// ErrTransactions: Kafka answers a principal that may not use
-	// transactional ids with this fatal, non-retriable code; clients
-	// surface it clearly.
-	ErrTransactions = network.NewError("broker: transactions are not implemented", kerr.TransactionalIDAuthorizationFailed)
 	// ErrTransactionalIDAuthorization: the principal may not use (WRITE) or
 	// see (DESCRIBE) the transactional id (Kafka
 	// TRANSACTIONAL_ID_AUTHORIZATION_FAILED).

@@ -31,7 +31,7 @@ func TestErrorCodeTable(t *testing.T) {
 		{ErrNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend},
 		{ErrMessageTooLarge, kerr.MessageTooLarge},
 		{ErrInvalidRequiredAcks, kerr.InvalidRequiredAcks},
-		{ErrTransactions, kerr.TransactionalIDAuthorizationFailed},
+		{ErrTransactionalIDAuthorization, kerr.TransactionalIDAuthorizationFailed},
 		{ErrInvalidRequest, kerr.InvalidRequest},
 		{ErrDuplicateTopic, kerr.InvalidRequest},
 		{ErrFetchSession, kerr.FetchSessionIDNotFound},

@@ -65,7 +65,8 @@
 // Owned, all tracked by a WaitGroup Close waits for: one loader per state
 // partition being loaded; one completer per transaction in Prepare*
 // (markers, then Complete*), bound to its partition's context so an
-// unload stops it; the timeout loop (transaction aborts every
+// unload stops it, with one WriteTxnMarkers goroutine per leader broker
+// per round, joined before the round ends; the timeout loop (transaction aborts every
 // transaction.abort.timed.out.transaction.cleanup.interval.ms, id expiry
 // every transaction.remove.expired.transaction.cleanup.interval.ms),
 // started with the first partition led. Request handlers run on the

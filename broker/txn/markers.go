@@ -3,6 +3,7 @@ package txn
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -41,29 +42,36 @@ func (c *Coordinator) sendMarkers(ctx context.Context, coordinatorEpoch int32, m
 				byLeader[leader] = append(byLeader[leader], tp)
 			}
 		}
+		// One request per leader, all in flight at once (a dead
+		// leader's timeout does not hold back the others); joined here.
+		type answer struct {
+			node int32
+			resp *kmsg.WriteTxnMarkersResponse
+			err  error
+		}
+		answers := make([]answer, 0, len(byLeader))
+		var mu sync.Mutex
+		var wg sync.WaitGroup
 		for node, tps := range byLeader {
-			req := kmsg.NewPtrWriteTxnMarkersRequest()
-			mk := kmsg.NewWriteTxnMarkersRequestMarker()
-			mk.ProducerID, mk.ProducerEpoch, mk.Committed, mk.CoordinatorEpoch = m.producerID, m.epoch, commit, coordinatorEpoch
-			idx := map[string]int{}
-			for _, tp := range tps {
-				i, ok := idx[tp.Topic]
-				if !ok {
-					i = len(mk.Topics)
-					idx[tp.Topic] = i
-					mk.Topics = append(mk.Topics, kmsg.WriteTxnMarkersRequestMarkerTopic{Topic: tp.Topic})
-				}
-				mk.Topics[i].Partitions = append(mk.Topics[i].Partitions, tp.Partition)
-			}
-			req.Markers = append(req.Markers, mk)
-			rctx, cancel := context.WithTimeout(ctx, c.cfg.AppendTimeout+c.cfg.MarkerBackoff)
-			resp, err := c.cluster.WriteTxnMarkers(rctx, node, req)
-			cancel()
-			if err != nil {
-				c.logger.Debug("write txn markers failed", zap.Int32("broker", node), zap.Error(err), zap.Int("attempt", attempt))
+			req := markerRequest(m, commit, coordinatorEpoch, tps)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rctx, cancel := context.WithTimeout(ctx, c.cfg.AppendTimeout+c.cfg.MarkerBackoff)
+				resp, err := c.cluster.WriteTxnMarkers(rctx, node, req)
+				cancel()
+				mu.Lock()
+				answers = append(answers, answer{node, resp, err})
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		for _, a := range answers {
+			if a.err != nil {
+				c.logger.Debug("write txn markers failed", zap.Int32("broker", a.node), zap.Error(a.err), zap.Int("attempt", attempt))
 				continue
 			}
-			for _, rm := range resp.Markers {
+			for _, rm := range a.resp.Markers {
 				for _, rt := range rm.Topics {
 					for _, rp := range rt.Partitions {
 						tp := TopicPartition{rt.Topic, rp.Partition}
@@ -77,7 +85,7 @@ func (c *Coordinator) sendMarkers(ctx context.Context, coordinatorEpoch int32, m
 							// NOT_ENOUGH_REPLICAS*, REQUEST_TIMED_OUT, ...: the
 							// leader check above decides again next round.
 							c.logger.Debug("marker not written, retrying", zap.Stringer("partition", tp),
-								zap.Int32("broker", node), zap.Error(kerr.ErrorForCode(rp.ErrorCode)))
+								zap.Int32("broker", a.node), zap.Error(kerr.ErrorForCode(rp.ErrorCode)))
 						}
 					}
 				}
@@ -85,4 +93,23 @@ func (c *Coordinator) sendMarkers(ctx context.Context, coordinatorEpoch int32, m
 		}
 	}
 	return nil
+}
+
+// markerRequest is the WriteTxnMarkers of m for tps (one leader's).
+func markerRequest(m meta, commit bool, coordinatorEpoch int32, tps []TopicPartition) *kmsg.WriteTxnMarkersRequest {
+	req := kmsg.NewPtrWriteTxnMarkersRequest()
+	mk := kmsg.NewWriteTxnMarkersRequestMarker()
+	mk.ProducerID, mk.ProducerEpoch, mk.Committed, mk.CoordinatorEpoch = m.producerID, m.epoch, commit, coordinatorEpoch
+	idx := map[string]int{}
+	for _, tp := range tps {
+		i, ok := idx[tp.Topic]
+		if !ok {
+			i = len(mk.Topics)
+			idx[tp.Topic] = i
+			mk.Topics = append(mk.Topics, kmsg.WriteTxnMarkersRequestMarkerTopic{Topic: tp.Topic})
+		}
+		mk.Topics[i].Partitions = append(mk.Topics[i].Partitions, tp.Partition)
+	}
+	req.Markers = append(req.Markers, mk)
+	return req
 }
