@@ -17,8 +17,9 @@ package broker
 // the synonyms are that chain), read-only unless the key is dynamic
 // (dynamic_config.go); name "" (the cluster default) lists only the
 // dynamic default configs, as Kafka does; another id is INVALID_REQUEST.
-// Topic defaults come from the same chain. Other resource types are
-// INVALID_REQUEST.
+// Topic defaults come from the same chain. BROKER_LOGGER (type 8, this
+// broker's id) lists the log levels (broker_logger.go). Other resource
+// types are INVALID_REQUEST.
 //
 // config_names filters by exact name (null = all). Documentation (v3+) is
 // not provided; config types (v3+) are.
@@ -98,6 +99,8 @@ func (b *Broker) describeResource(img *metadata.Image, rr kmsg.DescribeConfigsRe
 			return b.defaultBrokerConfigEntries(), nil
 		}
 		return b.brokerConfigEntries(), nil
+	case kmsg.ConfigResourceTypeBrokerLogger:
+		return b.loggerConfigEntries(rr.ResourceName)
 	default:
 		return nil, fmt.Errorf("%w: config resource type %d is not supported", ErrInvalidRequest, rr.ResourceType)
 	}

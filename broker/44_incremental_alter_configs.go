@@ -7,8 +7,8 @@ package broker
 // broker (else CLUSTER_AUTHORIZATION_FAILED). A broker resource names
 // this broker's id or "" (the cluster default, /config/brokers/<default>);
 // another id is INVALID_REQUEST, as in Kafka (clients send a broker's
-// resource to that broker). BROKER_LOGGER is INVALID_REQUEST: log levels
-// are not settable. A resource named twice is INVALID_REQUEST. The rest
+// resource to that broker). BROKER_LOGGER (this broker's log levels) is
+// handled here, not forwarded (broker_logger.go). A resource named twice is INVALID_REQUEST. The rest
 // go to the ConfigController in one call, which checks them with
 // metadata.AlterConfigs (SET, DELETE, APPEND/SUBTRACT of list keys; topic
 // keys as CreateTopics checks them, broker keys against the dynamic set,
@@ -68,7 +68,7 @@ func (b *Broker) alterConfigs(ctx context.Context, nreq *network.Request, alts [
 		case a.ResourceType != metadata.TopicResource && !b.authorizedCluster(nreq, opAlterConfigs):
 			errs[i] = fmt.Errorf("%w: ALTER_CONFIGS on the cluster", ErrClusterAuthorization)
 		case a.ResourceType == metadata.BrokerLoggerResource:
-			errs[i] = fmt.Errorf("%w: BROKER_LOGGER configs (log levels) are not supported by zkraft", ErrInvalidRequest)
+			errs[i] = b.alterLoggers(a, validateOnly) // this broker's own, never forwarded (broker_logger.go)
 		case a.ResourceType == metadata.BrokerResource && a.ResourceName != "" && a.ResourceName != strconv.Itoa(int(b.cfg.NodeID)):
 			errs[i] = fmt.Errorf("%w: unexpected broker id, expected %d or empty string, but received %s",
 				ErrInvalidRequest, b.cfg.NodeID, a.ResourceName)

@@ -211,3 +211,71 @@ func TestAlterConfigsAPIs(t *testing.T) {
 		}
 	}
 }
+
+// fakeLoggers is a LoggerLevels for the BROKER_LOGGER test.
+type fakeLoggers struct{ levels map[string]string }
+
+func (f *fakeLoggers) Levels() map[string]string { return f.levels }
+func (f *fakeLoggers) ValidLevel(l string) error {
+	if l != "DEBUG" && l != "INFO" {
+		return errors.New("not a level")
+	}
+	return nil
+}
+func (f *fakeLoggers) SetLevel(n, l string) error { f.levels[n] = l; return nil }
+func (f *fakeLoggers) UnsetLevel(n string) error  { delete(f.levels, n); return nil }
+
+// TestBrokerLoggerConfigs: BROKER_LOGGER resources (KIP-412) are this
+// broker's log levels: described, set and deleted locally, the root not
+// deletable, bad levels INVALID_CONFIG, AlterConfigs refused.
+func TestBrokerLoggerConfigs(t *testing.T) {
+	fl := &fakeLoggers{levels: map[string]string{"root": "INFO"}}
+	h := newHarness(t, nil, WithLoggerLevels(fl))
+	incr := func(validate bool, name string, ops ...kmsg.IncrementalAlterConfigsRequestResourceConfig) kmsg.IncrementalAlterConfigsResponseResource {
+		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+		req.ValidateOnly = validate
+		rr := kmsg.NewIncrementalAlterConfigsRequestResource()
+		rr.ResourceType, rr.ResourceName, rr.Configs = kmsg.ConfigResourceTypeBrokerLogger, name, ops
+		req.Resources = append(req.Resources, rr)
+		return h.handle(req).(*kmsg.IncrementalAlterConfigsResponse).Resources[0]
+	}
+	op := func(o kmsg.IncrementalAlterConfigOp, name string, v *string) kmsg.IncrementalAlterConfigsRequestResourceConfig {
+		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		c.Op, c.Name, c.Value = o, name, v
+		return c
+	}
+	if r := incr(true, "1", op(kmsg.IncrementalAlterConfigOpSet, "replica", strPtr("DEBUG"))); r.ErrorCode != 0 || fl.levels["replica"] != "" {
+		t.Fatalf("validate only: %+v %v", r, fl.levels)
+	}
+	if r := incr(false, "1", op(kmsg.IncrementalAlterConfigOpSet, "replica", strPtr("DEBUG"))); r.ErrorCode != 0 || fl.levels["replica"] != "DEBUG" {
+		t.Fatalf("set: %+v %v", r, fl.levels)
+	}
+	d := describeOne(t, h, kmsg.ConfigResourceTypeBrokerLogger, "1")
+	if c := configOf(t, d, "replica"); deref(c.Value) != "DEBUG" || c.Source != kmsg.ConfigSourceDynamicBrokerLoggerConfig {
+		t.Fatalf("described %+v", c)
+	}
+	for _, c := range []struct {
+		name string
+		op   kmsg.IncrementalAlterConfigsRequestResourceConfig
+		code int16
+	}{
+		{"1", op(kmsg.IncrementalAlterConfigOpSet, "replica", strPtr("LOUD")), kerr.InvalidConfig.Code},
+		{"1", op(kmsg.IncrementalAlterConfigOpDelete, "root", nil), kerr.InvalidRequest.Code},
+		{"1", op(kmsg.IncrementalAlterConfigOpAppend, "replica", strPtr("INFO")), kerr.InvalidRequest.Code},
+		{"2", op(kmsg.IncrementalAlterConfigOpSet, "replica", strPtr("INFO")), kerr.InvalidRequest.Code},
+	} {
+		if r := incr(false, c.name, c.op); r.ErrorCode != c.code || r.ErrorMessage == nil {
+			t.Fatalf("%+v: %+v, want code %d", c, r, c.code)
+		}
+	}
+	if r := incr(false, "1", op(kmsg.IncrementalAlterConfigOpDelete, "replica", nil)); r.ErrorCode != 0 || fl.levels["replica"] != "" {
+		t.Fatalf("delete: %+v %v", r, fl.levels)
+	}
+	req := kmsg.NewPtrAlterConfigsRequest()
+	rr := kmsg.NewAlterConfigsRequestResource()
+	rr.ResourceType, rr.ResourceName = kmsg.ConfigResourceTypeBrokerLogger, "1"
+	req.Resources = append(req.Resources, rr)
+	if r := h.handle(req).(*kmsg.AlterConfigsResponse).Resources[0]; r.ErrorCode != kerr.InvalidRequest.Code {
+		t.Fatalf("AlterConfigs of a logger: %+v", r)
+	}
+}

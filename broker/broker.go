@@ -58,6 +58,8 @@ type Broker struct {
 	fetchSessions *fetchSessions
 
 	observer RequestObserver // nil: none (WithRequestObserver)
+
+	loggers LoggerLevels // nil: BROKER_LOGGER not served (WithLoggerLevels)
 }
 
 // Option adjusts a Broker at construction.

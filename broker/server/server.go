@@ -92,6 +92,9 @@ func Run(ctx context.Context, cfg Config, src Source) (err error) {
 	if cfg.Metrics != nil {
 		opts = append(opts, broker.WithRequestObserver(cfg.Metrics))
 	}
+	if ll, ok := LogLevelsOf(cfg.Logger); ok {
+		opts = append(opts, broker.WithLoggerLevels(ll)) // BROKER_LOGGER resources
+	}
 	b, err := broker.New(cfg.Broker, logs, src, log, opts...)
 	if err != nil {
 		_ = src.Close()

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zkraft/zkraft/metadata/wait"
 	"github.com/zkraft/zkraft/metadata/zk/zktest"
@@ -170,6 +171,37 @@ func configsChecks(t *testing.T, n *node, onZk func(t *testing.T)) {
 			}
 			return nil
 		})
+	})
+
+	t.Run("broker logger", func(t *testing.T) {
+		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+		rr := kmsg.NewIncrementalAlterConfigsRequestResource()
+		rr.ResourceType, rr.ResourceName = kmsg.ConfigResourceTypeBrokerLogger, "1"
+		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		c.Name, c.Op, c.Value = "broker", kmsg.IncrementalAlterConfigOpSet, kadm.StringPtr("DEBUG")
+		rr.Configs = append(rr.Configs, c)
+		req.Resources = append(req.Resources, rr)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil || len(resp.Resources) != 1 || resp.Resources[0].ErrorCode != 0 {
+			t.Fatalf("set the broker logger to DEBUG: %v %+v", err, resp)
+		}
+		dreq := kmsg.NewPtrDescribeConfigsRequest()
+		dr := kmsg.NewDescribeConfigsRequestResource()
+		dr.ResourceType, dr.ResourceName = kmsg.ConfigResourceTypeBrokerLogger, "1"
+		dreq.Resources = append(dreq.Resources, dr)
+		dresp, err := dreq.RequestWith(ctx, cl)
+		if err != nil || len(dresp.Resources) != 1 || dresp.Resources[0].ErrorCode != 0 {
+			t.Fatalf("describe loggers: %v %+v", err, dresp)
+		}
+		got := map[string]string{}
+		for _, e := range dresp.Resources[0].Configs {
+			if e.Value != nil {
+				got[e.Name] = *e.Value
+			}
+		}
+		if got["broker"] != "DEBUG" || got["root"] != "INFO" {
+			t.Fatalf("logger levels %v", got)
+		}
 	})
 
 	if onZk != nil {

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/zkraft/zkraft/broker/server"
 	"github.com/zkraft/zkraft/cmd/zkraft/config"
 	"github.com/zkraft/zkraft/metadata"
 )
@@ -39,11 +40,13 @@ func parseServeArgs(args []string) (path string, overrides []string, err error) 
 	return path, overrides, nil
 }
 
+// newLogger is the node's logger: INFO and above, with run-time levels per
+// logger name (server.LogLevels: BROKER_LOGGER resources).
 func newLogger(w io.Writer) *zap.Logger {
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
-	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), zapcore.InfoLevel)
-	return zap.New(core)
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), zapcore.DebugLevel)
+	return zap.New(server.NewLogLevels(core, zapcore.InfoLevel).Core())
 }
 
 // serve runs one node until ctx is cancelled (SIGINT/SIGTERM).
