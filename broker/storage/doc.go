@@ -18,6 +18,7 @@
 //	  .lock                      flock(2)ed while a Manager has the dir open
 //	  .kafka_cleanshutdown       written by Close, removed by Open
 //	  replication-offset-checkpoint  "0\n<count>\n<topic> <partition> <hw>\n..."
+//	  log-start-offset-checkpoint    the same layout, <log start offset> (start.go)
 //	  <topic>-<partition>/
 //	    00000000000000000000.log        record batches, back to back
 //	    00000000000000000000.index      sparse offset index

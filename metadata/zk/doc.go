@@ -42,7 +42,9 @@
 //     ephemeral: multi(create, setData version 0)), /cluster/id if missing,
 //     the persistent paths; on behalf of clients, as Kafka's ZooKeeper-mode
 //     brokers do: /config/topics/<t> + /brokers/topics/<t> (CreateTopics),
-//     /admin/delete_topics/<t> (DeleteTopics), a conditional setData of
+//     /admin/delete_topics/<t> (DeleteTopics), /brokers/topics/<t> at its
+//     zkVersion (CreatePartitions), /admin/preferred_replica_election
+//     (a PREFERRED ElectLeaders; the controller deletes it), a conditional setData of
 //     /latest_producer_id_block (producer ids), and the partition leader's
 //     ISR change as setData(state, expected version = partition epoch)
 //     (AlterPartition; pre-KIP-497 ZooKeeper style, no controller RPC).
