@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -64,6 +65,17 @@ func TestTxnKgoCommitAbort(t *testing.T) {
 		return err == nil && d.State == txn.CompleteCommit
 	})
 
+	// kadm's DescribeTransactions and ListTransactions (keys 65, 66).
+	adm := kadm.NewClient(admin)
+	described, err := adm.DescribeTransactions(ctxT(t), "tx-kgo")
+	if d := described["tx-kgo"]; err != nil || d.Err != nil || d.State != "CompleteCommit" || d.ProducerID < 0 {
+		t.Fatalf("kadm describe: %+v %v", d, err)
+	}
+	listed, err := adm.ListTransactions(ctxT(t), nil, []string{"CompleteCommit"})
+	if err != nil || len(listed) != 1 || listed["tx-kgo"].State != "CompleteCommit" {
+		t.Fatalf("kadm list: %+v %v", listed, err)
+	}
+
 	// A new instance with the same transactional id fences the first:
 	// its epoch is bumped, the old producer's next transaction fails.
 	p2 := h.client(kgo.TransactionalID("tx-kgo"), kgo.DefaultProduceTopic("out"))
@@ -73,7 +85,7 @@ func TestTxnKgoCommitAbort(t *testing.T) {
 	if err := p.BeginTransaction(); err != nil {
 		t.Fatal(err)
 	}
-	err := p.ProduceSync(ctx, &kgo.Record{Topic: "out", Value: []byte("zombie")}).FirstErr()
+	err = p.ProduceSync(ctx, &kgo.Record{Topic: "out", Value: []byte("zombie")}).FirstErr()
 	if err == nil {
 		err = p.EndTransaction(ctx, kgo.TryCommit)
 	}
