@@ -230,7 +230,10 @@ func (p *partition) laggingLocked(now time.Time, lag time.Duration) bool {
 	isr := make([]int32, 0, len(p.reg.ISR))
 	for _, r := range p.reg.ISR {
 		f, ok := p.followers[r]
-		if r != p.leaderID && ok && now.Sub(f.lastCaughtUp) > lag {
+		// An ISR member that is no longer a replica goes too: in ZooKeeper
+		// mode a leader that read a reassignment's state before its topic
+		// znode may have let a replica being removed back in.
+		if r != p.leaderID && (!ok || now.Sub(f.lastCaughtUp) > lag) {
 			out = append(out, r)
 			continue
 		}

@@ -114,6 +114,36 @@ func TestE2EReassignZooKeeper(t *testing.T) {
 		}
 		return nil
 	})
+
+	// Sent to a broker that is not the controller, the request is
+	// forwarded to the /controller broker.
+	data2, _, err := raw.Get(zk.ControllerPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrl, err := zk.DecodeController(data2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	via := int32(6)
+	if ctrl.BrokerID == via {
+		via = 5
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), reassignWait)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers[via].addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var req kadm.AlterPartitionAssignmentsReq
+	req.Assign(reassignTopic, 1, []int32{6, 5, 4})
+	if res, err := kadm.NewClient(cl).AlterPartitionAssignments(ctx, req); err != nil || res.Error() != nil {
+		t.Fatalf("via broker %d (controller %d): %v %v", via, ctrl.BrokerID, err, res.Error())
+	}
+	rc.waitReplicas(ctx, func(p int32, replicas, isr []int32) bool {
+		return p != 1 || slices.Equal(replicas, []int32{6, 5, 4}) && len(isr) == 3
+	})
 }
 
 // reassignCluster is what the checks need of a cluster.

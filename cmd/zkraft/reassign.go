@@ -408,18 +408,21 @@ func joinIDs(ids []int32) string {
 
 // status reports, per partition of plan, whether its reassignment is
 // done (its replicas are the target and nothing is in progress).
-func (r *reassigner) status(ctx context.Context, plan reassignJSON) (lines []string, pending int, cur []reassignPartition, err error) {
+// unsettled counts the partitions with nothing in progress whose
+// replicas are not the plan's: cancelled or replaced, or a broker whose
+// metadata is a moment behind the one that answered the listing.
+func (r *reassigner) status(ctx context.Context, plan reassignJSON) (lines []string, pending, unsettled int, cur []reassignPartition, err error) {
 	set := kadm.TopicsSet{}
 	for _, p := range plan.Partitions {
 		set.Add(p.Topic, p.Partition)
 	}
 	ongoing, err := r.adm.ListPartitionReassignments(ctx, set)
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("reassign-partitions: ListPartitionReassignments: %w", err)
+		return nil, 0, 0, nil, fmt.Errorf("reassign-partitions: ListPartitionReassignments: %w", err)
 	}
 	cur, err = r.current(ctx, planTopics(plan)...)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, 0, 0, nil, err
 	}
 	curOf := map[string][]int32{}
 	for _, p := range cur {
@@ -435,27 +438,29 @@ func (r *reassigner) status(ctx context.Context, plan reassignJSON) (lines []str
 		case slices.Equal(curOf[key], p.Replicas):
 			lines = append(lines, fmt.Sprintf("Reassignment of partition %s is completed.", key))
 		default:
+			unsettled++
 			lines = append(lines, fmt.Sprintf("There is no active reassignment of partition %s, but replica set is %v rather than %v.",
 				key, curOf[key], p.Replicas))
 		}
 	}
-	return lines, pending, cur, nil
+	return lines, pending, unsettled, cur, nil
 }
 
 // verify prints each partition's status; once every reassignment is done
 // it removes the throttles (unless preserve). With wait it polls, printing
-// how many are left, until done or ctx ends.
+// how many are left, until every partition has the plan's replicas or ctx
+// ends.
 func (r *reassigner) verify(ctx context.Context, plan reassignJSON, wait, preserve bool) error {
-	lines, pending, cur, err := r.status(ctx, plan)
-	for err == nil && wait && pending > 0 {
+	lines, pending, unsettled, cur, err := r.status(ctx, plan)
+	for err == nil && wait && pending+unsettled > 0 {
 		fmt.Fprintf(r.errOut, "%s waiting: %d of %d partitions still being reassigned\n",
-			time.Now().Format(time.TimeOnly), pending, len(plan.Partitions))
+			time.Now().Format(time.TimeOnly), pending+unsettled, len(plan.Partitions))
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("reassign-partitions: %d of %d partitions still being reassigned: %w", pending, len(plan.Partitions), ctx.Err())
+			return fmt.Errorf("reassign-partitions: %d of %d partitions still being reassigned: %w", pending+unsettled, len(plan.Partitions), ctx.Err())
 		case <-time.After(time.Second):
 		}
-		lines, pending, cur, err = r.status(ctx, plan)
+		lines, pending, unsettled, cur, err = r.status(ctx, plan)
 	}
 	if err != nil {
 		return err
