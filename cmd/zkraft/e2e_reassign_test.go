@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -346,12 +347,13 @@ func runReassignE2E(t *testing.T, brokers map[int32]*node) *reassignCluster {
 		// the time is logged next to the unthrottled move's.
 		fwd := filepath.Join(dir, "fwd.json")
 		writeFile(t, fwd, `{"version":1,"partitions":[{"topic":"`+reassignTopic+`","partition":1,"replicas":[1,2,3]}]}`)
+		const rate = 1 << 20
 		began := time.Now()
-		rc.tool(t, "--execute", "--throttle", "1048576", "--reassignment-json-file", fwd)
+		rc.tool(t, "--execute", "--throttle", strconv.Itoa(rate), "--reassignment-json-file", fwd)
 		out := rc.tool(t, "--verify", "--wait", "--timeout", reassignWait.String(), "--reassignment-json-file", fwd)
 		mustContain(t, "--verify", out, "Reassignment of partition "+reassignTopic+"-1 is completed.", "Clearing broker-level throttles")
-		t.Logf("moved 1 partition x 3 replicas (%.1f MiB) at --throttle 1048576 in %v", float64(preload*recSize)/reassignParts/(1<<20),
-			time.Since(began).Round(10*time.Millisecond))
+		t.Logf("moved 1 partition x 3 replicas (%.1f MiB) at --throttle %d in %v", float64(preload*recSize)/reassignParts/(1<<20),
+			rate, time.Since(began).Round(10*time.Millisecond))
 		rc.noThrottles(ctx, t)
 	})
 	return rc
@@ -457,7 +459,9 @@ func (rc *reassignCluster) waitReplicas(ctx context.Context, ok func(p int32, re
 // preload produces n records of size bytes ("pre-N"), acks=all.
 func (rc *reassignCluster) preload(ctx context.Context, n, size int) {
 	rc.t.Helper()
-	cl := rc.client(kgo.DefaultProduceTopic(reassignTopic), kgo.RequiredAcks(kgo.AllISRAcks()))
+	// Uncompressed, so the logged sizes are the bytes moved.
+	cl := rc.client(kgo.DefaultProduceTopic(reassignTopic), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
 	pad := strings.Repeat("x", size)
 	for done := 0; done < n; done += 256 {
 		var recs []*kgo.Record
