@@ -119,7 +119,7 @@ func (l *Log) LastStableOffset(hw int64) int64 {
 	stale := len(l.txns.unreplicated) > 0 && l.txns.unreplicated[0].lastOffset < hw
 	// Never below the log start: retention may have deleted the start of
 	// an open transaction (Kafka's updateFirstUnstableOffset clamps too).
-	lso := max(l.txns.lso(hw), min(l.segments[0].base, hw))
+	lso := max(l.txns.lso(hw), min(l.startLocked(), hw))
 	l.mu.RUnlock()
 	if stale {
 		l.mu.Lock()
