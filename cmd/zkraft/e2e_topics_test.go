@@ -107,7 +107,17 @@ func TestE2ETopicsQuorumNode(t *testing.T) {
 		t.Errorf("describe --json: %+v", ds)
 	}
 
-	fails("CreatePartitions", "--alter", "--topic", "orders", "--partitions", "6")
+	ok("--alter", "--topic", "orders", "--partitions", "6")
+	wait.For(t, 20*time.Second, "orders to have 6 partitions", func() error {
+		if err := json.Unmarshal([]byte(ok("--describe", "--topic", "orders", "--json")), &ds); err != nil {
+			return err
+		}
+		if len(ds) != 1 || ds[0].PartitionCount != 6 {
+			return fmt.Errorf("describe --json: %+v", ds)
+		}
+		return nil
+	})
+	fails("INVALID_PARTITIONS", "--alter", "--topic", "orders", "--partitions", "4")
 	fails("describe topic ghost: UNKNOWN_TOPIC_OR_PARTITION", "--describe", "--topic", "ghost")
 	fails("exactly one action", "--list", "--describe")
 
