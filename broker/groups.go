@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkraft/zkraft/broker/group"
+	"github.com/zkraft/zkraft/broker/txn"
 	"github.com/zkraft/zkraft/metadata"
 )
 
@@ -23,7 +24,7 @@ func (b *Broker) newGroupCoordinator() error {
 	gcfg := group.DefaultConfig()
 	gcfg.NumPartitions = b.cfg.OffsetsTopicNumPartitions
 	gcfg.InitialRebalanceDelay = b.cfg.GroupInitialRebalanceDelay
-	c, err := group.New(gcfg, offsetsLog{b}, b.logger)
+	c, err := group.New(gcfg, coordinatorLog{b, group.OffsetsTopic, group.ErrNotCoordinator}, b.logger)
 	if err != nil {
 		return fmt.Errorf("group coordinator: %w", err)
 	}
@@ -59,36 +60,46 @@ func (b *Broker) publishGroups(changes metadata.LocalChanges) {
 	}
 }
 
-// offsetsLog is group.Log over this broker's partition logs: appends go
-// through the leader check and wait for acks=all like a produce.
-type offsetsLog struct{ b *Broker }
+// coordinatorLog is a coordinator's Log (group.Log, txn.Log) over this
+// broker's partitions of its internal topic: appends go through the leader
+// check as coordinator batches (Kafka's AppendOrigin.COORDINATOR) and wait
+// for acks=all like a produce; a partition not led or not held here is
+// notCoord (the coordinator's ErrNotCoordinator).
+type coordinatorLog struct {
+	b        *Broker
+	topic    string
+	notCoord error
+}
 
-var _ group.Log = offsetsLog{}
+var (
+	_ group.Log = coordinatorLog{}
+	_ txn.Log   = coordinatorLog{}
+)
 
-func (o offsetsLog) Append(ctx context.Context, partition int32, batch []byte) error {
-	reg, l, err := o.b.partitionFor(o.b.img.Load(), group.OffsetsTopic, partition)
+func (o coordinatorLog) Append(ctx context.Context, partition int32, batch []byte) error {
+	reg, l, err := o.b.partitionFor(o.b.img.Load(), o.topic, partition)
 	if err != nil {
-		return fmt.Errorf("%w: %w", group.ErrNotCoordinator, err)
+		return fmt.Errorf("%w: %w", o.notCoord, err)
 	}
 	res, err := l.AppendFromCoordinator(batch, reg.LeaderEpoch)
 	if err != nil {
 		return err
 	}
-	return o.b.repl.WaitCommitted(ctx, group.OffsetsTopic, partition, reg, res.LastOffset+1)
+	return o.b.repl.WaitCommitted(ctx, o.topic, partition, reg, res.LastOffset+1)
 }
 
-func (o offsetsLog) Read(partition int32, offset int64, maxBytes int32) ([]byte, error) {
-	l, ok := o.b.logs.Get(group.OffsetsTopic, partition)
+func (o coordinatorLog) Read(partition int32, offset int64, maxBytes int32) ([]byte, error) {
+	l, ok := o.b.logs.Get(o.topic, partition)
 	if !ok {
-		return nil, fmt.Errorf("%w: no local log for %s-%d", group.ErrNotCoordinator, group.OffsetsTopic, partition)
+		return nil, fmt.Errorf("%w: no local log for %s-%d", o.notCoord, o.topic, partition)
 	}
 	return l.Read(offset, maxBytes, math.MaxInt64)
 }
 
-func (o offsetsLog) Bounds(partition int32) (int64, int64, error) {
-	l, ok := o.b.logs.Get(group.OffsetsTopic, partition)
+func (o coordinatorLog) Bounds(partition int32) (int64, int64, error) {
+	l, ok := o.b.logs.Get(o.topic, partition)
 	if !ok {
-		return 0, 0, fmt.Errorf("%w: no local log for %s-%d", group.ErrNotCoordinator, group.OffsetsTopic, partition)
+		return 0, 0, fmt.Errorf("%w: no local log for %s-%d", o.notCoord, o.topic, partition)
 	}
 	return l.LogStartOffset(), l.LogEndOffset(), nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"strconv"
 	"sync"
@@ -35,7 +34,7 @@ func (b *Broker) newTxnCoordinator() error {
 	tcfg.AbortInterval = b.cfg.TransactionAbortInterval
 	tcfg.IDExpiration = b.cfg.TransactionalIDExpiration
 	tcfg.ExpireInterval = b.cfg.TransactionExpireInterval
-	c, err := txn.New(tcfg, txnStateLog{b}, txnPIDs{b}, txnCluster{b}, b.logger)
+	c, err := txn.New(tcfg, coordinatorLog{b, txn.StateTopic, txn.ErrNotCoordinator}, txnPIDs{b}, txnCluster{b}, b.logger)
 	if err != nil {
 		return fmt.Errorf("transaction coordinator: %w", err)
 	}
@@ -58,39 +57,6 @@ func (b *Broker) publishTxns(changes metadata.LocalChanges) {
 			}
 		}
 	}
-}
-
-// txnStateLog is txn.Log over this broker's partition logs.
-type txnStateLog struct{ b *Broker }
-
-var _ txn.Log = txnStateLog{}
-
-func (o txnStateLog) Append(ctx context.Context, partition int32, batch []byte) error {
-	reg, l, err := o.b.partitionFor(o.b.img.Load(), txn.StateTopic, partition)
-	if err != nil {
-		return fmt.Errorf("%w: %w", txn.ErrNotCoordinator, err)
-	}
-	res, err := l.Append(batch, reg.LeaderEpoch)
-	if err != nil {
-		return err
-	}
-	return o.b.repl.WaitCommitted(ctx, txn.StateTopic, partition, reg, res.LastOffset+1)
-}
-
-func (o txnStateLog) Read(partition int32, offset int64, maxBytes int32) ([]byte, error) {
-	l, ok := o.b.logs.Get(txn.StateTopic, partition)
-	if !ok {
-		return nil, fmt.Errorf("%w: no local log for %s-%d", txn.ErrNotCoordinator, txn.StateTopic, partition)
-	}
-	return l.Read(offset, maxBytes, math.MaxInt64)
-}
-
-func (o txnStateLog) Bounds(partition int32) (int64, int64, error) {
-	l, ok := o.b.logs.Get(txn.StateTopic, partition)
-	if !ok {
-		return 0, 0, fmt.Errorf("%w: no local log for %s-%d", txn.ErrNotCoordinator, txn.StateTopic, partition)
-	}
-	return l.LogStartOffset(), l.LogEndOffset(), nil
 }
 
 // txnPIDs hands the coordinator ids from the broker's producer id blocks.

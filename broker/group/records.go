@@ -104,33 +104,10 @@ func decodeRecord(key, value []byte) (entry, error) {
 	}
 }
 
-// appendBatch appends one uncompressed, non-transactional magic-2 record
-// batch holding recs to dst. The log assigns the base offset and the leader
-// epoch (both outside the CRC).
+// appendBatch appends one plain (non-transactional) batch holding recs to
+// dst (storage.AppendCoordinatorBatch).
 func appendBatch(dst []byte, recs []record, nowMs int64) []byte {
-	var raw []byte
-	for i, r := range recs {
-		rec := kmsg.Record{OffsetDelta: int32(i), Key: r.key, Value: r.value}
-		body := rec.AppendTo(nil) // Length 0 takes one varint byte
-		rec.Length = int32(len(body) - 1)
-		raw = rec.AppendTo(raw)
-	}
-	b := kmsg.RecordBatch{
-		PartitionLeaderEpoch: -1,
-		Magic:                2,
-		LastOffsetDelta:      int32(len(recs) - 1),
-		FirstTimestamp:       nowMs,
-		MaxTimestamp:         nowMs,
-		ProducerID:           -1,
-		ProducerEpoch:        -1,
-		FirstSequence:        -1,
-		NumRecords:           int32(len(recs)),
-		Records:              raw,
-	}
-	start := len(dst)
-	dst = b.AppendTo(dst)
-	storage.SealBatch(dst[start:])
-	return dst
+	return storage.AppendCoordinatorBatch(dst, len(recs), func(i int) ([]byte, []byte) { return recs[i].key, recs[i].value }, nowMs, -1, -1)
 }
 
 // readBatches calls fn for every record of the whole batches in b, in
@@ -220,16 +197,8 @@ func markerType(raw []byte) (commit, ok bool) {
 	return false, false
 }
 
-// appendTxnBatch is appendBatch for a transactional offset commit: the
-// transactional attribute and the producer's id and epoch, no sequence
-// (Kafka's coordinator batches carry none).
+// appendTxnBatch is appendBatch for a transactional batch of producer pid
+// at epoch (TxnOffsetCommit's records).
 func appendTxnBatch(dst []byte, recs []record, nowMs, pid int64, epoch int16) []byte {
-	start := len(dst)
-	dst = appendBatch(dst, recs, nowMs)
-	b := dst[start:]
-	binary.BigEndian.PutUint16(b[21:], uint16(0x10))  // attributes: transactional
-	binary.BigEndian.PutUint64(b[43:], uint64(pid))   // producerId
-	binary.BigEndian.PutUint16(b[51:], uint16(epoch)) // producerEpoch
-	storage.SealBatch(b)
-	return dst
+	return storage.AppendCoordinatorBatch(dst, len(recs), func(i int) ([]byte, []byte) { return recs[i].key, recs[i].value }, nowMs, pid, epoch)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Offsets of the fields of a Kafka v2 record batch header (see doc.go).
@@ -185,4 +187,42 @@ func splitBatches(b []byte, maxBatch int64) ([]BatchHeader, error) {
 		return nil, fmt.Errorf("%w: no record batch", ErrCorruptMessage)
 	}
 	return hs, nil
+}
+
+// AppendCoordinatorBatch appends to dst one uncompressed magic-2 batch of
+// n records, record i's key and value from rec(i), stamped nowMs: the
+// batches the group and transaction coordinators write. producerID -1
+// makes a plain batch (no producer, epoch or sequence); any other makes a
+// transactional one of producerID at epoch, without a sequence (the log
+// takes it with AppendFromCoordinator). The log assigns the base offset
+// and the leader epoch, which the CRC does not cover.
+func AppendCoordinatorBatch(dst []byte, n int, rec func(i int) (key, value []byte), nowMs, producerID int64, epoch int16) []byte {
+	var raw []byte
+	for i := range n {
+		k, v := rec(i)
+		r := kmsg.Record{OffsetDelta: int32(i), Key: k, Value: v}
+		body := r.AppendTo(nil) // Length 0 takes one varint byte
+		r.Length = int32(len(body) - 1)
+		raw = r.AppendTo(raw)
+	}
+	b := kmsg.RecordBatch{
+		PartitionLeaderEpoch: -1,
+		Magic:                2,
+		LastOffsetDelta:      int32(n - 1),
+		FirstTimestamp:       nowMs,
+		MaxTimestamp:         nowMs,
+		ProducerID:           -1,
+		ProducerEpoch:        -1,
+		FirstSequence:        -1,
+		NumRecords:           int32(n),
+		Records:              raw,
+	}
+	if producerID >= 0 {
+		b.Attributes = attrTransactional
+		b.ProducerID, b.ProducerEpoch = producerID, epoch
+	}
+	start := len(dst)
+	dst = b.AppendTo(dst)
+	SealBatch(dst[start:])
+	return dst
 }

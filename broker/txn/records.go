@@ -90,32 +90,10 @@ func decodeRecord(key, value []byte) (string, *meta, error) {
 	return k.TransactionalID, m, nil
 }
 
-// appendBatch appends one uncompressed, non-transactional magic-2 record
-// batch holding recs to dst; the log assigns offsets and the leader epoch.
+// appendBatch appends one plain batch holding recs to dst
+// (storage.AppendCoordinatorBatch).
 func appendBatch(dst []byte, recs []record, nowMs int64) []byte {
-	var raw []byte
-	for i, r := range recs {
-		rec := kmsg.Record{OffsetDelta: int32(i), Key: r.key, Value: r.value}
-		body := rec.AppendTo(nil) // Length 0 takes one varint byte
-		rec.Length = int32(len(body) - 1)
-		raw = rec.AppendTo(raw)
-	}
-	b := kmsg.RecordBatch{
-		PartitionLeaderEpoch: -1,
-		Magic:                2,
-		LastOffsetDelta:      int32(len(recs) - 1),
-		FirstTimestamp:       nowMs,
-		MaxTimestamp:         nowMs,
-		ProducerID:           -1,
-		ProducerEpoch:        -1,
-		FirstSequence:        -1,
-		NumRecords:           int32(len(recs)),
-		Records:              raw,
-	}
-	start := len(dst)
-	dst = b.AppendTo(dst)
-	storage.SealBatch(dst[start:])
-	return dst
+	return storage.AppendCoordinatorBatch(dst, len(recs), func(i int) ([]byte, []byte) { return recs[i].key, recs[i].value }, nowMs, -1, -1)
 }
 
 // readBatches calls fn for every record of the whole batches in b, in
