@@ -142,6 +142,9 @@ func TestParseProcStat(t *testing.T) {
 			t.Errorf("%s: parseProcStat = %d, %v; want %d, error %v", tc.name, got, err, tc.want, tc.wantErr)
 		}
 	}
+	if u, s, err := parseProcStatSplit([]byte(tests[0].in)); err != nil || u != 250 || s != 37 {
+		t.Errorf("parseProcStatSplit(%q) = %d, %d, %v; want 250, 37, nil", tests[0].in, u, s, err)
+	}
 }
 
 func FuzzParseProcStat(f *testing.F) {

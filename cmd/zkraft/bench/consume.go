@@ -38,6 +38,7 @@ type ConsumeConfig struct {
 	Dir          string        // --dir: parent of the temp dirs; default os.TempDir()
 	StartTimeout time.Duration // --start-timeout: how long a spawned broker may take to become ready
 	Overrides    []string      // --zkraft-override key=value (repeatable)
+	PerfRecord   string        // --perf-record DIR: `perf record -g` the spawned zkraft broker during each read phase into DIR
 }
 
 // DefaultConsumeConfig returns the defaults of every flag of `zkraft bench consume`: 1 GiB
@@ -107,6 +108,8 @@ func parseConsumeFlags(args []string, stderr io.Writer) (ConsumeConfig, error) {
 	fs.DurationVar(&c.StartTimeout, "start-timeout", c.StartTimeout, "how long a spawned broker may take to become ready")
 	var overrides stringList
 	fs.Var(&overrides, "zkraft-override", "extra key=value passed to `serve --override` (repeatable)")
+	fs.StringVar(&c.PerfRecord, "perf-record", c.PerfRecord,
+		"directory: run `perf record -g` on each spawned zkraft broker during each read phase (perf must be installed)")
 	if err := parseFlags(fs, args); err != nil {
 		return c, err
 	}
@@ -143,7 +146,11 @@ type ConsumePhase struct {
 	MiBPerSec        float64  `json:"mib_per_sec"` // value bytes read, over all groups
 	BrokerCPUSeconds *float64 `json:"broker_cpu_seconds,omitempty"`
 	CPUSecondsPerGiB *float64 `json:"cpu_seconds_per_gib,omitempty"` // per GiB of value bytes read
-	Error            string   `json:"error,omitempty"`
+	// BrokerUserCPUSeconds is the utime part of BrokerCPUSeconds: the broker's own work per
+	// fetch (decode, sessions, lookups, encode), without the kernel's per-byte sendfile and
+	// loopback TCP work that stime holds.
+	BrokerUserCPUSeconds *float64 `json:"broker_user_cpu_seconds,omitempty"`
+	Error                string   `json:"error,omitempty"`
 }
 
 // ConsumeRun is one target's run: fill, then one phase per --groups entry, then the tail.
@@ -183,6 +190,8 @@ type ConsumeSummary struct {
 	ThroughputRatio  *float64                `json:"throughput_ratio_zkraft_over_kfake,omitempty"`
 	CPURatio         *float64                `json:"cpu_per_gib_ratio_zkraft_over_kfake,omitempty"`
 	FanOutCPUOverOne map[string]float64      `json:"fan_out_cpu_seconds_over_one_group,omitempty"` // median cpu-s of this phase / of the 1-group phase
+	// FanOutUserCPUOverOne is FanOutCPUOverOne for user CPU only (the per-fetch share).
+	FanOutUserCPUOverOne map[string]float64 `json:"fan_out_user_cpu_seconds_over_one_group,omitempty"`
 }
 
 // Consume runs the consume benchmark cfg describes (cfg must be valid).
@@ -276,22 +285,36 @@ func consumeRun(ctx context.Context, cfg ConsumeConfig, dir, target string, inde
 
 	for _, g := range cfg.Groups {
 		ph := ConsumePhase{Groups: g}
-		var before uint64
+		var before, beforeUser uint64
 		cpuOK := false
 		if b != nil {
-			if before, err = cpuTicks(b.pid()); err == nil {
-				cpuOK = true
+			var sys uint64
+			if beforeUser, sys, err = cpuTicksSplit(b.pid()); err == nil {
+				before, cpuOK = beforeUser+sys, true
+			}
+		}
+		var stopPerf func() error
+		if cfg.PerfRecord != "" && b != nil && target == TargetZkraft {
+			out := filepath.Join(cfg.PerfRecord, fmt.Sprintf("zkraft-run%d-groups%d.perf.data", index, g))
+			if stopPerf, err = startPerfRecord(b.pid(), out); err != nil {
+				return res, fmt.Errorf("%w: %w", ErrConsume, err)
 			}
 		}
 		read, secs, rerr := readBack(ctx, brokers, topic, fmt.Sprintf("bench-%d-%d-%d", time.Now().UnixNano(), index, g), g, res.Filled, cfg.ReadTimeout)
 		if cpuOK {
-			if after, err := cpuTicks(b.pid()); err == nil {
-				c := float64(after-before) / clockTicksPerSecond
-				ph.BrokerCPUSeconds = &c
+			if afterUser, afterSys, err := cpuTicksSplit(b.pid()); err == nil {
+				c := float64(afterUser+afterSys-before) / clockTicksPerSecond
+				u := float64(afterUser-beforeUser) / clockTicksPerSecond
+				ph.BrokerCPUSeconds, ph.BrokerUserCPUSeconds = &c, &u
 				if gib := float64(read) * float64(cfg.RecordSize) / (1 << 30); gib > 0 {
 					v := c / gib
 					ph.CPUSecondsPerGiB = &v
 				}
+			}
+		}
+		if stopPerf != nil {
+			if err := stopPerf(); err != nil {
+				log.Warn("perf record", zap.Error(err))
 			}
 		}
 		ph.Records, ph.Seconds = read, secs
@@ -485,9 +508,10 @@ func summarizeConsume(runs []ConsumeRun, targets []string, groups []int) []Consu
 	}
 	var out []ConsumeSummary
 	for _, g := range groups {
-		s := ConsumeSummary{Groups: g, Median: map[string]TargetMedian{}, FanOutCPUOverOne: map[string]float64{}}
+		s := ConsumeSummary{Groups: g, Median: map[string]TargetMedian{}, FanOutCPUOverOne: map[string]float64{},
+			FanOutUserCPUOverOne: map[string]float64{}}
 		for _, tg := range targets {
-			var rps, mibs, cpu, fan []float64
+			var rps, mibs, cpu, fan, fanUser []float64
 			for _, r := range by[tg] {
 				ph, ok := phase(r, g)
 				if !ok {
@@ -499,6 +523,9 @@ func summarizeConsume(runs []ConsumeRun, targets []string, groups []int) []Consu
 				}
 				if one, ok := phase(r, 1); ok && g != 1 && ph.BrokerCPUSeconds != nil && one.BrokerCPUSeconds != nil && *one.BrokerCPUSeconds > 0 {
 					fan = append(fan, *ph.BrokerCPUSeconds / *one.BrokerCPUSeconds)
+				}
+				if one, ok := phase(r, 1); ok && g != 1 && ph.BrokerUserCPUSeconds != nil && one.BrokerUserCPUSeconds != nil && *one.BrokerUserCPUSeconds > 0 {
+					fanUser = append(fanUser, *ph.BrokerUserCPUSeconds / *one.BrokerUserCPUSeconds)
 				}
 			}
 			m := TargetMedian{Runs: len(rps)}
@@ -512,6 +539,9 @@ func summarizeConsume(runs []ConsumeRun, targets []string, groups []int) []Consu
 			s.Median[tg] = m
 			if len(fan) > 0 {
 				s.FanOutCPUOverOne[tg] = median(fan)
+			}
+			if len(fanUser) > 0 {
+				s.FanOutUserCPUOverOne[tg] = median(fanUser)
 			}
 		}
 		z, k := by[TargetZkraft], by[TargetKfake]
@@ -545,11 +575,11 @@ func summarizeConsume(runs []ConsumeRun, targets []string, groups []int) []Consu
 // WriteText prints one row per phase, then the summary.
 func (r *ConsumeReport) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\ttarget\tgroups\trecords\tsecs\trec/s\tMiB/s\tcpu-s\tcpu-s/GiB\ttail p50 ms\ttail p99 ms\ttail cpu-s/s\t")
+	fmt.Fprintln(tw, "run\ttarget\tgroups\trecords\tsecs\trec/s\tMiB/s\tcpu-s\tuser cpu-s\tcpu-s/GiB\ttail p50 ms\ttail p99 ms\ttail cpu-s/s\t")
 	for _, x := range r.Runs {
 		for _, ph := range x.Phases {
-			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", x.Index, x.Target, ph.Groups, ph.Records,
-				ph.Seconds, ph.RecordsPerSec, ph.MiBPerSec, optF(ph.BrokerCPUSeconds, 2), optF(ph.CPUSecondsPerGiB, 3),
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", x.Index, x.Target, ph.Groups, ph.Records,
+				ph.Seconds, ph.RecordsPerSec, ph.MiBPerSec, optF(ph.BrokerCPUSeconds, 2), optF(ph.BrokerUserCPUSeconds, 2), optF(ph.CPUSecondsPerGiB, 3),
 				optF(x.TailP50Ms, 1), optF(x.TailP99Ms, 1), optF(x.TailCPUPerSec, 3))
 		}
 	}
@@ -578,6 +608,9 @@ func (r *ConsumeReport) WriteText(w io.Writer) error {
 				m.RecordsPerSec, m.MiBPerSec, optF(m.CPUSecondsPerGiB, 3))
 			if f, ok := s.FanOutCPUOverOne[tg]; ok {
 				fmt.Fprintf(w, ", cpu-s %.2fx the 1-group phase", f)
+			}
+			if f, ok := s.FanOutUserCPUOverOne[tg]; ok {
+				fmt.Fprintf(w, " (user cpu-s %.2fx)", f)
 			}
 			fmt.Fprintln(w)
 		}

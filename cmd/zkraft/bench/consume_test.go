@@ -32,11 +32,12 @@ func TestParseConsumeFlags(t *testing.T) {
 		}
 	}
 	c, err := parseConsumeFlags([]string{"--zkraft-binary", "/bin/true", "--groups", "1, 2,4", "--partitions", "1000",
-		"--tail-rate", "0", "--read-timeout", "30s"}, io.Discard)
+		"--tail-rate", "0", "--read-timeout", "30s", "--perf-record", "/tmp/prof"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(c.Groups, []int{1, 2, 4}) || c.Partitions != 1000 || c.TailRate != 0 || c.ReadTimeout != 30*time.Second {
+	if !reflect.DeepEqual(c.Groups, []int{1, 2, 4}) || c.Partitions != 1000 || c.TailRate != 0 || c.ReadTimeout != 30*time.Second ||
+		c.PerfRecord != "/tmp/prof" {
 		t.Fatalf("parsed %+v", c)
 	}
 }
@@ -46,8 +47,8 @@ func TestSummarizeConsume(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
 	run := func(tg string, rps1, cpu1, rps3, cpu3 float64) ConsumeRun {
 		return ConsumeRun{Target: tg, Phases: []ConsumePhase{
-			{Groups: 1, RecordsPerSec: rps1, BrokerCPUSeconds: f(cpu1), CPUSecondsPerGiB: f(cpu1)},
-			{Groups: 3, RecordsPerSec: rps3, BrokerCPUSeconds: f(cpu3), CPUSecondsPerGiB: f(cpu3 / 3)},
+			{Groups: 1, RecordsPerSec: rps1, BrokerCPUSeconds: f(cpu1), CPUSecondsPerGiB: f(cpu1), BrokerUserCPUSeconds: f(cpu1 / 2)},
+			{Groups: 3, RecordsPerSec: rps3, BrokerCPUSeconds: f(cpu3), CPUSecondsPerGiB: f(cpu3 / 3), BrokerUserCPUSeconds: f(cpu3)},
 		}}
 	}
 	runs := []ConsumeRun{run(TargetZkraft, 200, 1, 300, 1.2), run(TargetKfake, 100, 2, 100, 6),
@@ -58,6 +59,9 @@ func TestSummarizeConsume(t *testing.T) {
 	}
 	if *s[1].ThroughputRatio != 3 || math.Abs(s[1].FanOutCPUOverOne[TargetZkraft]-1.3) > 1e-9 || s[1].FanOutCPUOverOne[TargetKfake] != 3 {
 		t.Fatalf("3 groups: %+v ratio %v", s[1], *s[1].ThroughputRatio)
+	}
+	if math.Abs(s[1].FanOutUserCPUOverOne[TargetZkraft]-2.6) > 1e-9 || s[1].FanOutUserCPUOverOne[TargetKfake] != 6 {
+		t.Fatalf("3 groups, user cpu fan-out: %+v", s[1].FanOutUserCPUOverOne)
 	}
 }
 

@@ -10,8 +10,9 @@
 //	                               topic with --records, read it back from the start with 1 and
 //	                               then 3 consumer groups at once (--groups), each group one kgo
 //	                               client (an untimed one-record group read first creates the
-//	                               offsets topic); MiB/s, rec/s and broker CPU-s per GiB read per phase;
-//	                               then one consumer tails the log while a producer runs at
+//	                               offsets topic); MiB/s, rec/s and broker CPU-s per GiB read per phase
+//	                               (and its user share); --perf-record DIR runs `perf record -g` on
+//	                               the spawned zkraft during each phase (proc.go); then one consumer tails the log while a producer runs at
 //	                               --tail-rate (end-to-end latency, ms resolution) (consume.go)
 //	zkraft bench cluster [flags]   3 controllers + 3 brokers (quorum mode), spawned once: acks=all
 //	                               producers on an RF 3 (min.insync.replicas 2) and an RF 1 topic
