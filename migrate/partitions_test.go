@@ -65,6 +65,16 @@ func TestMigratingBrokerPartitionWrites(t *testing.T) {
 		}
 		return nil
 	})
+	// The controller places new replicas on registered, unfenced brokers
+	// only: wait until both brokers' quorum registrations are unfenced.
+	wait.For(t, 30*time.Second, "both brokers unfenced in the quorum's image", func() error {
+		for _, id := range []int32{1, 2} {
+			if reg, ok := node.Image().Broker(id); !ok || reg.Fenced {
+				return fmt.Errorf("broker %d: registered %v", id, ok)
+			}
+		}
+		return nil
+	})
 	if errs := h1.CreatePartitions(ctx, []metadata.CreatePartitionsSpec{{Topic: "grow", Count: 3}}, false); errs[0] != nil {
 		t.Fatalf("create partitions during dual-write: %v", errs[0])
 	}
