@@ -21,24 +21,13 @@ import (
 // metadata.AlterConfigs (none with validateOnly) and returns one error
 // per alteration.
 func (n *Node) AlterConfigs(ctx context.Context, alts []metadata.ConfigAlteration, validateOnly bool) []error {
-	var errs []error
-	_, err := n.write(ctx, "alter configs", func(img *metadata.Image) ([]metadata.Record, error) {
-		if err := refusePreMigration(img, "alter configs"); err != nil {
-			return nil, err
-		}
-		recs, es := metadata.AlterConfigs(img, alts)
-		errs = es
+	errs, _ := writeEach(ctx, n, "alter configs", func(img *metadata.Image) ([]metadata.Record, []error) {
+		recs, errs := metadata.AlterConfigs(img, alts)
 		if validateOnly {
-			return nil, nil
+			return nil, errs
 		}
-		return recs, nil
-	})
-	if err != nil {
-		errs = make([]error, len(alts))
-		for i := range errs {
-			errs[i] = err
-		}
-	}
+		return recs, errs
+	}, failEach(len(alts)))
 	return errs
 }
 

@@ -58,28 +58,22 @@ func (n *Node) CreatePartitions(ctx context.Context, specs []metadata.CreatePart
 // ElectLeaders runs the elections as one raft entry and returns one result
 // per partition (metadata.ElectLeaders; parts nil = all partitions).
 func (n *Node) ElectLeaders(ctx context.Context, typ metadata.ElectionType, parts []metadata.TopicPartition) []metadata.ElectionResult {
-	var out []metadata.ElectionResult
-	_, err := n.write(ctx, "elect leaders", func(img *metadata.Image) ([]metadata.Record, error) {
-		if err := refusePreMigration(img, "elect leaders"); err != nil {
-			return nil, err
-		}
+	var seen []metadata.ElectionResult // what compute answered, for electionFailed
+	out, ok := writeEach(ctx, n, "elect leaders", func(img *metadata.Image) ([]metadata.Record, []metadata.ElectionResult) {
 		recs, res := metadata.ElectLeaders(img, typ, parts)
-		out = res
+		seen = res
 		for _, pc := range metadata.UncleanElections(recs) {
 			n.log.Error("unclean leader election requested: acknowledged records may be lost",
 				zap.String("topic_id", pc.TopicID.String()), zap.Int32("partition", pc.PartitionID), zap.Int32("leader", pc.Leader))
 		}
-		return recs, nil
-	})
-	if err != nil {
-		return electionFailed(out, parts, err)
+		return recs, res
+	}, func(err error) []metadata.ElectionResult { return electionFailed(seen, parts, err) })
+	if ok {
+		n.log.Info("elected leaders", zap.Stringer("type", typ), zap.Int("partitions", len(out)))
 	}
-	n.log.Info("elected leaders", zap.Stringer("type", typ), zap.Int("partitions", len(out)))
 	return out
 }
 
-// electionFailed reports err for every partition asked for (or every one
-// metadata.ElectLeaders named, for an all-partitions request).
 func electionFailed(res []metadata.ElectionResult, parts []metadata.TopicPartition, err error) []metadata.ElectionResult {
 	if parts == nil {
 		parts = make([]metadata.TopicPartition, len(res))

@@ -147,6 +147,37 @@ func (n *Node) write(ctx context.Context, what string, compute func(img *metadat
 	return res, nil
 }
 
+// writeEach is write for the admin calls that answer one result per item
+// (ACLs, SCRAM users, configs, quotas, elections): compute runs outside
+// PRE_MIGRATION only and returns the records and the results; when the
+// entry as a whole fails, failed(err) answers for every item. ok reports
+// whether the entry was written (or had nothing to write).
+func writeEach[R any](ctx context.Context, n *Node, what string, compute func(*metadata.Image) ([]metadata.Record, []R), failed func(error) []R) (res []R, ok bool) {
+	_, err := n.write(ctx, what, func(img *metadata.Image) ([]metadata.Record, error) {
+		if err := refusePreMigration(img, what); err != nil {
+			return nil, err
+		}
+		recs, r := compute(img)
+		res = r
+		return recs, nil
+	})
+	if err != nil {
+		return failed(err), false
+	}
+	return res, true
+}
+
+// failEach answers err for each of n items (writeEach's failed).
+func failEach(n int) func(error) []error {
+	return func(err error) []error {
+		errs := make([]error, n)
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+}
+
 // CreateTopics creates each topic as one raft entry (the TopicRecord with
 // all its PartitionRecords and ConfigRecords) and returns once it is applied
 // locally. errs[i] belongs to specs[i]. A name given twice fails with

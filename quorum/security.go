@@ -23,65 +23,42 @@ import (
 // CreateAcls writes an AccessControlEntryRecord (random id) for each new
 // ACL and returns one error per binding (metadata.CreateAcls).
 func (n *Node) CreateAcls(ctx context.Context, bindings []metadata.AclBinding) []error {
-	var errs []error
-	_, err := n.write(ctx, "create acls", func(img *metadata.Image) ([]metadata.Record, error) {
-		if err := refusePreMigration(img, "create acls"); err != nil {
-			return nil, err
-		}
-		recs, es := metadata.CreateAcls(img, bindings, metadata.RandomUuid)
-		errs = es
-		return recs, nil
-	})
-	if err != nil {
-		errs = make([]error, len(bindings))
-		for i := range errs {
-			errs[i] = err
-		}
-		return errs
+	errs, ok := writeEach(ctx, n, "create acls", func(img *metadata.Image) ([]metadata.Record, []error) {
+		return metadata.CreateAcls(img, bindings, metadata.RandomUuid)
+	}, failEach(len(bindings)))
+	if ok {
+		n.log.Info("created acls", zap.Int("bindings", len(bindings)))
 	}
-	n.log.Info("created acls", zap.Int("bindings", len(bindings)))
 	return errs
 }
 
 // DeleteAcls removes every ACL a filter matches and returns what each
 // filter matched (metadata.DeleteAcls).
 func (n *Node) DeleteAcls(ctx context.Context, filters []metadata.AclFilter) []metadata.DeleteAclsResult {
-	var out []metadata.DeleteAclsResult
-	_, err := n.write(ctx, "delete acls", func(img *metadata.Image) ([]metadata.Record, error) {
-		if err := refusePreMigration(img, "delete acls"); err != nil {
-			return nil, err
-		}
-		recs, res := metadata.DeleteAcls(img, filters)
-		out = res
-		return recs, nil
-	})
-	if err != nil {
-		out = make([]metadata.DeleteAclsResult, len(filters))
+	out, ok := writeEach(ctx, n, "delete acls", func(img *metadata.Image) ([]metadata.Record, []metadata.DeleteAclsResult) {
+		return metadata.DeleteAcls(img, filters)
+	}, func(err error) []metadata.DeleteAclsResult {
+		out := make([]metadata.DeleteAclsResult, len(filters))
 		for i := range out {
 			out[i].Err = err
 		}
 		return out
+	})
+	if ok {
+		n.log.Info("deleted acls", zap.Int("filters", len(filters)))
 	}
-	n.log.Info("deleted acls", zap.Int("filters", len(filters)))
 	return out
 }
 
 // AlterScramCredentials writes the credential records of the users that
 // pass metadata.AlterScramCredentials and returns one result per user.
 func (n *Node) AlterScramCredentials(ctx context.Context, dels []metadata.ScramDeletion, ups []metadata.ScramUpsertion) []metadata.ScramAlterResult {
-	var out []metadata.ScramAlterResult
-	_, err := n.write(ctx, "alter scram credentials", func(img *metadata.Image) ([]metadata.Record, error) {
-		if err := refusePreMigration(img, "alter scram credentials"); err != nil {
-			return nil, err
-		}
-		recs, res := metadata.AlterScramCredentials(img, dels, ups)
-		out = res
-		return recs, nil
-	})
-	if err != nil {
-		return metadata.ScramAlterFailed(dels, ups, err)
+	out, ok := writeEach(ctx, n, "alter scram credentials", func(img *metadata.Image) ([]metadata.Record, []metadata.ScramAlterResult) {
+		return metadata.AlterScramCredentials(img, dels, ups)
+	}, func(err error) []metadata.ScramAlterResult { return metadata.ScramAlterFailed(dels, ups, err) })
+	if ok {
+		n.log.Info("altered scram credentials", zap.Int("users", len(out)))
 	}
-	n.log.Info("altered scram credentials", zap.Int("users", len(out)))
 	return out
 }
 
@@ -345,24 +322,13 @@ func (s *CombinedSource) AlterScramCredentials(ctx context.Context, dels []metad
 // metadata.AlterClientQuotas (none with validateOnly) and returns one
 // error per entry.
 func (n *Node) AlterClientQuotas(ctx context.Context, alts []metadata.QuotaAlteration, validateOnly bool) []error {
-	var errs []error
-	_, err := n.write(ctx, "alter client quotas", func(img *metadata.Image) ([]metadata.Record, error) {
-		if err := refusePreMigration(img, "alter client quotas"); err != nil {
-			return nil, err
-		}
-		recs, es := metadata.AlterClientQuotas(img, alts)
-		errs = es
+	errs, _ := writeEach(ctx, n, "alter client quotas", func(img *metadata.Image) ([]metadata.Record, []error) {
+		recs, errs := metadata.AlterClientQuotas(img, alts)
 		if validateOnly {
-			return nil, nil
+			return nil, errs
 		}
-		return recs, nil
-	})
-	if err != nil {
-		errs = make([]error, len(alts))
-		for i := range errs {
-			errs[i] = err
-		}
-	}
+		return recs, errs
+	}, failEach(len(alts)))
 	return errs
 }
 
