@@ -235,8 +235,10 @@ func TestDescribeConfigs(t *testing.T) {
 	}
 	rms := byName["retention.ms"]
 	if deref(rms.Value) != "1000" || rms.Source != kmsg.ConfigSourceDynamicTopicConfig || rms.ReadOnly ||
-		len(rms.ConfigSynonyms) != 2 || rms.ConfigSynonyms[1].Name != "log.retention.ms" ||
-		deref(rms.ConfigSynonyms[1].Value) != "3600000" || rms.ConfigSynonyms[1].Source != kmsg.ConfigSourceStaticBrokerConfig {
+		len(rms.ConfigSynonyms) != 3 || rms.ConfigSynonyms[1].Name != "log.retention.ms" ||
+		deref(rms.ConfigSynonyms[1].Value) != "3600000" || rms.ConfigSynonyms[1].Source != kmsg.ConfigSourceStaticBrokerConfig ||
+		rms.ConfigSynonyms[2].Name != "log.retention.hours" || deref(rms.ConfigSynonyms[2].Value) != "168" ||
+		rms.ConfigSynonyms[2].Source != kmsg.ConfigSourceDefaultConfig {
 		t.Fatalf("retention.ms: %+v", rms)
 	}
 	if mib := byName["min.insync.replicas"]; deref(mib.Value) != "1" || mib.Source != kmsg.ConfigSourceDefaultConfig {

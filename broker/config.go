@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/zkraft/zkraft/broker/acl"
+	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata"
 )
 
@@ -49,6 +50,24 @@ type Config struct {
 	// message.timestamp.type, which decides whether the broker stamps
 	// appended batches with its own clock.
 	LogMessageTimestampType string
+	// LogCleanupPolicy is log.cleanup.policy ("delete", "compact" or
+	// both, comma-separated), LogCleanerDeleteRetentionMs
+	// log.cleaner.delete.retention.ms and LogCleanerMinCleanableRatio
+	// log.cleaner.min.cleanable.ratio: the defaults of the topic configs
+	// cleanup.policy, delete.retention.ms and min.cleanable.dirty.ratio.
+	LogCleanupPolicy            string
+	LogCleanerDeleteRetentionMs int64
+	LogCleanerMinCleanableRatio float64
+	// CompressionType is compression.type, the default of the topic config
+	// of the same name: "producer" keeps the producer's codec,
+	// "uncompressed", "gzip", "snappy", "lz4" or "zstd" recompress every
+	// produced batch (storage/compression.go).
+	CompressionType string
+	// StaticKeys are the broker keys the server.properties file (or a
+	// flag) set: DescribeConfigs names them STATIC_BROKER_CONFIG even
+	// when the value equals Kafka's default (a key not listed is
+	// STATIC_BROKER_CONFIG only when its value differs from the default).
+	StaticKeys map[string]bool
 	// UncleanLeaderElection is unclean.leader.election.enable: only
 	// reported here (DescribeConfigs); the controller and replication
 	// apply it.
@@ -120,8 +139,13 @@ func DefaultConfig() Config {
 		LogRetentionMs:           7 * 24 * 60 * 60 * 1000,
 		LogRetentionBytes:        -1,
 		LogMessageTimestampType:  timestampCreateTime,
-		MaxFetchWait:             30 * time.Second,
-		ControllerTimeout:        30 * time.Second,
+
+		LogCleanupPolicy:            storage.PolicyDelete,
+		LogCleanerDeleteRetentionMs: storage.DefaultDeleteRetentionMs,
+		LogCleanerMinCleanableRatio: storage.DefaultMinCleanableDirtyRatio,
+		CompressionType:             storage.CompressionProducer,
+		MaxFetchWait:                30 * time.Second,
+		ControllerTimeout:           30 * time.Second,
 
 		OffsetsTopicNumPartitions:     50,
 		OffsetsTopicReplicationFactor: 3,
@@ -160,6 +184,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: log.retention.bytes = %d, must be >= -1", ErrInvalidConfig, c.LogRetentionBytes)
 	case c.LogMessageTimestampType != timestampCreateTime && c.LogMessageTimestampType != timestampLogAppendTime:
 		return fmt.Errorf("%w: log.message.timestamp.type = %q, must be CreateTime or LogAppendTime", ErrInvalidConfig, c.LogMessageTimestampType)
+	case c.LogCleanerDeleteRetentionMs < 0:
+		return fmt.Errorf("%w: log.cleaner.delete.retention.ms = %d, must be >= 0", ErrInvalidConfig, c.LogCleanerDeleteRetentionMs)
+	case !(c.LogCleanerMinCleanableRatio >= 0 && c.LogCleanerMinCleanableRatio <= 1):
+		return fmt.Errorf("%w: log.cleaner.min.cleanable.ratio = %v, must be between 0 and 1", ErrInvalidConfig, c.LogCleanerMinCleanableRatio)
 	case c.MaxFetchWait <= 0:
 		return fmt.Errorf("%w: MaxFetchWait = %s, must be > 0", ErrInvalidConfig, c.MaxFetchWait)
 	case c.ControllerTimeout <= 0:
@@ -188,6 +216,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: max.incremental.fetch.session.cache.slots = %d, must be >= 0", ErrInvalidConfig, c.FetchSessionCacheSlots)
 	case c.GroupInitialRebalanceDelay < 0:
 		return fmt.Errorf("%w: group.initial.rebalance.delay.ms = %s, must be >= 0", ErrInvalidConfig, c.GroupInitialRebalanceDelay)
+	}
+	if err := metadata.ValidateTopicConfigs(map[string]string{
+		"cleanup.policy": c.LogCleanupPolicy, "compression.type": c.CompressionType}); err != nil {
+		return fmt.Errorf("%w: log.cleanup.policy = %q, compression.type = %q: %w", ErrInvalidConfig,
+			c.LogCleanupPolicy, c.CompressionType, err)
 	}
 	if c.Authorize {
 		if err := c.ACL.Validate(); err != nil {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata"
 )
 
@@ -24,10 +23,12 @@ type topicConfigDef struct {
 
 // topicConfigDefs are the topic configs DescribeConfigs lists, by name.
 var topicConfigDefs = []topicConfigDef{
-	{"cleanup.policy", "log.cleanup.policy", kmsg.ConfigTypeList, func(*Config) string { return "delete" }},
-	{"compression.type", "compression.type", kmsg.ConfigTypeString, func(*Config) string { return "producer" }},
+	{"cleanup.policy", "log.cleanup.policy", kmsg.ConfigTypeList, func(c *Config) string { return c.LogCleanupPolicy }},
+	{"compression.type", "compression.type", kmsg.ConfigTypeString, func(c *Config) string { return c.CompressionType }},
+	{"delete.retention.ms", "log.cleaner.delete.retention.ms", kmsg.ConfigTypeLong, func(c *Config) string { return itoa(c.LogCleanerDeleteRetentionMs) }},
 	{"max.message.bytes", "message.max.bytes", kmsg.ConfigTypeInt, func(c *Config) string { return itoa(int64(c.MessageMaxBytes)) }},
 	{"message.timestamp.type", "log.message.timestamp.type", kmsg.ConfigTypeString, func(c *Config) string { return c.LogMessageTimestampType }},
+	{"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", kmsg.ConfigTypeDouble, minCleanableRatio},
 	{"min.insync.replicas", "min.insync.replicas", kmsg.ConfigTypeInt, func(c *Config) string { return itoa(int64(c.MinInsyncReplicas)) }},
 	{"retention.bytes", "log.retention.bytes", kmsg.ConfigTypeLong, func(c *Config) string { return itoa(c.LogRetentionBytes) }},
 	{"retention.ms", "log.retention.ms", kmsg.ConfigTypeLong, func(c *Config) string { return itoa(c.LogRetentionMs) }},
@@ -46,16 +47,14 @@ var brokerConfigDefs = []struct {
 	{"advertised.listeners", kmsg.ConfigTypeString, listenersString},
 	{"auto.create.topics.enable", kmsg.ConfigTypeBoolean, func(c *Config) string { return strconv.FormatBool(c.AutoCreateTopics) }},
 	{"broker.id", kmsg.ConfigTypeInt, func(c *Config) string { return itoa(int64(c.NodeID)) }},
-	{"compression.type", kmsg.ConfigTypeString, func(*Config) string { return "producer" }},
+	{"compression.type", kmsg.ConfigTypeString, func(c *Config) string { return c.CompressionType }},
 	{"default.replication.factor", kmsg.ConfigTypeInt, func(c *Config) string { return itoa(int64(c.DefaultReplicationFactor)) }},
 	{metadata.FollowerReplicationThrottledRateKey, kmsg.ConfigTypeLong, func(*Config) string { return itoa(math.MaxInt64) }},
 	{metadata.LeaderReplicationThrottledRateKey, kmsg.ConfigTypeLong, func(*Config) string { return itoa(math.MaxInt64) }},
-	{"log.cleaner.delete.retention.ms", kmsg.ConfigTypeLong, func(*Config) string { return itoa(storage.DefaultDeleteRetentionMs) }},
-	{"log.cleaner.min.cleanable.ratio", kmsg.ConfigTypeDouble, func(*Config) string {
-		return strconv.FormatFloat(storage.DefaultMinCleanableDirtyRatio, 'f', -1, 64)
-	}},
+	{"log.cleaner.delete.retention.ms", kmsg.ConfigTypeLong, func(c *Config) string { return itoa(c.LogCleanerDeleteRetentionMs) }},
+	{"log.cleaner.min.cleanable.ratio", kmsg.ConfigTypeDouble, minCleanableRatio},
 	{"log.cleaner.threads", kmsg.ConfigTypeInt, func(*Config) string { return "1" }},
-	{"log.cleanup.policy", kmsg.ConfigTypeList, func(*Config) string { return storage.PolicyDelete }},
+	{"log.cleanup.policy", kmsg.ConfigTypeList, func(c *Config) string { return c.LogCleanupPolicy }},
 	{"log.message.timestamp.type", kmsg.ConfigTypeString, func(c *Config) string { return c.LogMessageTimestampType }},
 	{"log.retention.bytes", kmsg.ConfigTypeLong, func(c *Config) string { return itoa(c.LogRetentionBytes) }},
 	{"log.retention.ms", kmsg.ConfigTypeLong, func(c *Config) string { return itoa(c.LogRetentionMs) }},
@@ -68,6 +67,10 @@ var brokerConfigDefs = []struct {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func minCleanableRatio(c *Config) string {
+	return strconv.FormatFloat(c.LogCleanerMinCleanableRatio, 'f', -1, 64)
+}
 
 func listenersString(c *Config) string {
 	parts := make([]string, len(c.Listeners))
@@ -98,8 +101,8 @@ func (b *Broker) topicConfigEntries(overrides map[string]string) []configEntry {
 	out := make([]configEntry, 0, len(topicConfigDefs)+len(overrides))
 	for _, d := range topicConfigDefs {
 		known[d.name] = true
-		levels := b.brokerLevels(eff, d.brokerKey, d.value)
-		e := configEntry{name: d.name, value: *levels[0].Value, source: levels[0].Source, typ: d.typ}
+		value, levels := b.brokerLevels(eff, d.brokerKey, d.value)
+		e := configEntry{name: d.name, value: value, source: levels[0].Source, typ: d.typ}
 		if v, ok := overrides[d.name]; ok {
 			e.value, e.source = v, kmsg.ConfigSourceDynamicTopicConfig
 			e.synonyms = append(e.synonyms, synonym(d.name, v, kmsg.ConfigSourceDynamicTopicConfig))
@@ -118,12 +121,15 @@ func (b *Broker) topicConfigEntries(overrides map[string]string) []configEntry {
 	return out
 }
 
-// brokerLevels is the chain of a broker key's values, most specific
-// first (Kafka's synonyms order): this broker's dynamic value
-// (DYNAMIC_BROKER_CONFIG), the cluster's dynamic default
-// (DYNAMIC_DEFAULT_BROKER_CONFIG), then the static value
-// (STATIC_BROKER_CONFIG, or DEFAULT_CONFIG when it is Kafka's default).
-func (b *Broker) brokerLevels(eff *dynamicConfig, key string, static func(*Config) string) []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym {
+// brokerLevels is a broker key's effective value and the chain of its
+// values, most specific
+// first (Kafka's synonyms order, ConfigHelper.configSynonyms): this
+// broker's dynamic value (DYNAMIC_BROKER_CONFIG), the cluster's dynamic
+// default (DYNAMIC_DEFAULT_BROKER_CONFIG), the static value when the file
+// set the key or it differs from Kafka's default (STATIC_BROKER_CONFIG),
+// then Kafka's default (DEFAULT_CONFIG; for log.retention.ms, whose
+// Kafka default is given in hours, log.retention.hours=168).
+func (b *Broker) brokerLevels(eff *dynamicConfig, key string, static func(*Config) string) (string, []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym) {
 	var out []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym
 	if v, ok := eff.perBroker[key]; ok {
 		out = append(out, synonym(key, v, kmsg.ConfigSourceDynamicBrokerConfig))
@@ -132,11 +138,27 @@ func (b *Broker) brokerLevels(eff *dynamicConfig, key string, static func(*Confi
 		out = append(out, synonym(key, v, kmsg.ConfigSourceDynamicDefaultBrokerConfig))
 	}
 	defaults := DefaultConfig()
-	v, src := static(&b.cfg), kmsg.ConfigSourceStaticBrokerConfig
-	if v == static(&defaults) {
-		src = kmsg.ConfigSourceDefaultConfig
+	v, def := static(&b.cfg), static(&defaults)
+	if b.cfg.StaticKeys[key] || v != def {
+		out = append(out, synonym(key, v, kmsg.ConfigSourceStaticBrokerConfig))
 	}
-	return append(out, synonym(key, v, src))
+	name, value := defaultSynonym(key, def)
+	out = append(out, synonym(name, value, kmsg.ConfigSourceDefaultConfig))
+	if dv, _, ok := eff.dynamicValue(key); ok {
+		v = dv
+	}
+	return v, out
+}
+
+// defaultSynonym is the DEFAULT_CONFIG entry of key whose zkraft default
+// is def: Kafka gives log.retention.ms no default of its own, the one in
+// force is log.retention.hours=168 (the chain of a value set nowhere
+// still ends in a DEFAULT_CONFIG entry of the key itself).
+func defaultSynonym(key, def string) (name, value string) {
+	if key == "log.retention.ms" && def == itoa(7*24*60*60*1000) {
+		return "log.retention.hours", "168"
+	}
+	return key, def
 }
 
 // brokerConfigEntries describes this broker: every listed config with
@@ -145,8 +167,8 @@ func (b *Broker) brokerConfigEntries() []configEntry {
 	eff := b.effective()
 	out := make([]configEntry, 0, len(brokerConfigDefs))
 	for _, d := range brokerConfigDefs {
-		levels := b.brokerLevels(eff, d.name, d.value)
-		out = append(out, configEntry{name: d.name, value: *levels[0].Value, source: levels[0].Source,
+		value, levels := b.brokerLevels(eff, d.name, d.value)
+		out = append(out, configEntry{name: d.name, value: value, source: levels[0].Source,
 			readOnly: !metadata.IsDynamicBrokerConfig(d.name), typ: d.typ, synonyms: levels})
 	}
 	return out

@@ -13,9 +13,11 @@ package broker
 //	log.cleanup.policy, log.cleaner.delete.retention.ms,
 //	log.cleaner.min.cleanable.ratio, log.message.timestamp.type
 //	                        defaults of topics without their own override
+//	compression.type        the default codec of topics without their own
+//	                        override (storage recompresses on append)
 //	message.max.bytes, min.insync.replicas
 //	                        Produce's checks (topicSettings)
-//	compression.type, unclean.leader.election.enable,
+//	unclean.leader.election.enable,
 //	leader/follower.replication.throttled.rate
 //	                        stored and described (the controller reads the
 //	                        unclean default, replication the throttles)
@@ -29,7 +31,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/zkraft/zkraft/broker/storage"
 	"github.com/zkraft/zkraft/metadata"
 )
 
@@ -39,10 +40,6 @@ type dynamicConfig struct {
 	cfg       Config
 	perBroker map[string]string // /config/brokers/<id>
 	defaults  map[string]string // /config/brokers/<default>
-
-	cleanupPolicy     string
-	deleteRetentionMs int64
-	minCleanableRatio float64
 }
 
 // dynamicValue is the dynamic value of key and its source, ok false when
@@ -64,9 +61,7 @@ func (b *Broker) effective() *dynamicConfig { return b.dyn.Load() }
 // that does not parse (the controller validates them, so a newer writer)
 // is logged and skipped.
 func newDynamicConfig(static Config, perBroker, defaults map[string]string, logger *zap.Logger) *dynamicConfig {
-	d := &dynamicConfig{cfg: static, perBroker: perBroker, defaults: defaults,
-		cleanupPolicy: storage.PolicyDelete, deleteRetentionMs: storage.DefaultDeleteRetentionMs,
-		minCleanableRatio: storage.DefaultMinCleanableDirtyRatio}
+	d := &dynamicConfig{cfg: static, perBroker: perBroker, defaults: defaults}
 	long := func(key string, dst *int64) {
 		if v, _, ok := d.dynamicValue(key); ok {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
@@ -86,18 +81,21 @@ func newDynamicConfig(static Config, perBroker, defaults map[string]string, logg
 	long("log.retention.ms", &d.cfg.LogRetentionMs)
 	long("log.retention.bytes", &d.cfg.LogRetentionBytes)
 	long("log.segment.bytes", &d.cfg.LogSegmentBytes)
-	long("log.cleaner.delete.retention.ms", &d.deleteRetentionMs)
+	long("log.cleaner.delete.retention.ms", &d.cfg.LogCleanerDeleteRetentionMs)
 	int32v("message.max.bytes", &d.cfg.MessageMaxBytes)
 	int32v("min.insync.replicas", &d.cfg.MinInsyncReplicas)
 	if v, _, ok := d.dynamicValue("log.cleanup.policy"); ok {
-		d.cleanupPolicy = v
+		d.cfg.LogCleanupPolicy = v
+	}
+	if v, _, ok := d.dynamicValue("compression.type"); ok {
+		d.cfg.CompressionType = v
 	}
 	if v, _, ok := d.dynamicValue("log.message.timestamp.type"); ok && (v == timestampCreateTime || v == timestampLogAppendTime) {
 		d.cfg.LogMessageTimestampType = v
 	}
 	if v, _, ok := d.dynamicValue("log.cleaner.min.cleanable.ratio"); ok {
 		if r, err := strconv.ParseFloat(v, 64); err == nil {
-			d.minCleanableRatio = r
+			d.cfg.LogCleanerMinCleanableRatio = r
 		}
 	}
 	return d

@@ -118,7 +118,8 @@ func (b *Broker) applyTopicConfig(img *metadata.Image, topic string, overrides m
 	}
 }
 
-// applyLogConfig sets l's segment and retention settings: the broker
+// applyLogConfig sets l's segment, retention, cleaning, timestamp and
+// compression settings: the broker
 // defaults (static, then dynamic), overridden by the topic's configs.
 func (b *Broker) applyLogConfig(l *storage.Log, overrides map[string]string) {
 	eff := b.effective()
@@ -126,10 +127,14 @@ func (b *Broker) applyLogConfig(l *storage.Log, overrides map[string]string) {
 		SegmentBytes:           eff.cfg.LogSegmentBytes,
 		RetentionMs:            eff.cfg.LogRetentionMs,
 		RetentionBytes:         eff.cfg.LogRetentionBytes,
-		CleanupPolicy:          eff.cleanupPolicy,
-		DeleteRetentionMs:      eff.deleteRetentionMs,
-		MinCleanableDirtyRatio: eff.minCleanableRatio,
+		CleanupPolicy:          eff.cfg.LogCleanupPolicy,
+		DeleteRetentionMs:      eff.cfg.LogCleanerDeleteRetentionMs,
+		MinCleanableDirtyRatio: eff.cfg.LogCleanerMinCleanableRatio,
 		LogAppendTime:          eff.cfg.LogMessageTimestampType == timestampLogAppendTime,
+		Compression:            eff.cfg.CompressionType,
+	}
+	if v, ok := overrides["compression.type"]; ok {
+		c.Compression = v
 	}
 	if v, ok := overrides["cleanup.policy"]; ok {
 		c.CleanupPolicy = v

@@ -128,6 +128,11 @@ type LogConfig struct {
 	// max timestamp = append time, CRC recomputed), as Kafka's
 	// LogValidator does. false is CreateTime: the producer's timestamps.
 	LogAppendTime bool
+	// Compression is compression.type: "producer" (or "") keeps the
+	// producer's codec, "uncompressed", "gzip", "snappy", "lz4" or "zstd"
+	// makes Append recompress every batch in another codec
+	// (compression.go).
+	Compression string
 }
 
 // Validate reports the first bad value, naming its Kafka key.
@@ -146,6 +151,9 @@ func (c LogConfig) Validate() error {
 	}
 	if c.DeleteRetentionMs < 0 {
 		return fmt.Errorf("%w: delete.retention.ms=%d, want >= 0", ErrInvalidConfig, c.DeleteRetentionMs)
+	}
+	if !validCompression(c.Compression) {
+		return fmt.Errorf("%w: compression.type=%q, want producer, uncompressed, gzip, snappy, lz4 or zstd", ErrInvalidConfig, c.Compression)
 	}
 	if !(c.MinCleanableDirtyRatio >= 0 && c.MinCleanableDirtyRatio <= 1) {
 		return fmt.Errorf("%w: min.cleanable.dirty.ratio=%v, want 0..1", ErrInvalidConfig, c.MinCleanableDirtyRatio)

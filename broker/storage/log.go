@@ -175,7 +175,8 @@ func (l *Log) EndOffsetForEpoch(epoch int32) (int32, int64) {
 // Append validates and appends one or more concatenated v2 record batches
 // (a produce request's records) as the leader with leaderEpoch. It rewrites
 // baseOffset and partitionLeaderEpoch of each batch in place in batches (the
-// CRC does not cover them). On return the bytes have been written to the
+// CRC does not cover them), or of a rewritten copy when the log's
+// compression.type recompresses them (compression.go). On return the bytes have been written to the
 // segment file with write(2): they survive the process being killed, and
 // are fsynced by the next roll, Flush or Close.
 func (l *Log) Append(batches []byte, leaderEpoch int32) (AppendResult, error) {
@@ -196,6 +197,19 @@ func (l *Log) appendAsLeader(batches []byte, leaderEpoch int32, coordinator bool
 	hs, err := splitBatches(batches, cfg.SegmentBytes)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("append to %s: %w", l.name(), err)
+	}
+	if !coordinator {
+		// compression.type (compression.go); the segment.bytes checks
+		// below see the rewritten size.
+		if batches, hs, err = recompress(batches, hs, cfg.Compression); err != nil {
+			return AppendResult{}, fmt.Errorf("append to %s: %w", l.name(), err)
+		}
+		for i := range hs {
+			if hs[i].Size() > cfg.SegmentBytes {
+				return AppendResult{}, fmt.Errorf("append to %s: batch %d: %w: %d bytes after recompression, segment.bytes=%d",
+					l.name(), i, ErrRecordTooLarge, hs[i].Size(), cfg.SegmentBytes)
+			}
+		}
 	}
 	if int64(len(batches)) > cfg.SegmentBytes {
 		return AppendResult{}, fmt.Errorf("append to %s: %w: %d bytes in one request, segment.bytes=%d", l.name(), ErrRecordTooLarge, len(batches), cfg.SegmentBytes)

@@ -120,7 +120,8 @@ func configsChecks(t *testing.T, n *node, onZk func(t *testing.T)) {
 		out = mustTool("Dynamic configs for broker 1 are:", "--entity-type", "brokers", "--entity-name", "1", "--describe")
 		mustContain(t, "broker 1 describe", out,
 			"  leader.replication.throttled.rate=4096 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:leader.replication.throttled.rate=4096",
-			"  message.max.bytes=2000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:message.max.bytes=2000, DEFAULT_CONFIG:message.max.bytes=1048588}")
+			"  message.max.bytes=2000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:message.max.bytes=2000, "+
+				"STATIC_BROKER_CONFIG:message.max.bytes=1000000, DEFAULT_CONFIG:message.max.bytes=1048588}")
 		out = mustTool("Default configs for brokers in the cluster are:", "--entity-type", "brokers", "--entity-default", "--describe")
 		mustContain(t, "default describe", out, "  log.retention.ms=86400000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=86400000}")
 
@@ -173,6 +174,28 @@ func configsChecks(t *testing.T, n *node, onZk func(t *testing.T)) {
 		})
 	})
 
+	t.Run("static", func(t *testing.T) {
+		// compression.type=gzip and message.max.bytes=1000000 from the
+		// node's server.properties: the defaults of a topic without
+		// overrides, described as STATIC_BROKER_CONFIG; an lz4 producer's
+		// batch is stored as gzip (read back with a Fetch).
+		c, err := topicConfig("cfg-a", "compression.type")
+		if err != nil || c.MaybeValue() != "gzip" || c.Source.String() != "STATIC_BROKER_CONFIG" {
+			t.Fatalf("compression.type %+v %v", c, err)
+		}
+		if c, err := topicConfig("cfg-a", "max.message.bytes"); err != nil || c.MaybeValue() != "1000000" || c.Source.String() != "STATIC_BROKER_CONFIG" {
+			t.Fatalf("max.message.bytes %+v %v", c, err)
+		}
+		lz4 := n.client(t, kgo.ProducerBatchCompression(kgo.Lz4Compression()))
+		zkCreateTopic(ctx, t, lz4, "cfg-gz", 1, 1, nil)
+		if err := lz4.ProduceSync(ctx, &kgo.Record{Topic: "cfg-gz", Value: []byte(strings.Repeat("lz4 ", 100))}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if got := fetchBatchCodecs(ctx, t, lz4, "cfg-gz"); len(got) != 1 || got[0] != int16(kgo.CodecGzip) {
+			t.Fatalf("stored codecs %v, want [gzip (1)]", got)
+		}
+	})
+
 	t.Run("broker logger", func(t *testing.T) {
 		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
 		rr := kmsg.NewIncrementalAlterConfigsRequestResource()
@@ -209,9 +232,45 @@ func configsChecks(t *testing.T, n *node, onZk func(t *testing.T)) {
 	}
 }
 
+// configsStatic are the static broker keys configsChecks' "static" part
+// expects in the node's server.properties.
+var configsStatic = []string{"compression.type=gzip", "message.max.bytes=1000000"}
+
+// fetchBatchCodecs fetches partition 0 of topic from offset 0 (by topic
+// id, Fetch v13+) and returns each stored batch's compression codec.
+func fetchBatchCodecs(ctx context.Context, t *testing.T, cl *kgo.Client, topic string) []int16 {
+	t.Helper()
+	tds, err := kadm.NewClient(cl).ListTopics(ctx, topic)
+	if err != nil || tds[topic].Err != nil {
+		t.Fatalf("list %s: %v %v", topic, err, tds[topic].Err)
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = 100, 1, 1<<20
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic, rt.TopicID = topic, tds[topic].ID
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.PartitionMaxBytes = 1 << 20
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("fetch %s: %v %+v", topic, err, resp)
+	}
+	var codecs []int16
+	for b := resp.Topics[0].Partitions[0].RecordBatches; len(b) > 0; {
+		var rb kmsg.RecordBatch
+		if err := rb.ReadFrom(b); err != nil {
+			t.Fatalf("fetch %s: %v", topic, err)
+		}
+		codecs = append(codecs, rb.Attributes&0x07)
+		b = b[int(rb.Length)+12:]
+	}
+	return codecs
+}
+
 // TestE2EConfigsQuorum: the config checks on a combined quorum-mode node.
 func TestE2EConfigsQuorum(t *testing.T) {
-	n := startNode(t, t.TempDir(), "log.retention.check.interval.ms=200")
+	n := startNode(t, t.TempDir(), append([]string{"log.retention.check.interval.ms=200"}, configsStatic...)...)
 	configsChecks(t, n, nil)
 }
 
@@ -222,7 +281,7 @@ func TestE2EConfigsQuorum(t *testing.T) {
 // each entity.
 func TestE2EConfigsZooKeeper(t *testing.T) {
 	s := zktest.Start(t)
-	n := startZkNode(t, s.Addr, 1, "log.retention.check.interval.ms=200")
+	n := startZkNode(t, s.Addr, 1, append([]string{"log.retention.check.interval.ms=200"}, configsStatic...)...)
 	raw, _, err := gozk.Connect([]string{s.Addr}, 10*time.Second, gozk.WithLogInfo(false))
 	if err != nil {
 		t.Fatal(err)

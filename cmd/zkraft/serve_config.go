@@ -94,6 +94,12 @@ func brokerConfig(cfg *config.Config, clusterID string, endpoints []metadata.End
 	bcfg.LogRetentionMs = cfg.LogRetentionMs
 	bcfg.LogRetentionBytes = cfg.LogRetentionBytes
 	bcfg.LogMessageTimestampType = cfg.LogMessageTimestampType
+	bcfg.MessageMaxBytes = cfg.MessageMaxBytes
+	bcfg.LogCleanupPolicy = cfg.LogCleanupPolicy
+	bcfg.CompressionType = cfg.CompressionType
+	bcfg.LogCleanerDeleteRetentionMs = cfg.LogCleanerDeleteRetentionMs
+	bcfg.LogCleanerMinCleanableRatio = cfg.LogCleanerMinCleanableRatio
+	bcfg.StaticKeys = staticBrokerKeys(cfg)
 	bcfg.UncleanLeaderElection = cfg.UncleanLeaderElectionEnable
 	bcfg.OffsetsTopicNumPartitions = cfg.OffsetsTopicNumPartitions
 	bcfg.OffsetsTopicReplicationFactor = cfg.OffsetsTopicReplicationFactor
@@ -108,6 +114,21 @@ func brokerConfig(cfg *config.Config, clusterID string, endpoints []metadata.End
 	bcfg.TransactionalIDExpiration = cfg.TransactionalIDExpiration
 	bcfg.TransactionExpireInterval = cfg.TransactionExpireInterval
 	return bcfg
+}
+
+// staticBrokerKeys are the broker keys the file or a flag set, for
+// DescribeConfigs' STATIC_BROKER_CONFIG; log.retention.minutes and .hours
+// count as log.retention.ms, the key the broker describes.
+func staticBrokerKeys(cfg *config.Config) map[string]bool {
+	keys := make(map[string]bool, len(cfg.Set))
+	for k := range cfg.Set {
+		switch k {
+		case "log.retention.minutes", "log.retention.hours":
+			k = "log.retention.ms"
+		}
+		keys[k] = true
+	}
+	return keys
 }
 
 func networkConfig(cfg *config.Config) network.Config {

@@ -88,7 +88,13 @@ type Config struct {
 	LogRetentionBytes         int64         // log.retention.bytes; -1 = unlimited
 	LogRetentionCheckInterval time.Duration // log.retention.check.interval.ms
 	LogIndexIntervalBytes     int32         // log.index.interval.bytes
-	MaxOpenFiles              int           // zkraft.max.open.files
+	// The broker defaults of topic configs without a LogManager role:
+	MessageMaxBytes             int32   // message.max.bytes (topic: max.message.bytes)
+	LogCleanupPolicy            string  // log.cleanup.policy (cleanup.policy): delete, compact or both
+	CompressionType             string  // compression.type: producer, uncompressed, gzip, snappy, lz4, zstd
+	LogCleanerDeleteRetentionMs int64   // log.cleaner.delete.retention.ms (delete.retention.ms)
+	LogCleanerMinCleanableRatio float64 // log.cleaner.min.cleanable.ratio (min.cleanable.dirty.ratio)
+	MaxOpenFiles                int     // zkraft.max.open.files
 
 	SocketRequestMaxBytes      int32         // socket.request.max.bytes
 	ConnectionsMaxIdle         time.Duration // connections.max.idle.ms

@@ -168,6 +168,34 @@ var keys = map[string]key{
 		to("storage.RetentionCheckInterval")},
 	"log.index.interval.bytes": {intKey(0, math.MaxInt32, func(b *builder, n int64) { b.LogIndexIntervalBytes = int32(n) }),
 		to("storage.IndexIntervalBytes")},
+	"message.max.bytes": {intKey(1, math.MaxInt32, func(b *builder, n int64) { b.MessageMaxBytes = int32(n) }),
+		to("broker.MessageMaxBytes")},
+	"log.cleanup.policy": {func(b *builder, v string) error {
+		ps := splitList(v)
+		if len(ps) == 0 || len(ps) > 2 || slices.ContainsFunc(ps, func(p string) bool { return p != "delete" && p != "compact" }) {
+			return errors.New("want delete, compact or delete,compact")
+		}
+		b.LogCleanupPolicy = strings.Join(ps, ",")
+		return nil
+	}, to("broker.LogCleanupPolicy")},
+	"compression.type": {func(b *builder, v string) error {
+		v = strings.TrimSpace(v)
+		if !slices.Contains([]string{"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"}, v) {
+			return errors.New("want producer, uncompressed, gzip, snappy, lz4 or zstd")
+		}
+		b.CompressionType = v
+		return nil
+	}, to("broker.CompressionType")},
+	"log.cleaner.delete.retention.ms": {intKey(0, math.MaxInt64, func(b *builder, n int64) { b.LogCleanerDeleteRetentionMs = n }),
+		to("broker.LogCleanerDeleteRetentionMs")},
+	"log.cleaner.min.cleanable.ratio": {func(b *builder, v string) error {
+		r, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || !(r >= 0 && r <= 1) {
+			return errors.New("want a number between 0 and 1")
+		}
+		b.LogCleanerMinCleanableRatio = r
+		return nil
+	}, to("broker.LogCleanerMinCleanableRatio")},
 	"socket.request.max.bytes": {intKey(1, math.MaxInt32, func(b *builder, n int64) { b.SocketRequestMaxBytes = int32(n) }),
 		to("network.MaxRequestBytes", "quorum.Network.MaxRequestBytes")},
 	"auto.create.topics.enable": {boolKey(func(b *builder, x bool) { b.AutoCreateTopicsEnable = x }),
@@ -294,14 +322,14 @@ func Destinations() map[string][]string {
 // ignoredKeys are Kafka keys (from its sample server.properties files and
 // common tuning) that zkraft accepts without using.
 var ignoredKeys = []string{
-	"background.threads", "broker.rack", "compression.type",
+	"background.threads", "broker.rack",
 	"controller.quorum.election.timeout.ms",
 	"controller.quorum.fetch.timeout.ms", "delete.topic.enable", "group.coordinator.rebalance.protocols",
 	"group.max.session.timeout.ms", "group.min.session.timeout.ms", "inter.broker.protocol.version",
-	"log.cleaner.enable", "log.cleaner.threads", "log.cleanup.policy", "log.flush.interval.messages",
+	"log.cleaner.enable", "log.cleaner.threads", "log.flush.interval.messages",
 	"log.flush.interval.ms", "log.flush.offset.checkpoint.interval.ms", "log.flush.scheduler.interval.ms",
 	"log.message.format.version", "log.preallocate", "log.roll.hours", "log.roll.ms",
-	"message.max.bytes", "metadata.log.segment.bytes", "metadata.log.segment.ms",
+	"metadata.log.segment.bytes", "metadata.log.segment.ms",
 	"num.io.threads", "num.network.threads", "num.recovery.threads.per.data.dir",
 	"num.replica.alter.log.dirs.threads", "num.replica.fetchers", "queued.max.requests",
 	"replica.fetch.max.bytes", "replica.socket.timeout.ms", "request.timeout.ms",
@@ -338,20 +366,25 @@ func baseConfig() *Config {
 		TransactionalIDExpiration:            7 * 24 * time.Hour,
 		TransactionExpireInterval:            time.Hour,
 
-		LogSegmentBytes:            1 << 30,
-		LogRetentionMs:             168 * 3600 * 1000,
-		LogRetentionBytes:          -1,
-		LogRetentionCheckInterval:  5 * time.Minute,
-		LogIndexIntervalBytes:      4096,
-		MaxOpenFiles:               1024,
-		SocketRequestMaxBytes:      104857600,
-		SASLServerMaxReceiveSize:   524288,
-		ConnectionsMaxIdle:         10 * time.Minute,
-		ReplicaLagTimeMax:          30 * time.Second,
-		BrokerHeartbeatInterval:    2 * time.Second,
-		BrokerSessionTimeout:       9 * time.Second,
-		GroupInitialRebalanceDelay: 3 * time.Second,
-		FetchSessionCacheSlots:     1000,
+		LogSegmentBytes:             1 << 30,
+		LogRetentionMs:              168 * 3600 * 1000,
+		LogRetentionBytes:           -1,
+		LogRetentionCheckInterval:   5 * time.Minute,
+		LogIndexIntervalBytes:       4096,
+		MessageMaxBytes:             1048588,
+		LogCleanupPolicy:            "delete",
+		CompressionType:             "producer",
+		LogCleanerDeleteRetentionMs: 24 * 3600 * 1000,
+		LogCleanerMinCleanableRatio: 0.5,
+		MaxOpenFiles:                1024,
+		SocketRequestMaxBytes:       104857600,
+		SASLServerMaxReceiveSize:    524288,
+		ConnectionsMaxIdle:          10 * time.Minute,
+		ReplicaLagTimeMax:           30 * time.Second,
+		BrokerHeartbeatInterval:     2 * time.Second,
+		BrokerSessionTimeout:        9 * time.Second,
+		GroupInitialRebalanceDelay:  3 * time.Second,
+		FetchSessionCacheSlots:      1000,
 
 		AutoLeaderRebalanceEnable:          true,
 		LeaderImbalanceCheckInterval:       300 * time.Second,
