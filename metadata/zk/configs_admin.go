@@ -4,24 +4,40 @@ package zk
 // AlterConfigs), made as Kafka 3.9's ZooKeeper-mode brokers make them
 // (ZkAdminManager.incrementalAlterConfigs → AdminZkClient.changeConfigs):
 // validated with metadata.AlterConfigs against this broker's image, then
-// straight ZooKeeper writes — /config/topics/<t> or
-// /config/brokers/<id|<default>> written whole as
-// {"version":1,"config":{...}}, followed by a
+// ZooKeeper writes — /config/topics/<t> or /config/brokers/<id|<default>>
+// written whole as {"version":1,"config":{...}}, followed by a
 // /config/changes/config_change_<seq> notification
 // {"version":2,"entity_path":"topics/<t>"} that every broker follows into
-// its image (refreshConfigChanges). The znode writes are RecordsToOps'
-// translation of the ConfigRecords, the one the migration's dual-write
-// uses. Each call returns once this broker's image shows the change.
+// its image (refreshConfigChanges).
+//
+// Each entity is a read-modify-write conditional on the znode's version:
+// the znode is read, the alterations are applied to what it holds (not to
+// this broker's image, which may not have caught up with another broker's
+// write yet), and the result written with SetData(version) — or Create
+// when there was no znode (its parent is one of the PersistentPaths). A
+// BadVersion (or NodeExists, or NoNode on a SetData) means
+// another writer came in between: read again and re-apply, up to
+// maxConfigWriteTries times. So two brokers altering different keys of
+// one entity at once both land; for the same key the later write wins,
+// as in Kafka. (Kafka's own AdminZkClient writes unconditionally and can
+// lose one.) Each call returns once this broker's image shows the
+// change, or shows that a later write to the entity superseded it.
 // Serialized with this broker's security writes (secMu).
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 
+	gozk "github.com/go-zookeeper/zk"
 	"go.uber.org/zap"
 
 	"github.com/zkraft/zkraft/metadata"
 )
+
+// maxConfigWriteTries bounds the read-modify-write retries of one entity.
+const maxConfigWriteTries = 20
 
 // AlterConfigs writes the config znodes of each alteration that passes
 // metadata.AlterConfigs (nothing with validateOnly) and returns one
@@ -34,10 +50,69 @@ func (b *Backend) AlterConfigs(ctx context.Context, alts []metadata.ConfigAltera
 	if validateOnly || len(recs) == 0 {
 		return errs
 	}
-	err := b.writeConfigs(ctx, img, recs)
-	if err == nil {
-		err = b.waitImage(ctx, "alter configs", func(img *metadata.Image) bool { return metadata.ConfigsAltered(img, alts, errs) })
+	conn, err := b.session()
+	if err != nil {
+		return fillErrs(errs, fmt.Errorf("alter configs: %w", err))
 	}
+	// One read-modify-write per entity, its alterations in request order.
+	byRes := map[metadata.ConfigResource][]int{}
+	var order []metadata.ConfigResource
+	for i, a := range alts {
+		if errs[i] != nil {
+			continue
+		}
+		r := metadata.ConfigResource{Type: a.ResourceType, Name: a.ResourceName}
+		if _, ok := byRes[r]; !ok {
+			order = append(order, r)
+		}
+		byRes[r] = append(byRes[r], i)
+	}
+	written := map[metadata.ConfigResource]int32{} // znode version written
+	for _, r := range order {
+		idx := byRes[r]
+		sub := make([]metadata.ConfigAlteration, len(idx))
+		for j, i := range idx {
+			sub[j] = alts[i]
+		}
+		version, subErrs, err := b.writeConfigEntity(ctx, conn, img, r, sub)
+		for j, i := range idx {
+			switch {
+			case err != nil:
+				errs[i] = err
+			case subErrs[j] != nil:
+				errs[i] = subErrs[j]
+			}
+		}
+		if err == nil && version >= 0 {
+			written[r] = version
+		}
+	}
+	werr := b.waitImage(ctx, "alter configs", func(img *metadata.Image) bool {
+		for r, version := range written {
+			var sub []metadata.ConfigAlteration
+			var subErrs []error
+			for _, i := range byRes[r] {
+				sub, subErrs = append(sub, alts[i]), append(subErrs, errs[i])
+			}
+			if !metadata.ConfigsAltered(img, sub, subErrs) && !b.configSuperseded(conn, r, version) {
+				return false
+			}
+		}
+		return true
+	})
+	if werr != nil {
+		for r := range written {
+			for _, i := range byRes[r] {
+				if errs[i] == nil {
+					errs[i] = werr
+				}
+			}
+		}
+	}
+	return errs
+}
+
+func fillErrs(errs []error, err error) []error {
 	for i := range errs {
 		if errs[i] == nil {
 			errs[i] = err
@@ -46,27 +121,108 @@ func (b *Backend) AlterConfigs(ctx context.Context, alts []metadata.ConfigAltera
 	return errs
 }
 
-// writeConfigs writes the znodes and notifications of ConfigRecords
-// replayed on img, as client writes.
-func (b *Backend) writeConfigs(ctx context.Context, img *metadata.Image, recs []metadata.Record) error {
-	conn, err := b.session()
-	if err != nil {
-		return fmt.Errorf("alter configs: %w", err)
+// writeConfigEntity applies alts (all of resource r, valid on img) to
+// r's znode as it is in ZooKeeper, conditionally on its version, then
+// writes the change notification. It returns the znode version written
+// (-1 when the alterations changed nothing), the alterations' errors
+// against the znode's content, and an error that fails them all.
+func (b *Backend) writeConfigEntity(ctx context.Context, conn *gozk.Conn, img *metadata.Image, r metadata.ConfigResource,
+	alts []metadata.ConfigAlteration) (int32, []error, error) {
+	e, ok := EntityFor(r)
+	if !ok {
+		return -1, nil, fmt.Errorf("alter configs: resource type %d has no znode", r.Type)
 	}
-	ops, err := RecordsToOps(img, recs, 0)
-	if err != nil {
-		return fmt.Errorf("alter configs: %w", err)
-	}
-	for _, op := range ops {
+	path := EntityConfigPath(e.Type, e.Name)
+	for try := 0; try < maxConfigWriteTries; try++ {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("alter configs: %w", err)
+			return -1, nil, fmt.Errorf("alter configs %s: %w", path, err)
 		}
-		if err := b.clientOp(conn, op); err != nil {
-			return fmt.Errorf("alter configs: %s: %w", op, err)
+		data, stat, err := conn.Get(b.abs(path))
+		exists := err == nil
+		if err != nil && !errors.Is(err, gozk.ErrNoNode) {
+			return -1, nil, fmt.Errorf("alter configs: read %s: %w", path, err)
+		}
+		current, err := DecodeEntityConfig(data)
+		if err != nil {
+			return -1, nil, fmt.Errorf("alter configs: %s: %w", path, err)
+		}
+		base, err := withConfigs(img, r, current)
+		if err != nil {
+			return -1, nil, fmt.Errorf("alter configs %s: %w", path, err)
+		}
+		recs, errs := metadata.AlterConfigs(base, alts)
+		next, err := withConfigs(base, r, nil, recs...)
+		if err != nil {
+			return -1, nil, fmt.Errorf("alter configs %s: %w", path, err)
+		}
+		cfg := next.Configs(r.Type, r.Name)
+		if maps.Equal(cfg, current) && (exists || len(cfg) == 0) {
+			return -1, errs, nil // nothing to change (or every alteration refused)
+		}
+		if b.beforeConfigWrite != nil {
+			b.beforeConfigWrite(path)
+		}
+		var req any
+		if exists {
+			req = &gozk.SetDataRequest{Path: b.abs(path), Data: EncodeEntityConfig(cfg), Version: stat.Version}
+		} else {
+			req = &gozk.CreateRequest{Path: b.abs(path), Data: EncodeEntityConfig(cfg), Acl: b.acl}
+		}
+		wstat, err := b.clientWrite(conn, req)
+		switch {
+		case errors.Is(err, gozk.ErrBadVersion), errors.Is(err, gozk.ErrNodeExists), errors.Is(err, gozk.ErrNoNode) && exists:
+			b.log.Info("config znode changed under a write, retrying", zap.String("path", path), zap.Int("try", try+1))
+			continue
+		case err != nil:
+			return -1, nil, fmt.Errorf("alter configs: write %s: %w", path, err)
+		}
+		version := int32(0)
+		if wstat != nil {
+			version = wstat.Version
+		} else if exists {
+			version = stat.Version + 1
+		}
+		note := Op{Kind: OpCreate, Path: ConfigChangesPath + "/" + ConfigChangePrefix, Data: EncodeConfigChange(e.Type, e.Name), Sequential: true}
+		if err := b.clientOp(conn, note); err != nil {
+			return -1, nil, fmt.Errorf("alter configs: %s: %w", note, err)
+		}
+		b.log.Info("wrote configs", zap.String("path", path), zap.Int32("version", version), zap.Int("tries", try+1))
+		return version, errs, nil
+	}
+	return -1, nil, fmt.Errorf("alter configs: %s changed under %d writes in a row: %w", path, maxConfigWriteTries, ErrConfigContention)
+}
+
+// withConfigs is img with resource r's configs replaced by cfg (nil:
+// kept) and then recs replayed.
+func withConfigs(img *metadata.Image, r metadata.ConfigResource, cfg map[string]string, recs ...metadata.Record) (*metadata.Image, error) {
+	d := metadata.NewDelta(img)
+	if cfg != nil {
+		cur := img.Configs(r.Type, r.Name)
+		for k := range cur {
+			if _, ok := cfg[k]; !ok {
+				recs = append([]metadata.Record{&metadata.ConfigRecord{ResourceType: r.Type, ResourceName: r.Name, Name: k}}, recs...)
+			}
+		}
+		for k, v := range cfg {
+			if cv, ok := cur[k]; !ok || cv != v {
+				recs = append([]metadata.Record{&metadata.ConfigRecord{ResourceType: r.Type, ResourceName: r.Name, Name: k, Value: &v}}, recs...)
+			}
 		}
 	}
-	b.log.Info("wrote configs", zap.Int("records", len(recs)), zap.Int("znode_ops", len(ops)))
-	return nil
+	for _, rec := range recs {
+		if err := d.Replay(rec); err != nil {
+			return nil, err
+		}
+	}
+	return d.Apply(), nil
+}
+
+// configSuperseded reports whether r's znode moved past version (a later
+// write, by this broker or another, replaced the one waited for).
+func (b *Backend) configSuperseded(conn *gozk.Conn, r metadata.ConfigResource, version int32) bool {
+	e, _ := EntityFor(r)
+	ok, stat, err := conn.Exists(b.abs(EntityConfigPath(e.Type, e.Name)))
+	return err == nil && (!ok || stat.Version > version)
 }
 
 // AlterConfigs implements broker.ConfigController (Backend.AlterConfigs).

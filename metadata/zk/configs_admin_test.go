@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	gozk "github.com/go-zookeeper/zk"
 
 	"github.com/zkraft/zkraft/metadata"
 	"github.com/zkraft/zkraft/metadata/wait"
@@ -109,5 +112,142 @@ func TestBackendAlterConfigs(t *testing.T) {
 	}
 	if data, _, err := raw.Get("/config/topics/t"); err != nil || string(data) != `{"version":1,"config":{"segment.bytes":"2048"}}` {
 		t.Fatalf("/config/topics/t after replace = %s (%v)", data, err)
+	}
+}
+
+// TestAlterConfigsConditional: a config znode written by someone else
+// between a broker's read and its write (here: by a raw client, from the
+// write hook, before the first try) makes the conditional SetData fail
+// with BadVersion; the broker reads again and re-applies its alteration
+// on top, so neither write is lost. Same for a Create racing another
+// Create of a new entity.
+func TestAlterConfigsConditional(t *testing.T) {
+	s := zktest.Start(t)
+	raw := rawConn(t, s)
+	b1 := testBackend(t, s.Addr, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if errs := b1.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "t", NumPartitions: 1, ReplicationFactor: 1,
+		Configs: map[string]string{"retention.ms": "1000"}}}, false); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	wait.For(t, 10*time.Second, "topic config in the image", func() error {
+		if b1.Image().Configs(metadata.TopicResource, "t")["retention.ms"] != "1000" {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	// The interfering writes: the znode as another broker would leave it.
+	interfere := map[string]string{
+		"/config/topics/t":  `{"version":1,"config":{"retention.ms":"1000","segment.bytes":"4096"}}`,
+		"/config/brokers/7": `{"version":1,"config":{"log.retention.ms":"5000"}}`,
+	}
+	tries := map[string]int{}
+	b1.beforeConfigWrite = func(path string) {
+		tries[path]++
+		if tries[path] > 1 {
+			return
+		}
+		data := []byte(interfere[path])
+		if _, err := raw.Set(path, data, -1); errors.Is(err, gozk.ErrNoNode) {
+			_, err = raw.Create(path, data, 0, gozk.WorldACL(gozk.PermAll))
+			if err != nil {
+				t.Error(err)
+			}
+		} else if err != nil {
+			t.Error(err)
+		}
+	}
+	v := func(s string) *string { return &s }
+	errs := b1.AlterConfigs(ctx, []metadata.ConfigAlteration{
+		{ResourceType: metadata.TopicResource, ResourceName: "t", Ops: []metadata.ConfigOp{{Op: metadata.ConfigOpSet, Name: "retention.bytes", Value: v("2048")}}},
+		{ResourceType: metadata.BrokerResource, ResourceName: "7", Ops: []metadata.ConfigOp{{Op: metadata.ConfigOpSet, Name: "log.segment.bytes", Value: v("1048576")}}},
+	}, false)
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("errs %v", errs)
+	}
+	for path, want := range map[string]string{
+		"/config/topics/t":  `{"version":1,"config":{"retention.bytes":"2048","retention.ms":"1000","segment.bytes":"4096"}}`,
+		"/config/brokers/7": `{"version":1,"config":{"log.retention.ms":"5000","log.segment.bytes":"1048576"}}`,
+	} {
+		if data, _, err := raw.Get(path); err != nil || string(data) != want {
+			t.Fatalf("%s = %s (%v), want %s", path, data, err, want)
+		}
+		if tries[path] != 2 {
+			t.Fatalf("%s written in %d tries, want 2 (a BadVersion / NodeExists retry)", path, tries[path])
+		}
+	}
+}
+
+// TestAlterConfigsConcurrentBrokers: two brokers altering different keys
+// of the same topic and broker-default znodes at once, each write
+// validated against its own (lagging) image, lose none of them.
+func TestAlterConfigsConcurrentBrokers(t *testing.T) {
+	s := zktest.Start(t)
+	raw := rawConn(t, s)
+	b1 := testBackend(t, s.Addr, 1)
+	b2 := testBackend(t, s.Addr, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if errs := b1.CreateTopics(ctx, []metadata.CreateTopicSpec{{Name: "t", NumPartitions: 1, ReplicationFactor: 1}}, false); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	wait.For(t, 10*time.Second, "broker 2 sees the topic", func() error {
+		if _, ok := b2.Image().Topic("t"); !ok {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	// Each broker sets its own keys, one alteration per key, in turn on
+	// the topic and on the cluster-default broker entity.
+	topicKeys := [][]string{
+		{"retention.ms", "segment.bytes", "retention.bytes", "segment.ms", "flush.ms", "flush.messages"},
+		{"delete.retention.ms", "min.compaction.lag.ms", "max.compaction.lag.ms", "file.delete.delay.ms", "index.interval.bytes", "segment.jitter.ms"},
+	}
+	brokerKeys := [][]string{
+		{"log.retention.ms", "log.segment.bytes", "message.max.bytes"},
+		{"log.retention.bytes", "log.cleaner.delete.retention.ms", metadata.LeaderReplicationThrottledRateKey},
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, b := range []*Backend{b1, b2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for j := range topicKeys[i] {
+				val := fmt.Sprint(100000 + j)
+				alts := []metadata.ConfigAlteration{{ResourceType: metadata.TopicResource, ResourceName: "t",
+					Ops: []metadata.ConfigOp{{Op: metadata.ConfigOpSet, Name: topicKeys[i][j], Value: &val}}}}
+				if j < len(brokerKeys[i]) {
+					alts = append(alts, metadata.ConfigAlteration{ResourceType: metadata.BrokerResource,
+						Ops: []metadata.ConfigOp{{Op: metadata.ConfigOpSet, Name: brokerKeys[i][j], Value: &val}}})
+				}
+				for k, err := range b.AlterConfigs(ctx, alts, false) {
+					if err != nil {
+						t.Errorf("broker %d alteration %d: %v", i+1, k, err)
+					}
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for path, keys := range map[string][][]string{"/config/topics/t": topicKeys, "/config/brokers/<default>": brokerKeys} {
+		data, _, err := raw.Get(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := DecodeEntityConfig(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ks := range keys {
+			for j, k := range ks {
+				if cfg[k] != fmt.Sprint(100000+j) {
+					t.Errorf("%s lost %s: %s", path, k, data)
+				}
+			}
+		}
 	}
 }
