@@ -1,6 +1,6 @@
 package broker
 
-// Produce (key 0), versions 3-11.
+// Produce (key 0), versions 3-12.
 //
 // Records must be v2 record batches (every version from 3 sends them). For
 // each partition this broker must be the leader (else
@@ -33,7 +33,9 @@ package broker
 // partition), as KafkaApis.handleProduceRequest. The first transactional
 // batch of a producer on a partition is verified with the transaction
 // coordinator first (KIP-890 part 1, txn_verify.go): INVALID_TXN_STATE when
-// the coordinator never added the partition to the transaction.
+// the coordinator never added the partition to the transaction. A v12
+// request (KIP-890 part 2) comes without AddPartitionsToTxn: the
+// coordinator is asked to add the partition instead (same answers).
 // v8+ responses carry the error message. v10+ answers to
 // NOT_LEADER_OR_FOLLOWER carry the current leader and its endpoint
 // (KIP-951, leaderHints).

@@ -10,7 +10,16 @@ package broker
 // client retries at the version we name. The ranges were chosen so that
 // librdkafka 2.0 (kcat 1.7) and franz-go v1.22 negotiate a version every
 // handler here implements; each is at most kmsg's MaxVersion for the key.
-// No finalized features are reported.
+//
+// v3+ answers carry the features (KIP-584): SupportedFeatures
+// transaction.version 0-2, and FinalizedFeatures transaction.version at
+// zkraft.transaction.version when that is above 0 (Kafka lists no feature
+// at level 0), with FinalizedFeaturesEpoch 0 (the level is configuration,
+// not a metadata record, so it has no history; franz-go reads the
+// finalized features only when the epoch is not -1). As in Kafka 4.0 the
+// KIP-890 part 2 versions (Produce v12, EndTxn v5, TxnOffsetCommit v5) are
+// listed whatever the level: the request's version picks the protocol,
+// and clients use them only when the finalized level is 2.
 
 import (
 	"context"
@@ -23,7 +32,7 @@ import (
 
 // apiRanges: key -> [min, max]. Add a key only together with its handler.
 var apiRanges = map[int16][2]int16{
-	0:  {3, 11}, // Produce: v3 is the first with record batches; v12+ = KIP-890 txns, v13 topic ids
+	0:  {3, 12}, // Produce: v3 is the first with record batches; v12 = KIP-890 part 2 (implicit add), v13 topic ids
 	1:  {4, 13}, // Fetch: v4 is the first with record batches; v13 = topic ids
 	2:  {1, 7},  // ListOffsets: v8+ adds tiered-storage timestamps
 	3:  {1, 12}, // Metadata: v13 adds a top-level error code only
@@ -45,9 +54,9 @@ var apiRanges = map[int16][2]int16{
 	23: {2, 4},  // OffsetForLeaderEpoch: v2 = current leader epoch (KIP-320), v3 = replica id
 	24: {0, 5},  // AddPartitionsToTxn: v4+ batched, broker-to-broker (KIP-890 verification)
 	25: {0, 4},  // AddOffsetsToTxn
-	26: {0, 4},  // EndTxn: v5 = KIP-890 part 2 (epoch bump per transaction)
+	26: {0, 5},  // EndTxn: v5 = KIP-890 part 2 (epoch bump per transaction)
 	27: {0, 1},  // WriteTxnMarkers: v2 = KIP-890 transaction version
-	28: {0, 4},  // TxnOffsetCommit: v5 = KIP-890 part 2 (implicit AddOffsetsToTxn)
+	28: {0, 5},  // TxnOffsetCommit: v5 = KIP-890 part 2 (implicit AddOffsetsToTxn)
 	29: {0, 3},  // DescribeAcls
 	30: {0, 3},  // CreateAcls (with a SecurityController, see servesKey)
 	31: {0, 3},  // DeleteAcls (with a SecurityController)
@@ -70,6 +79,14 @@ var apiRanges = map[int16][2]int16{
 	65: {0, 0},  // DescribeTransactions
 	66: {0, 1},  // ListTransactions: v1 = duration filter (KIP-994), v2 = id pattern
 }
+
+// TransactionVersionFeature is Kafka's feature name for the transaction
+// protocol level (KIP-890 part 2 at 2); MaxTransactionVersion the highest
+// level this broker supports.
+const (
+	TransactionVersionFeature       = "transaction.version"
+	MaxTransactionVersion     int16 = 2
+)
 
 var _ network.Versioner = (*Broker)(nil)
 
@@ -139,6 +156,17 @@ func (b *Broker) handleApiVersions(_ context.Context, _ *network.Request, req *k
 		ak := kmsg.NewApiVersionsResponseApiKey()
 		ak.ApiKey, ak.MinVersion, ak.MaxVersion = k, apiRanges[k][0], apiRanges[k][1]
 		resp.ApiKeys = append(resp.ApiKeys, ak)
+	}
+	if req.Version >= 3 {
+		sf := kmsg.NewApiVersionsResponseSupportedFeature()
+		sf.Name, sf.MinVersion, sf.MaxVersion = TransactionVersionFeature, 0, MaxTransactionVersion
+		resp.SupportedFeatures = append(resp.SupportedFeatures, sf)
+		resp.FinalizedFeaturesEpoch = 0
+		if lvl := b.cfg.TransactionVersion; lvl > 0 {
+			ff := kmsg.NewApiVersionsResponseFinalizedFeature()
+			ff.Name, ff.MinVersionLevel, ff.MaxVersionLevel = TransactionVersionFeature, lvl, lvl
+			resp.FinalizedFeatures = append(resp.FinalizedFeatures, ff)
+		}
 	}
 	return resp, nil
 }

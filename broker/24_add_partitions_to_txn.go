@@ -129,7 +129,11 @@ func (b *Broker) addPartitions(ctx context.Context, nreq *network.Request, versi
 		})
 		return out
 	}
-	err := b.txns.AddPartitions(ctx, id, pid, epoch, tps)
+	add := b.txns.AddPartitions
+	if version >= 4 {
+		add = b.txns.ImplicitAdd // a partition leader's, for Produce v12 / TxnOffsetCommit v5
+	}
+	err := add(ctx, id, pid, epoch, tps)
 	code := txn.FencedCode(txnCode(err), version, 2)
 	if err != nil {
 		b.logger.Debug("add partitions to transaction failed", zap.String("transactional_id", id), zap.Error(err))

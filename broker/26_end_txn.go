@@ -1,15 +1,17 @@
 package broker
 
-// EndTxn (key 26), versions 0-4 (v5 is handled when sent: KIP-890 part 2).
+// EndTxn (key 26), versions 0-5.
 //
 // Commits or aborts the producer's transaction (txn.Coordinator.EndTxn):
 // the answer comes once PrepareCommit/PrepareAbort is written to
 // __transaction_state; the markers and the Complete* record follow in the
 // background, and until then the transactional id answers
 // CONCURRENT_TRANSACTIONS. WRITE on the TRANSACTIONAL_ID is needed;
-// PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v2. A v5 request bumps
-// the epoch with the transaction and the answer carries the new producer
-// id and epoch.
+// PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v2. A v5 request
+// (KIP-890 part 2) bumps the epoch with every transaction, aborts an empty
+// one too, and the answer carries the producer id and epoch to go on with
+// (a new producer id at epoch 0 once the epoch is exhausted); a retry is
+// recognized by its epoch being one below the current one.
 
 import (
 	"context"

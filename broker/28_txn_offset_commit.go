@@ -1,8 +1,13 @@
 package broker
 
-// TxnOffsetCommit (key 28), versions 0-4 (v3 adds KIP-447's member id,
+// TxnOffsetCommit (key 28), versions 0-5 (v3 adds KIP-447's member id,
 // generation and instance id; v4 only lets a broker answer
-// TRANSACTION_ABORTABLE, which this one never does).
+// TRANSACTION_ABORTABLE, which this one never does; v5 is KIP-890 part 2:
+// no AddOffsetsToTxn came before it, so the group's __consumer_offsets
+// partition is added to the transaction here first, txn_verify.go's
+// implicit add: a fenced producer gets INVALID_PRODUCER_EPOCH, an
+// unreachable transaction coordinator COORDINATOR_NOT_AVAILABLE, which
+// clients retry).
 //
 // Authorization as KafkaApis.handleTxnOffsetCommitRequest: WRITE on the
 // TRANSACTIONAL_ID, else every partition TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
@@ -15,10 +20,13 @@ package broker
 
 import (
 	"context"
+	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/zkraft/zkraft/broker/group"
+	"github.com/zkraft/zkraft/broker/txn"
 	"github.com/zkraft/zkraft/metadata/network"
 )
 
@@ -60,6 +68,20 @@ func (b *Broker) handleTxnOffsetCommit(ctx context.Context, nreq *network.Reques
 		}
 	}
 	resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+	if len(allowed.Topics) > 0 && req.Version >= 5 {
+		tp := txn.TopicPartition{Topic: group.OffsetsTopic, Partition: b.groups.PartitionFor(req.Group)}
+		if err := b.addWithCoordinator(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, []txn.TopicPartition{tp}, addRetryOffsetCommit); err != nil {
+			code := errorCode(err)
+			if errors.Is(err, ErrTxnVerifyUnavailable) {
+				code = kerr.CoordinatorNotAvailable.Code
+			}
+			for _, t := range allowed.Topics {
+				refused[t.Topic] = code
+			}
+			out = append(out, allowed.Topics...)
+			allowed.Topics = nil
+		}
+	}
 	if len(allowed.Topics) > 0 {
 		resp = b.groups.TxnOffsetCommit(ctx, &allowed)
 	}

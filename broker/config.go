@@ -107,6 +107,14 @@ type Config struct {
 	// transaction.remove.expired.transaction.cleanup.interval.ms.
 	TransactionalIDExpiration time.Duration
 	TransactionExpireInterval time.Duration
+	// TransactionVersion is zkraft.transaction.version: the finalized level
+	// of Kafka's transaction.version feature that ApiVersions reports
+	// (0-2). At 2 clients that look for it (franz-go 1.22, the Java
+	// producer 4.0) run KIP-890 part 2: Produce v12 without
+	// AddPartitionsToTxn, TxnOffsetCommit v5 without AddOffsetsToTxn,
+	// EndTxn v5 bumping the epoch. The broker serves every version at any
+	// level; the level only tells clients which protocol to use.
+	TransactionVersion int16
 	// FetchSessionCacheSlots is max.incremental.fetch.session.cache.slots:
 	// how many fetch sessions (KIP-227) the broker keeps; 0 = none (every
 	// fetch is full).
@@ -160,6 +168,7 @@ func DefaultConfig() Config {
 		TransactionAbortInterval:          10 * time.Second,
 		TransactionalIDExpiration:         7 * 24 * time.Hour,
 		TransactionExpireInterval:         time.Hour,
+		TransactionVersion:                2,
 	}
 }
 
@@ -204,6 +213,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: transaction.state.log.min.isr = %d, must be >= 1", ErrInvalidConfig, c.TransactionStateMinISR)
 	case c.TransactionStateSegmentBytes < 14:
 		return fmt.Errorf("%w: transaction.state.log.segment.bytes = %d, must be >= 14", ErrInvalidConfig, c.TransactionStateSegmentBytes)
+	case c.TransactionVersion < 0 || c.TransactionVersion > MaxTransactionVersion:
+		return fmt.Errorf("%w: zkraft.transaction.version = %d, must be 0 to %d", ErrInvalidConfig, c.TransactionVersion, MaxTransactionVersion)
 	case c.TransactionMaxTimeout < time.Millisecond:
 		return fmt.Errorf("%w: transaction.max.timeout.ms = %s, must be >= 1 ms", ErrInvalidConfig, c.TransactionMaxTimeout)
 	case c.TransactionAbortInterval < time.Millisecond:

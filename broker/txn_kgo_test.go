@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/zkraft/zkraft/broker/txn"
 	"github.com/zkraft/zkraft/metadata/wait"
@@ -64,6 +65,11 @@ func TestTxnKgoCommitAbort(t *testing.T) {
 		d, err := h.b.txns.Describe("tx-kgo")
 		return err == nil && d.State == txn.CompleteCommit
 	})
+	// transaction.version 2 (the default): franz-go ran KIP-890 part 2,
+	// EndTxn v5 bumped the epoch once per transaction.
+	if d, _ := h.b.txns.Describe("tx-kgo"); d.Epoch != 3 {
+		t.Fatalf("epoch %d after three transactions, want 3 (EndTxn v5)", d.Epoch)
+	}
 
 	// kadm's DescribeTransactions and ListTransactions (keys 65, 66).
 	adm := kadm.NewClient(admin)
@@ -98,12 +104,15 @@ func TestTxnKgoCommitAbort(t *testing.T) {
 	}
 }
 
-// TestTxnKIP890Verification: a transactional batch for a partition the
-// coordinator never added is refused by the partition leader
-// (INVALID_TXN_STATE, KIP-890 part 1), so no hanging transaction opens.
+// TestTxnKIP890Verification: a transactional batch (Produce v11, before
+// KIP-890 part 2's implicit add) for a partition the coordinator never
+// added is refused by the partition leader (INVALID_TXN_STATE, KIP-890
+// part 1), so no hanging transaction opens.
 func TestTxnKIP890Verification(t *testing.T) {
 	h := newTxnHarness(t, nil)
-	cl := h.client()
+	v11 := kversion.Stable()
+	v11.SetMaxKeyVersion(0, 11)
+	cl := h.client(kgo.MaxVersions(v11))
 	h.createTopic(cl, "v", 1, nil)
 	h.findTxnCoordinator("tx-v")
 	init := h.initTxn(4, "tx-v", 60000, -1, -1)

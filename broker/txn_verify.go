@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -23,6 +24,13 @@ import (
 // INVALID_PRODUCER_EPOCH when the epoch is fenced, and
 // NOT_ENOUGH_REPLICAS (retriable, as Kafka maps coordinator errors) when
 // the coordinator cannot answer.
+//
+// KIP-890 part 2 (Produce v12, TxnOffsetCommit v5): the client sends no
+// AddPartitionsToTxn; the partition leader adds the partition instead
+// (AddPartitionsToTxn v5 without verify_only, or a direct call), with the
+// same answers. CONCURRENT_TRANSACTIONS (the previous transaction's
+// markers are still being written) is retried here for a moment, as
+// Kafka's AddPartitionsToTxnManager does (add.partitions.to.txn.retry.*).
 
 // batchTxnHeader is the producer of a transactional batch at the start of
 // records; ok false for a non-transactional or unparseable one (the log's
@@ -43,7 +51,8 @@ func txnOpen(l *storage.Log, pid int64, epoch int16) bool {
 }
 
 // verifyTxnProduce returns the refusal of each transactional partition of
-// req that fails verification (nil map: nothing to refuse).
+// req that fails verification, or for v12+ (KIP-890 part 2) the implicit
+// add (nil map: nothing to refuse).
 func (b *Broker) verifyTxnProduce(ctx context.Context, img *metadata.Image, req *kmsg.ProduceRequest) map[txn.TopicPartition]error {
 	if req.TransactionID == nil || *req.TransactionID == "" {
 		return nil
@@ -72,11 +81,17 @@ func (b *Broker) verifyTxnProduce(ctx context.Context, img *metadata.Image, req 
 	if len(tps) == 0 {
 		return nil
 	}
-	errs, err := b.verifyWithCoordinator(ctx, id, pid, epoch, tps)
+	var errs []error
+	var err error
+	if req.Version >= 12 {
+		err = b.addWithCoordinator(ctx, id, pid, epoch, tps, addRetryProduce)
+	} else {
+		errs, err = b.verifyWithCoordinator(ctx, id, pid, epoch, tps)
+	}
 	out := make(map[txn.TopicPartition]error, len(tps))
 	for i, tp := range tps {
 		e := err
-		if e == nil {
+		if e == nil && errs != nil {
 			e = errs[i]
 		}
 		if e != nil {
@@ -84,6 +99,96 @@ func (b *Broker) verifyTxnProduce(ctx context.Context, img *metadata.Image, req 
 		}
 	}
 	return out
+}
+
+// Bounds of the implicit add's own retries of CONCURRENT_TRANSACTIONS
+// (Kafka: add.partitions.to.txn.retry.backoff.ms 20, .max.ms 100). A
+// produce then answers the retriable NOT_ENOUGH_REPLICAS and the client
+// retries; TxnOffsetCommit, whose per-partition codes franz-go does not
+// retry, waits longer.
+const (
+	addRetryBackoff      = 20 * time.Millisecond
+	addRetryProduce      = 100 * time.Millisecond
+	addRetryOffsetCommit = 3 * time.Second
+)
+
+// addWithCoordinator is KIP-890 part 2's implicit add of tps to the
+// transaction of id (pid at epoch), retrying CONCURRENT_TRANSACTIONS for
+// up to retryFor. The error is mapped as produceVerifyError maps it.
+func (b *Broker) addWithCoordinator(ctx context.Context, id string, pid int64, epoch int16, tps []txn.TopicPartition, retryFor time.Duration) error {
+	deadline := time.Now().Add(retryFor)
+	for {
+		code, err := b.addOnce(ctx, id, pid, epoch, tps)
+		if code != kerr.ConcurrentTransactions.Code || time.Now().After(deadline) {
+			return produceVerifyError(code, id, err)
+		}
+		select {
+		case <-ctx.Done():
+			return produceVerifyError(code, id, err)
+		case <-time.After(addRetryBackoff):
+		}
+	}
+}
+
+// addOnce asks the coordinator of id (this broker or another) to add tps:
+// the code of the answer and its cause.
+func (b *Broker) addOnce(ctx context.Context, id string, pid int64, epoch int16, tps []txn.TopicPartition) (int16, error) {
+	p := b.txns.PartitionFor(id)
+	if leader, loaded := b.txns.Leads(p); leader && loaded {
+		err := b.txns.ImplicitAdd(ctx, id, pid, epoch, tps)
+		return txnCode(err), err
+	}
+	resp, err := b.askCoordinator(ctx, id, pid, epoch, tps, false)
+	if err != nil {
+		return kerr.CoordinatorNotAvailable.Code, err
+	}
+	if resp.ErrorCode != 0 {
+		return resp.ErrorCode, kerr.ErrorForCode(resp.ErrorCode)
+	}
+	for _, rtx := range resp.Transactions {
+		for _, rt := range rtx.Topics {
+			for _, rp := range rt.Partitions {
+				if rp.ErrorCode != 0 {
+					return rp.ErrorCode, kerr.ErrorForCode(rp.ErrorCode) // one error for them all
+				}
+			}
+		}
+	}
+	return 0, nil
+}
+
+// askCoordinator sends AddPartitionsToTxn v5 for tps (verify_only as
+// given) to the broker leading id's __transaction_state partition.
+func (b *Broker) askCoordinator(ctx context.Context, id string, pid int64, epoch int16, tps []txn.TopicPartition, verifyOnly bool) (*kmsg.AddPartitionsToTxnResponse, error) {
+	p := b.txns.PartitionFor(id)
+	br, _, err := b.leaderEndpoint(txn.StateTopic, p, b.peers.listener, ErrTxnVerifyUnavailable)
+	if err != nil {
+		return nil, fmt.Errorf("transaction %q: %w", id, err)
+	}
+	req := kmsg.NewPtrAddPartitionsToTxnRequest()
+	req.Version = 5
+	tx := kmsg.NewAddPartitionsToTxnRequestTransaction()
+	tx.TransactionalID, tx.ProducerID, tx.ProducerEpoch, tx.VerifyOnly = id, pid, epoch, verifyOnly
+	idx := map[string]int{}
+	for _, tp := range tps {
+		i, ok := idx[tp.Topic]
+		if !ok {
+			i = len(tx.Topics)
+			idx[tp.Topic] = i
+			tx.Topics = append(tx.Topics, kmsg.AddPartitionsToTxnRequestTransactionTopic{Topic: tp.Topic})
+		}
+		tx.Topics[i].Partitions = append(tx.Topics[i].Partitions, tp.Partition)
+	}
+	req.Transactions = append(req.Transactions, tx)
+	kresp, err := b.peers.request(ctx, br.ID, req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: transaction %q with broker %d: %w", ErrTxnVerifyUnavailable, id, br.ID, err)
+	}
+	resp, ok := kresp.(*kmsg.AddPartitionsToTxnResponse)
+	if !ok {
+		return nil, fmt.Errorf("%w: broker %d answered %T", ErrTxnVerifyUnavailable, br.ID, kresp)
+	}
+	return resp, nil
 }
 
 // verifyWithCoordinator asks the coordinator of id about tps: a
@@ -104,32 +209,9 @@ func (b *Broker) verifyWithCoordinator(ctx context.Context, id string, pid int64
 		}
 		return out, nil
 	}
-	br, _, err := b.leaderEndpoint(txn.StateTopic, p, b.peers.listener, ErrTxnVerifyUnavailable)
+	resp, err := b.askCoordinator(ctx, id, pid, epoch, tps, true)
 	if err != nil {
-		return nil, fmt.Errorf("verify transaction %q: %w", id, err)
-	}
-	req := kmsg.NewPtrAddPartitionsToTxnRequest()
-	req.Version = 4
-	tx := kmsg.NewAddPartitionsToTxnRequestTransaction()
-	tx.TransactionalID, tx.ProducerID, tx.ProducerEpoch, tx.VerifyOnly = id, pid, epoch, true
-	idx := map[string]int{}
-	for _, tp := range tps {
-		i, ok := idx[tp.Topic]
-		if !ok {
-			i = len(tx.Topics)
-			idx[tp.Topic] = i
-			tx.Topics = append(tx.Topics, kmsg.AddPartitionsToTxnRequestTransactionTopic{Topic: tp.Topic})
-		}
-		tx.Topics[i].Partitions = append(tx.Topics[i].Partitions, tp.Partition)
-	}
-	req.Transactions = append(req.Transactions, tx)
-	kresp, err := b.peers.request(ctx, br.ID, req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: verify transaction %q with broker %d: %w", ErrTxnVerifyUnavailable, id, br.ID, err)
-	}
-	resp, ok := kresp.(*kmsg.AddPartitionsToTxnResponse)
-	if !ok {
-		return nil, fmt.Errorf("%w: broker %d answered %T", ErrTxnVerifyUnavailable, br.ID, kresp)
+		return nil, fmt.Errorf("verify: %w", err)
 	}
 	if resp.ErrorCode != 0 {
 		return nil, produceVerifyError(resp.ErrorCode, id, kerr.ErrorForCode(resp.ErrorCode))

@@ -3,6 +3,7 @@ package txn
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -116,12 +117,27 @@ func notFoundAsMapping(err error, id string) error {
 // group's offsets partition): the partitions join the producer's
 // transaction, which becomes Ongoing. One error for them all, as Kafka.
 func (c *Coordinator) AddPartitions(ctx context.Context, id string, pid int64, epoch int16, tps []TopicPartition) error {
+	return c.addPartitions(ctx, id, pid, epoch, tps, false)
+}
+
+// ImplicitAdd is KIP-890 part 2's add: a partition leader serving Produce
+// v12 or TxnOffsetCommit v5 adds the partitions for the producer
+// (AddPartitionsToTxn v4+ without verify_only from a broker). As
+// AddPartitions, and the transaction runs KIP-890 part 2 from then on.
+func (c *Coordinator) ImplicitAdd(ctx context.Context, id string, pid int64, epoch int16, tps []TopicPartition) error {
+	return c.addPartitions(ctx, id, pid, epoch, tps, true)
+}
+
+func (c *Coordinator) addPartitions(ctx context.Context, id string, pid int64, epoch int16, tps []TopicPartition, implicit bool) error {
 	t, err := c.lookup(ctx, id, false, 0)
 	if err != nil {
 		return notFoundAsMapping(err, id)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if rotating(t.m, pid, epoch) {
+		return fmt.Errorf("transactional id %q is in %s, moving to producer %d: %w", id, t.m.state, pid, ErrConcurrent)
+	}
 	if err := checkProducer(t, pid, epoch); err != nil {
 		return err
 	}
@@ -130,14 +146,21 @@ func (c *Coordinator) AddPartitions(ctx context.Context, id string, pid int64, e
 		return fmt.Errorf("transactional id %q: a transition is in flight: %w", id, ErrConcurrent)
 	case t.m.state == PrepareCommit || t.m.state == PrepareAbort:
 		return fmt.Errorf("transactional id %q is in %s: %w", id, t.m.state, ErrConcurrent)
-	case t.m.state == Ongoing && t.m.hasPartitions(tps):
+	case t.m.state == Ongoing && t.m.hasPartitions(tps) && (t.m.tv2 || !implicit):
 		return nil
 	}
-	next, err := t.m.addTransition(tps, c.nowMs())
+	next, err := t.m.addTransition(tps, implicit, c.nowMs())
 	if err != nil {
 		return fmt.Errorf("transactional id %q: %w", id, err)
 	}
 	return c.write(ctx, t, next)
+}
+
+// rotating reports whether pid/epoch is the next producer id at epoch 0
+// that m (a Prepare* of KIP-890 part 2 at an exhausted epoch) hands over
+// once its markers are written: the producer is early, not fenced.
+func rotating(m meta, pid int64, epoch int16) bool {
+	return (m.state == PrepareCommit || m.state == PrepareAbort) && m.nextProducerID >= 0 && pid == m.nextProducerID && epoch == 0
 }
 
 // Verify is AddPartitionsToTxn v4+ with verify_only (KIP-890 part 1): a
@@ -151,6 +174,9 @@ func (c *Coordinator) Verify(ctx context.Context, id string, pid int64, epoch in
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if rotating(t.m, pid, epoch) {
+		return nil, fmt.Errorf("transactional id %q is in %s, moving to producer %d: %w", id, t.m.state, pid, ErrConcurrent)
+	}
 	if err := checkProducer(t, pid, epoch); err != nil {
 		return nil, err
 	}
@@ -170,8 +196,9 @@ func (c *Coordinator) Verify(ctx context.Context, id string, pid int64, epoch in
 // or PrepareAbort and answers; the markers and Complete* follow in the
 // background, and until they are written the transactional id answers
 // CONCURRENT_TRANSACTIONS. A retry of a finished commit (or abort) is
-// success. bump is EndTxn v5 (KIP-890 part 2): the epoch moves on with
-// the transaction and the answer carries it.
+// success. bump is EndTxn v5 (KIP-890 part 2, endTxnV2): the epoch moves
+// on with every transaction and the answer carries the producer id and
+// epoch to go on with; without it the answer is -1/-1.
 func (c *Coordinator) EndTxn(ctx context.Context, id string, pid int64, epoch int16, commit, bump bool) (ProducerIDAndEpoch, error) {
 	none := ProducerIDAndEpoch{ProducerID: noProducer, Epoch: noEpoch}
 	t, err := c.lookup(ctx, id, false, 0)
@@ -180,23 +207,19 @@ func (c *Coordinator) EndTxn(ctx context.Context, id string, pid int64, epoch in
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	cur := ProducerIDAndEpoch{ProducerID: t.m.producerID, Epoch: t.m.epoch}
+	if t.stale() {
+		return none, fmt.Errorf("transactional id %q: %w", id, ErrNotCoordinator)
+	}
+	if bump {
+		return c.endTxnV2(ctx, t, pid, epoch, commit)
+	}
 	wantPrepare, wantComplete := PrepareAbort, CompleteAbort
 	if commit {
 		wantPrepare, wantComplete = PrepareCommit, CompleteCommit
 	}
 	switch {
-	case t.stale():
-		return none, fmt.Errorf("transactional id %q: %w", id, ErrNotCoordinator)
 	case t.m.producerID != pid:
 		return none, fmt.Errorf("%w: transactional id %q has producer %d, request names %d", ErrInvalidMapping, id, t.m.producerID, pid)
-	case bump && t.m.lastEpoch >= 0 && epoch == t.m.lastEpoch && t.m.epoch == epoch+1 &&
-		(t.m.state == wantPrepare || t.m.state == wantComplete):
-		// A v5 retry whose answer was lost: the epoch already moved on.
-		if t.m.state == wantPrepare {
-			return none, fmt.Errorf("transactional id %q is in %s: %w", id, t.m.state, ErrConcurrent)
-		}
-		return cur, nil
 	case t.m.epoch != epoch:
 		return none, fmt.Errorf("%w: transactional id %q is at epoch %d, request has %d", ErrProducerFenced, id, t.m.epoch, epoch)
 	case t.pending && t.m.state != PrepareCommit && t.m.state != PrepareAbort:
@@ -206,29 +229,14 @@ func (c *Coordinator) EndTxn(ctx context.Context, id string, pid int64, epoch in
 	}
 	switch t.m.state {
 	case Ongoing:
-	case Empty:
-		if bump && !commit {
-			// KIP-890 part 2: an abort with nothing in it still bumps.
-			next := t.m
-			next.epoch, next.lastEpoch = t.m.epoch+1, t.m.epoch
-			if t.m.epoch == 1<<15-1 {
-				return none, fmt.Errorf("%w: epoch of producer %d is exhausted", ErrProducerFenced, pid)
-			}
-			next.updateMs = c.nowMs()
-			if err := c.write(ctx, t, next); err != nil {
-				return none, err
-			}
-			return ProducerIDAndEpoch{ProducerID: t.m.producerID, Epoch: t.m.epoch}, nil
-		}
-		return none, fmt.Errorf("%w: transactional id %q has no ongoing transaction", ErrInvalidTxnState, id)
 	case wantComplete:
-		return cur, nil
+		return none, nil
 	case wantPrepare:
 		return none, fmt.Errorf("transactional id %q is in %s: %w", id, t.m.state, ErrConcurrent)
 	default:
-		return none, fmt.Errorf("%w: transactional id %q is in %s, cannot %s", ErrInvalidTxnState, id, t.m.state, map[bool]string{true: "commit", false: "abort"}[commit])
+		return none, fmt.Errorf("%w: transactional id %q is in %s, cannot %s", ErrInvalidTxnState, id, t.m.state, verb(commit))
 	}
-	next, err := t.m.prepareTransition(commit, bump, c.nowMs())
+	next, err := t.m.prepareTransition(commit, false, nil, c.nowMs())
 	if err != nil {
 		return none, fmt.Errorf("transactional id %q: %w", id, err)
 	}
@@ -236,10 +244,83 @@ func (c *Coordinator) EndTxn(ctx context.Context, id string, pid int64, epoch in
 		return none, err
 	}
 	c.startCompletion(t)
-	if !bump {
-		return ProducerIDAndEpoch{ProducerID: noProducer, Epoch: noEpoch}, nil
+	return none, nil
+}
+
+func verb(commit bool) string {
+	if commit {
+		return "commit"
 	}
-	return ProducerIDAndEpoch{ProducerID: t.m.producerID, Epoch: t.m.epoch}, nil
+	return "abort"
+}
+
+// endTxnV2 is EndTxn v5 (Kafka's endTransaction with a transaction version
+// that supports the epoch bump): every commit or abort bumps the epoch, an
+// abort with nothing in it is allowed (from Empty or Complete*), and a
+// retry is recognized by the epoch alone: the request's epoch is one
+// below the current one (or, after an exhausted epoch moved the producer
+// to a new id at epoch 0, the previous id at 32766). t.mu held.
+func (c *Coordinator) endTxnV2(ctx context.Context, t *txn, pid int64, epoch int16, commit bool) (ProducerIDAndEpoch, error) {
+	none := ProducerIDAndEpoch{ProducerID: noProducer, Epoch: noEpoch}
+	m := t.m
+	retryOnOverflow := m.lastProducerID == pid && m.producerID != pid && epoch == math.MaxInt16-1 && m.epoch == 0
+	retryOnBump := int32(m.epoch) == int32(epoch)+1
+	var valid bool
+	switch m.state {
+	case PrepareCommit, PrepareAbort:
+		valid = retryOnBump
+	case CompleteCommit, CompleteAbort:
+		valid = retryOnBump || retryOnOverflow || epoch == m.epoch
+	default:
+		valid = epoch == m.epoch
+	}
+	retry := retryOnBump || retryOnOverflow
+	invalid := fmt.Errorf("%w: transactional id %q is in %s, cannot %s", ErrInvalidTxnState, t.id, m.state, verb(commit))
+	switch {
+	case m.producerID != pid && !retryOnOverflow:
+		return none, fmt.Errorf("%w: transactional id %q has producer %d, request names %d", ErrInvalidMapping, t.id, m.producerID, pid)
+	case !valid:
+		return none, fmt.Errorf("%w: transactional id %q is at epoch %d, request has %d", ErrProducerFenced, t.id, m.epoch, epoch)
+	case t.pending && m.state != PrepareCommit && m.state != PrepareAbort:
+		return none, fmt.Errorf("transactional id %q: a transition is in flight: %w", t.id, ErrConcurrent)
+	}
+	switch m.state {
+	case Ongoing:
+	case CompleteCommit:
+		switch {
+		case commit && retry:
+			return m.answer(), nil
+		case commit || retry:
+			return none, invalid
+		}
+	case CompleteAbort:
+		switch {
+		case commit:
+			return none, invalid
+		case retry:
+			return m.answer(), nil
+		}
+	case PrepareCommit, PrepareAbort:
+		if commit == (m.state == PrepareCommit) {
+			return none, fmt.Errorf("transactional id %q is in %s: %w", t.id, m.state, ErrConcurrent)
+		}
+		return none, invalid
+	case Empty:
+		if commit {
+			return none, invalid
+		}
+	default:
+		return none, invalid
+	}
+	next, err := m.prepareTransition(commit, true, func() (int64, error) { return c.pids.NextProducerID(ctx) }, c.nowMs())
+	if err != nil {
+		return none, fmt.Errorf("transactional id %q: %w", t.id, err)
+	}
+	if err := c.write(ctx, t, next); err != nil {
+		return none, err
+	}
+	c.startCompletion(t)
+	return next.answer(), nil
 }
 
 // Description is one transaction as DescribeTransactions answers it.

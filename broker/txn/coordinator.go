@@ -368,7 +368,7 @@ func (c *Coordinator) lookup(ctx context.Context, id string, create bool, timeou
 		c.mu.Lock()
 		if c.partitions[p] == ps && c.txns[id] == nil {
 			t := &txn{id: id, partition: p, ps: ps, m: meta{
-				producerID: pid, lastProducerID: noProducer, epoch: noEpoch, lastEpoch: noEpoch,
+				producerID: pid, lastProducerID: noProducer, nextProducerID: noProducer, epoch: noEpoch, lastEpoch: noEpoch,
 				timeoutMs: timeoutMs, state: Empty, startMs: -1, updateMs: c.nowMs(),
 			}}
 			c.txns[id] = t

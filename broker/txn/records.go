@@ -9,12 +9,14 @@ import (
 	"github.com/zkraft/zkraft/broker/storage"
 )
 
-// Versions of __transaction_state records (Kafka's TransactionLog). Kafka
-// 3.9 writes value v0; v1 (flexible, with tagged previous/next producer
-// ids, KIP-890 part 2) is read too.
+// Versions of __transaction_state records (Kafka's TransactionLog): value
+// v0 for a transaction of the classic protocol, v1 (flexible, with tagged
+// previous/next producer ids and the client's transaction version) for a
+// KIP-890 part 2 one, as Kafka 4.0 chooses by the transaction's version.
 const (
-	keyVersion   = 0
-	valueVersion = 0
+	keyVersion     = 0
+	valueVersion   = 0
+	valueVersionV2 = 1 // the value version of a tv2 transaction
 )
 
 // record is one __transaction_state record; a nil value is a tombstone.
@@ -29,6 +31,10 @@ func encodeKey(id string) []byte {
 func encodeValue(m meta) []byte {
 	v := kmsg.NewTxnMetadataValue()
 	v.Version = valueVersion
+	if m.tv2 {
+		v.Version = valueVersionV2
+		v.PreviousProducerID, v.NextProducerID, v.ClientTransactionVersion = m.lastProducerID, m.nextProducerID, 2
+	}
 	v.ProducerID, v.ProducerEpoch, v.TimeoutMillis = m.producerID, m.epoch, m.timeoutMs
 	v.State = kmsg.TransactionState(m.state)
 	v.LastUpdateTimestamp, v.StartTimestamp = m.updateMs, m.startMs
@@ -59,7 +65,7 @@ func decodeRecord(key, value []byte) (string, *meta, error) {
 	if value == nil {
 		return k.TransactionalID, nil, nil
 	}
-	var v kmsg.TxnMetadataValue
+	v := kmsg.NewTxnMetadataValue()
 	if err := v.ReadFrom(value); err != nil {
 		return "", nil, fmt.Errorf("%w: value of %q: %w", ErrCorruptRecord, k.TransactionalID, err)
 	}
@@ -71,13 +77,19 @@ func decodeRecord(key, value []byte) (string, *meta, error) {
 		return "", nil, fmt.Errorf("%w: value of %q has state %d", ErrCorruptRecord, k.TransactionalID, v.State)
 	}
 	m := &meta{
-		producerID: v.ProducerID, lastProducerID: noProducer,
+		producerID: v.ProducerID, lastProducerID: noProducer, nextProducerID: noProducer,
 		epoch: v.ProducerEpoch, lastEpoch: noEpoch,
 		timeoutMs: v.TimeoutMillis, state: s,
 		startMs: v.StartTimestamp, updateMs: v.LastUpdateTimestamp,
 	}
-	if v.Version >= 1 && v.PreviousProducerID >= 0 {
-		m.lastProducerID = v.PreviousProducerID
+	if v.Version >= 1 {
+		if v.PreviousProducerID >= 0 {
+			m.lastProducerID = v.PreviousProducerID
+		}
+		if v.NextProducerID >= 0 {
+			m.nextProducerID = v.NextProducerID
+		}
+		m.tv2 = v.ClientTransactionVersion >= 2
 	}
 	for _, t := range v.Topics {
 		for _, p := range t.Partitions {

@@ -51,7 +51,7 @@ var validPrevious = map[State][]State{
 	Empty:          {Empty, CompleteCommit, CompleteAbort},
 	Ongoing:        {Ongoing, Empty, CompleteCommit, CompleteAbort},
 	PrepareCommit:  {Ongoing},
-	PrepareAbort:   {Ongoing, PrepareEpochFence, Empty},
+	PrepareAbort:   {Ongoing, PrepareEpochFence, Empty, CompleteCommit, CompleteAbort}, // the last two: KIP-890 part 2's empty abort
 	CompleteCommit: {PrepareCommit},
 	CompleteAbort:  {PrepareAbort},
 	Dead:           {Empty, CompleteCommit, CompleteAbort},
@@ -79,13 +79,18 @@ const (
 func epochExhausted(e int16) bool { return e >= math.MaxInt16-1 }
 
 // meta is the metadata of one transactional id: what TxnMetadataValue
-// holds, plus the previous producer id/epoch that KIP-360 retries are
-// matched against (kept in memory, as in Kafka 3.9, whose v0 record has no
-// room for them). A meta is a value: transitions return a new one; the
-// partitions map is never modified in place.
+// holds, plus the previous epoch that KIP-360 retries are matched against
+// (kept in memory, as in Kafka, whose records have no room for it; the
+// previous producer id is in the v1 record only). A meta is a value:
+// transitions return a new one; the partitions map is never modified in
+// place.
 type meta struct {
 	producerID     int64
 	lastProducerID int64
+	// nextProducerID is the producer id a KIP-890 part 2 EndTxn at an
+	// exhausted epoch allocated: Prepare* carries it, Complete* makes it
+	// the producer id at epoch 0 (noProducer otherwise).
+	nextProducerID int64
 	epoch          int16
 	lastEpoch      int16
 	timeoutMs      int32
@@ -93,6 +98,10 @@ type meta struct {
 	partitions     map[TopicPartition]struct{}
 	startMs        int64 // first AddPartitions of the transaction; -1 without one
 	updateMs       int64
+	// tv2: the transaction runs KIP-890 part 2 (transaction.version 2:
+	// implicit adds, EndTxn v5), Kafka's clientTransactionVersion >= 2.
+	// Such a meta is written as a v1 record.
+	tv2 bool
 }
 
 func (m meta) hasPartitions(tps []TopicPartition) bool {
@@ -174,21 +183,34 @@ func (m meta) fenceTransition(nowMs int64) (meta, error) {
 		return meta{}, fmt.Errorf("%w: fence in state %s", ErrInvalidTxnState, m.state)
 	}
 	next := m
-	if next.epoch < math.MaxInt16 {
-		next.epoch++
+	// Under KIP-890 part 2 Kafka bumps twice (PrepareEpochFence, then the
+	// abort's own bump), so the fenced producer's EndTxn at epoch-1 of
+	// the result is never taken for the retry of a bump it made itself.
+	bumps := 1
+	if m.tv2 {
+		bumps = 2
+	}
+	for range bumps {
+		if next.epoch < math.MaxInt16 {
+			next.epoch++
+		}
 	}
 	next.lastEpoch = noEpoch
 	return next.to(PrepareAbort, nowMs)
 }
 
 // addTransition adds tps to the transaction (Kafka's prepareAddPartitions).
-func (m meta) addTransition(tps []TopicPartition, nowMs int64) (meta, error) {
+// implicit is KIP-890 part 2's add by a partition leader (Produce v12,
+// TxnOffsetCommit v5), which marks the transaction tv2.
+func (m meta) addTransition(tps []TopicPartition, implicit bool, nowMs int64) (meta, error) {
 	next := m
 	switch m.state {
 	case Empty, CompleteCommit, CompleteAbort:
 		next.startMs = nowMs
 		next.partitions = make(map[TopicPartition]struct{}, len(tps))
+		next.tv2 = implicit
 	default:
+		next.tv2 = m.tv2 || implicit
 		next.partitions = maps.Clone(m.partitions)
 		if next.partitions == nil {
 			next.partitions = make(map[TopicPartition]struct{}, len(tps))
@@ -201,22 +223,45 @@ func (m meta) addTransition(tps []TopicPartition, nowMs int64) (meta, error) {
 }
 
 // prepareTransition is EndTxn on an Ongoing transaction: PrepareCommit or
-// PrepareAbort. With bump (EndTxn v5, KIP-890 part 2) the epoch moves on
-// with it; the producer id is not rotated here (an exhausted epoch is
-// refused, and the producer re-initializes).
-func (m meta) prepareTransition(commit, bump bool, nowMs int64) (meta, error) {
+// PrepareAbort (Kafka's prepareAbortOrCommit). With bump (EndTxn v5,
+// KIP-890 part 2) the epoch moves on with it, and from an exhausted epoch
+// the next producer id is allocated (newPID) and carried until Complete*;
+// an abort may then also start from Empty or Complete* (nothing to mark).
+func (m meta) prepareTransition(commit, bump bool, newPID func() (int64, error), nowMs int64) (meta, error) {
 	s := PrepareAbort
 	if commit {
 		s = PrepareCommit
 	}
 	next := m
+	next.tv2 = bump
+	next.nextProducerID = noProducer
 	if bump {
 		if m.epoch == math.MaxInt16 {
 			return meta{}, fmt.Errorf("%w: epoch %d of producer %d is exhausted", ErrProducerFenced, m.epoch, m.producerID)
 		}
+		if epochExhausted(m.epoch) {
+			pid, err := newPID()
+			if err != nil {
+				return meta{}, err
+			}
+			next.nextProducerID = pid
+		}
 		next.epoch, next.lastEpoch = m.epoch+1, m.epoch
+		if m.state != Ongoing {
+			next.startMs, next.partitions = nowMs, nil
+		}
 	}
 	return next.to(s, nowMs)
+}
+
+// answer is the producer id and epoch an EndTxn v5 answers once m (a
+// Prepare* or Complete*) is written: the next producer id at epoch 0 when
+// the epoch was exhausted.
+func (m meta) answer() ProducerIDAndEpoch {
+	if m.nextProducerID >= 0 {
+		return ProducerIDAndEpoch{ProducerID: m.nextProducerID, Epoch: 0}
+	}
+	return ProducerIDAndEpoch{ProducerID: m.producerID, Epoch: m.epoch}
 }
 
 // completeTransition follows a Prepare* whose markers are all written.
@@ -230,5 +275,12 @@ func (m meta) completeTransition(nowMs int64) (meta, error) {
 		return meta{}, err
 	}
 	next.partitions = nil
+	if m.nextProducerID >= 0 {
+		// Kafka's prepareComplete after an epoch overflow: the producer
+		// goes on as the next id at epoch 0; lastEpoch stays the one the
+		// client last saw.
+		next.lastProducerID, next.producerID, next.epoch = m.producerID, m.nextProducerID, 0
+		next.nextProducerID = noProducer
+	}
 	return next, nil
 }

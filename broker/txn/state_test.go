@@ -12,7 +12,7 @@ func TestTransitions(t *testing.T) {
 	pid := func() (int64, error) { return 99, nil }
 	tp := TopicPartition{"t", 0}
 	base := meta{producerID: 7, lastProducerID: noProducer, epoch: 3, lastEpoch: noEpoch, timeoutMs: 1000, state: Empty, startMs: -1}
-	ongoing, err := base.addTransition([]TopicPartition{tp}, 10)
+	ongoing, err := base.addTransition([]TopicPartition{tp}, false, 10)
 	if err != nil || ongoing.state != Ongoing || ongoing.startMs != 10 || !ongoing.hasPartitions([]TopicPartition{tp}) {
 		t.Fatalf("add: %+v %v", ongoing, err)
 	}
@@ -52,11 +52,11 @@ func TestTransitions(t *testing.T) {
 		}, nil, Empty, 7, 4},
 		{"fence bumps and prepares abort", func() (meta, error) { return ongoing.fenceTransition(2) }, nil, PrepareAbort, 7, 4},
 		{"fence needs ongoing", func() (meta, error) { return base.fenceTransition(2) }, ErrInvalidTxnState, 0, 0, 0},
-		{"commit", func() (meta, error) { return ongoing.prepareTransition(true, false, 2) }, nil, PrepareCommit, 7, 3},
-		{"abort v5 bumps", func() (meta, error) { return ongoing.prepareTransition(false, true, 2) }, nil, PrepareAbort, 7, 4},
-		{"commit from empty is invalid", func() (meta, error) { return base.prepareTransition(true, false, 2) }, ErrInvalidTxnState, 0, 0, 0},
+		{"commit", func() (meta, error) { return ongoing.prepareTransition(true, false, nil, 2) }, nil, PrepareCommit, 7, 3},
+		{"abort v5 bumps", func() (meta, error) { return ongoing.prepareTransition(false, true, nil, 2) }, nil, PrepareAbort, 7, 4},
+		{"commit from empty is invalid", func() (meta, error) { return base.prepareTransition(true, false, nil, 2) }, ErrInvalidTxnState, 0, 0, 0},
 		{"complete after prepare commit", func() (meta, error) {
-			m, _ := ongoing.prepareTransition(true, false, 2)
+			m, _ := ongoing.prepareTransition(true, false, nil, 2)
 			return m.completeTransition(3)
 		}, nil, CompleteCommit, 7, 3},
 		{"complete needs prepare", func() (meta, error) { return ongoing.completeTransition(3) }, ErrInvalidTxnState, 0, 0, 0},

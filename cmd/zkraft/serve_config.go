@@ -113,6 +113,7 @@ func brokerConfig(cfg *config.Config, clusterID string, endpoints []metadata.End
 	bcfg.TransactionAbortInterval = cfg.TransactionAbortInterval
 	bcfg.TransactionalIDExpiration = cfg.TransactionalIDExpiration
 	bcfg.TransactionExpireInterval = cfg.TransactionExpireInterval
+	bcfg.TransactionVersion = cfg.TransactionVersion
 	return bcfg
 }
 

@@ -82,6 +82,7 @@ type Config struct {
 	TransactionAbortInterval             time.Duration // transaction.abort.timed.out.transaction.cleanup.interval.ms
 	TransactionalIDExpiration            time.Duration // transactional.id.expiration.ms
 	TransactionExpireInterval            time.Duration // transaction.remove.expired.transaction.cleanup.interval.ms
+	TransactionVersion                   int16         // zkraft.transaction.version
 
 	LogSegmentBytes           int64         // log.segment.bytes
 	LogRetentionMs            int64         // log.retention.{ms,minutes,hours}; -1 = unlimited

@@ -277,6 +277,10 @@ var keys = map[string]key{
 		to("broker.GroupInitialRebalanceDelay")},
 	"max.incremental.fetch.session.cache.slots": {intKey(0, math.MaxInt32, func(b *builder, n int64) { b.FetchSessionCacheSlots = int(n) }),
 		to("broker.FetchSessionCacheSlots")},
+	// Kafka finalizes its transaction.version feature with kafka-features /
+	// kafka-storage; here the level is a key (broker.Config.TransactionVersion).
+	"zkraft.transaction.version": {intKey(0, 2, func(b *builder, n int64) { b.TransactionVersion = int16(n) }),
+		to("broker.TransactionVersion")},
 	"zkraft.max.open.files": {intKey(2, math.MaxInt32, func(b *builder, n int64) { b.MaxOpenFiles = int(n) }),
 		to("storage.MaxOpenFiles")},
 	"zkraft.metadata.snapshot.retain": {intKey(1, 100, func(b *builder, n int64) { b.MetadataSnapshotRetain = int(n) }),
@@ -365,6 +369,7 @@ func baseConfig() *Config {
 		TransactionAbortInterval:             10 * time.Second,
 		TransactionalIDExpiration:            7 * 24 * time.Hour,
 		TransactionExpireInterval:            time.Hour,
+		TransactionVersion:                   2,
 
 		LogSegmentBytes:             1 << 30,
 		LogRetentionMs:              168 * 3600 * 1000,
