@@ -14,8 +14,8 @@
 // partition, answering COORDINATOR_LOAD_IN_PROGRESS meanwhile, or forgets
 // it (NOT_COORDINATOR). The metadata of each id is a record in that
 // partition in Kafka's own schemas (kmsg.TxnMetadataKey v0 /
-// TxnMetadataValue v0, v1 read), so a new leader resumes where the old one
-// stopped. The coordinator sees only the Log (state partitions),
+// TxnMetadataValue v0 for a classic transaction, v1 for a KIP-890 part 2
+// one), so a new leader resumes where the old one stopped. The coordinator sees only the Log (state partitions),
 // ProducerIDs (the broker's controller-allocated blocks) and Cluster
 // (partition leaders, WriteTxnMarkers) interfaces, never the metadata
 // backend: it runs unchanged on the Raft and ZooKeeper backends and on a
@@ -33,7 +33,9 @@
 //
 // Dead(6) is an expired id (a tombstone is written); PrepareEpochFence(7)
 // is never written here: a fence writes PrepareAbort with the bumped epoch,
-// which is what Kafka writes for it. Each transition is one record appended
+// which is what Kafka writes for it. Under KIP-890 part 2 an EndTxn v5
+// abort may also start from Empty or Complete* (an empty abort: nothing to
+// mark). Each transition is one record appended
 // and committed (acks=all) before memory changes; meanwhile the id answers
 // CONCURRENT_TRANSACTIONS. EndTxn answers once Prepare* is committed; the
 // markers go to every partition leader of the transaction (one
@@ -55,10 +57,19 @@
 // answer) bumps; any other is PRODUCER_FENCED.
 //
 // KIP-890 part 1: Verify answers a partition leader's AddPartitionsToTxn
-// v4 verify_only, so a transactional write to a partition the coordinator
-// never added cannot start a hanging transaction. Part 2's EndTxn v5
-// epoch bump is implemented (EndTxn with bump); the transaction.version
-// feature that would make clients use it is not advertised.
+// v4+ verify_only, so a transactional write to a partition the coordinator
+// never added cannot start a hanging transaction.
+//
+// KIP-890 part 2 (transaction.version 2; meta.tv2, Kafka's
+// clientTransactionVersion): ImplicitAdd is the partition leader's add for
+// Produce v12 / TxnOffsetCommit v5 (AddPartitionsToTxn v4+ without
+// verify_only). EndTxn v5 (endTxnV2) bumps the epoch with every commit or
+// abort, allows an empty abort, recognizes a retry by its epoch being one
+// below the current one, and at an exhausted epoch allocates the next
+// producer id, carried in Prepare* (NextProducerId) and installed at epoch
+// 0 by Complete*. A fence of a part 2 transaction bumps twice, as Kafka's
+// PrepareEpochFence plus the abort's bump, so the fenced producer's EndTxn
+// is never taken for a retry.
 //
 // # Goroutines and locks
 //
@@ -93,6 +104,10 @@
 //	value (v0): version i16 = 0 | producer_id i64 | producer_epoch i16 | timeout_ms i32 |
 //	            state i8 | topics [topic string, partitions [i32]] |
 //	            last_update_ts i64 | start_ts i64
+//	value (v1): the same fields, flexible (compact strings and arrays =
+//	            uvarint length+1, a tag section per struct), and tagged
+//	            previous_producer_id i64 (tag 0), next_producer_id i64 (tag 1),
+//	            client_transaction_version i16 (tag 2) = 2
 //	string = i16 length + bytes; arrays = i32 count; a nil value is a tombstone.
 //
 // Each append is one uncompressed magic-2 record batch (layout in
