@@ -15,11 +15,13 @@ import (
 )
 
 const configsUsage = `Usage (as kafka-configs.sh):
-  zkraft configs --bootstrap-server H:P [--command-config F] --entity-type topics|brokers|users|clients|ips
+  zkraft configs --bootstrap-server H:P [--command-config F] --entity-type topics|brokers|broker-loggers|users|clients|ips
                  (--entity-name N | --entity-default)
                  (--describe [--all] | --alter [--add-config k=v,k2=[a,b],...] [--delete-config k,...])
   topics, brokers: --describe (DescribeConfigs), --alter (IncrementalAlterConfigs SET / DELETE);
          brokers: --entity-name ID is one broker, --entity-default the cluster default (<default>)
+  broker-loggers: --entity-name ID: that broker's log levels; --alter --add-config 'broker=DEBUG,replica=WARN'
+         (ALL, TRACE, DEBUG, INFO, WARN, ERROR, FATAL, OFF), --delete-config broker (back to its parent's level)
   users: SCRAM credentials ('SCRAM-SHA-512=[iterations=8192,password=secret]', --delete-config SCRAM-SHA-512)
          and quotas (producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate)
   clients, ips: quotas (ips: connection_creation_rate)
@@ -36,7 +38,7 @@ func configsMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	bootstrap := fs.String("bootstrap-server", "", "host:port[,host:port] of any broker")
 	commandConfig := fs.String("command-config", "", "a Kafka client properties file (security.protocol, ssl.*, sasl.*)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait")
-	entityType := fs.String("entity-type", "", "topics, brokers, users, clients or ips")
+	entityType := fs.String("entity-type", "", "topics, brokers, broker-loggers, users, clients or ips")
 	entityName := fs.String("entity-name", "", "the entity")
 	entityDefault := fs.Bool("entity-default", false, "the default entity (brokers: the cluster default; users, clients: <default>)")
 	describe := fs.Bool("describe", false, "show the entity's configs")
@@ -55,14 +57,16 @@ func configsMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError{text: configsUsage}
 	}
 	switch *entityType {
-	case "topics", "brokers", "users", "clients", "ips":
+	case "topics", "brokers", "broker-loggers", "users", "clients", "ips":
 	default:
-		return fmt.Errorf("configs: --entity-type %q: want topics, brokers, users, clients or ips", *entityType)
+		return fmt.Errorf("configs: --entity-type %q: want topics, brokers, broker-loggers, users, clients or ips", *entityType)
 	}
 	if *entityDefault {
 		switch *entityType {
 		case "topics":
 			return errors.New("configs: --entity-default is not valid for topics (name the topic with --entity-name)")
+		case "broker-loggers":
+			return errors.New("configs: --entity-default is not valid for broker-loggers (name the broker with --entity-name)")
 		case "brokers":
 		default:
 			*entityName = "<default>"
@@ -81,6 +85,12 @@ func configsMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	adm := kadm.NewClient(cl)
 	name := *entityName
 
+	if *entityType == "broker-loggers" {
+		if *alter {
+			return alterBrokerLoggers(ctx, cl, name, *addConfig, *deleteConfig, stdout)
+		}
+		return describeBrokerLoggers(ctx, cl, name, *all, stdout)
+	}
 	if *entityType == "topics" || *entityType == "brokers" {
 		if *alter {
 			return alterResourceConfigs(ctx, adm, *entityType, name, *addConfig, *deleteConfig, stdout)

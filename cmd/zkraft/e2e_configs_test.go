@@ -197,17 +197,15 @@ func configsChecks(t *testing.T, n *node, onZk func(t *testing.T)) {
 	})
 
 	t.Run("broker logger", func(t *testing.T) {
-		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
-		rr := kmsg.NewIncrementalAlterConfigsRequestResource()
-		rr.ResourceType, rr.ResourceName = kmsg.ConfigResourceTypeBrokerLogger, "1"
-		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-		c.Name, c.Op, c.Value = "broker", kmsg.IncrementalAlterConfigOpSet, kadm.StringPtr("DEBUG")
-		rr.Configs = append(rr.Configs, c)
-		req.Resources = append(req.Resources, rr)
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil || len(resp.Resources) != 1 || resp.Resources[0].ErrorCode != 0 {
-			t.Fatalf("set the broker logger to DEBUG: %v %+v", err, resp)
+		// zkraft configs --entity-type broker-loggers (kafka-configs.sh's
+		// BROKER_LOGGER, KIP-412): SET, describe, DELETE.
+		loggers := func(args ...string) []string {
+			return append([]string{"--entity-type", "broker-loggers", "--entity-name", "1"}, args...)
 		}
+		mustTool("Completed updating config for broker-logger 1.", loggers("--alter", "--add-config", "broker=DEBUG")...)
+		out := mustTool("Dynamic configs for broker-logger 1 are:", loggers("--describe")...)
+		mustContain(t, "loggers describe", out, "\n  broker=DEBUG sensitive=false synonyms={", "\n  root=INFO sensitive=false")
+		// The broker itself says so (DescribeConfigs on resource type 8).
 		dreq := kmsg.NewPtrDescribeConfigsRequest()
 		dr := kmsg.NewDescribeConfigsRequestResource()
 		dr.ResourceType, dr.ResourceName = kmsg.ConfigResourceTypeBrokerLogger, "1"
@@ -224,6 +222,25 @@ func configsChecks(t *testing.T, n *node, onZk func(t *testing.T)) {
 		}
 		if got["broker"] != "DEBUG" || got["root"] != "INFO" {
 			t.Fatalf("logger levels %v", got)
+		}
+		mustTool("Completed updating config for broker-logger 1.", loggers("--alter", "--delete-config", "broker")...)
+		out = mustTool("Dynamic configs for broker-logger 1 are:", loggers("--describe")...)
+		mustContain(t, "loggers after --delete-config", out, "\n  broker=INFO sensitive=false")
+
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{loggers("--alter", "--add-config", "no.such.logger=DEBUG"), "Invalid broker logger(s): no.such.logger"},
+			{loggers("--alter", "--add-config", "broker=LOUD"), "LOUD"},
+			{loggers("--alter", "--delete-config", "root"), "root"},
+			{[]string{"--entity-type", "broker-loggers", "--entity-name", "one", "--describe"}, "must be a valid integer broker id"},
+			{[]string{"--entity-type", "broker-loggers", "--entity-default", "--describe"}, "--entity-default is not valid for broker-loggers"},
+		} {
+			out, err := tool(c.args...)
+			if err == nil || !strings.Contains(out, c.want) {
+				t.Fatalf("configs %v: %v, want a failure naming %q:\n%s", c.args, err, c.want, out)
+			}
 		}
 	})
 
