@@ -22,6 +22,7 @@ import (
 	"time"
 
 	gozk "github.com/go-zookeeper/zk"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -366,7 +367,26 @@ func TestE2ETransactions(t *testing.T) {
 	wg.Wait()
 	e.mu.Lock()
 	t.Logf("%d transactions: %d committed, %d aborted, %d sessions renewed after an error", e.iter, e.commits, e.aborts, e.renews)
+	commits := e.commits
 	e.mu.Unlock()
+
+	// transaction.version 2 (the default) made franz-go run KIP-890 part
+	// 2: every EndTxn (v5) bumped the epoch, so it is at least the number
+	// of commits (each one carried records); the classic protocol bumps
+	// only on InitProducerId and fences.
+	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dctx, dcancel := context.WithTimeout(context.Background(), replicaWait)
+	described, err := kadm.NewClient(adm).DescribeTransactions(dctx, txnID)
+	dcancel()
+	adm.Close()
+	d := described[txnID]
+	if err != nil || d.Err != nil || int(d.ProducerEpoch) < commits {
+		t.Fatalf("describe %s: epoch %d after %d commits (want at least that many: EndTxn v5), %v %v", txnID, d.ProducerEpoch, commits, err, d.Err)
+	}
+	t.Logf("transaction %s: producer %d at epoch %d (KIP-890 part 2 bumps)", txnID, d.ProducerID, d.ProducerEpoch)
 
 	committed := readOutput(t, seeds, kgo.ReadCommitted())
 	if problems := exactlyOnce(committed); len(problems) > 0 {
@@ -422,7 +442,13 @@ func TestE2ETransactions(t *testing.T) {
 	if !errors.Is(err, kerr.ProducerFenced) && !errors.Is(err, kerr.InvalidProducerEpoch) {
 		t.Fatalf("zombie producer: %v, want PRODUCER_FENCED or INVALID_PRODUCER_EPOCH", err)
 	}
-	final := readOutput(t, seeds, kgo.ReadCommitted())
+	// EndTxn answers once PrepareCommit is written; the markers (and so
+	// the read_committed view) follow.
+	var final []string
+	wait.Until(t, replicaWait, "fresh-1 committed", func() bool {
+		final = readOutput(t, seeds, kgo.ReadCommitted())
+		return slices.Contains(final, "fresh-1")
+	})
 	if !slices.Contains(final, "fresh-1") || slices.Contains(final, "zombie-1") || slices.Contains(final, "zombie-2") {
 		t.Fatalf("after the zombie: fresh-1 %v, zombie-1 %v, zombie-2 %v", slices.Contains(final, "fresh-1"),
 			slices.Contains(final, "zombie-1"), slices.Contains(final, "zombie-2"))
