@@ -140,6 +140,7 @@ var probes = map[string]probe{
 	"transaction.abort.timed.out.transaction.cleanup.interval.ms": {base: combinedBase, set: []string{"transaction.abort.timed.out.transaction.cleanup.interval.ms=1000"}},
 	"transactional.id.expiration.ms":                              {base: combinedBase, set: []string{"transactional.id.expiration.ms=60000"}},
 	"transaction.remove.expired.transaction.cleanup.interval.ms":  {base: combinedBase, set: []string{"transaction.remove.expired.transaction.cleanup.interval.ms=1000"}},
+	"zkraft.transaction.version":                                  {base: combinedBase, set: []string{"zkraft.transaction.version=0"}},
 	"offsets.topic.replication.factor":                            {base: combinedBase, set: []string{"offsets.topic.replication.factor=2"}},
 	"replica.lag.time.max.ms":                                     {base: combinedBase, set: []string{"replica.lag.time.max.ms=10000"}},
 	"broker.heartbeat.interval.ms":                                {base: combinedBase, set: []string{"broker.heartbeat.interval.ms=1000"}},
