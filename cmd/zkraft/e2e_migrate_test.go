@@ -552,6 +552,8 @@ func TestE2EMigrateZkToQuorum(t *testing.T) {
 	mc.transactionsWork("dual-write")
 	// A broker config set through a migrating ZooKeeper-mode broker too.
 	mc.configsDualWrite()
+	// A partition reassignment too, completed under acks=all load.
+	mc.reassignDualWrite()
 
 	// Step 4: brokers into quorum mode, same node ids and log dirs.
 	for id := int32(1); id <= 3; id++ {
