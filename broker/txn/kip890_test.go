@@ -128,6 +128,9 @@ func TestKIP890Part2ProducerIDRotation(t *testing.T) {
 	if err := f.c.ImplicitAdd(ctx, "tx", got.ProducerID, 0, []TopicPartition{{"a", 0}}); !errors.Is(err, ErrConcurrent) {
 		t.Fatalf("add with the next id during markers: %v", err)
 	}
+	if _, err := f.c.InitProducerID(ctx, "tx", time.Minute, ProducerIDAndEpoch{ProducerID: got.ProducerID, Epoch: 0}); !errors.Is(err, ErrConcurrent) {
+		t.Fatalf("KIP-360 init with the next id during markers: %v", err)
+	}
 	f.cluster.hold.Store(false)
 	eventually(t, "CompleteCommit", func() bool { return f.state(f.c, "tx") == CompleteCommit })
 	for _, m := range f.cluster.sent() {

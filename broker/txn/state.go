@@ -171,8 +171,12 @@ func (m meta) initTransition(timeoutMs int32, expEpoch int16, newPID func() (int
 
 // validExpected is Kafka's isValidProducerId for a KIP-360 InitProducerId
 // carrying the producer's id and epoch.
+// The next producer id of a KIP-890 part 2 rotation still in Prepare*
+// is valid too (the producer already has it; the state answers
+// CONCURRENT_TRANSACTIONS).
 func (m meta) validExpected(pid int64, epoch int16) bool {
-	return m.epoch == noEpoch || pid == m.producerID || (pid == m.lastProducerID && epochExhausted(epoch))
+	return m.epoch == noEpoch || pid == m.producerID || (pid == m.lastProducerID && epochExhausted(epoch)) ||
+		(m.nextProducerID >= 0 && pid == m.nextProducerID)
 }
 
 // fenceTransition bumps the epoch of an Ongoing transaction and prepares
