@@ -33,6 +33,8 @@ var topicConfigDefs = []topicConfigDef{
 	{"retention.bytes", "log.retention.bytes", kmsg.ConfigTypeLong, func(c *Config) string { return itoa(c.LogRetentionBytes) }},
 	{"retention.ms", "log.retention.ms", kmsg.ConfigTypeLong, func(c *Config) string { return itoa(c.LogRetentionMs) }},
 	{"segment.bytes", "log.segment.bytes", kmsg.ConfigTypeInt, func(c *Config) string { return itoa(c.LogSegmentBytes) }},
+	{metadata.UncleanLeaderElectionKey, metadata.UncleanLeaderElectionKey, kmsg.ConfigTypeBoolean,
+		func(c *Config) string { return strconv.FormatBool(c.UncleanLeaderElection) }},
 }
 
 // brokerConfigDefs are the broker configs DescribeConfigs lists, with

@@ -132,9 +132,15 @@ func (b *Broker) applyLogConfig(l *storage.Log, overrides map[string]string) {
 		MinCleanableDirtyRatio: eff.cfg.LogCleanerMinCleanableRatio,
 		LogAppendTime:          eff.cfg.LogMessageTimestampType == timestampLogAppendTime,
 		Compression:            eff.cfg.CompressionType,
+		MaxMessageBytes:        eff.cfg.MessageMaxBytes,
 	}
 	if v, ok := overrides["compression.type"]; ok {
 		c.Compression = v
+	}
+	if v, ok := overrides["max.message.bytes"]; ok {
+		if n, err := strconv.ParseInt(v, 10, 32); err == nil && n >= 0 {
+			c.MaxMessageBytes = int32(n)
+		}
 	}
 	if v, ok := overrides["cleanup.policy"]; ok {
 		c.CleanupPolicy = v

@@ -63,6 +63,7 @@ func TestStaticTopicDefaults(t *testing.T) {
 		c.CompressionType = storage.CompressionGzip
 		c.LogCleanerDeleteRetentionMs = 5000
 		c.LogCleanerMinCleanableRatio = 0.2
+		c.UncleanLeaderElection = true
 		c.StaticKeys = map[string]bool{"min.insync.replicas": true}
 	})
 	cl := h.client(kgo.ProducerBatchCompression(kgo.Lz4Compression()), kgo.ProducerLinger(0))
@@ -82,6 +83,7 @@ func TestStaticTopicDefaults(t *testing.T) {
 		{"min.cleanable.dirty.ratio", "0.2", "log.cleaner.min.cleanable.ratio", "0.5"},
 		{"max.message.bytes", "4000", "message.max.bytes", "1048588"},
 		{"min.insync.replicas", "1", "min.insync.replicas", "1"}, // set in the file, to the default
+		{"unclean.leader.election.enable", "true", "unclean.leader.election.enable", "false"},
 	} {
 		c := configOf(t, r, want.name)
 		syn := c.ConfigSynonyms

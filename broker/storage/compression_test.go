@@ -137,3 +137,33 @@ func TestLogConfigCompressionValidated(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// TestRecompressedSizeChecked: a batch that grows past max.message.bytes
+// when decompressed for compression.type=uncompressed is
+// MESSAGE_TOO_LARGE (Kafka re-checks the rewritten size); the same batch
+// is stored when the limit allows it.
+func TestRecompressedSizeChecked(t *testing.T) {
+	m := openManager(t, testConfig(t))
+	defer m.Close()
+	s := plain(20)
+	s.valueSize = 500 // 10 KB of repeated bytes: gzip makes it a few hundred
+	in := compressedBatch(t, s, kgo.GzipCompression(), kgo.CodecGzip)
+	for i, max := range []int32{int32(len(in)) * 2, 20000} {
+		l, err := m.GetOrCreate("big", int32(i), metadata.RandomUuid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := l.Config()
+		cfg.Compression, cfg.MaxMessageBytes = CompressionUncompressed, max
+		if err := l.SetConfig(cfg); err != nil {
+			t.Fatal(err)
+		}
+		_, err = l.Append(append([]byte(nil), in...), 0)
+		switch {
+		case i == 0 && !errors.Is(err, ErrRecordTooLarge):
+			t.Fatalf("%d-byte gzip batch, uncompressed past max.message.bytes=%d: %v", len(in), max, err)
+		case i == 1 && err != nil:
+			t.Fatalf("max.message.bytes=%d: %v", max, err)
+		}
+	}
+}

@@ -133,6 +133,12 @@ type LogConfig struct {
 	// makes Append recompress every batch in another codec
 	// (compression.go).
 	Compression string
+	// MaxMessageBytes is max.message.bytes: Append (not the coordinator
+	// or follower appends) refuses a batch whose length field exceeds it,
+	// after recompression, with MESSAGE_TOO_LARGE, as Kafka re-checks the
+	// rewritten size (the broker checked the produced size before). 0 =
+	// not checked.
+	MaxMessageBytes int32
 }
 
 // Validate reports the first bad value, naming its Kafka key.
@@ -151,6 +157,9 @@ func (c LogConfig) Validate() error {
 	}
 	if c.DeleteRetentionMs < 0 {
 		return fmt.Errorf("%w: delete.retention.ms=%d, want >= 0", ErrInvalidConfig, c.DeleteRetentionMs)
+	}
+	if c.MaxMessageBytes < 0 {
+		return fmt.Errorf("%w: max.message.bytes=%d, want >= 0", ErrInvalidConfig, c.MaxMessageBytes)
 	}
 	if !validCompression(c.Compression) {
 		return fmt.Errorf("%w: compression.type=%q, want producer, uncompressed, gzip, snappy, lz4 or zstd", ErrInvalidConfig, c.Compression)

@@ -200,14 +200,20 @@ func (l *Log) appendAsLeader(batches []byte, leaderEpoch int32, coordinator bool
 	}
 	if !coordinator {
 		// compression.type (compression.go); the segment.bytes checks
-		// below see the rewritten size.
+		// see the rewritten size, and max.message.bytes is checked again
+		// on it (the broker checked the produced size; a batch kept as
+		// produced passes both again).
 		if batches, hs, err = recompress(batches, hs, cfg.Compression); err != nil {
 			return AppendResult{}, fmt.Errorf("append to %s: %w", l.name(), err)
 		}
 		for i := range hs {
 			if hs[i].Size() > cfg.SegmentBytes {
-				return AppendResult{}, fmt.Errorf("append to %s: batch %d: %w: %d bytes after recompression, segment.bytes=%d",
-					l.name(), i, ErrRecordTooLarge, hs[i].Size(), cfg.SegmentBytes)
+				return AppendResult{}, fmt.Errorf("append to %s: batch %d: %w: %d bytes (compression.type %s), segment.bytes=%d",
+					l.name(), i, ErrRecordTooLarge, hs[i].Size(), cfg.Compression, cfg.SegmentBytes)
+			}
+			if cfg.MaxMessageBytes > 0 && hs[i].Length > cfg.MaxMessageBytes {
+				return AppendResult{}, fmt.Errorf("append to %s: batch %d: %w: %d bytes (compression.type %s), max.message.bytes=%d",
+					l.name(), i, ErrRecordTooLarge, hs[i].Size(), cfg.Compression, cfg.MaxMessageBytes)
 			}
 		}
 	}
