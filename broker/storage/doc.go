@@ -52,7 +52,10 @@
 //	    61     .  records (maybe compressed)
 //
 // Because the CRC starts at attributes, Append can assign baseOffset and
-// partitionLeaderEpoch without recomputing it.
+// partitionLeaderEpoch without recomputing it. It recomputes the length
+// and CRC only when it rewrites a batch: LogAppendTime stamping, and the
+// topic's compression.type recompressing the records section in another
+// codec (compression.go).
 //
 // # Index files
 //

@@ -45,7 +45,10 @@
 //     /admin/delete_topics/<t> (DeleteTopics), /brokers/topics/<t> at its
 //     zkVersion (CreatePartitions), /admin/preferred_replica_election
 //     (a PREFERRED ElectLeaders; the controller deletes it), a conditional setData of
-//     /latest_producer_id_block (producer ids), and the partition leader's
+//     /latest_producer_id_block (producer ids), /config/topics/<t> and
+//     /config/brokers/<id|<default>> as a read-modify-write at the
+//     znode's version, retried on BadVersion (IncrementalAlterConfigs,
+//     AlterConfigs: configs_admin.go), and the partition leader's
 //     ISR change as setData(state, expected version = partition epoch)
 //     (AlterPartition; pre-KIP-497 ZooKeeper style, no controller RPC).
 //   - The controller (winner of the /controller election: one multi that
