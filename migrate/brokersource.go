@@ -37,8 +37,9 @@ type BrokerSourceConfig struct {
 // migrating ZooKeeper broker (IsMigratingZkBroker), heartbeats, and follows
 // the metadata log.
 //
-// Until the log holds the ZooKeeper data (state MIGRATION) the broker is a
-// plain ZooKeeper-mode broker: image from the tree, writes to ZooKeeper.
+// Until the log holds the ZooKeeper data (state MIGRATION) and a KRaft
+// controller holds /controller, the broker is a plain ZooKeeper-mode
+// broker: image from the tree, writes to ZooKeeper.
 // From then on (Kafka's ZooKeeper brokers then take their metadata from the
 // KRaft controller's UpdateMetadata/LeaderAndIsr and forward their writes
 // to it) its image comes from the log it follows, switched over with one
@@ -49,7 +50,8 @@ type BrokerSourceConfig struct {
 // keeps its /brokers/ids registration (the driver waits for it; a rollback
 // needs it). When a ZooKeeper-mode broker wins /controller again (a
 // rollback deleted the quorum's), the image comes from the tree again and
-// writes go to ZooKeeper, until the broker is restarted without the flag.
+// writes go to ZooKeeper, until the broker is restarted without the flag
+// (or a KRaft controller takes /controller over again).
 //
 // It implements broker/server's Source with Runner and Epocher
 // (structurally: this package does not import the broker tree), and
@@ -262,21 +264,32 @@ func (l logSide) Publish(d *metadata.Delta, img *metadata.Image) {
 }
 
 // reconcileLocked picks the image source: the log once it holds the
-// metadata while no ZooKeeper-mode broker is controller; the tree again
-// when a ZooKeeper-mode broker won /controller (after a rollback deleted
-// the quorum's /controller), so that the broker follows the ZooKeeper
-// controller until it is restarted without the migration flag.
+// metadata while a KRaft controller holds /controller (its takeover); the
+// tree again when a ZooKeeper-mode broker won /controller (after a
+// rollback deleted the quorum's /controller), so that the broker follows
+// the ZooKeeper controller until it is restarted without the migration
+// flag. Anything in between (no /controller, or one naming a broker the
+// tree does not list yet) keeps the source it has: after a rollback the
+// log is stale for good (its controllers are stopped), and the gap of a
+// ZooKeeper-mode election, when the controller broker stops, must not
+// hand the publisher the log's old registrations and then the tree's
+// again, whose partition epochs the replica layer cannot compare.
 func (s *BrokerSource) reconcileLocked() {
 	if s.pub == nil {
 		return
 	}
-	zkCtrl := s.zkControllerLocked()
 	switch {
-	case !s.useLog && !zkCtrl && s.logImg != nil && logHoldsMetadata(s.logImg):
+	case !s.useLog && s.quorumControlsLocked():
 		s.switchLocked(s.logImg, true)
-	case s.useLog && zkCtrl && s.zkImg != nil:
+	case s.useLog && s.zkControllerLocked() && s.zkImg != nil:
 		s.switchLocked(s.zkImg, false)
 	}
+}
+
+// quorumControlsLocked: /controller names a KRaft controller and the log
+// holds the ZooKeeper data.
+func (s *BrokerSource) quorumControlsLocked() bool {
+	return s.zk.KRaftController() && s.logImg != nil && logHoldsMetadata(s.logImg)
 }
 
 // zkControllerLocked: /controller names a ZooKeeper-mode broker (a broker
@@ -341,7 +354,7 @@ func (s *BrokerSource) attach(pub metadata.Publisher) {
 	}
 	img := s.zk.Image()
 	s.zkImg = img
-	if li := s.client.Image(); logHoldsMetadata(li) && !s.zkControllerLocked() {
+	if li := s.client.Image(); logHoldsMetadata(li) && s.zk.KRaftController() {
 		img, s.useLog = li, true
 	}
 	pub.Publish(metadata.FullDelta(img), img)
@@ -379,8 +392,8 @@ func (s *BrokerSource) zkControlsShutdown(ctx context.Context) bool {
 
 // toQuorum: writes go straight to the controller quorum (Kafka's
 // ZooKeeper brokers forward to the KRaft controller) once the image comes
-// from the log, or the log holds the ZooKeeper data while no ZooKeeper-mode
-// broker is controller. Otherwise they go to ZooKeeper, fenced
+// from the log, or the log holds the ZooKeeper data while a KRaft
+// controller holds /controller. Otherwise they go to ZooKeeper, fenced
 // (zk.Config.FenceClientWrites): once /controller names a KRaft controller
 // (kraftControllerEpoch set, even while the log is still in PRE_MIGRATION)
 // ZooKeeper refuses them with zk.ErrKRaftController, and they are sent to
@@ -395,7 +408,7 @@ func (s *BrokerSource) toQuorum() bool {
 	if s.useLog {
 		return true
 	}
-	return !s.zkControllerLocked() && s.logImg != nil && logHoldsMetadata(s.logImg)
+	return s.quorumControlsLocked()
 }
 
 // CreateTopics implements broker.Controller.

@@ -108,9 +108,11 @@
 // zk.Backend (client writes fenced) and a quorum.Client (registered as
 // IsMigratingZkBroker) side by side. Its image comes from the tree until
 // the log holds the ZooKeeper data (MIGRATION, POST_MIGRATION,
-// REVERSE_MIGRATION) while no ZooKeeper-mode broker holds /controller,
+// REVERSE_MIGRATION) while a KRaft controller holds /controller,
 // then from the log, switched with one metadata.DeltaBetween; back to the
-// tree when a ZooKeeper-mode broker wins /controller again (rollback). Its
+// tree when a ZooKeeper-mode broker wins /controller again (rollback), and
+// on the tree while /controller names no KRaft controller (the gap of a
+// ZooKeeper-mode election does not bring back the stopped quorum's log). Its
 // writes follow (toQuorum); a ZooKeeper write refused with
 // zk.ErrKRaftController is resent to the quorum. Its controlled shutdown
 // goes to whichever controller is current when it stops.

@@ -56,7 +56,7 @@ type Backend struct {
 
 	// Controller state readable by any goroutine; written by the loop.
 	isController     atomic.Bool
-	activeController atomic.Int32
+	activeController atomic.Pointer[controllerSeen]
 	controllerEpoch  atomic.Int32
 	epochZkVersion   atomic.Int32 // zkVersion of /controller_epoch when this broker won
 	failovers        atomic.Int64
@@ -101,7 +101,7 @@ func New(cfg Config, logger *zap.Logger, pubs ...Publisher) (*Backend, error) {
 	}
 	b.img.Store(metadata.EmptyImage())
 	b.clusterID.Store("")
-	b.activeController.Store(-1)
+	b.activeController.Store(&controllerSeen{id: -1})
 	return b, nil
 }
 
@@ -301,7 +301,18 @@ func (b *Backend) IsController() bool { return b.isController.Load() }
 // Controller is the broker id in /controller as last seen (-1 if none) and
 // this broker's controller epoch if it is the controller (else 0).
 func (b *Backend) Controller() (id int32, epoch int32) {
-	return b.activeController.Load(), b.controllerEpoch.Load()
+	return b.activeController.Load().id, b.controllerEpoch.Load()
+}
+
+// KRaftController reports whether /controller, as last seen, names a KRaft
+// controller (kraftControllerEpoch set: a migration's takeover) rather
+// than a ZooKeeper-mode broker, or nobody.
+func (b *Backend) KRaftController() bool { return b.activeController.Load().kraft }
+
+// controllerSeen is /controller as this broker last read it.
+type controllerSeen struct {
+	id    int32 // -1: no /controller
+	kraft bool  // a KRaft controller (kraftControllerEpoch >= 0)
 }
 
 // LastFailover is the measurement of this broker's last controller failover.

@@ -25,7 +25,7 @@ func (s *syncer) runElection() error {
 			if derr != nil {
 				return derr
 			}
-			s.b.activeController.Store(c.BrokerID)
+			s.b.activeController.Store(&controllerSeen{id: c.BrokerID, kraft: c.IsKRaft()})
 			if s.ctrl.active && (c.BrokerID != self || stat.EphemeralOwner != s.conn.SessionID()) {
 				s.resign(fmt.Sprintf("/controller now names broker %d", c.BrokerID))
 			}
@@ -37,7 +37,7 @@ func (s *syncer) runElection() error {
 		if s.ctrl.active {
 			s.resign("/controller deleted")
 		}
-		s.b.activeController.Store(-1)
+		s.b.activeController.Store(&controllerSeen{id: -1})
 		epoch, ver, err := s.readControllerEpoch()
 		if err != nil {
 			return err
@@ -89,7 +89,7 @@ func (s *syncer) becomeController(epoch, zkVersion int32) {
 	s.b.isController.Store(true)
 	s.b.controllerEpoch.Store(epoch)
 	s.b.epochZkVersion.Store(zkVersion)
-	s.b.activeController.Store(s.b.cfg.BrokerID)
+	s.b.activeController.Store(&controllerSeen{id: s.b.cfg.BrokerID})
 	s.log.Info("elected controller", zap.Int32("epoch", epoch), zap.Int32("epoch_zk_version", zkVersion))
 	loadStart := time.Now()
 	if err := s.reload(); err != nil {

@@ -48,7 +48,7 @@ type shutdownResult struct {
 func (b *Backend) ControlledShutdown(ctx context.Context, id int32, epoch int64) ([]metadata.TopicPartition, error) {
 	if !b.isController.Load() {
 		return nil, fmt.Errorf("controlled shutdown of broker %d: broker %d is not the controller (controller %d): %w",
-			id, b.cfg.BrokerID, b.activeController.Load(), metadata.ErrNotController)
+			id, b.cfg.BrokerID, b.activeController.Load().id, metadata.ErrNotController)
 	}
 	r := shutdownReq{id: id, epoch: epoch, reply: make(chan shutdownResult, 1)}
 	select {
