@@ -30,6 +30,7 @@ type Delta struct {
 	quotas       map[string]*quotaEntry             // by QuotaEntity.key(); no values = removed
 	zkState      *int8
 	nextPID      *int64
+	sourceSwitch bool // MarkSourceSwitch
 }
 
 // topicDelta is a topic created or changed by the delta.
@@ -72,6 +73,14 @@ func NewDelta(base *Image) *Delta {
 
 // Base returns the image the delta started from.
 func (d *Delta) Base() *Image { return d.base }
+
+// MarkSourceSwitch records that the delta moves its publisher from one
+// metadata source to another (a migrating ZooKeeper-mode broker switching
+// between the ZooKeeper tree and the quorum's log with DeltaBetween). The
+// two count partition epochs apart (a state znode's zkVersion, the log's
+// own), so the partition epochs of the next image do not continue the
+// base's: LocalChanges reports it as Resync.
+func (d *Delta) MarkSourceSwitch() { d.sourceSwitch = true }
 
 // SetProvenance records the log index and term of the last record replayed.
 func (d *Delta) SetProvenance(offset, epoch int64) {
@@ -499,6 +508,11 @@ func (d *Delta) Apply() *Image {
 type LocalChanges struct {
 	Leaders, Followers []LocalPartition
 	Deletes            []LocalPartition
+	// Resync: the delta switched metadata sources (Delta.MarkSourceSwitch).
+	// A partition epoch of the new image is not comparable with one of the
+	// previous source, nor with an AlterPartition answer of it: replicas
+	// take the new image's registrations as they are.
+	Resync bool
 }
 
 // LocalPartition is one partition in LocalChanges.
@@ -511,7 +525,7 @@ type LocalPartition struct {
 
 // LocalChanges computes the broker-local view of the delta.
 func (d *Delta) LocalChanges(brokerID int32) LocalChanges {
-	var lc LocalChanges
+	lc := LocalChanges{Resync: d.sourceSwitch}
 	for id, t := range d.removed {
 		for pid, p := range t.Partitions {
 			if p.HasReplica(brokerID) {

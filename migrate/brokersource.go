@@ -332,9 +332,13 @@ func logHoldsMetadata(img *metadata.Image) bool {
 }
 
 // switchLocked moves the publisher to img (the log's when toLog, else the
-// tree's) with one delta from the image it has.
+// tree's) with one delta from the image it has, marked as a switch of
+// source (metadata.Delta.MarkSourceSwitch): the replica layer then takes
+// the new side's partition registrations as they are.
 func (s *BrokerSource) switchLocked(img *metadata.Image, toLog bool) {
-	s.pub.Publish(metadata.DeltaBetween(s.last, img), img)
+	d := metadata.DeltaBetween(s.last, img)
+	d.MarkSourceSwitch() // the sides' partition epochs are not comparable
+	s.pub.Publish(d, img)
 	s.last, s.useLog = img, toLog
 	if toLog {
 		s.log.Info("metadata now comes from the quorum's log (ZkMigrationState MIGRATION); writes go to the active controller",

@@ -46,7 +46,11 @@
 //     term, or a lower partition epoch whose ISR holds every member of its
 //     own (a migrating ZooKeeper broker's switch back from the log to the
 //     tree lowers epochs the dual-write coalesced), never one that would
-//     shrink the set it waits for.
+//     shrink the set it waits for. When the metadata source itself
+//     switches (metadata.LocalChanges.Resync: that migrating broker
+//     moving between the tree and the log), partition epochs start over:
+//     every partition whose term goes on takes the new image's
+//     registration as it is and drops a staged ISR change (Manager.resync).
 //   - acks=all purgatory: WaitCommitted blocks until the high watermark
 //     reaches the append's end, then answers NOT_ENOUGH_REPLICAS_AFTER_APPEND
 //     if the ISR shrank below min.insync.replicas; it fails with

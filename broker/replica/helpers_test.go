@@ -59,12 +59,31 @@ func (c *fakeController) apply(t *testing.T, recs []metadata.Record) {
 	}
 }
 
+// switchSource applies recs as one delta marked as a switch of metadata
+// source (metadata.Delta.MarkSourceSwitch), as a migrating ZooKeeper-mode
+// broker's source publishes it.
+func (c *fakeController) switchSource(t *testing.T, recs []metadata.Record) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.applyDeltaLocked(recs, true); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (c *fakeController) applyLocked(recs []metadata.Record) error {
+	return c.applyDeltaLocked(recs, false)
+}
+
+func (c *fakeController) applyDeltaLocked(recs []metadata.Record, switched bool) error {
 	d := metadata.NewDelta(c.img)
 	for _, r := range recs {
 		if err := d.Replay(r); err != nil {
 			return err
 		}
+	}
+	if switched {
+		d.MarkSourceSwitch()
 	}
 	c.img = d.Apply()
 	for _, s := range c.subs {

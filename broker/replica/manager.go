@@ -190,6 +190,9 @@ func (m *Manager) StopFetching() {
 func (m *Manager) Apply(img *metadata.Image, changes metadata.LocalChanges) {
 	m.img.Store(img)
 	m.applyThrottles(img)
+	if changes.Resync {
+		m.resync(img)
+	}
 	for _, lp := range changes.Leaders {
 		m.makeLeader(img, lp)
 	}
@@ -289,6 +292,51 @@ func (m *Manager) makeLeader(img *metadata.Image, lp metadata.LocalPartition) {
 		zap.Int64("high_watermark", p.log.HighWatermark()))
 	p.maybeIncrementHWLocked(now)
 	p.notifyLocked()
+}
+
+// resync runs when the broker's metadata source switched
+// (LocalChanges.Resync: a migrating ZooKeeper-mode broker moving between
+// the tree and the quorum's log): every partition whose term goes on takes
+// its registration from img as it is. The two sources count partition
+// epochs apart (zkVersion, the log's own), so a lower one there is not an
+// older one: keeping the other source's registration had a leader ignore
+// the new source's ISR changes until its epoch caught up (after a rollback,
+// a ZooKeeper-mode controller's removal of a stopping follower), and never
+// send the expansion the new source's ISR needed once that follower was
+// back. A staged or in-flight ISR change is dropped (it names the other
+// source's epoch; its answer is ignored) and the next check or fetch
+// stages it again. New terms are Apply's, as always.
+func (m *Manager) resync(img *metadata.Image) {
+	m.mu.RLock()
+	parts := make([]*partition, 0, len(m.parts))
+	for _, p := range m.parts {
+		parts = append(parts, p)
+	}
+	m.mu.RUnlock()
+	now := m.now()
+	for _, p := range parts {
+		t, ok := img.TopicByID(p.topicID)
+		if !ok || t.Name != p.tp.Topic {
+			continue
+		}
+		reg, ok := t.Partitions[p.tp.Partition]
+		if !ok {
+			continue
+		}
+		p.mu.Lock()
+		if p.role != roleNone && reg.Leader == p.leaderID && reg.LeaderEpoch == p.leaderEpoch && reg != p.reg {
+			if p.role == roleLeader && (reg.PartitionEpoch != p.reg.PartitionEpoch || !slices.Equal(reg.ISR, p.reg.ISR)) {
+				p.logger.Info("metadata source switched: registration taken as it is", zap.Int32s("isr", reg.ISR),
+					zap.Int32("partition_epoch", reg.PartitionEpoch), zap.Int32s("previous_isr", p.reg.ISR),
+					zap.Int32("previous_partition_epoch", p.reg.PartitionEpoch))
+			}
+			p.reg, p.alter = reg, nil
+			p.syncFollowersLocked(m.cfg.NodeID)
+			p.maybeIncrementHWLocked(now)
+			p.notifyLocked()
+		}
+		p.mu.Unlock()
+	}
 }
 
 func (m *Manager) makeFollower(img *metadata.Image, lp metadata.LocalPartition) {

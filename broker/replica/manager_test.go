@@ -435,3 +435,67 @@ func TestSourceSwitchLowersPartitionEpoch(t *testing.T) {
 		t.Fatalf("after a rejection with a smaller-ISR image: %+v, want partition epoch %d, ISR [1 2 3]", st, cur.PartitionEpoch)
 	}
 }
+
+// TestSourceSwitchTakesRegistrationAsIs: a migrating ZooKeeper broker's
+// metadata source switches from the quorum's log to the tree (rollback)
+// while the leader holds the log's registration at a higher partition
+// epoch than the tree's (the dual-write coalesced log changes into fewer
+// znode writes), and the tree's ISR lacks a follower (the ZooKeeper-mode
+// controller took it out for its controlled shutdown). The leader takes
+// the tree's registration as it is (metadata.LocalChanges.Resync) and
+// drops the ISR change it had staged against the log's epoch; when the
+// follower is back and caught up, it sends the expansion at the tree's
+// epoch. Keeping its own registration, it counted the follower as in sync
+// and never sent it: the tree's ISR stayed short for good.
+func TestSourceSwitchTakesRegistrationAsIs(t *testing.T) {
+	f := newLeaderFixture(t, "1")
+	end := f.append(t, 1)
+	// Two leader-epoch-preserving ISR changes move the partition epoch to 2:
+	// a shrink of 3, then its expansion.
+	f.clock.Add(2 * f.m.cfg.ReplicaLagTime)
+	f.m.FollowerFetched("t", 0, 2, 0, end)
+	f.m.checkISR()
+	f.m.sendAlters(context.Background())
+	f.m.FollowerFetched("t", 0, 3, 0, end)
+	f.m.sendAlters(context.Background())
+	before := f.reg(t)
+	if st, _ := f.m.Partition("t", 0); st.PartitionEpoch != 2 || !slices.Equal(st.ISR, []int32{1, 2, 3}) {
+		t.Fatalf("before the switch: %+v, want partition epoch 2, ISR [1 2 3]", st)
+	}
+	// An expansion staged against the log's epoch, not sent yet: broker 2
+	// lags, then catches up.
+	f.clock.Add(2 * f.m.cfg.ReplicaLagTime)
+	f.m.FollowerFetched("t", 0, 3, 0, end)
+	f.m.checkISR() // stages the shrink of 2
+	// The tree: the same term at partition epoch 1, without broker 3.
+	top, _ := f.ctrl.image().Topic("t")
+	tree := *before
+	tree.PartitionEpoch, tree.ISR = 1, []int32{1, 2}
+	f.ctrl.switchSource(t, []metadata.Record{metadata.PartitionToRecord(top.ID, 0, &tree)})
+	if st, _ := f.m.Partition("t", 0); st.PartitionEpoch != 1 || !slices.Equal(st.ISR, []int32{1, 2}) {
+		t.Fatalf("after the switch: %+v, want the tree's partition epoch 1, ISR [1 2]", st)
+	}
+	alters := f.ctrl.alters
+	f.m.sendAlters(context.Background()) // the staged shrink was dropped
+	if f.ctrl.alters != alters {
+		t.Fatalf("an ISR change staged before the switch was sent after it (%d AlterPartition calls, want %d)", f.ctrl.alters, alters)
+	}
+	// Broker 3 is back and caught up: the expansion goes at epoch 1.
+	f.m.FollowerFetched("t", 0, 2, 0, end)
+	f.m.FollowerFetched("t", 0, 3, 0, end)
+	f.m.sendAlters(context.Background())
+	if got := f.reg(t); !slices.Equal(got.ISR, []int32{1, 2, 3}) || got.PartitionEpoch != 2 {
+		t.Fatalf("tree after broker 3 caught up: ISR %v at partition epoch %d, want [1 2 3] at 2 (AlterPartition calls %d)",
+			got.ISR, got.PartitionEpoch, f.ctrl.alters)
+	}
+
+	// Without a switch, an image at a lower partition epoch in the same
+	// term is older than what the leader holds, and is not taken.
+	cur := f.reg(t)
+	older := *cur
+	older.PartitionEpoch, older.ISR = 0, []int32{1, 2}
+	f.ctrl.apply(t, []metadata.Record{metadata.PartitionToRecord(top.ID, 0, &older)})
+	if st, _ := f.m.Partition("t", 0); st.PartitionEpoch != cur.PartitionEpoch || !slices.Equal(st.ISR, []int32{1, 2, 3}) {
+		t.Fatalf("after an older image: %+v, want partition epoch %d, ISR [1 2 3]", st, cur.PartitionEpoch)
+	}
+}
