@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 
 	gozk "github.com/go-zookeeper/zk"
 	"go.uber.org/zap"
@@ -190,6 +191,69 @@ func (b *Backend) writeConfigEntity(ctx context.Context, conn *gozk.Conn, img *m
 		return version, errs, nil
 	}
 	return -1, nil, fmt.Errorf("alter configs: %s changed under %d writes in a row: %w", path, maxConfigWriteTries, ErrConfigContention)
+}
+
+// entityConfigOp reports whether op writes an entity config znode
+// (/config/<type>/<name>..., not a /config/changes notification nor a
+// parent), and its path below /config.
+func entityConfigOp(op Op) (string, bool) {
+	if op.Kind != OpCreate || op.Data == nil || op.Sequential || !strings.HasPrefix(op.Path, ConfigPath+"/") ||
+		strings.HasPrefix(op.Path, ConfigChangesPath+"/") {
+		return "", false
+	}
+	return op.Path[len(ConfigPath)+1:], true
+}
+
+// mergeEntityConfig writes the change from had to want (keys set, keys
+// removed) onto the config znode at path as ZooKeeper holds it: a
+// read-modify-write conditional on its version, retried on BadVersion /
+// NodeExists as writeConfigEntity's, so keys another writer changed in
+// between are kept. A change that is already there writes nothing.
+func (b *Backend) mergeEntityConfig(conn *gozk.Conn, path string, had, want map[string]string) error {
+	for try := 0; try < maxConfigWriteTries; try++ {
+		data, stat, err := conn.Get(b.abs(path))
+		exists := err == nil
+		if err != nil && !errors.Is(err, gozk.ErrNoNode) {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		cur, err := DecodeEntityConfig(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		next := maps.Clone(cur)
+		for k := range had {
+			if _, ok := want[k]; !ok {
+				delete(next, k)
+			}
+		}
+		for k, v := range want {
+			if hv, ok := had[k]; !ok || hv != v {
+				next[k] = v
+			}
+		}
+		if exists && maps.Equal(next, cur) {
+			return nil
+		}
+		if b.beforeConfigWrite != nil {
+			b.beforeConfigWrite(path)
+		}
+		var req any
+		if exists {
+			req = &gozk.SetDataRequest{Path: b.abs(path), Data: EncodeEntityConfig(next), Version: stat.Version}
+		} else {
+			req = &gozk.CreateRequest{Path: b.abs(path), Data: EncodeEntityConfig(next), Acl: b.acl}
+		}
+		_, err = b.clientWrite(conn, req)
+		switch {
+		case errors.Is(err, gozk.ErrBadVersion), errors.Is(err, gozk.ErrNodeExists), errors.Is(err, gozk.ErrNoNode) && exists:
+			b.log.Info("config znode changed under a write, retrying", zap.String("path", path), zap.Int("try", try+1))
+			continue
+		case err != nil:
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%s changed under %d writes in a row: %w", path, maxConfigWriteTries, ErrConfigContention)
 }
 
 // withConfigs is img with resource r's configs replaced by cfg (nil:

@@ -251,3 +251,44 @@ func TestAlterConfigsConcurrentBrokers(t *testing.T) {
 		}
 	}
 }
+
+// TestEntityConfigWriteMerges: the quota and SCRAM writes to
+// /config/users/<u> (one znode for both) are merged at the znode's
+// version too: a key written by someone else between the read and the
+// write is kept, after a BadVersion retry.
+func TestEntityConfigWriteMerges(t *testing.T) {
+	s := zktest.Start(t)
+	raw := rawConn(t, s)
+	b1 := testBackend(t, s.Addr, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	alice := metadata.NewQuotaEntity(qp("user", sp("alice")))
+	set := func(key string, v float64) []error {
+		return b1.AlterClientQuotas(ctx, []metadata.QuotaAlteration{{Entity: alice, Ops: []metadata.QuotaOp{{Key: key, Value: v}}}}, false)
+	}
+	if errs := set("producer_byte_rate", 1000); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	tries := 0
+	b1.beforeConfigWrite = func(path string) {
+		if path != "/config/users/alice" {
+			return
+		}
+		if tries++; tries == 1 {
+			if _, err := raw.Set(path, []byte(`{"version":1,"config":{"producer_byte_rate":"1000","request_percentage":"50.0"}}`), -1); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if errs := set("consumer_byte_rate", 2000); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	data, _, err := raw.Get("/config/users/alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := DecodeEntityConfig(data)
+	if err != nil || cfg["producer_byte_rate"] != "1000" || cfg["consumer_byte_rate"] != "2000" || cfg["request_percentage"] != "50.0" || tries != 2 {
+		t.Fatalf("/config/users/alice = %s (%v), %d tries", data, err, tries)
+	}
+}

@@ -112,8 +112,22 @@ func (b *Backend) writeSecurity(ctx context.Context, what string, img *metadata.
 		}
 	}
 	ops := SecurityOps(img, d.Apply())
+	had := entityConfigs(img)
 	for _, op := range ops {
-		if err := b.clientOp(conn, op); err != nil {
+		var err error
+		if rel, ok := entityConfigOp(op); ok {
+			// /config/users/<u>, /config/clients/<c>, ...: merged into the
+			// znode as it is, at its version (configs_admin.go), so a
+			// concurrent SCRAM or quota write of another broker to the same
+			// entity is kept.
+			var want map[string]string
+			if want, err = DecodeEntityConfig(op.Data); err == nil {
+				err = b.mergeEntityConfig(conn, op.Path, had[rel], want)
+			}
+		} else {
+			err = b.clientOp(conn, op)
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %s: %w", what, op, err)
 		}
 	}
