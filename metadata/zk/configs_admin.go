@@ -134,40 +134,72 @@ func (b *Backend) writeConfigEntity(ctx context.Context, conn *gozk.Conn, img *m
 		return -1, nil, fmt.Errorf("alter configs: resource type %d has no znode", r.Type)
 	}
 	path := EntityConfigPath(e.Type, e.Name)
+	var errs []error
+	version, tries, err := b.casEntityConfig(ctx, conn, path, func(current map[string]string, exists bool) (map[string]string, bool, error) {
+		base, err := withConfigs(img, r, current)
+		if err != nil {
+			return nil, false, err
+		}
+		recs, es := metadata.AlterConfigs(base, alts)
+		errs = es
+		next, err := withConfigs(base, r, nil, recs...)
+		if err != nil {
+			return nil, false, err
+		}
+		cfg := next.Configs(r.Type, r.Name)
+		// Nothing to change (or every alteration refused).
+		return cfg, !maps.Equal(cfg, current) || (!exists && len(cfg) > 0), nil
+	})
+	if err != nil {
+		return -1, nil, fmt.Errorf("alter configs: %w", err)
+	}
+	if version < 0 {
+		return -1, errs, nil
+	}
+	note := Op{Kind: OpCreate, Path: ConfigChangesPath + "/" + ConfigChangePrefix, Data: EncodeConfigChange(e.Type, e.Name), Sequential: true}
+	if err := b.clientOp(conn, note); err != nil {
+		return -1, nil, fmt.Errorf("alter configs: %s: %w", note, err)
+	}
+	b.log.Info("wrote configs", zap.String("path", path), zap.Int32("version", version), zap.Int("tries", tries))
+	return version, errs, nil
+}
+
+// casEntityConfig writes the config znode at path as change computes it
+// from what ZooKeeper holds (nil content when the znode is missing): a
+// read-modify-write conditional on the znode's version, retried on
+// BadVersion / NodeExists, so keys another writer changed in between are
+// kept. change answers the next content and whether to write it. It
+// returns the version written (-1: change wrote nothing) and the tries.
+func (b *Backend) casEntityConfig(ctx context.Context, conn *gozk.Conn, path string,
+	change func(current map[string]string, exists bool) (map[string]string, bool, error)) (int32, int, error) {
 	for try := 0; try < maxConfigWriteTries; try++ {
 		if err := ctx.Err(); err != nil {
-			return -1, nil, fmt.Errorf("alter configs %s: %w", path, err)
+			return -1, try, fmt.Errorf("%s: %w", path, err)
 		}
 		data, stat, err := conn.Get(b.abs(path))
 		exists := err == nil
 		if err != nil && !errors.Is(err, gozk.ErrNoNode) {
-			return -1, nil, fmt.Errorf("alter configs: read %s: %w", path, err)
+			return -1, try, fmt.Errorf("read %s: %w", path, err)
 		}
 		current, err := DecodeEntityConfig(data)
 		if err != nil {
-			return -1, nil, fmt.Errorf("alter configs: %s: %w", path, err)
+			return -1, try, fmt.Errorf("%s: %w", path, err)
 		}
-		base, err := withConfigs(img, r, current)
+		next, write, err := change(current, exists)
 		if err != nil {
-			return -1, nil, fmt.Errorf("alter configs %s: %w", path, err)
+			return -1, try, fmt.Errorf("%s: %w", path, err)
 		}
-		recs, errs := metadata.AlterConfigs(base, alts)
-		next, err := withConfigs(base, r, nil, recs...)
-		if err != nil {
-			return -1, nil, fmt.Errorf("alter configs %s: %w", path, err)
-		}
-		cfg := next.Configs(r.Type, r.Name)
-		if maps.Equal(cfg, current) && (exists || len(cfg) == 0) {
-			return -1, errs, nil // nothing to change (or every alteration refused)
+		if !write {
+			return -1, try + 1, nil
 		}
 		if b.beforeConfigWrite != nil {
 			b.beforeConfigWrite(path)
 		}
 		var req any
 		if exists {
-			req = &gozk.SetDataRequest{Path: b.abs(path), Data: EncodeEntityConfig(cfg), Version: stat.Version}
+			req = &gozk.SetDataRequest{Path: b.abs(path), Data: EncodeEntityConfig(next), Version: stat.Version}
 		} else {
-			req = &gozk.CreateRequest{Path: b.abs(path), Data: EncodeEntityConfig(cfg), Acl: b.acl}
+			req = &gozk.CreateRequest{Path: b.abs(path), Data: EncodeEntityConfig(next), Acl: b.acl}
 		}
 		wstat, err := b.clientWrite(conn, req)
 		switch {
@@ -175,7 +207,7 @@ func (b *Backend) writeConfigEntity(ctx context.Context, conn *gozk.Conn, img *m
 			b.log.Info("config znode changed under a write, retrying", zap.String("path", path), zap.Int("try", try+1))
 			continue
 		case err != nil:
-			return -1, nil, fmt.Errorf("alter configs: write %s: %w", path, err)
+			return -1, try + 1, fmt.Errorf("write %s: %w", path, err)
 		}
 		version := int32(0)
 		if wstat != nil {
@@ -183,14 +215,9 @@ func (b *Backend) writeConfigEntity(ctx context.Context, conn *gozk.Conn, img *m
 		} else if exists {
 			version = stat.Version + 1
 		}
-		note := Op{Kind: OpCreate, Path: ConfigChangesPath + "/" + ConfigChangePrefix, Data: EncodeConfigChange(e.Type, e.Name), Sequential: true}
-		if err := b.clientOp(conn, note); err != nil {
-			return -1, nil, fmt.Errorf("alter configs: %s: %w", note, err)
-		}
-		b.log.Info("wrote configs", zap.String("path", path), zap.Int32("version", version), zap.Int("tries", try+1))
-		return version, errs, nil
+		return version, try + 1, nil
 	}
-	return -1, nil, fmt.Errorf("alter configs: %s changed under %d writes in a row: %w", path, maxConfigWriteTries, ErrConfigContention)
+	return -1, maxConfigWriteTries, fmt.Errorf("%s changed under %d writes in a row: %w", path, maxConfigWriteTries, ErrConfigContention)
 }
 
 // entityConfigOp reports whether op writes an entity config znode
@@ -207,20 +234,14 @@ func entityConfigOp(op Op) (string, bool) {
 // mergeEntityConfig writes the change from had to want (keys set, keys
 // removed) onto the config znode at path as ZooKeeper holds it: a
 // read-modify-write conditional on its version, retried on BadVersion /
-// NodeExists as writeConfigEntity's, so keys another writer changed in
+// NodeExists (casEntityConfig), so keys another writer changed in
 // between are kept. A change that is already there writes nothing.
 func (b *Backend) mergeEntityConfig(conn *gozk.Conn, path string, had, want map[string]string) error {
-	for try := 0; try < maxConfigWriteTries; try++ {
-		data, stat, err := conn.Get(b.abs(path))
-		exists := err == nil
-		if err != nil && !errors.Is(err, gozk.ErrNoNode) {
-			return fmt.Errorf("read %s: %w", path, err)
-		}
-		cur, err := DecodeEntityConfig(data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
+	_, _, err := b.casEntityConfig(context.Background(), conn, path, func(cur map[string]string, exists bool) (map[string]string, bool, error) {
 		next := maps.Clone(cur)
+		if next == nil {
+			next = map[string]string{}
+		}
 		for k := range had {
 			if _, ok := want[k]; !ok {
 				delete(next, k)
@@ -231,29 +252,9 @@ func (b *Backend) mergeEntityConfig(conn *gozk.Conn, path string, had, want map[
 				next[k] = v
 			}
 		}
-		if exists && maps.Equal(next, cur) {
-			return nil
-		}
-		if b.beforeConfigWrite != nil {
-			b.beforeConfigWrite(path)
-		}
-		var req any
-		if exists {
-			req = &gozk.SetDataRequest{Path: b.abs(path), Data: EncodeEntityConfig(next), Version: stat.Version}
-		} else {
-			req = &gozk.CreateRequest{Path: b.abs(path), Data: EncodeEntityConfig(next), Acl: b.acl}
-		}
-		_, err = b.clientWrite(conn, req)
-		switch {
-		case errors.Is(err, gozk.ErrBadVersion), errors.Is(err, gozk.ErrNodeExists), errors.Is(err, gozk.ErrNoNode) && exists:
-			b.log.Info("config znode changed under a write, retrying", zap.String("path", path), zap.Int("try", try+1))
-			continue
-		case err != nil:
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		return nil
-	}
-	return fmt.Errorf("%s changed under %d writes in a row: %w", path, maxConfigWriteTries, ErrConfigContention)
+		return next, !exists || !maps.Equal(next, cur), nil
+	})
+	return err
 }
 
 // withConfigs is img with resource r's configs replaced by cfg (nil:
