@@ -530,3 +530,34 @@ func TestDescribeQuorum(t *testing.T) {
 		}
 	}
 }
+
+// TestGossipDeadIgnoredForMigratingZkBroker: a migrating ZooKeeper-mode
+// broker runs no gossip, so gossip declaring its id dead (an earlier
+// quorum-mode incarnation: a rollback's first roll, re-marked by every
+// controller that becomes active) does not fence it while it heartbeats;
+// a quorum-mode broker gossip declares dead is fenced as before.
+func TestGossipDeadIgnoredForMigratingZkBroker(t *testing.T) {
+	cfg := tcpVoter(t, t.TempDir())
+	cfg.BrokerSessionTimeout = time.Hour
+	n := startNode(t, cfg)
+	waitController(t, n)
+	ctx := testCtx(t)
+	epoch, err := n.RegisterBroker(ctx, metadata.BrokerRegistration{ID: 1, IncarnationID: metadata.RandomUuid(), IsMigratingZkBroker: true,
+		Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9001}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.UnfenceBroker(ctx, 1, epoch); err != nil {
+		t.Fatal(err)
+	}
+	registerBrokers(t, n, 2)
+	n.BrokerDead(1)
+	n.BrokerDead(2)
+	n.checkSessions(ctx)
+	if b, _ := n.Image().Broker(2); !b.Fenced {
+		t.Fatal("quorum-mode broker 2 that gossip declared dead was not fenced")
+	}
+	if b, _ := n.Image().Broker(1); b.Fenced {
+		t.Fatal("migrating ZooKeeper-mode broker 1 was fenced because gossip declared its id dead")
+	}
+}

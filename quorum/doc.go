@@ -168,7 +168,9 @@
 // declared dead (or left) becomes BrokerDead(id), so the active controller
 // fences it at its next session check; a member seen alive again stops
 // being a reason to fence; only heartbeats unfence. A voter that becomes
-// active re-marks the members gossip holds dead.
+// active re-marks the members gossip holds dead. Gossip never fences a
+// migrating ZooKeeper-mode broker (it runs none: a dead member under its
+// id is an earlier quorum-mode incarnation).
 //
 // Gossip owns memberlist's goroutines, the transport's (an accept loop, one
 // per inbound connection, one sender per destination) and a rejoin loop;

@@ -73,10 +73,15 @@ func (n *Node) resetSessions() {
 
 // shouldFence reports whether an unfenced broker's session has expired or
 // gossip declared it dead. A broker without a session gets one now.
-func (n *Node) shouldFence(id int32, now time.Time) (bool, string) {
+// Gossip does not count for a migrating ZooKeeper-mode broker (migrating):
+// it runs no gossip, so a member gossip holds dead under its id is an
+// earlier incarnation of it in quorum mode (a rollback's first roll brings
+// brokers back to ZooKeeper mode), which a controller becoming active
+// re-marks dead (reseedGossipDead); its heartbeats are its session.
+func (n *Node) shouldFence(id int32, migrating bool, now time.Time) (bool, string) {
 	n.sessMu.Lock()
 	defer n.sessMu.Unlock()
-	if n.gossipDead[id] {
+	if n.gossipDead[id] && !migrating {
 		return true, "gossip declared it dead"
 	}
 	last, ok := n.sessions[id]
@@ -159,7 +164,7 @@ func (n *Node) checkSessions(ctx context.Context) {
 		if b.Fenced {
 			continue
 		}
-		fence, why := n.shouldFence(b.ID, now)
+		fence, why := n.shouldFence(b.ID, b.IsMigratingZkBroker, now)
 		if !fence {
 			continue
 		}
