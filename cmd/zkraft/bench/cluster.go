@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,8 +30,11 @@ type ClusterConfig struct {
 	Records         int64         // --records: cap per run
 	Duration        time.Duration // --duration: cap per run
 	Linger          time.Duration // --linger: kgo ProducerLinger
-	Pairs           int           // --pairs: alternating RF 3 / RF 1 peak runs
+	Pairs           int           // --pairs: alternating RF 3 / RF 1 peak runs (0 only with --latency-rate)
 	LatencyFraction float64       // --latency-fraction: then one run per RF at this fraction of the RF 3 median peak; 0 = none
+	LatencyRate     float64       // --latency-rate: the latency runs' rate in records/s instead of the fraction of the peak; 0 = use the fraction
+	LatencyRuns     int           // --latency-runs: alternating RF 3 / RF 1 latency runs (each RF this many times)
+	PerfRecord      string        // --perf-record DIR: `perf record -g` the three brokers during each latency run into DIR
 	ZkraftBinary    string        // --zkraft-binary
 	Dir             string        // --dir
 	StartTimeout    time.Duration // --start-timeout
@@ -41,15 +46,26 @@ type ClusterConfig struct {
 // DefaultClusterConfig: 12 partitions, 1 KiB records, 10 s or 1,000,000 records per run, 3 pairs.
 func DefaultClusterConfig() ClusterConfig {
 	return ClusterConfig{Partitions: 12, RecordSize: 1024, Records: 1_000_000, Duration: 10 * time.Second,
-		Linger: 5 * time.Millisecond, Pairs: 3, LatencyFraction: 0.33, Dir: os.TempDir(), StartTimeout: 60 * time.Second}
+		Linger: 5 * time.Millisecond, Pairs: 3, LatencyFraction: 0.33, LatencyRuns: 1, Dir: os.TempDir(), StartTimeout: 60 * time.Second}
 }
 
 // Validate names the flag at fault.
 func (c ClusterConfig) Validate() error {
 	p := DefaultProduceConfig()
-	p.RecordSize, p.Records, p.Duration, p.Partitions, p.Linger, p.Pairs = c.RecordSize, c.Records, c.Duration, c.Partitions, c.Linger, c.Pairs
+	p.RecordSize, p.Records, p.Duration, p.Partitions, p.Linger, p.Pairs = c.RecordSize, c.Records, c.Duration, c.Partitions, c.Linger, max(c.Pairs, 1)
 	p.LatencyFraction, p.StartTimeout, p.Overrides = c.LatencyFraction, c.StartTimeout, c.Overrides
-	return p.Validate()
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case c.LatencyRate < 0 || c.LatencyRate != c.LatencyRate:
+		return fmt.Errorf("%w: --latency-rate: want >= 0 records/s, got %v", ErrUsage, c.LatencyRate)
+	case c.Pairs < 0 || c.Pairs == 0 && c.LatencyRate == 0:
+		return fmt.Errorf("%w: --pairs: want 1..%d (0 only with --latency-rate), got %d", ErrUsage, maxPairs, c.Pairs)
+	case c.LatencyRuns < 1 || c.LatencyRuns > maxPairs:
+		return fmt.Errorf("%w: --latency-runs: want 1..%d, got %d", ErrUsage, maxPairs, c.LatencyRuns)
+	}
+	return nil
 }
 
 // ClusterSummary condenses a cluster run.
@@ -148,17 +164,37 @@ func Cluster(ctx context.Context, cfg ClusterConfig, logger *zap.Logger) (*Clust
 		}
 	}
 	rep.Summary = summarizeCluster(rep.Runs)
-	if cfg.LatencyFraction > 0 {
-		if rate := cfg.LatencyFraction * rep.Summary.PeakMedian[clusterRF3].RecordsPerSec; rate >= 1 {
-			rep.Summary.LatencyRate, rep.Summary.Latency = rate, map[string]Latency{}
+	rate := cfg.LatencyRate
+	if rate == 0 && cfg.LatencyFraction > 0 {
+		rate = cfg.LatencyFraction * rep.Summary.PeakMedian[clusterRF3].RecordsPerSec
+	}
+	if rate >= 1 {
+		rep.Summary.LatencyRate, rep.Summary.Latency = rate, map[string]Latency{}
+		lat := map[string][]RunResult{}
+		for i := 0; i < cfg.LatencyRuns; i++ {
 			for _, rf := range []string{clusterRF3, clusterRF1} {
+				var stopPerf func() error
+				if cfg.PerfRecord != "" {
+					out := filepath.Join(cfg.PerfRecord, fmt.Sprintf("cluster-run%d-%s.perf.data", len(rep.Runs)+1, rf))
+					if stopPerf, err = startPerfRecord(rc.brokerPIDs(), out); err != nil {
+						return rep, err
+					}
+				}
 				r, err := run(KindLatency, rf, rate)
+				if stopPerf != nil {
+					if perr := stopPerf(); perr != nil {
+						logger.Warn("perf record", zap.Error(perr))
+					}
+				}
 				if err != nil {
 					return rep, err
 				}
 				rep.Runs = append(rep.Runs, r)
-				rep.Summary.Latency[rf] = Latency{P50Ms: r.P50Ms, P99Ms: r.P99Ms}
+				lat[rf] = append(lat[rf], r)
 			}
+		}
+		for rf, rs := range lat {
+			rep.Summary.Latency[rf] = medianLatency(rs)
 		}
 	}
 	var bad []string
@@ -186,6 +222,24 @@ func (rc *rollCluster) cpuTicks() (uint64, error) {
 		sum += t
 	}
 	return sum, errors.Join(errs...)
+}
+
+// brokerPIDs is the brokers' process ids, comma-separated (perf record -p).
+func (rc *rollCluster) brokerPIDs() string {
+	var ids []string
+	for _, b := range rc.sortedBrokers() {
+		ids = append(ids, strconv.Itoa(b.pid()))
+	}
+	return strings.Join(ids, ",")
+}
+
+// medianLatency is the median p50 and the median p99 over runs (each its own median).
+func medianLatency(runs []RunResult) Latency {
+	var p50, p99 []float64
+	for _, r := range runs {
+		p50, p99 = append(p50, r.P50Ms), append(p99, r.P99Ms)
+	}
+	return Latency{P50Ms: median(p50), P99Ms: median(p99)}
 }
 
 func (rc *rollCluster) sortedBrokers() []*broker {
@@ -270,6 +324,9 @@ func mainCluster(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.DurationVar(&c.Linger, "linger", c.Linger, "producer linger")
 	fs.IntVar(&c.Pairs, "pairs", c.Pairs, "alternating RF 3 / RF 1 peak runs")
 	fs.Float64Var(&c.LatencyFraction, "latency-fraction", c.LatencyFraction, "latency runs at this fraction of the RF 3 peak; 0 = none")
+	fs.Float64Var(&c.LatencyRate, "latency-rate", c.LatencyRate, "latency runs at this rate (records/s) instead of the fraction; allows --pairs 0")
+	fs.IntVar(&c.LatencyRuns, "latency-runs", c.LatencyRuns, "latency runs per RF, alternating RF 3 and RF 1; the summary takes medians")
+	fs.StringVar(&c.PerfRecord, "perf-record", c.PerfRecord, "directory: run `perf record -g` on the three brokers during each latency run")
 	fs.StringVar(&c.ZkraftBinary, "zkraft-binary", c.ZkraftBinary, "binary to spawn (default: this executable)")
 	fs.StringVar(&c.Dir, "dir", c.Dir, "parent directory of the run's temp dir")
 	fs.DurationVar(&c.StartTimeout, "start-timeout", c.StartTimeout, "bound on the cluster's start")

@@ -154,3 +154,35 @@ func FuzzParseProcStat(f *testing.F) {
 		_, _ = parseProcStat(b) // must not panic
 	})
 }
+
+func TestClusterConfigValidate(t *testing.T) {
+	tests := []struct {
+		name     string
+		mod      func(*ClusterConfig)
+		wantFlag string // "" = valid
+	}{
+		{"defaults", func(*ClusterConfig) {}, ""},
+		{"fixed rate, no peaks", func(c *ClusterConfig) { c.Pairs, c.LatencyRate, c.LatencyRuns = 0, 30000, 3 }, ""},
+		{"no peaks without a rate", func(c *ClusterConfig) { c.Pairs = 0 }, "pairs"},
+		{"negative pairs", func(c *ClusterConfig) { c.Pairs, c.LatencyRate = -1, 10 }, "pairs"},
+		{"negative rate", func(c *ClusterConfig) { c.LatencyRate = -1 }, "latency-rate"},
+		{"NaN rate", func(c *ClusterConfig) { c.LatencyRate = nan() }, "latency-rate"},
+		{"no latency runs", func(c *ClusterConfig) { c.LatencyRuns = 0 }, "latency-runs"},
+		{"bad record size", func(c *ClusterConfig) { c.RecordSize = 0 }, "record-size"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultClusterConfig()
+			tt.mod(&c)
+			err := c.Validate()
+			switch {
+			case tt.wantFlag == "" && err != nil:
+				t.Fatalf("Validate: %v", err)
+			case tt.wantFlag != "" && (!errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "--"+tt.wantFlag+":")):
+				t.Fatalf("Validate = %v, want a usage error naming --%s", err, tt.wantFlag)
+			}
+		})
+	}
+}
+
+func nan() float64 { z := 0.0; return z / z }

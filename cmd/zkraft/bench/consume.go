@@ -296,7 +296,7 @@ func consumeRun(ctx context.Context, cfg ConsumeConfig, dir, target string, inde
 		var stopPerf func() error
 		if cfg.PerfRecord != "" && b != nil && target == TargetZkraft {
 			out := filepath.Join(cfg.PerfRecord, fmt.Sprintf("zkraft-run%d-groups%d.perf.data", index, g))
-			if stopPerf, err = startPerfRecord(b.pid(), out); err != nil {
+			if stopPerf, err = startPerfRecord(strconv.Itoa(b.pid()), out); err != nil {
 				return res, fmt.Errorf("%w: %w", ErrConsume, err)
 			}
 		}

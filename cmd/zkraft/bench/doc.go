@@ -16,9 +16,10 @@
 //	                               --tail-rate (end-to-end latency, ms resolution) (consume.go)
 //	zkraft bench cluster [flags]   3 controllers + 3 brokers (quorum mode), spawned once: acks=all
 //	                               producers on an RF 3 (min.insync.replicas 2) and an RF 1 topic
-//	                               in alternating pairs, then one run each at --latency-fraction
-//	                               of the RF 3 median peak; CPU summed over all six processes
-//	                               (cluster.go)
+//	                               in alternating pairs, then --latency-runs runs each at
+//	                               --latency-fraction of the RF 3 median peak (or at a fixed
+//	                               --latency-rate, which allows --pairs 0); CPU summed over all six
+//	                               processes; --perf-record DIR profiles the brokers (cluster.go)
 //	zkraft bench disk [flags]      sequential write bandwidth of a directory (1 MiB writes + fsync)
 //	zkraft bench metadata [flags]  3 controller processes: create partitions to each scale, kill -9
 //	                               the active controller and time the next CreateTopics; image

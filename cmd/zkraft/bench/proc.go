@@ -73,23 +73,23 @@ func truncate(b []byte, n int) []byte {
 	return b
 }
 
-// startPerfRecord starts `perf record -g` sampling process pid (kernel stacks included when
+// startPerfRecord starts `perf record -g` sampling the processes pid (comma-separated) (kernel stacks included when
 // perf_event_paranoid allows) into out. stop interrupts perf and waits for it to write out;
 // perf takes some tens of milliseconds to attach, so the first samples of a phase are lost.
-func startPerfRecord(pid int, out string) (stop func() error, err error) {
+func startPerfRecord(pid string, out string) (stop func() error, err error) {
 	var stderr strings.Builder
-	cmd := exec.Command("perf", "record", "-g", "-F", "499", "-p", strconv.Itoa(pid), "-o", out)
+	cmd := exec.Command("perf", "record", "-g", "-F", "499", "-p", pid, "-o", out)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start perf record of pid %d: %w", pid, err)
+		return nil, fmt.Errorf("start perf record of pid %s: %w", pid, err)
 	}
 	return func() error {
 		if err := cmd.Process.Signal(os.Interrupt); err != nil && !errors.Is(err, os.ErrProcessDone) {
-			return fmt.Errorf("interrupt perf record of pid %d: %w", pid, err)
+			return fmt.Errorf("interrupt perf record of pid %s: %w", pid, err)
 		}
 		if err := cmd.Wait(); err != nil {
 			if _, serr := os.Stat(out); serr != nil {
-				return fmt.Errorf("perf record of pid %d into %s: %w: %s", pid, out, err, strings.TrimSpace(stderr.String()))
+				return fmt.Errorf("perf record of pid %s into %s: %w: %s", pid, out, err, strings.TrimSpace(stderr.String()))
 			}
 		}
 		return nil
