@@ -21,8 +21,10 @@
 //     leader) are retried after 50 ms; others after replica.fetch.backoff.ms.
 //     StopFetching (controlled shutdown) stops every fetcher for good.
 //   - Followers: one fetcher goroutine per source broker batches all its
-//     partitions into one Kafka Fetch (replica id set) sent through franz-go
-//     (kgo negotiates versions, kmsg encodes), in a KIP-227 fetch session
+//     partitions into one Kafka Fetch (replica id set) sent on its own
+//     connection to the leader (conn.go: versions from ApiVersions, kmsg
+//     encodes and decodes, the fetcher goroutine writes each request and
+//     reads its answer into a reused buffer), in a KIP-227 fetch session
 //     (fetch_session.go): after the first full fetch each one carries only
 //     the partitions whose fetch offset, log start or epoch changed, and
 //     any failure or session error starts over in full. Fetched batches are appended
@@ -94,7 +96,8 @@
 //
 // # Wire formats
 //
-// Fetch (key 1) and OffsetForLeaderEpoch (key 23) as kmsg defines them; no
-// bytes are encoded here. Record batches are stored as fetched (layout in
+// Fetch (key 1), OffsetForLeaderEpoch (key 23), ListOffsets (key 2) and
+// ApiVersions (key 18) as kmsg defines them; conn.go only frames them
+// (size prefix, correlation id, kmsg's request header). Record batches are stored as fetched (layout in
 // storage's doc.go).
 package replica

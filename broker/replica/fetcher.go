@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
@@ -17,39 +16,14 @@ import (
 )
 
 // source is a connection to one leader broker speaking the Kafka protocol.
+// Request's response is valid until the next Request (leaderConn reuses
+// its read buffer); only the fetcher goroutine calls it.
 type source interface {
 	Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error)
 	Close()
 }
 
 type dialFunc func(addr string) (source, error)
-
-// kgoSource sends requests with franz-go's client to its one seed broker:
-// kgo negotiates versions (ApiVersions) and encodes with kmsg.
-type kgoSource struct{ cl *kgo.Client }
-
-func (s kgoSource) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
-	seeds := s.cl.SeedBrokers()
-	if len(seeds) == 0 {
-		return nil, fmt.Errorf("%w: no seed broker", ErrFetch)
-	}
-	return seeds[0].Request(ctx, req)
-}
-
-func (s kgoSource) Close() { s.cl.Close() }
-
-func (m *Manager) dialKgo(addr string) (source, error) {
-	cl, err := kgo.NewClient(append([]kgo.Opt{
-		kgo.SeedBrokers(addr),
-		kgo.ClientID(fmt.Sprintf("zkraft-replica-fetcher-%d", m.cfg.NodeID)),
-		kgo.DialTimeout(m.cfg.SocketTimeout),
-		kgo.RequestTimeoutOverhead(m.cfg.SocketTimeout),
-	}, m.cfg.Security.KgoOpts()...)...)
-	if err != nil {
-		return nil, fmt.Errorf("%w: client for %s: %w", ErrFetch, addr, err)
-	}
-	return kgoSource{cl}, nil
-}
 
 // fetcher is Kafka's ReplicaFetcherThread: one goroutine per source
 // broker copying every partition this broker follows from it, batched

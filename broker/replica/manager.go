@@ -111,7 +111,7 @@ func New(cfg Config, logs Logs, ctrl Controller, logger *zap.Logger, opts ...Opt
 		ctx:       ctx,
 		cancel:    cancel,
 	}
-	m.dial = m.dialKgo
+	m.dial = m.dialLeader
 	for _, o := range opts {
 		o(m)
 	}
