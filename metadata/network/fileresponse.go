@@ -286,6 +286,23 @@ func writeFrame(nc net.Conn, f outFrame) error {
 	if w, ok := nc.(TCPConner); ok && tcp == nil {
 		tcp = w.TCPConn()
 	}
+	if tcp != nil && len(f.pieces) > 1 {
+		// One frame, several writes: send them as full segments (cork).
+		if err := cork(tcp, true); err != nil {
+			return err
+		}
+		err := writePieces(nc, tcp, f)
+		if uerr := cork(tcp, false); err == nil {
+			err = uerr
+		}
+		return err
+	}
+	return writePieces(nc, tcp, f)
+}
+
+// writePieces writes f's pieces in order: regions with sendfile on tcp
+// when set, else copied.
+func writePieces(nc net.Conn, tcp *net.TCPConn, f outFrame) error {
 	for _, p := range f.pieces {
 		var err error
 		switch {

@@ -54,3 +54,28 @@ func sendRegion(c *net.TCPConn, r FileRegion) error {
 	}
 	return serr
 }
+
+// cork sets TCP_CORK on c: while on, the kernel sends only full segments,
+// so a frame written as several pieces (framing writes and sendfile
+// regions) leaves as few full packets once uncorked instead of one short
+// packet per piece, each waking the reader again.
+func cork(c *net.TCPConn, on bool) error {
+	sc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	v := 0
+	if on {
+		v = 1
+	}
+	var serr error
+	if err := sc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_CORK, v)
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("setsockopt TCP_CORK=%d: %w", v, serr)
+	}
+	return nil
+}
