@@ -39,7 +39,10 @@ const AnonymousPrincipal = "User:ANONYMOUS"
 // connections concurrently. ctx is cancelled when the connection or the
 // server closes. A nil response (with a nil error) sends nothing (acks=0
 // produce). An error closes the connection. The server sets the response's
-// version to the request's.
+// version to the request's. The byte fields of a decoded request alias its
+// frame; a Produce request's frame is reused once Handle returns, so a
+// Produce handler (and anything it calls) must not keep its bytes (records,
+// ...) past that: storage copies them into the log.
 type Handler interface {
 	Handle(ctx context.Context, req *Request) (kmsg.Response, error)
 }
@@ -349,12 +352,15 @@ func (c *conn) read() {
 			c.logger.Debug("closing connection", zap.Error(fmt.Errorf("%w: size %d", ErrFrameTooSmall, n)))
 			return
 		}
-		frame := make([]byte, n)
-		if _, err := io.ReadFull(c.nc, frame); err != nil {
+		frame, pooled, err := c.readFrame(n)
+		if err != nil {
 			c.logReadEnd(err)
 			return
 		}
 		out, ok := c.serve(frame)
+		if pooled != nil {
+			putFrameBuf(pooled)
+		}
 		if !ok {
 			return
 		}
@@ -370,6 +376,38 @@ func (c *conn) read() {
 			return
 		}
 	}
+}
+
+// readFrame reads a request frame of n bytes. A Produce frame (api key 0)
+// is read into a pooled buffer, returned as pooled, which the caller puts
+// back once serve has returned: produce frames carry the records and are
+// most of what a broker allocates, and the produce handler keeps none of
+// their bytes past Handle (see Handler). Every other frame is a fresh
+// allocation its handler may keep parts of (group metadata, SASL tokens).
+func (c *conn) readFrame(n int32) (frame []byte, pooled *[]byte, err error) {
+	if c.rawSASL() || n < 2 {
+		frame = make([]byte, n)
+		_, err = io.ReadFull(c.nc, frame)
+		return frame, nil, err
+	}
+	var key [2]byte
+	if _, err := io.ReadFull(c.nc, key[:]); err != nil {
+		return nil, nil, err
+	}
+	if binary.BigEndian.Uint16(key[:]) == 0 {
+		pooled = getFrameBuf(int(n))
+		frame = (*pooled)[:n]
+	} else {
+		frame = make([]byte, n)
+	}
+	copy(frame, key[:])
+	if _, err := io.ReadFull(c.nc, frame[2:]); err != nil {
+		if pooled != nil {
+			putFrameBuf(pooled)
+		}
+		return nil, nil, err
+	}
+	return frame, pooled, nil
 }
 
 // serve handles one frame; it returns the encoded response (a nil buf for
