@@ -169,6 +169,14 @@ type outFrame struct {
 	release func()       // nil or FileResponse.Release
 }
 
+// size is the frame's length on the wire: its size prefix plus 4.
+func (f outFrame) size() int64 {
+	if len(f.buf) < 4 {
+		return int64(len(f.buf))
+	}
+	return int64(binary.BigEndian.Uint32(f.buf)) + 4
+}
+
 // done releases the frame's files (after it was written or dropped).
 func (f outFrame) done() {
 	if f.release != nil {

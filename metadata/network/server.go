@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -298,8 +299,10 @@ func (s *Server) forget(c *conn) {
 }
 
 // conn is one client connection. The reader goroutine owns reading and
-// calling the handler; the writer goroutine owns writing. They share only
-// out (reader -> writer, closed by the reader) and ctx.
+// calling the handler; the writer goroutine writes the answers queued on
+// out, and the reader writes one itself when none is queued (queued == 0),
+// so responses keep request order and only one goroutine writes at a time.
+// They share out (reader -> writer, closed by the reader), queued and ctx.
 type conn struct {
 	s        *Server
 	nc       net.Conn
@@ -315,6 +318,9 @@ type conn struct {
 	sasl      *saslConn
 	// closeAfter (reader only): close once the queued responses are written.
 	closeAfter bool
+	// queued counts the frames handed to the writer and not yet written;
+	// at 0 the reader may write an answer itself (nothing can overtake it).
+	queued atomic.Int32
 }
 
 // abort closes the connection at once: in-flight handler contexts are
@@ -365,11 +371,22 @@ func (c *conn) read() {
 			return
 		}
 		if out.buf != nil {
-			select {
-			case c.out <- out:
-			case <-c.ctx.Done():
-				out.done()
-				return
+			if c.queued.Load() == 0 && out.size() <= inlineWriteMax {
+				// Nothing before it is still being written: send it from
+				// here, sparing the hand-off to the writer goroutine
+				// (a scheduling delay on a busy machine, on every answer).
+				if !c.send(out) {
+					return
+				}
+			} else {
+				c.queued.Add(1)
+				select {
+				case c.out <- out:
+				case <-c.ctx.Done():
+					c.queued.Add(-1)
+					out.done()
+					return
+				}
 			}
 		}
 		if c.closeAfter {
@@ -494,7 +511,8 @@ func (c *conn) logReadEnd(err error) {
 }
 
 // write sends queued responses in order until the reader closes out, then
-// closes the connection. After a failed write it discards the rest.
+// closes the connection. After a failed write it discards the rest. The
+// reader writes an answer itself instead when none is queued (read).
 func (c *conn) write() {
 	defer c.s.wg.Done()
 	defer c.s.forget(c)
@@ -503,19 +521,32 @@ func (c *conn) write() {
 	for out := range c.out {
 		if failed {
 			out.done()
-			continue
+		} else {
+			failed = !c.send(out)
 		}
-		if err := c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.ConnectionsMaxIdle)); err == nil {
-			err = writeFrame(c.nc, out)
-			out.done()
-			if err == nil {
-				continue
-			}
-			if c.ctx.Err() == nil {
-				c.logger.Debug("write failed", zap.Error(err))
-			}
-		}
-		failed = true
-		c.abort() // unblocks the reader and the handler
+		c.queued.Add(-1)
 	}
+}
+
+// inlineWriteMax: the reader writes an answer of at most this many bytes
+// itself when the writer has nothing queued (see read).
+const inlineWriteMax = 1 << 20
+
+// send writes out and releases it; a failed write closes the connection
+// (unblocking the reader and the handler) and reports false. Called by the
+// reader while queued is 0, else by the writer: never both at once.
+func (c *conn) send(out outFrame) bool {
+	err := c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.ConnectionsMaxIdle))
+	if err == nil {
+		err = writeFrame(c.nc, out)
+	}
+	out.done()
+	if err == nil {
+		return true
+	}
+	if c.ctx.Err() == nil {
+		c.logger.Debug("write failed", zap.Error(err))
+	}
+	c.abort()
+	return false
 }
