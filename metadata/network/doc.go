@@ -23,7 +23,13 @@
 // same reason: reordered produce requests would break idempotent sequence
 // numbers). A slow request (a long-poll fetch) delays later requests of its
 // own connection only. The writer lets the next request be read and handled
-// while the previous response is still being written. Server.Close cancels
+// while the previous response is still being written. When nothing is
+// queued for the writer (conn.queued is 0) the reader writes an answer of
+// up to 1 MiB itself: no hand-off to another goroutine, whose scheduling
+// delay on a busy machine lands on every answer (twice on an RF 3 acks=all
+// produce: the follower's fetch answer and the produce's). Produce request
+// frames are read into pooled buffers (framepool.go), reused once the
+// handler returned (see Handler). Server.Close cancels
 // every connection's context, closes listeners and sockets, and waits for
 // all of these goroutines.
 //
@@ -65,7 +71,9 @@
 //     files stay pinned until the frame is written or dropped (Release runs
 //     exactly once, also for frames discarded after a failed write or on
 //     close). A region whose file reads short (truncated meanwhile) closes
-//     the connection mid-frame rather than sending other bytes.
+//     the connection mid-frame rather than sending other bytes. A frame
+//     with regions is written corked (TCP_CORK), so its pieces leave as
+//     full segments, not one short packet (and one reader wake-up) each.
 //   - On a SASL listener (WithSASL, sasl.go) the server itself answers
 //     SaslHandshake (17) v0-1 and SaslAuthenticate (36) v0-2, and lists them
 //     in ApiVersions answers. Until the connection authenticated, only
