@@ -21,7 +21,8 @@ import (
 // with epoch 2 and moves the dead broker's leaderships (KafkaController.elect,
 // onBrokerFailure).
 func TestElectionCreateFailover(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) })
+	atStart := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, atStart) })
 	s := zktest.Start(t)
 	raw := rawConn(t, s)
 	bs := map[int32]*Backend{}
@@ -102,7 +103,8 @@ func TestElectionCreateFailover(t *testing.T) {
 // startup. The new incarnation does not inherit leadership at the old
 // leader epoch.
 func TestBouncedBrokerLosesLeadership(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) })
+	atStart := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, atStart) })
 	s := zktest.Start(t)
 	raw := rawConn(t, s)
 	bs := map[int32]*Backend{1: testBackend(t, s.Addr, 1), 2: testBackend(t, s.Addr, 2)}

@@ -15,7 +15,8 @@ import (
 // TestSessionState: the metrics' view of the session — unknown before
 // Start, StateHasSession while serving, closed after Close.
 func TestSessionState(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) })
+	atStart := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, atStart) })
 	s := zktest.Start(t)
 	cfg := DefaultConfig()
 	cfg.Servers = []string{s.Addr}

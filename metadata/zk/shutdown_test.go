@@ -24,7 +24,8 @@ import (
 // partition alone, and reports nothing remaining. The stopping broker is not
 // elected again while it is shutting down.
 func TestControlledShutdown(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) })
+	atStart := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, atStart) })
 	s := zktest.Start(t)
 	raw := rawConn(t, s)
 	bs := map[int32]*Backend{1: testBackend(t, s.Addr, 1), 2: testBackend(t, s.Addr, 2)}

@@ -69,7 +69,8 @@ func newSource(t *testing.T, cfg SourceConfig) *Source {
 // broker.id leader on the old incarnation's behalf), then the whole image as
 // one delta from the empty image, then every later image.
 func TestSourceRegisterWaitsForPredecessor(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) })
+	atStart := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, atStart) })
 	s := zktest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -158,7 +159,8 @@ func TestSourceRegisterWaitsForPredecessor(t *testing.T) {
 // Shutdown returns once its own image names it leader of nothing. With
 // controlled.shutdown.enable=false nothing is asked.
 func TestSourceShutdownMovesLeadership(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) })
+	atStart := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, atStart) })
 	s := zktest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -24,7 +24,8 @@ import (
 // wrapRequestWithControllerEpochCheck). The old controller then resigns and
 // re-registers its broker znode on its new session.
 func TestZombieControllerIsFenced(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) })
+	atStart := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, atStart) })
 	s := zktest.Start(t)
 	raw := rawConn(t, s)
 	proxy := zktest.NewProxy(t, s)
@@ -110,7 +111,8 @@ func TestZombieControllerIsFenced(t *testing.T) {
 // TestLoadTreeRealZooKeeper: the codecs against real znodes: what the
 // backend writes, LoadTree reads back into the same image.
 func TestLoadTreeRealZooKeeper(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) })
+	atStart := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, atStart) })
 	s := zktest.Start(t)
 	b := testBackend(t, s.Addr, 1, func(c *Config) { c.Chroot = "/kafka" })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

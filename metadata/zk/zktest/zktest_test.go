@@ -10,7 +10,8 @@ import (
 )
 
 func TestStartCliAndProxy(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) }) // runs after the cleanups below
+	atStart := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, atStart) }) // runs after the cleanups below
 	s := Start(t)
 	p := NewProxy(t, s)
 	conn, _, err := gozk.Connect([]string{p.Addr}, time.Second, gozk.WithLogInfo(false))
