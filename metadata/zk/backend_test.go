@@ -16,10 +16,10 @@ import (
 )
 
 // TestElectionCreateFailover: three brokers elect one controller (epoch 1),
-// a topic created through a non-controller gets states and shows up in every
-// image, and when the controller's session dies a new controller is elected
-// with epoch 2 and moves the dead broker's leaderships (KafkaController.elect,
-// onBrokerFailure).
+// a topic created through a non-controller gets states and shows up in
+// every image, and when the controller's session dies a new controller is
+// elected with a higher epoch (2 on a quiet machine) and moves the dead
+// broker's leaderships (KafkaController.elect, onBrokerFailure).
 func TestElectionCreateFailover(t *testing.T) {
 	atStart := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, atStart) })
@@ -41,8 +41,11 @@ func TestElectionCreateFailover(t *testing.T) {
 		ctrl = id
 		return nil
 	})
-	if e := epochOf(t, raw); e != 1 {
-		t.Fatalf("controller epoch %d, want 1", e)
+	// Epoch 1 on a quiet machine; a session that expires under load adds
+	// elections, so what is checked is that failover bumps the epoch.
+	first := epochOf(t, raw)
+	if first < 1 {
+		t.Fatalf("controller epoch %d, want >= 1", first)
 	}
 	other := ctrl%3 + 1
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -61,7 +64,7 @@ func TestElectionCreateFailover(t *testing.T) {
 			return nil
 		})
 	}
-	// The controller's session ends: a new controller, epoch 2, and no
+	// The controller's session ends: a new controller, a higher epoch, and no
 	// partition is led by the dead broker any more.
 	if err := bs[ctrl].Close(); err != nil {
 		t.Fatal(err)
@@ -75,8 +78,8 @@ func TestElectionCreateFailover(t *testing.T) {
 		if id == ctrl {
 			return fmt.Errorf("still %d", id)
 		}
-		if e := epochOf(t, raw); e != 2 {
-			return fmt.Errorf("epoch %d", e)
+		if e := epochOf(t, raw); e <= first {
+			return fmt.Errorf("epoch %d, want > %d", e, first)
 		}
 		tp, _ := survivor.Image().Topic("orders")
 		for p, reg := range tp.Partitions {
