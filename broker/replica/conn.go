@@ -2,13 +2,10 @@ package replica
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -44,8 +41,7 @@ type leaderConn struct {
 	nc       net.Conn
 	corr     int32
 	versions map[int16]int16 // the leader's max version per API key
-	buf      []byte
-	out      []byte
+	bufs     network.Buffers
 }
 
 var _ source = (*leaderConn)(nil)
@@ -56,6 +52,7 @@ func (m *Manager) dialLeader(addr string) (source, error) {
 		clientID: fmt.Sprintf("zkraft-replica-fetcher-%d", m.cfg.NodeID),
 		sec:      m.cfg.Security,
 		timeout:  m.cfg.SocketTimeout,
+		bufs:     network.Buffers{Keep: keepBufferBytes},
 	}, nil
 }
 
@@ -113,60 +110,11 @@ func (c *leaderConn) connect(ctx context.Context) error {
 }
 
 func (c *leaderConn) roundTrip(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
-	nc := c.nc
-	fail := func(err error) (kmsg.Response, error) {
-		c.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s to %s: %w", kmsg.NameForKey(req.Key()), c.addr, ctx.Err())
-		}
-		return nil, err
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = nc.SetDeadline(dl)
-	} else {
-		_ = nc.SetDeadline(time.Time{})
-	}
-	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
-	defer stop()
-
 	c.corr++
-	corr := c.corr
-	f := kmsg.NewRequestFormatter(kmsg.FormatterClientID(c.clientID))
-	c.out = f.AppendRequest(c.out[:0], req, corr)
-	if _, err := nc.Write(c.out); err != nil {
-		return fail(fmt.Errorf("write %s to %s: %w", kmsg.NameForKey(req.Key()), c.addr, err))
-	}
-	var size [4]byte
-	if _, err := io.ReadFull(nc, size[:]); err != nil {
-		return fail(fmt.Errorf("read %s response from %s: %w", kmsg.NameForKey(req.Key()), c.addr, err))
-	}
-	n := int32(binary.BigEndian.Uint32(size[:]))
-	if n < 4 || n > maxResponseBytes {
-		return fail(fmt.Errorf("%s response of %d bytes from %s", kmsg.NameForKey(req.Key()), n, c.addr))
-	}
-	if cap(c.buf) < int(n) || cap(c.buf) > keepBufferBytes {
-		c.buf = make([]byte, n)
-	}
-	buf := c.buf[:n]
-	if _, err := io.ReadFull(nc, buf); err != nil {
-		return fail(fmt.Errorf("read %s response from %s: %w", kmsg.NameForKey(req.Key()), c.addr, err))
-	}
-	if got := int32(binary.BigEndian.Uint32(buf)); got != corr {
-		return fail(fmt.Errorf("%s response from %s has correlation id %d, want %d", kmsg.NameForKey(req.Key()), c.addr, got, corr))
-	}
-	body := buf[4:]
-	resp := req.ResponseKind()
-	resp.SetVersion(req.GetVersion())
-	if resp.IsFlexible() && req.Key() != kmsg.ApiVersions.Int16() { // ApiVersions keeps response header v0
-		r := kbin.Reader{Src: body}
-		kmsg.SkipTags(&r)
-		if !r.Ok() {
-			return fail(fmt.Errorf("%s response header tags from %s: %w", kmsg.NameForKey(req.Key()), c.addr, ErrBadResponse))
-		}
-		body = r.Src
-	}
-	if err := resp.ReadFrom(body); err != nil {
-		return fail(fmt.Errorf("decode %s response from %s: %w", kmsg.NameForKey(req.Key()), c.addr, err))
+	resp, err := network.RoundTrip(ctx, c.nc, c.clientID, c.corr, req, maxResponseBytes, &c.bufs)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("%s: %w", c.addr, err)
 	}
 	return resp, nil
 }

@@ -16,8 +16,6 @@ var (
 	ErrInvalidConfig = errors.New("replica: invalid config")
 	ErrClosed        = errors.New("replica: manager closed")
 	ErrFetch         = errors.New("replica: fetch from leader failed")
-	// ErrBadResponse: a leader's response frame that does not decode.
-	ErrBadResponse = errors.New("replica: malformed response from leader")
 	// ErrNotLeader: this broker does not lead the partition (any more), or
 	// leads it in another epoch than the append's.
 	ErrNotLeader = network.NewError("replica: not leader or follower", kerr.NotLeaderForPartition)

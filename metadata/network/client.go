@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -112,7 +113,7 @@ func saslAuthenticate(ctx context.Context, nc net.Conn, host string, mech sasl.M
 	hs := kmsg.NewPtrSASLHandshakeRequest()
 	hs.Version = 1
 	hs.Mechanism = mech.Name()
-	raw, err := exchange(nc, 1, hs)
+	raw, err := exchange(ctx, nc, 1, hs)
 	if err != nil {
 		return err
 	}
@@ -128,7 +129,7 @@ func saslAuthenticate(ctx context.Context, nc net.Conn, host string, mech sasl.M
 		req := kmsg.NewPtrSASLAuthenticateRequest()
 		req.Version = 1
 		req.SASLAuthBytes = msg
-		raw, err := exchange(nc, corr, req)
+		raw, err := exchange(ctx, nc, corr, req)
 		if err != nil {
 			return err
 		}
@@ -150,31 +151,84 @@ func saslAuthenticate(ctx context.Context, nc net.Conn, host string, mech sasl.M
 	}
 }
 
-// exchange writes req (a non-flexible version) and reads its response.
-func exchange(nc net.Conn, corr int32, req kmsg.Request) (kmsg.Response, error) {
-	f := kmsg.NewRequestFormatter(kmsg.FormatterClientID("zkraft"))
-	if _, err := nc.Write(f.AppendRequest(nil, req, corr)); err != nil {
-		return nil, fmt.Errorf("write %s: %w", kmsg.NameForKey(req.Key()), err)
+// exchange writes req and reads its response (RoundTrip, fresh buffers).
+func exchange(ctx context.Context, nc net.Conn, corr int32, req kmsg.Request) (kmsg.Response, error) {
+	return RoundTrip(ctx, nc, "zkraft", corr, req, saslClientMaxBytes, nil)
+}
+
+// Buffers are RoundTrip's buffers, reused from call to call by one
+// connection's owner. Keep bounds what is kept: a read buffer grown past
+// it by one large answer is dropped after that answer.
+type Buffers struct {
+	Keep    int
+	out, in []byte
+}
+
+// RoundTrip writes req (its version set) on nc with correlation id corr
+// and reads its response: framed by kmsg's RequestFormatter, the size
+// prefix bounded by maxBytes, the correlation id checked, a flexible
+// response header's tags skipped (ApiVersions keeps header v0), the body
+// decoded by kmsg, all bounded by ctx (nc's deadline). With bufs nil
+// every call allocates; with bufs the response's byte fields alias bufs
+// until the next call. On an error the caller closes nc: the stream is
+// lost.
+func RoundTrip(ctx context.Context, nc net.Conn, clientID string, corr int32, req kmsg.Request, maxBytes int32, bufs *Buffers) (kmsg.Response, error) {
+	name := kmsg.NameForKey(req.Key())
+	if dl, ok := ctx.Deadline(); ok {
+		_ = nc.SetDeadline(dl)
+	} else {
+		_ = nc.SetDeadline(time.Time{})
+	}
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
+	defer stop()
+	resp, err := writeRead(nc, clientID, corr, req, maxBytes, bufs)
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("%s: %w", name, ctx.Err())
+	}
+	return resp, err
+}
+
+func writeRead(nc net.Conn, clientID string, corr int32, req kmsg.Request, maxBytes int32, bufs *Buffers) (kmsg.Response, error) {
+	if bufs == nil {
+		bufs = &Buffers{}
+	}
+	name := kmsg.NameForKey(req.Key())
+	f := kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID))
+	bufs.out = f.AppendRequest(bufs.out[:0], req, corr)
+	if _, err := nc.Write(bufs.out); err != nil {
+		return nil, fmt.Errorf("write %s: %w", name, err)
 	}
 	var size [4]byte
 	if _, err := io.ReadFull(nc, size[:]); err != nil {
-		return nil, fmt.Errorf("read %s response: %w", kmsg.NameForKey(req.Key()), err)
+		return nil, fmt.Errorf("read %s response: %w", name, err)
 	}
 	n := int32(binary.BigEndian.Uint32(size[:]))
-	if n < 4 || n > saslClientMaxBytes {
-		return nil, fmt.Errorf("%s response of %d bytes", kmsg.NameForKey(req.Key()), n)
+	if n < 4 || n > maxBytes {
+		return nil, fmt.Errorf("%s response of %d bytes (limit %d): %w", name, n, maxBytes, ErrMalformedResponse)
 	}
-	buf := make([]byte, n)
+	if cap(bufs.in) < int(n) || cap(bufs.in) > bufs.Keep {
+		bufs.in = make([]byte, n)
+	}
+	buf := bufs.in[:n]
 	if _, err := io.ReadFull(nc, buf); err != nil {
-		return nil, fmt.Errorf("read %s response: %w", kmsg.NameForKey(req.Key()), err)
+		return nil, fmt.Errorf("read %s response: %w", name, err)
 	}
 	if got := int32(binary.BigEndian.Uint32(buf)); got != corr {
-		return nil, fmt.Errorf("%s response has correlation id %d, want %d", kmsg.NameForKey(req.Key()), got, corr)
+		return nil, fmt.Errorf("%s response has correlation id %d, want %d: %w", name, got, corr, ErrMalformedResponse)
 	}
+	body := buf[4:]
 	resp := req.ResponseKind()
 	resp.SetVersion(req.GetVersion())
-	if err := resp.ReadFrom(buf[4:]); err != nil {
-		return nil, fmt.Errorf("decode %s response: %w", kmsg.NameForKey(req.Key()), err)
+	if resp.IsFlexible() && req.Key() != kmsg.ApiVersions.Int16() {
+		r := kbin.Reader{Src: body}
+		kmsg.SkipTags(&r)
+		if !r.Ok() {
+			return nil, fmt.Errorf("%s response header tags: %w", name, ErrMalformedResponse)
+		}
+		body = r.Src
+	}
+	if err := resp.ReadFrom(body); err != nil {
+		return nil, fmt.Errorf("decode %s response: %w: %w", name, ErrMalformedResponse, err)
 	}
 	return resp, nil
 }

@@ -5,6 +5,9 @@ import "errors"
 // Sentinel errors of the network package. They are wrapped with %w and the
 // facts (listener, remote address, sizes) where they are returned.
 var (
+	// ErrMalformedResponse: a response frame read by RoundTrip that does
+	// not make sense (size, correlation id, header, body).
+	ErrMalformedResponse = errors.New("network: malformed response from peer")
 	// ErrClosed is returned by Listen and Start after Close.
 	ErrClosed = errors.New("network: server closed")
 	// ErrDuplicateListener is returned when Listen is called twice with one name.

@@ -96,7 +96,7 @@ func apiVersions(ctx context.Context, sec ClientSecurity, addr string) error {
 	}
 	defer nc.Close()
 	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
-	_, err = exchange(nc, 7, kmsg.NewPtrApiVersionsRequest())
+	_, err = exchange(context.Background(), nc, 7, kmsg.NewPtrApiVersionsRequest())
 	return err
 }
 
