@@ -340,16 +340,12 @@ func mainCluster(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return err
 	}
-	if parts < 1 || parts > maxPartitions {
-		return fmt.Errorf("%w: --partitions: want 1..%d, got %d", ErrUsage, maxPartitions, parts)
+	if err := checkPartitions(parts); err != nil {
+		return err
 	}
 	c.Partitions, c.Overrides = int32(parts), overrides
-	if c.ZkraftBinary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("%w: --zkraft-binary: not set and os.Executable failed: %w", ErrUsage, err)
-		}
-		c.ZkraftBinary = exe
+	if err := defaultBinary(&c.ZkraftBinary); err != nil {
+		return err
 	}
 	rep, err := Cluster(ctx, c, newLogger(stderr))
 	if rep != nil && len(rep.Runs) > 0 {

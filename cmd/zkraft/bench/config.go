@@ -208,8 +208,8 @@ func parseProduceFlags(args []string, stderr io.Writer) (ProduceConfig, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return c, err
 	}
-	if parts < 1 || parts > maxPartitions {
-		return c, fmt.Errorf("%w: --partitions: want 1..%d, got %d", ErrUsage, maxPartitions, parts)
+	if err := checkPartitions(parts); err != nil {
+		return c, err
 	}
 	c.Partitions = int32(parts)
 	c.Overrides = overrides
@@ -218,14 +218,33 @@ func parseProduceFlags(args []string, stderr io.Writer) (ProduceConfig, error) {
 			c.SecurityProtocols = append(c.SecurityProtocols, p)
 		}
 	}
-	if c.ZkraftBinary == "" && c.Brokers == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return c, fmt.Errorf("%w: --zkraft-binary: not set and os.Executable failed: %w", ErrUsage, err)
+	if c.Brokers == "" {
+		if err := defaultBinary(&c.ZkraftBinary); err != nil {
+			return c, err
 		}
-		c.ZkraftBinary = exe
 	}
 	return c, c.Validate()
+}
+
+// checkPartitions is the bound on every bench's --partitions.
+func checkPartitions(n int) error {
+	if n < 1 || n > maxPartitions {
+		return fmt.Errorf("%w: --partitions: want 1..%d, got %d", ErrUsage, maxPartitions, n)
+	}
+	return nil
+}
+
+// defaultBinary sets an unset --zkraft-binary to this executable.
+func defaultBinary(bin *string) error {
+	if *bin != "" {
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("%w: --zkraft-binary: not set and os.Executable failed: %w", ErrUsage, err)
+	}
+	*bin = exe
+	return nil
 }
 
 // parseFlags parses args and rejects stray positional arguments; errors wrap ErrUsage

@@ -113,8 +113,8 @@ func parseConsumeFlags(args []string, stderr io.Writer) (ConsumeConfig, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return c, err
 	}
-	if parts < 1 || parts > maxPartitions {
-		return c, fmt.Errorf("%w: --partitions: want 1..%d, got %d", ErrUsage, maxPartitions, parts)
+	if err := checkPartitions(parts); err != nil {
+		return c, err
 	}
 	c.Partitions = int32(parts)
 	c.Groups = nil
@@ -126,12 +126,10 @@ func parseConsumeFlags(args []string, stderr io.Writer) (ConsumeConfig, error) {
 		c.Groups = append(c.Groups, n)
 	}
 	c.Overrides = overrides
-	if c.ZkraftBinary == "" && c.Brokers == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return c, fmt.Errorf("%w: --zkraft-binary: not set and os.Executable failed: %w", ErrUsage, err)
+	if c.Brokers == "" {
+		if err := defaultBinary(&c.ZkraftBinary); err != nil {
+			return c, err
 		}
-		c.ZkraftBinary = exe
 	}
 	return c, c.Validate()
 }
