@@ -24,7 +24,7 @@ func (b *Broker) newGroupCoordinator() error {
 	gcfg := group.DefaultConfig()
 	gcfg.NumPartitions = b.cfg.OffsetsTopicNumPartitions
 	gcfg.InitialRebalanceDelay = b.cfg.GroupInitialRebalanceDelay
-	c, err := group.New(gcfg, coordinatorLog{b, group.OffsetsTopic, group.ErrNotCoordinator}, b.logger)
+	c, err := group.New(gcfg, groupLog{coordinatorLog{b, group.OffsetsTopic, group.ErrNotCoordinator}}, b.logger)
 	if err != nil {
 		return fmt.Errorf("group coordinator: %w", err)
 	}
@@ -71,21 +71,37 @@ type coordinatorLog struct {
 	notCoord error
 }
 
+// groupLog is the group coordinator's Log: coordinatorLog whose Append
+// also answers the batch's first offset (the group coordinator orders
+// transactional and plain offset commits by it).
+type groupLog struct{ coordinatorLog }
+
 var (
-	_ group.Log = coordinatorLog{}
+	_ group.Log = groupLog{}
 	_ txn.Log   = coordinatorLog{}
 )
 
 func (o coordinatorLog) Append(ctx context.Context, partition int32, batch []byte) error {
+	_, err := o.append(ctx, partition, batch)
+	return err
+}
+
+func (o groupLog) Append(ctx context.Context, partition int32, batch []byte) (int64, error) {
+	return o.append(ctx, partition, batch)
+}
+
+// append appends batch as the partition's leader, waits for acks=all and
+// returns the batch's first offset.
+func (o coordinatorLog) append(ctx context.Context, partition int32, batch []byte) (int64, error) {
 	reg, l, err := o.b.partitionFor(o.b.img.Load(), o.topic, partition)
 	if err != nil {
-		return fmt.Errorf("%w: %w", o.notCoord, err)
+		return 0, fmt.Errorf("%w: %w", o.notCoord, err)
 	}
 	res, err := l.AppendFromCoordinator(batch, reg.LeaderEpoch)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return o.b.repl.WaitCommitted(ctx, o.topic, partition, reg, res.LastOffset+1)
+	return res.FirstOffset, o.b.repl.WaitCommitted(ctx, o.topic, partition, reg, res.LastOffset+1)
 }
 
 func (o coordinatorLog) Read(partition int32, offset int64, maxBytes int32) ([]byte, error) {

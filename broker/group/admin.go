@@ -124,7 +124,7 @@ func (c *Coordinator) deleteGroup(id string) error {
 	c.transition(g, Dead)
 	part := g.partition
 	g.mu.Unlock()
-	err = c.appendRecords(context.Background(), part, recs)
+	_, err = c.appendRecords(context.Background(), part, recs)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if err != nil {

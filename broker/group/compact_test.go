@@ -17,9 +17,9 @@ import (
 // storageLog is the coordinator's Log over one real storage.Log (partition 0).
 type storageLog struct{ l *storage.Log }
 
-func (s storageLog) Append(_ context.Context, _ int32, batch []byte) error {
-	_, err := s.l.Append(append([]byte(nil), batch...), 1)
-	return err
+func (s storageLog) Append(_ context.Context, _ int32, batch []byte) (int64, error) {
+	res, err := s.l.Append(append([]byte(nil), batch...), 1)
+	return res.FirstOffset, err
 }
 
 func (s storageLog) Read(_ int32, offset int64, maxBytes int32) ([]byte, error) {

@@ -18,14 +18,16 @@ import (
 // Contract: safe for concurrent use; partition is a partition of
 // __consumer_offsets.
 //   - Append appends batch (one uncompressed v2 record batch built here) as
-//     the partition's leader and returns once it is committed (acks=all).
-//     When this broker does not lead the partition it returns an error
-//     wrapping ErrNotCoordinator. It must return once ctx is done.
+//     the partition's leader and returns once it is committed (acks=all),
+//     with the offset the log gave the batch's first record (its records
+//     follow at consecutive offsets). When this broker does not lead the
+//     partition it returns an error wrapping ErrNotCoordinator. It must
+//     return once ctx is done.
 //   - Read returns whole record batches starting at the batch holding
 //     offset, about maxBytes but at least one batch; nil at the log end.
 //   - Bounds returns the log start and end offsets.
 type Log interface {
-	Append(ctx context.Context, partition int32, batch []byte) error
+	Append(ctx context.Context, partition int32, batch []byte) (firstOffset int64, err error)
 	Read(partition int32, offset int64, maxBytes int32) ([]byte, error)
 	Bounds(partition int32) (start, end int64, err error)
 }
@@ -289,15 +291,14 @@ func (c *Coordinator) replay(p int32, cancel <-chan struct{}) (map[string]*loade
 		return lg
 	}
 	// Transactional offset commits wait for their marker (Kafka's
-	// loadGroupsAndOffsets: pendingOffsets by producer id).
+	// loadGroupsAndOffsets: pendingOffsets by producer id); a commit
+	// applies them as the live path does (commitPending: the later record
+	// in the log wins).
 	pending := make(map[int64]map[string]map[topicPartition]committed)
 	onMarker := func(pid int64, commit bool) {
 		for id, offs := range pending[pid] {
 			if commit {
-				lg := get(id)
-				for tp, v := range offs {
-					lg.offsets[tp] = v
-				}
+				commitPending(get(id).offsets, offs)
 			}
 		}
 		delete(pending, pid)
@@ -316,7 +317,7 @@ func (c *Coordinator) replay(p int32, cancel <-chan struct{}) (map[string]*loade
 		if len(b) == 0 {
 			break
 		}
-		next, skipped, err := readTxnBatches(b, func(txnPID, _ int64, key, value []byte) error {
+		next, skipped, err := readTxnBatches(b, func(txnPID, recOffset int64, key, value []byte) error {
 			e, err := decodeRecord(key, value)
 			if err != nil {
 				// One bad record must not make the partition unloadable.
@@ -324,6 +325,9 @@ func (c *Coordinator) replay(p int32, cancel <-chan struct{}) (map[string]*loade
 				return nil
 			}
 			n++
+			if e.offset != nil {
+				e.offset.logOffset = recOffset
+			}
 			switch {
 			case txnPID >= 0 && e.isOffset && e.offset != nil:
 				byGroup := pending[txnPID]
@@ -486,24 +490,25 @@ func (c *Coordinator) snapshotGroups() []*group {
 }
 
 // appendRecords writes recs to g's partition as one batch and waits until
-// committed.
-func (c *Coordinator) appendRecords(ctx context.Context, p int32, recs []record) error {
+// committed. recs[i] is at offset first+i.
+func (c *Coordinator) appendRecords(ctx context.Context, p int32, recs []record) (first int64, err error) {
 	if len(recs) == 0 {
-		return nil
+		return 0, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.AppendTimeout)
 	defer cancel()
 	stop := context.AfterFunc(c.lifetime, cancel)
 	defer stop()
 	batch := appendBatch(nil, recs, c.nowMs())
-	if err := c.log.Append(ctx, p, batch); err != nil {
+	first, err = c.log.Append(ctx, p, batch)
+	if err != nil {
 		if errors.Is(err, ErrNotCoordinator) {
-			return err
+			return 0, err
 		}
 		// Anything else (a storage or replication error, the deadline) is
 		// one the client can only retry: ErrCoordinatorUnavailable decides
 		// the code, the cause stays visible to errors.Is.
-		return fmt.Errorf("%w: append %d records to %s-%d: %w", ErrCoordinatorUnavailable, len(recs), OffsetsTopic, p, err)
+		return 0, fmt.Errorf("%w: append %d records to %s-%d: %w", ErrCoordinatorUnavailable, len(recs), OffsetsTopic, p, err)
 	}
-	return nil
+	return first, nil
 }

@@ -91,7 +91,12 @@
 // WriteTxnMarkers, the broker calling CompleteTxn) commits or drops them,
 // and a load replays the same: transactional records wait per producer id
 // for their marker, those without one stay pending (txn.go). Markers that
-// arrive while the partition loads are kept and applied at install.
+// arrive while the partition loads are kept and applied at install. Every
+// committed offset keeps the log offset of its record (committed.logOffset,
+// from Log.Append live, from the batch at load): a committed transaction's
+// offset replaces the current one only if that one's record is earlier in
+// the log, Kafka's rule for mixed transactional and plain commits
+// (commitPending, used by both paths).
 //
 // # Gaps
 //
@@ -102,7 +107,5 @@
 // CompactedOffsetsLog checks a reload from a compacted log). Retention
 // never applies to a compact-only topic. Offsets do not expire
 // (offsets.retention.minutes is not applied). The KIP-848 consumer
-// protocol is not implemented. A transactional commit and a later plain
-// commit of the same partition are not ordered by their log offsets when
-// the transaction completes (Kafka keeps the later one): the marker's wins.
+// protocol is not implemented.
 package group

@@ -50,9 +50,9 @@ func TestSentinelCodes(t *testing.T) {
 // failingLog is a Log whose appends fail with err.
 type failingLog struct{ err error }
 
-func (f failingLog) Append(context.Context, int32, []byte) error { return f.err }
-func (f failingLog) Read(int32, int64, int32) ([]byte, error)    { return nil, nil }
-func (f failingLog) Bounds(int32) (int64, int64, error)          { return 0, 0, nil }
+func (f failingLog) Append(context.Context, int32, []byte) (int64, error) { return 0, f.err }
+func (f failingLog) Read(int32, int64, int32) ([]byte, error)             { return nil, nil }
+func (f failingLog) Bounds(int32) (int64, int64, error)                   { return 0, 0, nil }
 
 func TestAppendErrorCodes(t *testing.T) {
 	for _, tc := range []struct {
@@ -68,7 +68,7 @@ func TestAppendErrorCodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = c.appendRecords(context.Background(), 0, []record{{key: offsetKey("g", "t", 0)}})
+		_, err = c.appendRecords(context.Background(), 0, []record{{key: offsetKey("g", "t", 0)}})
 		if !errors.Is(err, tc.err) {
 			t.Errorf("%v: error %v does not wrap the log's", tc.err, err)
 		}

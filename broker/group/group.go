@@ -573,7 +573,7 @@ func (c *Coordinator) persistGroupAsync(g *group) {
 		rec := record{key: groupKey(g.id), value: g.metadataValue(nil)}
 		p := g.partition
 		g.mu.Unlock()
-		if err := c.appendRecords(c.lifetime, p, []record{rec}); err != nil {
+		if _, err := c.appendRecords(c.lifetime, p, []record{rec}); err != nil {
 			c.logger.Warn("write group metadata failed", zap.String("group", g.id), zap.Error(err))
 		}
 	})

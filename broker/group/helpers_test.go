@@ -97,20 +97,21 @@ type memLog struct {
 
 func newMemLog() *memLog { return &memLog{parts: map[int32][][]byte{}, next: map[int32]int64{}} }
 
-func (l *memLog) Append(_ context.Context, p int32, batch []byte) error {
+func (l *memLog) Append(_ context.Context, p int32, batch []byte) (int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.failNext; err != nil {
 		l.failNext = nil
-		return err
+		return 0, err
 	}
 	l.appends++
 	b := append([]byte(nil), batch...)
-	binary.BigEndian.PutUint64(b, uint64(l.next[p]))
+	first := l.next[p]
+	binary.BigEndian.PutUint64(b, uint64(first))
 	count := int64(binary.BigEndian.Uint32(b[23:])) + 1
 	l.next[p] += count
 	l.parts[p] = append(l.parts[p], b)
-	return nil
+	return first, nil
 }
 
 func (l *memLog) Read(p int32, offset int64, _ int32) ([]byte, error) {

@@ -297,7 +297,7 @@ func (c *Coordinator) completeSync(g *group, gen int32, assign map[string][]byte
 	rec := record{key: groupKey(g.id), value: g.metadataValue(assign)}
 	p := g.partition
 	g.mu.Unlock()
-	err := c.appendRecords(c.lifetime, p, []record{rec})
+	_, err := c.appendRecords(c.lifetime, p, []record{rec})
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.generation == gen {

@@ -81,7 +81,7 @@ func (c *Coordinator) OffsetCommit(_ context.Context, req *kmsg.OffsetCommitRequ
 	part := g.partition
 	g.mu.Unlock()
 
-	err = c.appendRecords(context.Background(), part, recs)
+	first, err := c.appendRecords(context.Background(), part, recs)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for k, w := range where {
@@ -90,7 +90,9 @@ func (c *Coordinator) OffsetCommit(_ context.Context, req *kmsg.OffsetCommitRequ
 			continue
 		}
 		t := req.Topics[w[0]]
-		g.offsets[topicPartition{t.Topic, t.Partitions[w[1]].Partition}] = values[k]
+		v := values[k]
+		v.logOffset = first + int64(k)
+		g.offsets[topicPartition{t.Topic, t.Partitions[w[1]].Partition}] = v
 	}
 	return resp
 }
@@ -292,7 +294,7 @@ func (c *Coordinator) OffsetDelete(_ context.Context, req *kmsg.OffsetDeleteRequ
 	}
 	part := g.partition
 	g.mu.Unlock()
-	if err := c.appendRecords(context.Background(), part, recs); err != nil {
+	if _, err := c.appendRecords(context.Background(), part, recs); err != nil {
 		resp.ErrorCode = errorCode(err)
 		resp.Topics = nil
 		return resp

@@ -181,7 +181,7 @@ func TestLoadSkipsGarbageAndHonoursTombstones(t *testing.T) {
 		{{key: []byte{0x7f, 0x7f, 1}, value: []byte("junk")}}, // unknown key version
 		{{key: offsetKey("a", "t", 0)}},                       // tombstone
 	} {
-		if err := log.Append(ctx, 0, appendBatch(nil, recs, 1)); err != nil {
+		if _, err := log.Append(ctx, 0, appendBatch(nil, recs, 1)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -27,6 +27,12 @@ type committed struct {
 	leaderEpoch int32
 	metadata    string
 	timestamp   int64 // commit time, ms
+	// logOffset is the offset of the commit's record in __consumer_offsets
+	// (Kafka's recordOffset): when a transaction commits, its pending
+	// offset replaces the current one only if that one's record is earlier
+	// in the log (transactional and plain commits of a partition: the later
+	// record wins). Not part of the record's value; 0 until appended.
+	logOffset int64
 }
 
 func offsetKey(group, topic string, partition int32) []byte {

@@ -95,7 +95,7 @@ func (c *Coordinator) TxnOffsetCommit(_ context.Context, req *kmsg.TxnOffsetComm
 	part := g.partition
 	g.mu.Unlock()
 
-	err = c.appendTxnRecords(context.Background(), part, recs, req.ProducerID, req.ProducerEpoch)
+	first, err := c.appendTxnRecords(context.Background(), part, recs, req.ProducerID, req.ProducerEpoch)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for k, w := range where {
@@ -112,7 +112,9 @@ func (c *Coordinator) TxnOffsetCommit(_ context.Context, req *kmsg.TxnOffsetComm
 			g.pendingTxn[req.ProducerID] = pend
 		}
 		t := req.Topics[w[0]]
-		pend[topicPartition{t.Topic, t.Partitions[w[1]].Partition}] = values[k]
+		v := values[k]
+		v.logOffset = first + int64(k)
+		pend[topicPartition{t.Topic, t.Partitions[w[1]].Partition}] = v
 	}
 	return resp
 }
@@ -139,26 +141,28 @@ func checkTxnMember(g *group, req *kmsg.TxnOffsetCommitRequest) error {
 }
 
 // appendTxnRecords writes recs to partition p as one transactional batch
-// of producer pid at epoch and waits until committed.
-func (c *Coordinator) appendTxnRecords(ctx context.Context, p int32, recs []record, pid int64, epoch int16) error {
+// of producer pid at epoch and waits until committed. recs[i] is at offset
+// first+i.
+func (c *Coordinator) appendTxnRecords(ctx context.Context, p int32, recs []record, pid int64, epoch int16) (first int64, err error) {
 	if len(recs) == 0 {
-		return nil
+		return 0, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.AppendTimeout)
 	defer cancel()
 	stop := context.AfterFunc(c.lifetime, cancel)
 	defer stop()
 	batch := appendTxnBatch(nil, recs, c.nowMs(), pid, epoch)
-	if err := c.log.Append(ctx, p, batch); err != nil {
+	first, err = c.log.Append(ctx, p, batch)
+	if err != nil {
 		if errors.Is(err, ErrNotCoordinator) {
-			return err
+			return 0, err
 		}
 		if errors.Is(err, storage.ErrInvalidProducerEpoch) {
-			return err // a fenced producer: the client must see it (Kafka passes it through)
+			return 0, err // a fenced producer: the client must see it (Kafka passes it through)
 		}
-		return fmt.Errorf("%w: append %d transactional records to %s-%d: %w", ErrCoordinatorUnavailable, len(recs), OffsetsTopic, p, err)
+		return 0, fmt.Errorf("%w: append %d transactional records to %s-%d: %w", ErrCoordinatorUnavailable, len(recs), OffsetsTopic, p, err)
 	}
-	return nil
+	return first, nil
 }
 
 // CompleteTxn applies a transaction marker written to partition p for
@@ -191,19 +195,35 @@ func (c *Coordinator) CompleteTxn(p int32, pid int64, commit bool) {
 	}
 }
 
-// completeTxnLocked moves or drops pid's pending commits. g.mu held (or g
-// not yet published).
+// completeTxnLocked moves or drops pid's pending commits. A committed one
+// replaces the partition's current offset only if that offset's record is
+// earlier in the log (commitPending). g.mu held (or g not yet
+// published).
 func (g *group) completeTxnLocked(pid int64, commit bool) {
 	pend, ok := g.pendingTxn[pid]
 	if !ok {
 		return
 	}
 	if commit {
-		for tp, v := range pend {
-			g.offsets[tp] = v
-		}
+		commitPending(g.offsets, pend)
 	}
 	delete(g.pendingTxn, pid)
+}
+
+// commitPending applies a committed transaction's offsets to offsets,
+// Kafka's rule (GroupMetadata.completePendingTxnOffsetCommit, the loader's
+// COMMIT marker, OffsetMetadataManager.replayEndTransactionMarker): a
+// pending offset wins unless the partition's current offset was written
+// to __consumer_offsets after it (a plain OffsetCommit between the
+// TxnOffsetCommit and the marker stays). The live path and replay both
+// use it, so a reload ends as the live coordinator did.
+func commitPending(offsets, pend map[topicPartition]committed) {
+	for tp, v := range pend {
+		if cur, ok := offsets[tp]; ok && cur.logOffset > v.logOffset {
+			continue
+		}
+		offsets[tp] = v
+	}
 }
 
 // hasPendingTxn reports whether a transactional commit of tp awaits its

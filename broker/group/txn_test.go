@@ -76,7 +76,7 @@ func TestTxnOffsetCommit(t *testing.T) {
 	if off, code := stableFetch(t, c, "in"); off != 42 || code != 0 {
 		t.Fatalf("committed: offset %d code %d", off, code)
 	}
-	if err := log.Append(context.Background(), 0, markerBatch(7, true)); err != nil {
+	if _, err := log.Append(context.Background(), 0, markerBatch(7, true)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -84,7 +84,7 @@ func TestTxnOffsetCommit(t *testing.T) {
 	// open one at reload stays pending.
 	c.TxnOffsetCommit(context.Background(), txnCommitReq(8, "in", map[int32]int64{0: 99}))
 	c.CompleteTxn(0, 8, false)
-	if err := log.Append(context.Background(), 0, markerBatch(8, false)); err != nil {
+	if _, err := log.Append(context.Background(), 0, markerBatch(8, false)); err != nil {
 		t.Fatal(err)
 	}
 	c.TxnOffsetCommit(context.Background(), txnCommitReq(9, "other", map[int32]int64{0: 5}))
@@ -122,4 +122,91 @@ func commitCodes2(resp *kmsg.TxnOffsetCommitResponse) []int16 {
 		}
 	}
 	return out
+}
+
+// TestTxnOffsetCommitLaterRecordWins follows Kafka's rule for a mix of
+// transactional and plain commits of one partition
+// (GroupMetadata.completePendingTxnOffsetCommit,
+// OffsetMetadataManager.replayEndTransactionMarker): when the transaction
+// commits, its offset replaces the current one only if that one's record
+// is earlier in __consumer_offsets. A reload from the log ends the same.
+func TestTxnOffsetCommitLaterRecordWins(t *testing.T) {
+	log := newMemLog()
+	c, _ := newTestCoordinator(t, log, nil)
+	txn := func(c *Coordinator, pid int64, topic string, off int64) {
+		t.Helper()
+		for _, code := range commitCodes2(c.TxnOffsetCommit(context.Background(), txnCommitReq(pid, topic, map[int32]int64{0: off}))) {
+			if code != 0 {
+				t.Fatalf("txn offset commit %s: %v", topic, kerr.ErrorForCode(code))
+			}
+		}
+	}
+	plain := func(c *Coordinator, topic string, off int64) {
+		t.Helper()
+		for _, code := range commitCodes(c.OffsetCommit(context.Background(), commitReq("", -1, topic, map[int32]int64{0: off}))) {
+			if code != 0 {
+				t.Fatalf("offset commit %s: %v", topic, kerr.ErrorForCode(code))
+			}
+		}
+	}
+	// marker writes the marker to the log and tells the coordinator, as
+	// the broker's WriteTxnMarkers does.
+	marker := func(c *Coordinator, pid int64, commit bool) {
+		t.Helper()
+		if _, err := log.Append(context.Background(), 0, markerBatch(pid, commit)); err != nil {
+			t.Fatal(err)
+		}
+		c.CompleteTxn(0, pid, commit)
+	}
+	want := map[string]int64{
+		"txn-then-plain": 20, // the plain commit's record is later: it stays
+		"plain-then-txn": 30, // the transaction's record is later: it wins
+		"aborted":        5,  // an abort leaves the plain commit
+		"reload-pending": 20, // as the first, with the marker after a reload
+	}
+	check := func(c *Coordinator, when string, topics ...string) {
+		t.Helper()
+		for _, topic := range topics {
+			w := want[topic]
+			if off, code := stableFetch(t, c, topic); off != w || code != 0 {
+				t.Errorf("%s, %s: offset %d code %d, want %d", when, topic, off, code, w)
+			}
+		}
+	}
+
+	txn(c, 20, "txn-then-plain", 10)
+	plain(c, "txn-then-plain", 20)
+	marker(c, 20, true)
+
+	plain(c, "plain-then-txn", 5)
+	txn(c, 21, "plain-then-txn", 30)
+	marker(c, 21, true)
+
+	plain(c, "aborted", 5)
+	txn(c, 22, "aborted", 40)
+	marker(c, 22, false)
+
+	txn(c, 23, "reload-pending", 10)
+	plain(c, "reload-pending", 20)
+	if _, code := stableFetch(t, c, "reload-pending"); code != kerr.UnstableOffsetCommit.Code {
+		t.Fatalf("pending: code %d, want UNSTABLE_OFFSET_COMMIT", code)
+	}
+	check(c, "live", "txn-then-plain", "plain-then-txn", "aborted")
+	c.Close()
+
+	// The reloaded coordinator replays the first three from the log and
+	// holds the fourth's transaction pending with its record's offset.
+	c2, _ := newTestCoordinator(t, log, nil)
+	if _, code := stableFetch(t, c2, "reload-pending"); code != kerr.UnstableOffsetCommit.Code {
+		t.Fatalf("reloaded pending: code %d, want UNSTABLE_OFFSET_COMMIT", code)
+	}
+	marker(c2, 23, true)
+	all := []string{"txn-then-plain", "plain-then-txn", "aborted", "reload-pending"}
+	check(c2, "reloaded", all...)
+
+	// The live coordinator, had it stayed, ends alike: a third load sees
+	// the fourth's marker in the log too.
+	c2.Close()
+	c3, _ := newTestCoordinator(t, log, nil)
+	check(c3, "reloaded with every marker", all...)
 }
