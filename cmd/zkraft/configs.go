@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 )
@@ -33,11 +31,7 @@ var quotaEntityType = map[string]string{"users": "user", "clients": "client-id",
 
 // configsMain runs `zkraft configs` (args exclude "configs").
 func configsMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("zkraft configs", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bootstrap := fs.String("bootstrap-server", "", "host:port[,host:port] of any broker")
-	commandConfig := fs.String("command-config", "", "a Kafka client properties file (security.protocol, ssl.*, sasl.*)")
-	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait")
+	fs := newToolFlags("configs", configsUsage, stderr)
 	entityType := fs.String("entity-type", "", "topics, brokers, broker-loggers, users, clients or ips")
 	entityName := fs.String("entity-name", "", "the entity")
 	entityDefault := fs.Bool("entity-default", false, "the default entity (brokers: the cluster default; users, clients: <default>)")
@@ -46,15 +40,11 @@ func configsMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	alter := fs.Bool("alter", false, "change the entity's configs")
 	addConfig := fs.String("add-config", "", "k=v[,k=v] to set")
 	deleteConfig := fs.String("delete-config", "", "k[,k] to remove")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, configsUsage)
-			return nil
-		}
-		return usageError{text: configsUsage}
+	if help, err := fs.parse(args, stdout); help || err != nil {
+		return err
 	}
-	if *bootstrap == "" || *describe == *alter || (*entityName == "") == !*entityDefault || fs.NArg() > 0 {
-		return usageError{text: configsUsage}
+	if *describe == *alter || (*entityName == "") == !*entityDefault {
+		return fs.usageError()
 	}
 	switch *entityType {
 	case "topics", "brokers", "broker-loggers", "users", "clients", "ips":
@@ -75,9 +65,9 @@ func configsMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *alter && *addConfig == "" && *deleteConfig == "" {
 		return errors.New("configs: --alter needs --add-config or --delete-config")
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, fs.timeout)
 	defer cancel()
-	cl, err := toolClient("configs", *bootstrap, *commandConfig)
+	cl, err := fs.client()
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -27,11 +26,7 @@ const groupsUsage = `Usage (as kafka-consumer-groups.sh):
 
 // groupsMain runs `zkraft consumer-groups` (args exclude "consumer-groups").
 func groupsMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("zkraft consumer-groups", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bootstrap := fs.String("bootstrap-server", "", "host:port[,host:port] of any broker")
-	commandConfig := fs.String("command-config", "", "a Kafka client properties file (security.protocol, ssl.*, sasl.*)")
-	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait")
+	fs := newToolFlags("consumer-groups", groupsUsage, stderr)
 	list := fs.Bool("list", false, "list the groups")
 	describe := fs.Bool("describe", false, "describe groups")
 	del := fs.Bool("delete", false, "delete groups")
@@ -49,12 +44,8 @@ func groupsMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&rs.datetime, "to-datetime", "", "reset to the first offset at or after this time (YYYY-MM-DDTHH:mm:SS.sss, local time, or RFC 3339)")
 	fs.BoolVar(&rs.dryRun, "dry-run", false, "print the plan only (the default)")
 	fs.BoolVar(&rs.execute, "execute", false, "commit the new offsets")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, groupsUsage)
-			return nil
-		}
-		return usageError{text: groupsUsage}
+	if help, err := fs.parse(args, stdout); help || err != nil {
+		return err
 	}
 	commands := 0
 	for _, c := range []bool{*list, *describe, *del, *reset} {
@@ -63,8 +54,8 @@ func groupsMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	switch {
-	case *bootstrap == "" || commands != 1 || fs.NArg() > 0:
-		return usageError{text: groupsUsage}
+	case commands != 1:
+		return fs.usageError()
 	case *describe && len(groups) == 0 && !*all:
 		return errors.New("consumer-groups: --describe needs --group or --all-groups")
 	case *del && len(groups) == 0:
@@ -77,9 +68,9 @@ func groupsMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("consumer-groups: --reset-offsets: %w", err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, fs.timeout)
 	defer cancel()
-	cl, err := toolClient("consumer-groups", *bootstrap, *commandConfig)
+	cl, err := fs.client()
 	if err != nil {
 		return err
 	}

@@ -9,13 +9,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -77,26 +75,15 @@ func readPartitionsJSON(tool, path string, offsets bool) (partitionsJSON, error)
 
 // leaderElectionMain runs `zkraft leader-election`.
 func leaderElectionMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("zkraft leader-election", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bootstrap := fs.String("bootstrap-server", "", "host:port[,host:port] of any broker")
+	fs := newToolFlags("leader-election", leaderElectionUsage, stderr)
 	typ := fs.String("election-type", "", "PREFERRED or UNCLEAN")
 	topic := fs.String("topic", "", "the topic (with --partition)")
 	partition := fs.Int("partition", -1, "the partition (with --topic)")
 	all := fs.Bool("all-topic-partitions", false, "every partition of every topic")
 	jsonFile := fs.String("path-to-json-file", "", "the partitions, as Kafka's JSON")
-	commandConfig := fs.String("command-config", "", "a Kafka client properties file (security.protocol, ssl.*, sasl.*)")
-	fs.StringVar(commandConfig, "admin.config", "", "the same as --command-config (Kafka's name)")
-	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, leaderElectionUsage)
-			return nil
-		}
-		return usageError{text: leaderElectionUsage}
-	}
-	if *bootstrap == "" || fs.NArg() > 0 {
-		return usageError{text: leaderElectionUsage}
+	fs.StringVar(&fs.commandConfig, "admin.config", "", "the same as --command-config (Kafka's name)")
+	if help, err := fs.parse(args, stdout); help || err != nil {
+		return err
 	}
 	var how kadm.ElectLeadersHow
 	switch strings.ToUpper(*typ) {
@@ -138,9 +125,9 @@ func leaderElectionMain(ctx context.Context, args []string, stdout, stderr io.Wr
 			set.Add(p.Topic, *p.Partition)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, fs.timeout)
 	defer cancel()
-	cl, err := toolClient("leader-election", *bootstrap, *commandConfig)
+	cl, err := fs.client()
 	if err != nil {
 		return err
 	}
@@ -194,21 +181,13 @@ func leaderElectionMain(ctx context.Context, args []string, stdout, stderr io.Wr
 
 // deleteRecordsMain runs `zkraft delete-records`.
 func deleteRecordsMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("zkraft delete-records", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bootstrap := fs.String("bootstrap-server", "", "host:port[,host:port] of any broker")
+	fs := newToolFlags("delete-records", deleteRecordsUsage, stderr)
 	jsonFile := fs.String("offset-json-file", "", "the partitions and offsets, as Kafka's JSON")
-	commandConfig := fs.String("command-config", "", "a Kafka client properties file (security.protocol, ssl.*, sasl.*)")
-	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, deleteRecordsUsage)
-			return nil
-		}
-		return usageError{text: deleteRecordsUsage}
+	if help, err := fs.parse(args, stdout); help || err != nil {
+		return err
 	}
-	if *bootstrap == "" || *jsonFile == "" || fs.NArg() > 0 {
-		return usageError{text: deleteRecordsUsage}
+	if *jsonFile == "" {
+		return fs.usageError()
 	}
 	v, err := readPartitionsJSON("delete-records", *jsonFile, true)
 	if err != nil {
@@ -218,9 +197,9 @@ func deleteRecordsMain(ctx context.Context, args []string, stdout, stderr io.Wri
 	for _, p := range v.Partitions {
 		offs.Add(kadm.Offset{Topic: p.Topic, Partition: *p.Partition, At: *p.Offset, LeaderEpoch: -1})
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, fs.timeout)
 	defer cancel()
-	cl, err := toolClient("delete-records", *bootstrap, *commandConfig)
+	cl, err := fs.client()
 	if err != nil {
 		return err
 	}

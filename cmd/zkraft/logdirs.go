@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -49,27 +46,19 @@ type logDirPartition struct {
 
 // logDirsMain runs `zkraft log-dirs` (args exclude "log-dirs").
 func logDirsMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("zkraft log-dirs", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bootstrap := fs.String("bootstrap-server", "", "host:port[,host:port] of any broker")
+	fs := newToolFlags("log-dirs", logDirsUsage, stderr)
 	describe := fs.Bool("describe", false, "describe the log directories")
 	brokerList := fs.String("broker-list", "", "broker ids to ask (default: every broker)")
 	topicList := fs.String("topic-list", "", "topics to show (default: every topic)")
-	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait")
-	commandConfig := fs.String("command-config", "", "a Kafka client properties file (security.protocol, ssl.*, sasl.*)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, logDirsUsage)
-			return nil
-		}
-		return usageError{text: logDirsUsage}
+	if help, err := fs.parse(args, stdout); help || err != nil {
+		return err
 	}
-	if *bootstrap == "" || !*describe || fs.NArg() > 0 {
-		return usageError{text: logDirsUsage}
+	if !*describe {
+		return fs.usageError()
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, fs.timeout)
 	defer cancel()
-	cl, err := toolClient("log-dirs", *bootstrap, *commandConfig)
+	cl, err := fs.client()
 	if err != nil {
 		return err
 	}
@@ -77,7 +66,7 @@ func logDirsMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	meta, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
 	if err != nil {
-		return fmt.Errorf("log-dirs: metadata from %s: %w", *bootstrap, err)
+		return fmt.Errorf("log-dirs: metadata from %s: %w", fs.bootstrap, err)
 	}
 	var ids []int32
 	for _, b := range meta.Brokers {

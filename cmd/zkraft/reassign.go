@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -60,10 +58,7 @@ type topicsToMoveJSON struct {
 }
 
 func reassignMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("zkraft reassign-partitions", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bootstrap := fs.String("bootstrap-server", "", "host:port[,host:port] of any broker")
-	commandConfig := fs.String("command-config", "", "a Kafka client properties file (security.protocol, ssl.*, sasl.*)")
+	fs := newToolFlags("reassign-partitions", reassignUsage, stderr)
 	generate := fs.Bool("generate", false, "propose a reassignment")
 	execute := fs.Bool("execute", false, "start the reassignment of --reassignment-json-file")
 	verify := fs.Bool("verify", false, "show the progress of --reassignment-json-file")
@@ -75,13 +70,9 @@ func reassignMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	throttle := fs.Int64("throttle", -1, "replication throttle in bytes/s while the reassignment runs (--execute)")
 	wait := fs.Bool("wait", false, "with --verify: poll until every reassignment is done")
 	preserve := fs.Bool("preserve-throttles", false, "with --verify/--cancel: leave the throttles in place")
-	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait (with --verify --wait: for the whole reassignment)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, reassignUsage)
-			return nil
-		}
-		return usageError{text: reassignUsage}
+	fs.Lookup("timeout").Usage = "how long to wait (with --verify --wait: for the whole reassignment)"
+	if help, err := fs.parse(args, stdout); help || err != nil {
+		return err
 	}
 	verbs := 0
 	for _, v := range []bool{*generate, *execute, *verify, *cancelVerb, *list} {
@@ -89,12 +80,12 @@ func reassignMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			verbs++
 		}
 	}
-	if *bootstrap == "" || verbs != 1 || fs.NArg() > 0 {
-		return usageError{text: reassignUsage}
+	if verbs != 1 {
+		return fs.usageError()
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, fs.timeout)
 	defer cancel()
-	cl, err := toolClient("reassign-partitions", *bootstrap, *commandConfig)
+	cl, err := fs.client()
 	if err != nil {
 		return err
 	}
