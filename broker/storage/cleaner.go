@@ -190,6 +190,13 @@ func (l *Log) cleanable(nowMs, budget int64) (ratio float64, ok bool) {
 func (l *Log) clean(nowMs, budget int64, stop <-chan struct{}) (CleanStats, error) {
 	l.cleaner.mu.Lock()
 	defer l.cleaner.mu.Unlock()
+	// Snapshots only move up: one taken later lies above this one too.
+	markersBelow := int64(math.MaxInt64)
+	l.appendMu.Lock()
+	if len(l.snapshots) > 0 {
+		markersBelow = l.snapshots[0]
+	}
+	l.appendMu.Unlock()
 	l.mu.RLock()
 	segs := append([]*segment(nil), l.segments...)
 	// Only decided transactions are cleaned: the range ends at the last
@@ -217,12 +224,15 @@ func (l *Log) clean(nowMs, budget int64, stop <-chan struct{}) (CleanStats, erro
 		return st, l.cleanFailed(segs, err)
 	}
 	groups := groupSegments(segs[:p.n], cfg.SegmentBytes)
-	f := &filter{offsets: om, nowMs: nowMs, deleteRetentionMs: cfg.DeleteRetentionMs, aborted: aborted}
+	f := &filter{offsets: om, nowMs: nowMs, deleteRetentionMs: cfg.DeleteRetentionMs, aborted: aborted, markersBelow: markersBelow}
 	for _, g := range groups {
 		if err := l.writeCleaned(g, f, stop); err != nil {
 			removeCleaned(groups)
 			return st, l.cleanFailed(segs, err)
 		}
+	}
+	for _, g := range groups {
+		g.dropAborted = f.dropAborted
 	}
 	if err := l.swapCleaned(segs[:p.n], groups); err != nil {
 		removeCleaned(groups)
@@ -392,11 +402,27 @@ type filter struct {
 	// aborted: per producer id, the [first offset, abort marker) ranges of
 	// its aborted transactions (the .txnindex entries); their data batches
 	// go (Kafka's cleaner discards aborted transactional batches). An open
-	// transaction is in no range, so its data always stays; markers stay.
+	// transaction is in no range, so its data always stays. Markers: see
+	// filter.marker.
 	aborted map[int64][][2]int64
+	// markersBelow: a transaction marker may go only below it, the oldest
+	// producer snapshot's offset (math.MaxInt64 when there is none), so
+	// that every snapshot a recovery may load already holds the end of
+	// the transaction the marker closed.
+	markersBelow int64
+
+	// txnData: per producer id, whether a data batch of its current
+	// transaction (since its last marker) was read (false: read and all
+	// dropped, true: some kept); absent = none read (Kafka's
+	// ongoingCommittedTxns and lastObservedBatchOffset).
+	txnData map[int64]bool
+	// dropAborted: the aborted-index entries (producer id, marker offset)
+	// whose transaction had no data batch left; the cleaned segments'
+	// .txnindex leaves them out, as Kafka's cleanedIndex does.
+	dropAborted map[[2]int64]bool
 
 	opaque      bool  // an opaque batch was seen: it may hold values a tombstone hides
-	nextHorizon int64 // earliest delete horizon of a kept tombstone, 0 = none
+	nextHorizon int64 // earliest delete horizon of a kept tombstone or removable marker, 0 = none
 	records     int64
 	kept        int64
 }
@@ -409,16 +435,135 @@ type filter struct {
 // baseTimestamp = now + delete.retention.ms, record timestamp deltas
 // rebased on it, as Kafka does since KIP-534); tombstones of a batch whose
 // horizon has passed are dropped, unless an opaque batch came before (its
-// hidden records might be older values of the same key).
+// hidden records might be older values of the same key). A transaction
+// marker is decided by marker; an aborted transaction's data batches go.
 func (f *filter) batch(batch []byte, h *BatchHeader) []byte {
+	if h.IsControlBatch() && h.IsTransactional() && h.ProducerID >= 0 {
+		return f.marker(batch, h)
+	}
 	if h.IsTransactional() && !h.IsControlBatch() {
+		f.noteTxnData(h.ProducerID, false)
 		for _, r := range f.aborted[h.ProducerID] {
 			if h.BaseOffset >= r[0] && h.BaseOffset < r[1] {
 				f.records += int64(h.RecordCount)
 				return nil // aborted data
 			}
 		}
+		out := f.dataBatch(batch, h)
+		if out != nil {
+			f.noteTxnData(h.ProducerID, true)
+		}
+		return out
 	}
+	return f.dataBatch(batch, h)
+}
+
+func (f *filter) noteTxnData(pid int64, kept bool) {
+	if f.txnData == nil {
+		f.txnData = make(map[int64]bool)
+	}
+	f.txnData[pid] = f.txnData[pid] || kept
+}
+
+// marker decides a transaction marker's fate (Kafka's
+// CleanedTransactionMetadata.onControlBatchRead with the KIP-534 delete
+// horizon). While this cleaning read a data batch of the transaction the
+// marker ends, the marker stays (and an abort's index entry with it); if
+// none of those batches was kept, another cleaning is asked for at once.
+// Once a cleaning reads none, the transaction has no record left: an
+// abort's index entry goes, and the marker gets a delete horizon (attribute
+// bit 6, baseTimestamp = now + delete.retention.ms) unless it has one; a
+// marker whose horizon has passed is dropped, if it lies below every
+// producer snapshot. Markers kmsg cannot decode and other control types
+// stay.
+func (f *filter) marker(batch []byte, h *BatchHeader) []byte {
+	if h.Attributes&attrCompressionMask != 0 {
+		return batch
+	}
+	commit, _, ok := parseMarker(batch)
+	if !ok {
+		return batch
+	}
+	kept, read := f.txnData[h.ProducerID]
+	delete(f.txnData, h.ProducerID)
+	if read {
+		if !kept {
+			f.noteHorizon(max(f.nowMs, 1))
+		}
+		return batch
+	}
+	if !commit {
+		if f.dropAborted == nil {
+			f.dropAborted = make(map[[2]int64]bool)
+		}
+		f.dropAborted[[2]int64{h.ProducerID, h.BaseOffset}] = true
+	}
+	if h.Attributes&attrDeleteHorizon != 0 {
+		if h.BaseOffset < f.markersBelow {
+			if f.nowMs >= h.BaseTimestamp {
+				return nil
+			}
+			f.noteHorizon(h.BaseTimestamp)
+		}
+		return batch
+	}
+	horizon := f.nowMs + f.deleteRetentionMs
+	if f.deleteRetentionMs > math.MaxInt64-f.nowMs {
+		horizon = math.MaxInt64
+	}
+	out, err := stampHorizon(batch, h, horizon)
+	if err != nil {
+		return batch
+	}
+	if h.BaseOffset < f.markersBelow {
+		f.noteHorizon(horizon)
+	}
+	return out
+}
+
+func (f *filter) noteHorizon(ms int64) {
+	if f.nextHorizon == 0 || ms < f.nextHorizon {
+		f.nextHorizon = max(ms, 1)
+	}
+}
+
+// stampHorizon re-encodes an uncompressed batch with attribute bit 6 set
+// and baseTimestamp = horizon, its records' timestamp deltas rebased so each
+// keeps its timestamp.
+func stampHorizon(batch []byte, h *BatchHeader, horizon int64) ([]byte, error) {
+	var rb kmsg.RecordBatch
+	if err := rb.ReadFrom(batch); err != nil {
+		return nil, err
+	}
+	var recs []byte
+	raw := rb.Records
+	for i := int32(0); i < rb.NumRecords; i++ {
+		n, w := binary.Varint(raw)
+		if w <= 0 || n < 0 || int64(len(raw)-w) < n {
+			return nil, errOpaque
+		}
+		var r kmsg.Record
+		if err := r.ReadFrom(raw[:w+int(n)]); err != nil {
+			return nil, errOpaque
+		}
+		raw = raw[w+int(n):]
+		r.TimestampDelta64 = h.BaseTimestamp + r.TimestampDelta64 - horizon
+		r.TimestampDelta = int32(r.TimestampDelta64)
+		r.Length = 0
+		r.Length = int32(len(r.AppendTo(nil)) - 1)
+		recs = r.AppendTo(recs)
+	}
+	rb.Attributes |= attrDeleteHorizon
+	rb.FirstTimestamp = horizon
+	rb.Records = recs
+	rb.Length = 0
+	out := rb.AppendTo(make([]byte, 0, BatchHeaderSize+len(recs)))
+	SealBatch(out)
+	return out, nil
+}
+
+// records0 filters a data batch's records by key (see batch).
+func (f *filter) dataBatch(batch []byte, h *BatchHeader) []byte {
 	type kept struct {
 		rec kmsg.Record
 		raw []byte
@@ -464,8 +609,8 @@ func (f *filter) batch(batch []byte, h *BatchHeader) []byte {
 		}
 		attrs |= attrDeleteHorizon
 	}
-	if tombstones && attrs&attrDeleteHorizon != 0 && (f.nextHorizon == 0 || base < f.nextHorizon) {
-		f.nextHorizon = max(base, 1)
+	if tombstones && attrs&attrDeleteHorizon != 0 {
+		f.noteHorizon(base)
 	}
 	if len(keep) == total && !needHorizon {
 		return batch
@@ -507,6 +652,9 @@ func (f *filter) batch(batch []byte, h *BatchHeader) []byte {
 type cleanGroup struct {
 	olds []*segment
 	seg  *segment // the cleaned segment; nil when nothing was kept
+	// dropAborted: aborted-index entries (producer id, marker offset) the
+	// cleaned segment's .txnindex leaves out (filter.dropAborted).
+	dropAborted map[[2]int64]bool
 }
 
 func (g *cleanGroup) base() int64 { return g.olds[0].base }
@@ -659,7 +807,12 @@ func (l *Log) swapCleaned(old []*segment, groups []*cleanGroup) error {
 	for _, g := range groups {
 		for _, s := range g.olds {
 			if g.seg != nil {
-				g.seg.aborted = append(g.seg.aborted, s.aborted...) // the markers are kept: so is their index
+				// A kept entry's transaction still had data this cleaning read.
+				for _, a := range s.aborted {
+					if !g.dropAborted[[2]int64{a.producerID, a.lastOffset}] {
+						g.seg.aborted = append(g.seg.aborted, a)
+					}
+				}
 			}
 			if g.seg == nil || s.base != g.base() {
 				l.cache.forget(s.txnIndexPath())

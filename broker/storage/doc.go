@@ -41,7 +41,8 @@
 //	    21     2  attributes            bits 0-2 compression, 3 timestamp type,
 //	                                    4 transactional, 5 control, 6 delete
 //	                                    horizon (the cleaner: baseTimestamp is
-//	                                    when the batch's tombstones may go)
+//	                                    when the batch's tombstones, or the
+//	                                    marker itself, may go)
 //	    23     4  lastOffsetDelta
 //	    27     8  baseTimestamp
 //	    35     8  maxTimestamp
@@ -106,7 +107,10 @@
 // segment at roll; they move with truncation and the cleaner's swaps and
 // go with the segment. The cleaner reads below the last stable offset
 // only, drops the data batches of aborted transactions, compacts committed
-// ones by key and keeps markers. The replay after the snapshot re-adds the entries
+// ones by key; a marker (and an abort's entry) stays while the cleaning
+// reads data of its transaction, then the entry goes and the marker gets
+// a delete horizon, and goes after it if below the oldest snapshot
+// (filter.marker). The replay after the snapshot re-adds the entries
 // of the segments it reads; a corrupt .txnindex makes Open replay the
 // whole log (snapshots ignored) and rewrite every index.
 //

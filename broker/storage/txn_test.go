@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/zkraft/zkraft/metadata"
 )
 
@@ -247,7 +249,7 @@ func appendCRC(b []byte) []byte {
 
 // TestCleanDropsAbortedTransactions: compaction (below the last stable
 // offset only) drops the data of aborted transactions, compacts committed
-// transactional records by key like any other, keeps every marker and the
+// transactional records by key like any other, keeps every marker (first pass) and the
 // open transaction's data, and the aborted index moves with the cleaned
 // segment.
 func TestCleanDropsAbortedTransactions(t *testing.T) {
@@ -317,5 +319,212 @@ func TestProducerExpiry(t *testing.T) {
 	}
 	if n := l.expireProducers(now, -1); n != 0 {
 		t.Fatalf("expiry off expired %d", n)
+	}
+}
+
+// txnKV is a transactional batch of producer pid (epoch 0) holding key k,
+// timestamped as kvBatch's at the log end.
+func txnKV(l *Log, pid int64, seq int32, k string) []byte {
+	b := kvBatch(testTs+l.LogEndOffset(), rec(k, "v"))
+	binary.BigEndian.PutUint16(b[offAttributes:], attrTransactional)
+	binary.BigEndian.PutUint64(b[offProducerID:], uint64(pid))
+	binary.BigEndian.PutUint16(b[offProducerEpoch:], 0)
+	binary.BigEndian.PutUint32(b[offBaseSequence:], uint32(seq))
+	SealBatch(b)
+	return b
+}
+
+// batchHeaders reads the whole log and returns its batches' headers (CRCs
+// checked) and, for control batches, their record's absolute timestamp.
+func batchHeaders(t *testing.T, l *Log) (map[int64]BatchHeader, map[int64]int64, string) {
+	t.Helper()
+	data, err := l.Read(0, math.MaxInt32, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, ts := map[int64]BatchHeader{}, map[int64]int64{}
+	var offs []int64
+	for len(data) > 0 {
+		h, err := checkBatch(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.IsControlBatch() {
+			var rb kmsg.RecordBatch
+			if err := rb.ReadFrom(data[:h.Size()]); err != nil {
+				t.Fatal(err)
+			}
+			var r kmsg.Record
+			if _, w := binary.Varint(rb.Records); w <= 0 || r.ReadFrom(rb.Records) != nil {
+				t.Fatalf("control batch at %d: unreadable record", h.BaseOffset)
+			}
+			ts[h.BaseOffset] = h.BaseTimestamp + r.TimestampDelta64
+			if _, _, ok := parseMarker(data[:h.Size()]); !ok {
+				t.Fatalf("control batch at %d no longer parses as a marker", h.BaseOffset)
+			}
+		}
+		hs[h.BaseOffset] = h
+		offs = append(offs, h.BaseOffset)
+		data = data[h.Size():]
+	}
+	return hs, ts, fmt.Sprint(offs)
+}
+
+// TestCleanRemovesTxnMarkers follows Kafka's cleaner (KIP-534): a marker
+// stays while a cleaning reads data of its transaction; the first cleaning
+// that reads none stamps it with a delete horizon (now +
+// delete.retention.ms) and drops an abort's index entry; a cleaning after
+// the horizon removes it. A marker whose transaction keeps a record stays.
+// After a crash (with the snapshots, and without them: a replay of the whole
+// log) no transaction is open and the LSO is the high watermark.
+func TestCleanRemovesTxnMarkers(t *testing.T) {
+	dir := t.TempDir()
+	m, l := compactedLog(t, dir, 1<<20, PolicyCompact)
+	lc := l.Config()
+	lc.DeleteRetentionMs = 1000
+	if err := l.SetConfig(lc); err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, l, txnKV(l, 2, 0, "a"), 1)                                                              // 0: committed, superseded by 7
+	mustAppend(t, l, txnKV(l, 2, 1, "b"), 1)                                                              // 1: committed, superseded by 8
+	mustMarker(t, l, 2, 0, true)                                                                          // 2
+	mustAppend(t, l, txnKV(l, 1, 0, "x"), 1)                                                              // 3: aborted
+	mustMarker(t, l, 1, 0, false)                                                                         // 4
+	mustAppend(t, l, txnKV(l, 3, 0, "live"), 1)                                                           // 5: committed, stays
+	mustMarker(t, l, 3, 0, true)                                                                          // 6
+	appendKVs(t, l, [][]kv{{rec("a", "2")}, {rec("b", "2")}, nil, {rec("z", "1")}, nil, {rec("y", "1")}}) // 7, 8 | 9 | 10
+	l.SetHighWatermark(l.LogEndOffset())
+	hw := l.LogEndOffset()
+	_, ts0, _ := batchHeaders(t, l)
+
+	const now = testTs + 100_000
+	clean := func(nowMs int64) {
+		t.Helper()
+		if _, err := l.Compact(time.UnixMilli(nowMs)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Pass 1: the transactions' data batches are read (and dropped), so
+	// their markers stay, and so does the abort's index entry.
+	clean(now)
+	hs, _, offs := batchHeaders(t, l)
+	if offs != "[2 4 5 6 7 8 9 10]" {
+		t.Fatalf("batches after pass 1 at %s, want [2 4 5 6 7 8 9 10]", offs)
+	}
+	for _, o := range []int64{2, 4, 6} {
+		if hs[o].Attributes&attrDeleteHorizon != 0 {
+			t.Fatalf("marker %d got a delete horizon in the pass that read its transaction's data", o)
+		}
+	}
+	if got := l.AbortedTxns(0, hw); len(got) != 1 || got[0].ProducerID != 1 || got[0].FirstOffset != 3 {
+		t.Fatalf("aborted index after pass 1 = %+v, want producer 1 from 3", got)
+	}
+	if _, ok := l.cleanable(now, 1<<30); !ok {
+		t.Fatal("after pass 1 the log is not cleanable again, though its markers wait for a second pass")
+	}
+	// Pass 2: no data left for 2 and 1: their markers get the horizon.
+	clean(now)
+	hs, ts, offs := batchHeaders(t, l)
+	if offs != "[2 4 5 6 7 8 9 10]" {
+		t.Fatalf("batches after pass 2 at %s, want [2 4 5 6 7 8 9 10]", offs)
+	}
+	for _, o := range []int64{2, 4} {
+		if h := hs[o]; h.Attributes&attrDeleteHorizon == 0 || h.BaseTimestamp != now+1000 {
+			t.Fatalf("marker %d after pass 2: attributes %#x base timestamp %d, want bit 6 and %d", o, h.Attributes, h.BaseTimestamp, now+1000)
+		}
+	}
+	if h := hs[6]; h.Attributes&attrDeleteHorizon != 0 {
+		t.Fatal("marker 6 (its transaction keeps record 5) got a delete horizon")
+	}
+	for o, want := range ts0 {
+		if got, ok := ts[o]; ok && got != want {
+			t.Fatalf("marker %d's timestamp %d after stamping, want %d", o, got, want)
+		}
+	}
+	if got := l.AbortedTxns(0, hw); len(got) != 0 {
+		t.Fatalf("aborted index after pass 2 = %+v, want empty (no data left)", got)
+	}
+	if l.cleaner.nextHorizon != now+1000 {
+		t.Fatalf("next horizon %d, want %d", l.cleaner.nextHorizon, now+1000)
+	}
+	clean(now + 999)
+	if _, _, offs := batchHeaders(t, l); offs != "[2 4 5 6 7 8 9 10]" {
+		t.Fatalf("batches before the horizon at %s, want [2 4 5 6 7 8 9 10]", offs)
+	}
+	if _, ok := l.cleanable(now+1000, 1<<30); !ok {
+		t.Fatal("the log is not cleanable once the markers' horizon passed")
+	}
+	clean(now + 1000)
+	if _, _, offs := batchHeaders(t, l); offs != "[5 6 7 8 9 10]" {
+		t.Fatalf("batches after the horizon at %s, want [5 6 7 8 9 10]", offs)
+	}
+	if got := l.LastStableOffset(hw); got != hw {
+		t.Fatalf("LSO after cleaning = %d, want %d", got, hw)
+	}
+
+	for _, withSnapshots := range []bool{true, false} {
+		crash(m)
+		if !withSnapshots {
+			for _, p := range segmentFiles(t, l.dir, snapshotSuffix) {
+				if err := os.Remove(p); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		m = openManager(t, testConfig(t, dir))
+		var ok bool
+		if l, ok = m.Get("c", 0); !ok {
+			t.Fatal("log c-0 missing after restart")
+		}
+		if got := l.LastStableOffset(hw); got != hw {
+			t.Fatalf("LSO after restart (snapshots %v) = %d, want %d", withSnapshots, got, hw)
+		}
+		for _, pid := range []int64{1, 2, 3} {
+			if _, first, ok := l.OpenTxn(pid); ok {
+				t.Fatalf("after restart (snapshots %v) producer %d has a transaction open from %d", withSnapshots, pid, first)
+			}
+		}
+		if got := l.AbortedTxns(0, hw); len(got) != 0 {
+			t.Fatalf("aborted index after restart (snapshots %v) = %+v", withSnapshots, got)
+		}
+	}
+	m.Close()
+}
+
+// TestCleanKeepsMarkersAboveSnapshots: a marker at or above the oldest
+// producer snapshot stays whatever its horizon (a recovery from that
+// snapshot must still see its transaction end), and goes once the
+// snapshots moved past it.
+func TestCleanKeepsMarkersAboveSnapshots(t *testing.T) {
+	m, l := compactedLog(t, t.TempDir(), 1<<20, PolicyCompact)
+	defer m.Close()
+	lc := l.Config()
+	lc.DeleteRetentionMs = 0
+	if err := l.SetConfig(lc); err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, l, txnKV(l, 1, 0, "x"), 1)                       // 0: aborted
+	mustMarker(t, l, 1, 0, false)                                  // 1
+	appendKVs(t, l, [][]kv{{rec("z", "1")}, nil, {rec("y", "1")}}) // 2 | 3
+	l.SetHighWatermark(l.LogEndOffset())
+	l.appendMu.Lock()
+	l.snapshots = append([]int64{1}, l.snapshots...) // as if a roll had snapshotted at 1
+	l.appendMu.Unlock()
+	for i := 0; i < 3; i++ {
+		if _, err := l.Compact(time.UnixMilli(testTs + int64(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, offs := batchHeaders(t, l); offs != "[1 2 3]" {
+		t.Fatalf("batches at %s, want [1 2 3]: marker 1 is not below the snapshot at 1", offs)
+	}
+	l.appendMu.Lock()
+	l.snapshots = l.snapshots[1:]
+	l.appendMu.Unlock()
+	if _, err := l.Compact(time.UnixMilli(testTs + 10)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, offs := batchHeaders(t, l); offs != "[2 3]" {
+		t.Fatalf("batches at %s, want [2 3]", offs)
 	}
 }
