@@ -120,6 +120,7 @@ var probes = map[string]probe{
 	"log.retention.hours":                      {base: combinedBase, set: []string{"log.retention.hours=1"}},
 	"log.retention.bytes":                      {base: combinedBase, set: []string{"log.retention.bytes=1000000"}},
 	"log.retention.check.interval.ms":          {base: combinedBase, set: []string{"log.retention.check.interval.ms=1000"}},
+	"producer.id.expiration.ms":                {base: combinedBase, set: []string{"producer.id.expiration.ms=60000"}},
 	"log.index.interval.bytes":                 {base: combinedBase, set: []string{"log.index.interval.bytes=100"}},
 	"message.max.bytes":                        {base: combinedBase, set: []string{"message.max.bytes=2097152"}},
 	"log.cleanup.policy":                       {base: combinedBase, set: []string{"log.cleanup.policy=compact, delete"}},

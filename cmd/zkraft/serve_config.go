@@ -55,6 +55,7 @@ func storageConfig(cfg *config.Config) storage.Config {
 		IndexIntervalBytes:     int(cfg.LogIndexIntervalBytes),
 		MaxOpenFiles:           cfg.MaxOpenFiles,
 		RetentionCheckInterval: cfg.LogRetentionCheckInterval,
+		ProducerIDExpiration:   cfg.ProducerIDExpiration,
 	}
 }
 

@@ -89,6 +89,7 @@ type Config struct {
 	LogRetentionBytes         int64         // log.retention.bytes; -1 = unlimited
 	LogRetentionCheckInterval time.Duration // log.retention.check.interval.ms
 	LogIndexIntervalBytes     int32         // log.index.interval.bytes
+	ProducerIDExpiration      time.Duration // producer.id.expiration.ms
 	// The broker defaults of topic configs without a LogManager role:
 	MessageMaxBytes             int32   // message.max.bytes (topic: max.message.bytes)
 	LogCleanupPolicy            string  // log.cleanup.policy (cleanup.policy): delete, compact or both
