@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 )
@@ -324,23 +326,32 @@ func (l *Log) buildOffsetMap(segs []*segment, stop <-chan struct{}) (map[string]
 	return om, nil
 }
 
-// errOpaque: a batch the cleaner keeps as it is (compressed, control, or
-// not decodable).
+// errOpaque: a batch the cleaner keeps as it is (control, or not
+// decodable: a records section that does not decompress or frame).
 var errOpaque = errors.New("opaque batch")
 
-// eachRecord calls fn with each record of an uncompressed, non-control
-// batch (transactional ones too: the cleaner only reads below the last
-// stable offset, where each transaction is decided and an aborted one's
-// batches are dropped first), its offset and its raw bytes (length prefix
-// included). Other batches, and batches kmsg cannot decode, are errOpaque
-// and fn is not called.
+// eachRecord calls fn with each record of a non-control batch (transactional
+// ones too: the cleaner only reads below the last stable offset, where each
+// transaction is decided and an aborted one's batches are dropped first),
+// its offset and its raw bytes (length prefix included). A compressed
+// batch's records section is decompressed first with franz-go's
+// decompressor (compression.go); raw then points into the decompressed
+// bytes. Control batches, and batches that do not decompress or that kmsg
+// cannot decode, are errOpaque and fn is not called.
 func eachRecord(batch []byte, h *BatchHeader, fn func(off int64, rec *kmsg.Record, raw []byte)) error {
-	if h.Attributes&(attrCompressionMask|attrControl) != 0 {
+	if h.Attributes&attrControl != 0 {
 		return errOpaque
 	}
 	var rb kmsg.RecordBatch
 	if err := rb.ReadFrom(batch); err != nil {
 		return errOpaque
+	}
+	if codec := kgo.CompressionCodecType(h.Attributes & attrCompressionMask); codec != kgo.CodecNone {
+		d, err := decompressor.Decompress(rb.Records, codec)
+		if err != nil {
+			return errOpaque
+		}
+		rb.Records = d
 	}
 	type one struct {
 		rec kmsg.Record
@@ -373,8 +384,8 @@ func eachRecord(batch []byte, h *BatchHeader, fn func(off int64, rec *kmsg.Recor
 // checkKeyed rejects records without a key in the decodable batches of a
 // produce request for a compacted log (Kafka: "Compacted topic cannot
 // accept message without key", INVALID_RECORD). Compressed batches are
-// not decompressed to check; the cleaner drops their keyless records never
-// (it keeps such batches whole).
+// decompressed to check, as Kafka's LogValidator does; a batch that does
+// not decode is left to the append's other checks.
 func checkKeyed(batches []byte, hs []BatchHeader) error {
 	pos := 0
 	for i := range hs {
@@ -421,7 +432,7 @@ type filter struct {
 	// .txnindex leaves them out, as Kafka's cleanedIndex does.
 	dropAborted map[[2]int64]bool
 
-	opaque      bool  // an opaque batch was seen: it may hold values a tombstone hides
+	opaque      bool  // an opaque batch was kept whole: it may hold values a tombstone hides
 	nextHorizon int64 // earliest delete horizon of a kept tombstone or removable marker, 0 = none
 	records     int64
 	kept        int64
@@ -562,7 +573,11 @@ func stampHorizon(batch []byte, h *BatchHeader, horizon int64) ([]byte, error) {
 	return out, nil
 }
 
-// records0 filters a data batch's records by key (see batch).
+// dataBatch filters a data batch's records by key (see batch). A
+// compressed batch is decompressed, filtered, and its kept records
+// compressed again in the batch's codec with franz-go's compressor
+// (compression.go), as Kafka's MemoryRecords.filterTo does; if that
+// compressor fails, the batch is kept whole (and counts as opaque).
 func (f *filter) dataBatch(batch []byte, h *BatchHeader) []byte {
 	type kept struct {
 		rec kmsg.Record
@@ -592,9 +607,8 @@ func (f *filter) dataBatch(batch []byte, h *BatchHeader) []byte {
 		f.opaque = true
 		return batch
 	}
-	f.records += int64(total)
-	f.kept += int64(len(keep))
 	if len(keep) == 0 {
+		f.records += int64(total)
 		return nil
 	}
 	tombstones := false
@@ -613,6 +627,8 @@ func (f *filter) dataBatch(batch []byte, h *BatchHeader) []byte {
 		f.noteHorizon(base)
 	}
 	if len(keep) == total && !needHorizon {
+		f.records += int64(total)
+		f.kept += int64(total)
 		return batch
 	}
 	var recs []byte
@@ -642,9 +658,39 @@ func (f *filter) dataBatch(batch []byte, h *BatchHeader) []byte {
 		NumRecords:           int32(len(keep)),
 		Records:              recs,
 	}
-	out := rb.AppendTo(make([]byte, 0, BatchHeaderSize+len(recs)))
+	if codec := kgo.CompressionCodecType(attrs & attrCompressionMask); codec != kgo.CodecNone {
+		body, err := compressRecords(recs, codec)
+		if err != nil {
+			f.opaque = true
+			f.records += int64(total)
+			f.kept += int64(total)
+			return batch
+		}
+		rb.Records = body
+	}
+	f.records += int64(total)
+	f.kept += int64(len(keep))
+	out := rb.AppendTo(make([]byte, 0, BatchHeaderSize+len(rb.Records)))
 	SealBatch(out)
 	return out
+}
+
+// compressRecords compresses a records section in codec with franz-go's
+// compressor, into a new slice.
+func compressRecords(recs []byte, codec kgo.CompressionCodecType) ([]byte, error) {
+	if err := loadCompressors(); err != nil {
+		return nil, err
+	}
+	c, ok := compressors[codec]
+	if !ok {
+		return nil, fmt.Errorf("storage: no compressor for codec %d", codec)
+	}
+	var buf bytes.Buffer
+	body, used := c.Compress(&buf, recs)
+	if used != codec {
+		return nil, fmt.Errorf("storage: compress with codec %d failed", codec)
+	}
+	return append([]byte(nil), body...), nil
 }
 
 // cleanGroup is consecutive source segments cleaned into one segment with

@@ -296,7 +296,8 @@ func TestCleanKeepsOpaqueBatchesAndTheirTombstones(t *testing.T) {
 	m, l := compactedLog(t, t.TempDir(), 100, PolicyCompact)
 	defer m.Close()
 	appendKVs(t, l, [][]kv{{rec("a", "1")}})
-	// A "compressed" batch (attribute bits 0-2) the cleaner cannot look into.
+	// A batch marked gzip (attribute bits 0-2) whose records section is not
+	// gzip: it does not decompress, and the cleaner cannot look into it.
 	opaque := kvBatch(testTs+1, rec("a", "hidden"))
 	binary.BigEndian.PutUint16(opaque[offAttributes:], 1)
 	binary.BigEndian.PutUint32(opaque[offCRC:], crcOf(opaque))

@@ -8,7 +8,8 @@
 // Manager.Start runs two goroutines: the retention loop, which every
 // RetentionCheckInterval deletes expired segments, and the log cleaner
 // (cleaner.go), which every CleanerBackoff compacts the logs whose
-// cleanup.policy holds compact; Manager.Close stops and waits for both. Log.Wait registers a context.AfterFunc that runs only when
+// cleanup.policy holds compact (inside compressed batches too, which it
+// decompresses and writes back in their codec); Manager.Close stops and waits for both. Log.Wait registers a context.AfterFunc that runs only when
 // its context ends and is deregistered as soon as the waiter is released.
 // Everything else runs on the caller's goroutine.
 //
