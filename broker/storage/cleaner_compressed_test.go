@@ -37,7 +37,7 @@ func compressKV(t *testing.T, codec kgo.CompressionCodec, id kgo.CompressionCode
 
 // storedBatch is one batch as the log returns it, decoded independently
 // of the cleaner: kmsg for the batch and its records, franz-go's
-// decompressor for the records section.
+// decompressor for the records section. Control batches list no records.
 type storedBatch struct {
 	base, last int64
 	codec      kgo.CompressionCodecType
@@ -72,6 +72,10 @@ func storedBatches(t *testing.T, l *Log) []storedBatch {
 				t.Fatalf("decompress batch %d (codec %d): %v", h.BaseOffset, codec, err)
 			}
 			sb := storedBatch{base: rb.FirstOffset, last: rb.FirstOffset + int64(rb.LastOffsetDelta), codec: codec, attrs: rb.Attributes}
+			if rb.Attributes&attrControl != 0 { // a marker: no data records
+				raw = nil
+				rb.NumRecords = 0
+			}
 			for i := int32(0); i < rb.NumRecords; i++ {
 				n, w := binary.Varint(raw)
 				if w <= 0 || int(n) > len(raw)-w {
@@ -221,4 +225,48 @@ func TestCompactedAppendChecksCompressedKeys(t *testing.T) {
 		t.Fatalf("keyless record in an lz4 batch: %v, want ErrInvalidRecord", err)
 	}
 	mustAppend(t, l, compressKV(t, kgo.Lz4Compression(), kgo.CodecLz4, testTs, rec("a", "1"), rec("b", "1")), 1)
+}
+
+// TestCleanCompressedTransactions: a committed transaction's lz4 batch is
+// compacted by key and written back transactional, in lz4, with its
+// producer id, epoch, base sequence and last offset delta; an aborted
+// transaction's lz4 batch goes whole; both markers stay in the pass that
+// read their data (the rules of TestCleanRemovesTxnMarkers).
+func TestCleanCompressedTransactions(t *testing.T) {
+	m, l := compactedLog(t, t.TempDir(), 1<<20, PolicyCompact)
+	defer m.Close()
+	txn := func(pid int64, seq int32, recs ...kv) []byte {
+		b := compressKV(t, kgo.Lz4Compression(), kgo.CodecLz4, testTs+l.LogEndOffset(), recs...)
+		binary.BigEndian.PutUint16(b[offAttributes:], attrTransactional|uint16(kgo.CodecLz4))
+		binary.BigEndian.PutUint64(b[offProducerID:], uint64(pid))
+		binary.BigEndian.PutUint16(b[offProducerEpoch:], 3)
+		binary.BigEndian.PutUint32(b[offBaseSequence:], uint32(seq))
+		SealBatch(b)
+		return b
+	}
+	mustAppend(t, l, txn(2, 5, rec("a", "1"), rec("b", "1"), rec("c", "1")), 1) // 0-2: committed, a superseded by 7
+	mustMarker(t, l, 2, 3, true)                                                // 3
+	mustAppend(t, l, txn(1, 0, rec("x", "1"), rec("y", "1")), 1)                // 4-5: aborted
+	mustMarker(t, l, 1, 3, false)                                               // 6
+	appendKVs(t, l, [][]kv{{rec("a", "2")}, nil, {rec("z", "1")}})              // 7 | 8
+	l.SetHighWatermark(l.LogEndOffset())
+	if _, err := l.Compact(time.UnixMilli(testTs)); err != nil {
+		t.Fatal(err)
+	}
+	hs, _, offs := batchHeaders(t, l)
+	if offs != "[0 3 6 7 8]" {
+		t.Fatalf("batches at %s, want [0 3 6 7 8] (the aborted batch 4 gone, both markers kept)", offs)
+	}
+	h := hs[0]
+	if !h.IsTransactional() || kgo.CompressionCodecType(h.Attributes&attrCompressionMask) != kgo.CodecLz4 ||
+		h.ProducerID != 2 || h.ProducerEpoch != 3 || h.BaseSequence != 5 || h.LastOffsetDelta != 2 || h.RecordCount != 2 {
+		t.Fatalf("cleaned transactional batch header %+v", h)
+	}
+	var recs []string
+	for _, b := range storedBatches(t, l) {
+		recs = append(recs, b.records...)
+	}
+	if want := []string{"1:b=1", "2:c=1", "7:a=2", "8:z=1"}; !reflect.DeepEqual(recs, want) {
+		t.Fatalf("records %v, want %v", recs, want)
+	}
 }
