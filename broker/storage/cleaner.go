@@ -221,7 +221,7 @@ func (l *Log) clean(nowMs, budget int64, stop <-chan struct{}) (CleanStats, erro
 		return st, nil
 	}
 	st.DirtyBytes = dirtyBytes
-	om, err := l.buildOffsetMap(segs[p.dirty:p.n], stop)
+	om, err := l.buildOffsetMap(segs[p.dirty:p.n], aborted, stop)
 	if err != nil {
 		return st, l.cleanFailed(segs, err)
 	}
@@ -298,14 +298,20 @@ func stopped(stop <-chan struct{}) bool {
 }
 
 // buildOffsetMap maps every key in the decodable batches of segs to the
-// offset of its last record.
-func (l *Log) buildOffsetMap(segs []*segment, stop <-chan struct{}) (map[string]int64, error) {
+// offset of its last record. The data batches of aborted transactions
+// (aborted: see filter.aborted) are skipped, as in Kafka's
+// buildOffsetMapForSegment: the cleaner drops them, so a key they hold
+// must not hide the committed value before them.
+func (l *Log) buildOffsetMap(segs []*segment, aborted map[int64][][2]int64, stop <-chan struct{}) (map[string]int64, error) {
 	om := make(map[string]int64)
 	for _, s := range segs {
 		err := l.cache.withFile(s.logPath(), false, func(f *os.File) error {
 			_, err := scanBatches(f, 0, s.size, true, func(_ int64, h *BatchHeader, batch []byte) bool {
 				if stopped(stop) {
 					return false
+				}
+				if isAborted(aborted, h) {
+					return true
 				}
 				_ = eachRecord(batch, h, func(off int64, rec *kmsg.Record, _ []byte) {
 					if rec.Key != nil {
@@ -454,11 +460,9 @@ func (f *filter) batch(batch []byte, h *BatchHeader) []byte {
 	}
 	if h.IsTransactional() && !h.IsControlBatch() {
 		f.noteTxnData(h.ProducerID, false)
-		for _, r := range f.aborted[h.ProducerID] {
-			if h.BaseOffset >= r[0] && h.BaseOffset < r[1] {
-				f.records += int64(h.RecordCount)
-				return nil // aborted data
-			}
+		if isAborted(f.aborted, h) {
+			f.records += int64(h.RecordCount)
+			return nil // aborted data
 		}
 		out := f.dataBatch(batch, h)
 		if out != nil {
@@ -467,6 +471,20 @@ func (f *filter) batch(batch []byte, h *BatchHeader) []byte {
 		return out
 	}
 	return f.dataBatch(batch, h)
+}
+
+// isAborted reports whether h is a data batch of an aborted transaction:
+// transactional, not control, in one of its producer's aborted ranges.
+func isAborted(aborted map[int64][][2]int64, h *BatchHeader) bool {
+	if !h.IsTransactional() || h.IsControlBatch() {
+		return false
+	}
+	for _, r := range aborted[h.ProducerID] {
+		if h.BaseOffset >= r[0] && h.BaseOffset < r[1] {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *filter) noteTxnData(pid int64, kept bool) {

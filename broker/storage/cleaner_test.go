@@ -385,7 +385,7 @@ func prepareClean(t *testing.T, l *Log, nowMs int64) ([]*segment, []*cleanGroup)
 	t.Helper()
 	segs := append([]*segment(nil), l.segments...)
 	p, _, _ := planClean(segs, l.hw, 0, 1<<30)
-	om, err := l.buildOffsetMap(segs[p.dirty:p.n], nil)
+	om, err := l.buildOffsetMap(segs[p.dirty:p.n], nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -528,3 +528,27 @@ func TestCleanKeepsMarkersAboveSnapshots(t *testing.T) {
 		t.Fatalf("batches at %s, want [2 3]", offs)
 	}
 }
+
+// TestCleanAbortedKeyKeepsCommittedValue: an aborted transaction's record
+// for a key does not count as the key's latest (Kafka's
+// buildOffsetMapForSegment skips aborted batches): the committed value
+// before it stays.
+func TestCleanAbortedKeyKeepsCommittedValue(t *testing.T) {
+	m, l := compactedLog(t, t.TempDir(), 1<<20, PolicyCompact)
+	defer m.Close()
+	appendKVs(t, l, [][]kv{{rec("a", "1")}})      // 0: committed value
+	mustAppend(t, l, txnKV(l, 1, 0, "a"), 1)      // 1: aborted
+	mustMarker(t, l, 1, 0, false)                 // 2
+	appendKVs(t, l, [][]kv{nil, {rec("z", "1")}}) // 3
+	l.SetHighWatermark(l.LogEndOffset())
+	st, err := l.Compact(time.UnixMilli(testTs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Kept != 1 {
+		t.Fatalf("cleaning %+v, want a=1 kept", st)
+	}
+	if _, _, offs := batchHeaders(t, l); offs != "[0 2 3]" {
+		t.Fatalf("batches at %s, want [0 2 3] (a=1, the abort marker, z)", offs)
+	}
+}
