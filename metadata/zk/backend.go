@@ -50,9 +50,9 @@ type Backend struct {
 	// secMu serializes this broker's security writes (security_admin.go):
 	// each computes its znodes from the image the previous one produced.
 	secMu sync.Mutex
-	// beforeConfigWrite, when set (tests), runs between the read of a
-	// config znode and its conditional write (configs_admin.go).
-	beforeConfigWrite func(path string)
+	// beforeZnodeWrite, when set (tests), runs between the read of a
+	// config or ACL znode and its conditional write (casZnode, cas.go).
+	beforeZnodeWrite func(path string)
 
 	// Controller state readable by any goroutine; written by the loop.
 	isController     atomic.Bool

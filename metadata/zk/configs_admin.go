@@ -17,7 +17,7 @@ package zk
 // when there was no znode (its parent is one of the PersistentPaths). A
 // BadVersion (or NodeExists, or NoNode on a SetData) means
 // another writer came in between: read again and re-apply, up to
-// maxConfigWriteTries times. So two brokers altering different keys of
+// maxZnodeWriteTries times (casZnode, cas.go). So two brokers altering different keys of
 // one entity at once both land; for the same key the later write wins,
 // as in Kafka. (Kafka's own AdminZkClient writes unconditionally and can
 // lose one.) Each call returns once this broker's image shows the
@@ -26,7 +26,6 @@ package zk
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -36,9 +35,6 @@ import (
 
 	"github.com/zkraft/zkraft/metadata"
 )
-
-// maxConfigWriteTries bounds the read-modify-write retries of one entity.
-const maxConfigWriteTries = 20
 
 // AlterConfigs writes the config znodes of each alteration that passes
 // metadata.AlterConfigs (nothing with validateOnly) and returns one
@@ -165,59 +161,24 @@ func (b *Backend) writeConfigEntity(ctx context.Context, conn *gozk.Conn, img *m
 }
 
 // casEntityConfig writes the config znode at path as change computes it
-// from what ZooKeeper holds (nil content when the znode is missing): a
-// read-modify-write conditional on the znode's version, retried on
-// BadVersion / NodeExists, so keys another writer changed in between are
-// kept. change answers the next content and whether to write it. It
-// returns the version written (-1: change wrote nothing) and the tries.
+// from what ZooKeeper holds (nil content when the znode is missing):
+// casZnode with the {"version":1,"config":{...}} codec, so keys another
+// writer changed in between are kept. change answers the next content
+// and whether to write it. It returns the version written (-1: change
+// wrote nothing) and the tries.
 func (b *Backend) casEntityConfig(ctx context.Context, conn *gozk.Conn, path string,
 	change func(current map[string]string, exists bool) (map[string]string, bool, error)) (int32, int, error) {
-	for try := 0; try < maxConfigWriteTries; try++ {
-		if err := ctx.Err(); err != nil {
-			return -1, try, fmt.Errorf("%s: %w", path, err)
-		}
-		data, stat, err := conn.Get(b.abs(path))
-		exists := err == nil
-		if err != nil && !errors.Is(err, gozk.ErrNoNode) {
-			return -1, try, fmt.Errorf("read %s: %w", path, err)
-		}
+	return b.casZnode(ctx, conn, path, func(data []byte, exists bool) ([]byte, bool, error) {
 		current, err := DecodeEntityConfig(data)
 		if err != nil {
-			return -1, try, fmt.Errorf("%s: %w", path, err)
+			return nil, false, err
 		}
 		next, write, err := change(current, exists)
-		if err != nil {
-			return -1, try, fmt.Errorf("%s: %w", path, err)
+		if err != nil || !write {
+			return nil, false, err
 		}
-		if !write {
-			return -1, try + 1, nil
-		}
-		if b.beforeConfigWrite != nil {
-			b.beforeConfigWrite(path)
-		}
-		var req any
-		if exists {
-			req = &gozk.SetDataRequest{Path: b.abs(path), Data: EncodeEntityConfig(next), Version: stat.Version}
-		} else {
-			req = &gozk.CreateRequest{Path: b.abs(path), Data: EncodeEntityConfig(next), Acl: b.acl}
-		}
-		wstat, err := b.clientWrite(conn, req)
-		switch {
-		case errors.Is(err, gozk.ErrBadVersion), errors.Is(err, gozk.ErrNodeExists), errors.Is(err, gozk.ErrNoNode) && exists:
-			b.log.Info("config znode changed under a write, retrying", zap.String("path", path), zap.Int("try", try+1))
-			continue
-		case err != nil:
-			return -1, try + 1, fmt.Errorf("write %s: %w", path, err)
-		}
-		version := int32(0)
-		if wstat != nil {
-			version = wstat.Version
-		} else if exists {
-			version = stat.Version + 1
-		}
-		return version, try + 1, nil
-	}
-	return -1, maxConfigWriteTries, fmt.Errorf("%s changed under %d writes in a row: %w", path, maxConfigWriteTries, ErrConfigContention)
+		return EncodeEntityConfig(next), true, nil
+	})
 }
 
 // entityConfigOp reports whether op writes an entity config znode

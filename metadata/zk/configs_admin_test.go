@@ -143,7 +143,7 @@ func TestAlterConfigsConditional(t *testing.T) {
 		"/config/brokers/7": `{"version":1,"config":{"log.retention.ms":"5000"}}`,
 	}
 	tries := map[string]int{}
-	b1.beforeConfigWrite = func(path string) {
+	b1.beforeZnodeWrite = func(path string) {
 		tries[path]++
 		if tries[path] > 1 {
 			return
@@ -270,7 +270,7 @@ func TestEntityConfigWriteMerges(t *testing.T) {
 		t.Fatal(errs[0])
 	}
 	tries := 0
-	b1.beforeConfigWrite = func(path string) {
+	b1.beforeZnodeWrite = func(path string) {
 		if path != "/config/users/alice" {
 			return
 		}

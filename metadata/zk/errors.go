@@ -21,9 +21,9 @@ var (
 	// ErrBrokerIDInUse: /brokers/ids/<id> is held by another live session
 	// (Kafka: "Error while creating ephemeral ... node already exists").
 	ErrBrokerIDInUse = errors.New("zk: broker id already registered by another session")
-	// ErrConfigContention: a config znode kept changing under this
-	// broker's read-modify-write (other writers won every retry).
-	ErrConfigContention = errors.New("zk: config znode keeps changing")
+	// ErrWriteContention: a config or ACL znode kept changing under
+	// this broker's read-modify-write (other writers won every retry).
+	ErrWriteContention = errors.New("zk: znode keeps changing under a conditional write")
 	// ErrClosed: the backend is closed.
 	ErrClosed = errors.New("zk: backend closed")
 	// ErrNotStarted: a call that needs the ZooKeeper session before Start.

@@ -12,15 +12,21 @@ package zk
 // notifications into its image; each call returns once this broker's
 // image shows the change.
 //
-// This broker's security writes are serialized (secMu). Two brokers
-// writing ACLs of the same resource at the same instant may lose one
-// write (each rewrites the znode from its own image); Kafka guards this
-// with zkVersion-conditional updates, not done here.
+// This broker's security writes are serialized (secMu). Each ACL
+// resource znode is a read-modify-write conditional on its version, as
+// Kafka's AclAuthorizer.updateResourceAcls makes it: the znode is read,
+// this call's change (the ACLs it adds, the ACLs it removes) applied to
+// what it holds — not to this broker's image, which may lag another
+// broker's write — and the result written with SetData(version), or
+// Create when there was none, or Delete(version) when no ACL is left; a
+// BadVersion / NodeExists / NoNode retries (casZnode, cas.go). So two
+// brokers changing the ACLs of one resource at once both land.
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	gozk "github.com/go-zookeeper/zk"
 	"go.uber.org/zap"
@@ -111,8 +117,11 @@ func (b *Backend) writeSecurity(ctx context.Context, what string, img *metadata.
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	ops := SecurityOps(img, d.Apply())
+	next := d.Apply()
+	ops := SecurityOps(img, next)
 	had := entityConfigs(img)
+	var aclHad, aclWant map[AclResource][]AclZNodeEntry
+	var aclPaths map[string]AclResource
 	for _, op := range ops {
 		var err error
 		if rel, ok := entityConfigOp(op); ok {
@@ -124,6 +133,22 @@ func (b *Backend) writeSecurity(ctx context.Context, what string, img *metadata.
 			if want, err = DecodeEntityConfig(op.Data); err == nil {
 				err = b.mergeEntityConfig(conn, op.Path, had[rel], want)
 			}
+		} else if aclResourceOp(op) {
+			// /kafka-acl[-extended/prefixed]/<Type>/<name>: this change
+			// applied to the znode as it is, at its version, so another
+			// broker's concurrent change of the same resource is kept.
+			if aclPaths == nil {
+				aclHad, aclWant, aclPaths = aclsByResource(img), aclsByResource(next), map[string]AclResource{}
+				for _, m := range []map[AclResource][]AclZNodeEntry{aclHad, aclWant} {
+					for r := range m {
+						if p, perr := AclResourcePath(r); perr == nil {
+							aclPaths[p] = r
+						}
+					}
+				}
+			}
+			r := aclPaths[op.Path]
+			err = b.mergeAcls(ctx, conn, op.Path, aclHad[r], aclWant[r])
 		} else {
 			err = b.clientOp(conn, op)
 		}
@@ -133,6 +158,71 @@ func (b *Backend) writeSecurity(ctx context.Context, what string, img *metadata.
 	}
 	b.log.Info("wrote security metadata", zap.String("what", what), zap.Int("znode_ops", len(ops)))
 	return b.waitImage(ctx, what, done)
+}
+
+// aclResourceOp reports whether op writes (or deletes) an ACL resource
+// znode, not a parent nor a change notification.
+func aclResourceOp(op Op) bool {
+	if op.Sequential || (op.Kind == OpCreate && op.Data == nil) || (op.Kind != OpCreate && op.Kind != OpDelete) {
+		return false
+	}
+	return strings.HasPrefix(op.Path, AclPath+"/") || strings.HasPrefix(op.Path, AclPrefixedPath+"/")
+}
+
+// mergeAcls writes the change from had to want (ACLs added, ACLs
+// removed) onto the ACL resource znode at path as ZooKeeper holds it
+// (casZnode): ACLs another writer added in between are kept, ACLs it
+// removed stay removed unless this change adds them. When no ACL is
+// left the znode is deleted at its version, as Kafka does. A change that
+// is already there writes nothing.
+func (b *Backend) mergeAcls(ctx context.Context, conn *gozk.Conn, path string, had, want []AclZNodeEntry) error {
+	added, removed := map[AclZNodeEntry]bool{}, map[AclZNodeEntry]bool{}
+	for _, e := range want {
+		added[e] = true
+	}
+	for _, e := range had {
+		if added[e] {
+			delete(added, e) // kept, not added
+		} else {
+			removed[e] = true
+		}
+	}
+	_, _, err := b.casZnode(ctx, conn, path, func(data []byte, exists bool) ([]byte, bool, error) {
+		var cur []AclZNodeEntry
+		if exists {
+			var err error
+			if cur, err = DecodeAcls(data); err != nil {
+				return nil, false, err
+			}
+		}
+		next := make([]AclZNodeEntry, 0, len(cur)+len(added))
+		seen := map[AclZNodeEntry]bool{}
+		changed := false
+		for _, e := range cur {
+			switch {
+			case removed[e] || seen[e]:
+				changed = true
+			default:
+				seen[e] = true
+				next = append(next, e)
+			}
+		}
+		for _, e := range want { // in want's (sorted) order
+			if added[e] && !seen[e] {
+				seen[e] = true
+				next = append(next, e)
+				changed = true
+			}
+		}
+		switch {
+		case len(next) == 0:
+			return nil, exists, nil // delete (or nothing to delete)
+		case !changed && exists:
+			return nil, false, nil
+		}
+		return EncodeAcls(next), true, nil
+	})
+	return err
 }
 
 // clientOp runs one op as a client write (clientWrite), tolerating as the
