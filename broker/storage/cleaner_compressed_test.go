@@ -16,23 +16,7 @@ import (
 // by franz-go in codec (the producer's side).
 func compressKV(t *testing.T, codec kgo.CompressionCodec, id kgo.CompressionCodecType, ts int64, recs ...kv) []byte {
 	t.Helper()
-	var rb kmsg.RecordBatch
-	if err := rb.ReadFrom(kvBatch(ts, recs...)); err != nil {
-		t.Fatal(err)
-	}
-	c, err := kgo.DefaultCompressor(codec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, used := c.Compress(new(bytes.Buffer), rb.Records)
-	if used != id {
-		t.Fatalf("compressor used codec %d, want %d", used, id)
-	}
-	rb.Records = append([]byte(nil), out...)
-	rb.Attributes = rb.Attributes&^attrCompressionMask | int16(id)
-	raw := rb.AppendTo(nil)
-	SealBatch(raw)
-	return raw
+	return compressRaw(t, kvBatch(ts, recs...), codec, id)
 }
 
 // storedBatch is one batch as the log returns it, decoded independently

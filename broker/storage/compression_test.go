@@ -15,8 +15,15 @@ import (
 // franz-go in codec (the producer's side).
 func compressedBatch(t *testing.T, s batchSpec, codec kgo.CompressionCodec, id kgo.CompressionCodecType) []byte {
 	t.Helper()
+	return compressRaw(t, makeBatch(s), codec, id)
+}
+
+// compressRaw is the sealed batch raw with its records section compressed
+// by franz-go in codec.
+func compressRaw(t *testing.T, raw []byte, codec kgo.CompressionCodec, id kgo.CompressionCodecType) []byte {
+	t.Helper()
 	var rb kmsg.RecordBatch
-	if err := rb.ReadFrom(makeBatch(s)); err != nil {
+	if err := rb.ReadFrom(raw); err != nil {
 		t.Fatal(err)
 	}
 	c, err := kgo.DefaultCompressor(codec)
@@ -29,9 +36,9 @@ func compressedBatch(t *testing.T, s batchSpec, codec kgo.CompressionCodec, id k
 	}
 	rb.Records = append([]byte(nil), out...)
 	rb.Attributes = rb.Attributes&^attrCompressionMask | int16(id)
-	raw := rb.AppendTo(nil)
-	SealBatch(raw)
-	return raw
+	out2 := rb.AppendTo(nil)
+	SealBatch(out2)
+	return out2
 }
 
 // TestAppendRecompresses: compression.type on the log rewrites batches in
