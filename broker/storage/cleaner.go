@@ -677,7 +677,7 @@ func (f *filter) dataBatch(batch []byte, h *BatchHeader) []byte {
 		Records:              recs,
 	}
 	if codec := kgo.CompressionCodecType(attrs & attrCompressionMask); codec != kgo.CodecNone {
-		body, err := compressRecords(recs, codec)
+		body, err := compress(new(bytes.Buffer), recs, codec)
 		if err != nil {
 			f.opaque = true
 			f.records += int64(total)
@@ -693,9 +693,9 @@ func (f *filter) dataBatch(batch []byte, h *BatchHeader) []byte {
 	return out
 }
 
-// compressRecords compresses a records section in codec with franz-go's
-// compressor, into a new slice.
-func compressRecords(recs []byte, codec kgo.CompressionCodecType) ([]byte, error) {
+// compress compresses a records section in codec with franz-go's
+// compressor; the result aliases buf.
+func compress(buf *bytes.Buffer, recs []byte, codec kgo.CompressionCodecType) ([]byte, error) {
 	if err := loadCompressors(); err != nil {
 		return nil, err
 	}
@@ -703,12 +703,11 @@ func compressRecords(recs []byte, codec kgo.CompressionCodecType) ([]byte, error
 	if !ok {
 		return nil, fmt.Errorf("storage: no compressor for codec %d", codec)
 	}
-	var buf bytes.Buffer
-	body, used := c.Compress(&buf, recs)
+	body, used := c.Compress(buf, recs)
 	if used != codec {
 		return nil, fmt.Errorf("storage: compress with codec %d failed", codec)
 	}
-	return append([]byte(nil), body...), nil
+	return body, nil
 }
 
 // cleanGroup is consecutive source segments cleaned into one segment with

@@ -98,9 +98,6 @@ func recompress(batches []byte, hs []BatchHeader, compression string) ([]byte, [
 	if same {
 		return batches, hs, nil
 	}
-	if err := loadCompressors(); err != nil {
-		return nil, nil, err
-	}
 	out := make([]byte, 0, len(batches))
 	outHs := make([]BatchHeader, len(hs))
 	var buf bytes.Buffer
@@ -125,10 +122,8 @@ func recompress(batches []byte, hs []BatchHeader, compression string) ([]byte, [
 		body := raw
 		if target != kgo.CodecNone {
 			buf.Reset()
-			var used kgo.CompressionCodecType
-			body, used = compressors[target].Compress(&buf, raw)
-			if used != target {
-				return nil, nil, fmt.Errorf("batch %d: compress with codec %d failed", i, target)
+			if body, err = compress(&buf, raw, target); err != nil {
+				return nil, nil, fmt.Errorf("batch %d: %w", i, err)
 			}
 		}
 		start := len(out)
